@@ -1,0 +1,156 @@
+"""Arabic-first text handling for search: normalization, sentence spans, search terms.
+
+Takes original article text; returns normalized strings, sentence spans (offsets into
+the original, which is always what gets displayed and quoted) and stemmed terms for
+BM25 and the local embedder. Normalization is for matching only.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import Stemmer
+
+_TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")  # diacritics + tatweel
+_LETTER_MAP = str.maketrans({
+    "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ؤ": "و", "ئ": "ي",
+    **{chr(0x0660 + d): str(d) for d in range(10)},  # Arabic-Indic digits
+    **{chr(0x06F0 + d): str(d) for d in range(10)},  # Extended (Persian) digits
+    "٫": ".", "٬": ",",
+})
+_WORD = re.compile(r"[^\W_]+(?:\.\d+)?", re.UNICODE)
+# Sentence ends: Latin and Arabic full stop, ؟ ! ؛ and line breaks (the Arabic comma is a
+# softer boundary used only when a single sentence is too long for a chunk).
+_SENTENCE_END = re.compile(r"[.!?؟!؛…]+[\"'”»)\]]*|\n+")
+_CLAUSE_END = re.compile(r"[،,:]")
+_ARABIC = re.compile("[\u0600-\u06ff]")
+QUESTION_WORDS = frozenset(
+    ["متي", "من", "ما", "ماذا", "كيف", "لماذا", "لم", "هل", "اين", "كم", "اي", "ايه", "ماهو", "ماهي", "هو", "هي", "what", "who", "whom", "whose", "when", "where", "why", "how", "which", "did", "does", "do", "is", "are", "was", "were", "the", "a", "an", "of", "in", "on", "at", "to", "for", "by", "with", "about", "and", "or", "according"]
+)
+
+
+def normalize(text: str) -> str:
+    """Search form of ``text``: NFKC, no diacritics/tatweel, unified alef/hamza/ya, ASCII digits, lowercase."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _TASHKEEL.sub("", text)
+    return text.translate(_LETTER_MAP).lower()
+
+
+def is_arabic(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(bool(_ARABIC.match(c)) for c in letters) / len(letters) > 0.3
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+    def of(self, text: str) -> str:
+        return text[self.start:self.end]
+
+
+def _trimmed(text: str, start: int, end: int) -> Span | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Span(start, end) if end > start else None
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentences of ``text[start:end]`` split on ``. ؟ ! ؛`` and newlines, as spans of the original."""
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    cursor = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        if match.group().startswith(".") and _is_decimal_point(text, match.start()):
+            continue
+        span = _trimmed(text, cursor, match.end())
+        if span and any(c.isalnum() for c in span.of(text)):
+            spans.append(span)
+        cursor = match.end()
+    tail = _trimmed(text, cursor, end)
+    if tail and any(c.isalnum() for c in tail.of(text)):
+        spans.append(tail)
+    return spans
+
+
+def _is_decimal_point(text: str, pos: int) -> bool:
+    return 0 < pos < len(text) - 1 and text[pos - 1].isdigit() and text[pos + 1].isdigit()
+
+
+def clause_spans(text: str, span: Span) -> list[Span]:
+    """Split one over-long sentence on Arabic/Latin commas and colons."""
+    spans: list[Span] = []
+    cursor = span.start
+    for match in _CLAUSE_END.finditer(text, span.start, span.end):
+        piece = _trimmed(text, cursor, match.end())
+        if piece:
+            spans.append(piece)
+        cursor = match.end()
+    tail = _trimmed(text, cursor, span.end)
+    if tail:
+        spans.append(tail)
+    return spans
+
+
+def paragraph_spans(text: str) -> list[Span]:
+    """Non-empty lines of ``text`` as spans (news paragraphs are one per line)."""
+    spans = []
+    for match in re.finditer(r"[^\n]+", text):
+        span = _trimmed(text, match.start(), match.end())
+        if span:
+            spans.append(span)
+    return spans
+
+
+@cache
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(language)
+
+
+@cache
+def stopwords() -> frozenset[str]:
+    """Arabic and English stopwords from the NLTK lists bundled with llama-index (no download)."""
+    import llama_index.core as li
+
+    folder = Path(li.__file__).parent / "_static" / "nltk_cache" / "corpora" / "stopwords"
+    words: set[str] = set()
+    for lang in ("arabic", "english"):
+        path = folder / lang
+        if path.is_file():
+            words.update(normalize(w) for w in path.read_text(encoding="utf-8").split())
+    return frozenset(words | QUESTION_WORDS)
+
+
+def words(text: str) -> list[str]:
+    """Normalized word tokens (no stemming, stopwords kept)."""
+    return _WORD.findall(normalize(text))
+
+
+def stem(word: str) -> str:
+    """Snowball stem of one normalized word (Arabic or English)."""
+    if _ARABIC.match(word):
+        if word.startswith("وال") and len(word) > 4:  # Snowball keeps the conjunction و- (OFFLINE-FACTS)
+            word = word[1:]
+        return _stemmer("arabic").stemWord(word)
+    return _stemmer("english").stemWord(word)
+
+
+def terms(text: str, keep_stopwords: bool = False) -> list[str]:
+    """Search terms of ``text``: normalized, stopwords removed, stemmed."""
+    stop = stopwords()
+    return [stem(w) for w in words(text) if keep_stopwords or w not in stop]
+
+
+def iter_char_ngrams(word: str, low: int = 3, high: int = 5) -> Iterator[str]:
+    padded = f"#{word}#"
+    for n in range(low, high + 1):
+        for i in range(max(1, len(padded) - n + 1)):
+            yield padded[i:i + n]

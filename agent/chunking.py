@@ -1,0 +1,163 @@
+"""Node parser: ``Document`` → ``TextNode`` chunks with exact offsets into the original text.
+
+Chunks follow paragraphs (one per line in news text); a paragraph longer than the
+token budget is packed sentence by sentence (``. ؟ ! ؛`` and newlines, then ``،`` for
+over-long sentences) with a sentence overlap. A paragraph that repeats, or is a
+truncated copy of, another paragraph of the same article is indexed once.
+
+Written by hand rather than with llama-index's ``SentenceSplitter`` because that one
+does not split on ``؟``/``؛`` and does not keep exact character offsets, which every
+citation here depends on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from llama_index.core.node_parser import NodeParser
+from llama_index.core.schema import BaseNode, Document, NodeRelationship, TextNode
+from pydantic import Field
+
+from agent import arabic
+from agent.readers import META_KEYS
+
+_NLTK_AND_TIKTOKEN_READY = False
+
+
+def use_bundled_tiktoken_cache() -> None:
+    """Point tiktoken at the BPE files llama-index ships, so no download is attempted (OFFLINE-FACTS)."""
+    global _NLTK_AND_TIKTOKEN_READY
+    if _NLTK_AND_TIKTOKEN_READY:
+        return
+    if "TIKTOKEN_CACHE_DIR" not in os.environ:
+        import importlib.util
+
+        spec = importlib.util.find_spec("llama_index.core")
+        if spec and spec.origin:
+            folder = os.path.join(os.path.dirname(spec.origin), "_static", "tiktoken_cache")
+            os.environ["TIKTOKEN_CACHE_DIR"] = folder
+    _NLTK_AND_TIKTOKEN_READY = True
+
+
+@cache
+def token_counter(encoding: str):
+    use_bundled_tiktoken_cache()
+    import tiktoken
+
+    enc = tiktoken.get_encoding(encoding)
+    return lambda text: len(enc.encode(text, disallowed_special=()))
+
+
+def chunk_id(doc_id: str, start: int, end: int) -> str:
+    return hashlib.sha1(f"{doc_id}:{start}:{end}".encode()).hexdigest()[:20]
+
+
+def unique_paragraphs(text: str) -> list[arabic.Span]:
+    """Paragraph spans, minus repeats and truncated copies (a lead scraped twice, seed 001).
+
+    Of identical paragraphs the first stays. A paragraph whose words are a strict prefix
+    of the text running from a later paragraph on (a truncated copy of it) is dropped.
+    """
+    spans = arabic.paragraph_spans(text)
+    norms = [" ".join(arabic.words(s.of(text))) for s in spans]
+    keep: list[arabic.Span] = []
+    for i, (span, norm) in enumerate(zip(spans, norms, strict=True)):
+        repeated = any(norms[j] == norm for j in range(i))
+        truncated = any(
+            norms[j] != norm and " ".join(norms[j:j + 4]).startswith(norm) for j in range(i + 1, len(norms))
+        )
+        if norm and not repeated and not truncated:
+            keep.append(span)
+    return keep
+
+
+class ArabicSentenceChunker(NodeParser):
+    """Paragraph- and sentence-aware chunker sized in tiktoken tokens."""
+
+    chunk_tokens: int = Field(default=200)
+    overlap_tokens: int = Field(default=40)
+    encoding: str = Field(default="o200k_base")
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "DalilArabicSentenceChunker"
+
+    def _parse_nodes(self, nodes: Sequence[BaseNode], show_progress: bool = False, **kwargs: Any) -> list[BaseNode]:
+        out: list[BaseNode] = []
+        for node in nodes:
+            if isinstance(node, Document):
+                out.extend(self.chunk_document(node))
+        return out
+
+    def chunk_document(self, doc: Document) -> list[TextNode]:
+        text = doc.text
+        count = token_counter(self.encoding)
+        chunks: list[TextNode] = []
+        for para_index, para in enumerate(unique_paragraphs(text)):
+            sentences = self._sentences(text, para, count)
+            for first, last in self._pack(sentences, text, count):
+                chunks.append(self._node(doc, para_index, sentences[first].start, sentences[last].end, first, last, len(chunks)))
+        return chunks
+
+    def _sentences(self, text: str, para: arabic.Span, count: Any) -> list[arabic.Span]:
+        out: list[arabic.Span] = []
+        for sentence in arabic.sentence_spans(text, para.start, para.end):
+            if count(sentence.of(text)) <= self.chunk_tokens:
+                out.append(sentence)
+            else:
+                out.extend(self._clauses(text, sentence, count))
+        return out
+
+    def _clauses(self, text: str, sentence: arabic.Span, count: Any) -> list[arabic.Span]:
+        pieces: list[arabic.Span] = []
+        for clause in arabic.clause_spans(text, sentence):
+            if count(clause.of(text)) <= self.chunk_tokens:
+                pieces.append(clause)
+                continue
+            # a clause still too long: cut on word boundaries
+            words = [m for m in arabic._WORD.finditer(text, clause.start, clause.end)]
+            start = clause.start
+            for i, m in enumerate(words):
+                if count(text[start:m.end()]) > self.chunk_tokens and m.start() > start:
+                    end = words[i - 1].end()
+                    pieces.append(arabic.Span(start, end))
+                    start = m.start()
+            pieces.append(arabic.Span(start, clause.end))
+        return pieces
+
+    def _pack(self, sentences: list[arabic.Span], text: str, count: Any) -> list[tuple[int, int]]:
+        """Group consecutive sentences into chunks within the budget; overlap whole sentences."""
+        groups: list[tuple[int, int]] = []
+        first = 0
+        while first < len(sentences):
+            last = first
+            while last + 1 < len(sentences) and count(text[sentences[first].start:sentences[last + 1].end]) <= self.chunk_tokens:
+                last += 1
+            groups.append((first, last))
+            if last + 1 >= len(sentences):
+                break
+            nxt = last + 1
+            while nxt - 1 > first and count(text[sentences[nxt - 1].start:sentences[last].end]) <= self.overlap_tokens:
+                nxt -= 1
+            first = nxt
+        return groups
+
+    def _node(self, doc: Document, para: int, start: int, end: int, first: int, last: int, ordinal: int) -> TextNode:
+        meta = {k: doc.metadata.get(k) for k in META_KEYS if k not in ("source", "encoding", "content_hash")}
+        published = meta.get("published")
+        meta.update({
+            "paragraph": para, "sentence_first": first, "sentence_last": last, "ordinal": ordinal,
+            "start_char": start, "end_char": end,
+            "published_ord": int(published.replace("-", "")) if published else 0,
+        })
+        node = TextNode(
+            id_=chunk_id(doc.doc_id, start, end), text=doc.text[start:end], metadata=meta,
+            start_char_idx=start, end_char_idx=end,
+            excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=list(meta),
+        )
+        node.relationships[NodeRelationship.SOURCE] = doc.as_related_node_info()
+        return node

@@ -1,0 +1,193 @@
+"""The `dalil` command: thin typer commands over ``agent.pipeline.Dalil``.
+
+Each command parses options, calls one pipeline method and renders the result.
+Errors users can cause (``DalilError``) become one line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from agent.errors import DalilError
+
+app = typer.Typer(
+    name="dalil", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    help="Dalil (دليل): cited answers about news articles, most of them Arabic. Works offline; uses an LLM endpoint when configured.",
+)
+
+EXIT_ERROR = 1
+EXIT_PARTIAL = 3
+
+StoreOpt = Annotated[Optional[Path], typer.Option("--store", envvar="DALIL_STORE", help="Store folder (default: ./store).", show_default=False)]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", envvar="DALIL_CONFIG", help="TOML config file.", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of text.")]
+TopKOpt = Annotated[Optional[int], typer.Option("-k", "--top-k", min=1, max=200, help="Passages to retrieve.", show_default=False)]
+DateFromOpt = Annotated[Optional[dt.datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="Only articles published on or after this day.", show_default=False)]
+DateToOpt = Annotated[Optional[dt.datetime], typer.Option("--to", formats=["%Y-%m-%d"], help="Only articles published on or before this day.", show_default=False)]
+OutletOpt = Annotated[Optional[str], typer.Option("--outlet", help="Only articles from this outlet.", show_default=False)]
+
+
+def out() -> Console:
+    return Console(soft_wrap=False, highlight=False)
+
+
+def err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn DalilError (and Ctrl-C) into one line and an exit code, never a traceback."""
+    try:
+        yield
+    except DalilError as exc:
+        err().print(f"dalil: error: {exc}", markup=False)
+        raise typer.Exit(EXIT_ERROR) from None
+    except KeyboardInterrupt:
+        err().print("dalil: interrupted", markup=False)
+        raise typer.Exit(130) from None
+
+
+def open_dalil(store: Path | None, config: Path | None, **overrides: Any):
+    from agent.config import load_settings
+    from agent.pipeline import Dalil
+
+    layer: dict[str, Any] = {}
+    if store is not None:
+        layer["store"] = {"path": store}
+    for key, value in overrides.items():
+        if value is not None:
+            section, name = key.split("__")
+            layer.setdefault(section, {})[name] = value
+    return Dalil(load_settings(config, layer))
+
+
+def make_filters(date_from: dt.datetime | None, date_to: dt.datetime | None, outlet: str | None):
+    from agent.retrieve import SearchFilters
+
+    if date_from and date_to and date_from > date_to:
+        raise DalilError("--from is after --to")
+    return SearchFilters(date_from.date() if date_from else None, date_to.date() if date_to else None, outlet)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt, .md, .json, .jsonl articles.", show_default=False)],
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add articles to the store (unchanged files are skipped, changed files replaced)."""
+    from agent import render
+
+    with user_errors():
+        dalil = open_dalil(store, config)
+        with progress_bar(enabled=not as_json) as advance:
+            report = dalil.ingest(paths, progress=advance).as_dict()
+        if as_json:
+            out().print(render.to_json(report), markup=False, soft_wrap=True)
+        else:
+            render.print_ingest(out(), report)
+        for error in report["errors"]:
+            err().print(f"dalil: failed: {error['path']}: {error['reason']}", markup=False)
+    if report["errors"]:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not enabled:
+        yield lambda done, total, label: None
+        return
+    with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=err(), transient=True) as progress:
+        task = progress.add_task("", total=None)
+
+        def advance(done: int, total: int, label: str) -> None:
+            progress.update(task, completed=done, total=total, description=label)
+
+        yield advance
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for (Arabic or English).", show_default=False)],
+    top_k: TopKOpt = None,
+    mode: Annotated[Optional[str], typer.Option("--mode", help="hybrid, dense or bm25.", show_default=False)] = None,
+    date_from: DateFromOpt = None,
+    date_to: DateToOpt = None,
+    outlet: OutletOpt = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the passages that best match QUERY (hybrid BM25 + dense retrieval)."""
+    from agent import render
+
+    with user_errors():
+        if mode not in (None, "hybrid", "dense", "bm25"):
+            raise DalilError(f"--mode must be hybrid, dense or bm25, not {mode!r}")
+        dalil = open_dalil(store, config)
+        result = dalil.search(query, top_k, make_filters(date_from, date_to, outlet), mode)  # type: ignore[arg-type]
+        if as_json:
+            out().print(render.to_json(result), markup=False, soft_wrap=True)
+        else:
+            render.print_search(out(), result)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question (Arabic or English).", show_default=False)],
+    top_k: TopKOpt = None,
+    date_from: DateFromOpt = None,
+    date_to: DateToOpt = None,
+    outlet: OutletOpt = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer QUESTION from the articles, every sentence cited (extractive offline)."""
+    from agent import render
+
+    with user_errors():
+        dalil = open_dalil(store, config)
+        answer = dalil.ask(question, make_filters(date_from, date_to, outlet), top_k)
+        if as_json:
+            out().print(render.to_json(answer), markup=False, soft_wrap=True)
+        else:
+            render.print_answer(out(), answer)
+
+
+@app.command("config")
+def show_config(store: StoreOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Print the effective settings (defaults < config file < DALIL_* env < flags), secrets masked."""
+    from agent import render
+    from agent.config import find_config_file
+
+    with user_errors():
+        dalil = open_dalil(store, config)
+        data = dalil.settings.public_dict()
+        data["collection_name"] = dalil.settings.collection_name()
+        if as_json:
+            out().print(render.to_json(data), markup=False, soft_wrap=True)
+        else:
+            source = find_config_file(config)
+            render.print_settings(out(), data, str(source) if source else None)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Settings: one validated model for every knob Dalil has.
+
+Takes defaults < a TOML config file < environment (``DALIL_*``) < CLI flags and
+returns a frozen :class:`Settings`. Secrets are ``SecretStr`` and never printed.
+
+Environment variables map onto sections with one underscore:
+``DALIL_LLM_BASE_URL`` -> ``llm.base_url``, ``DALIL_RETRIEVAL_TOP_K`` -> ``retrieval.top_k``.
+``DALIL_STORE`` (no section) is a shortcut for ``store.path``; ``OPENAI_API_KEY``
+fills ``llm.api_key`` and ``embeddings.api_key`` when they are not set otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from agent.errors import DalilError
+
+CONFIG_ENV = "DALIL_CONFIG"
+DEFAULT_CONFIG_PATHS = (Path("dalil.toml"), Path.home() / ".config" / "dalil" / "config.toml")
+
+
+class StoreSettings(BaseModel):
+    path: Path = Field(default=Path("store"), description="On-disk store: Chroma (embedded), registry and BM25 index.")
+    url: str | None = Field(default=None, description="Chroma server URL (http://host:port); when set, vectors live there.")
+    collection: str = Field(default="dalil", description="Collection name prefix; a fingerprint of embedder and chunking is appended.")
+
+
+class ChunkingSettings(BaseModel):
+    chunk_tokens: int = Field(default=200, ge=16, le=8192, description="Maximum tokens per chunk (tiktoken).")
+    overlap_tokens: int = Field(default=40, ge=0, le=2048, description="Sentence overlap between consecutive chunks of a long paragraph.")
+    encoding: str = Field(default="o200k_base", description="tiktoken encoding used to count tokens.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkingSettings:
+        if self.overlap_tokens >= self.chunk_tokens:
+            raise ValueError("chunking.overlap_tokens must be smaller than chunking.chunk_tokens")
+        return self
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(default=5, ge=1, le=200, description="Passages returned by search and used for answers.")
+    candidates: int = Field(default=20, ge=1, le=1000, description="Candidates taken from each retriever before fusion.")
+    mode: Literal["hybrid", "dense", "bm25"] = Field(default="hybrid", description="Retrieval mode.")
+    min_coverage: float = Field(
+        default=0.5, ge=0.0, le=1.0,
+        description="Extractive mode: share of the question's weighted terms the best sentence must contain, else abstain.",
+    )
+    max_sentences: int = Field(default=3, ge=1, le=10, description="Extractive mode: sentences quoted per answer.")
+
+
+class EmbeddingSettings(BaseModel):
+    provider: Literal["local", "openai"] = Field(default="local", description="local = offline hashing n-gram embedder; openai = an OpenAI-compatible /embeddings endpoint.")
+    dim: int = Field(default=1024, ge=64, le=8192, description="Dimension of the local embedder.")
+    model: str | None = Field(default=None, description="Embeddings model name at the endpoint.")
+    base_url: str | None = Field(default=None, description="Embeddings endpoint base URL (…/v1).")
+    api_key: SecretStr | None = Field(default=None, description="Embeddings API key (defaults to OPENAI_API_KEY).")
+    batch_size: int = Field(default=64, ge=1, le=2048, description="Texts per embeddings request.")
+
+
+class LLMSettings(BaseModel):
+    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint base URL (…/v1); unset = OpenAI's.")
+    model: str | None = Field(default=None, description="Chat model name; LLM mode is available only when set.")
+    api_key: SecretStr | None = Field(default=None, description="API key (DALIL_LLM_API_KEY or OPENAI_API_KEY).")
+    timeout: float = Field(default=60.0, gt=0, description="Seconds per request.")
+    max_retries: int = Field(default=3, ge=0, le=10, description="Retries on timeouts, 429 and 5xx.")
+    context_window: int = Field(default=8192, ge=512, description="Model context window in tokens.")
+    max_tokens: int = Field(default=800, ge=16, description="Completion tokens reserved for the answer.")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.model) and bool(self.base_url or self.api_key)
+
+
+class Settings(BaseSettings):
+    """Every setting of Dalil, validated."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DALIL_", env_nested_delimiter="_", env_nested_max_split=1, extra="forbid", frozen=True,
+    )
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    lexicon: Path | None = Field(default=None, description="YAML file of entity spellings and English→Arabic terms (default: the bundled one).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _store_shortcut(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("store"), (str, Path)):
+            data = {**data, "store": {"path": data["store"]}}
+        return data
+
+    @model_validator(mode="after")
+    def _openai_key_fallback(self) -> Settings:
+        key = os.environ.get("OPENAI_API_KEY")
+        if key and self.llm.api_key is None:
+            object.__setattr__(self.llm, "api_key", SecretStr(key))
+        if key and self.embeddings.api_key is None:
+            object.__setattr__(self.embeddings, "api_key", SecretStr(key))
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+    def collection_name(self) -> str:
+        """Collection name with a fingerprint of everything that shapes the vectors (after paper-qa)."""
+        emb = self.embeddings
+        shape = f"{emb.provider}|{emb.model if emb.provider == 'openai' else emb.dim}|" \
+                f"{self.chunking.chunk_tokens}|{self.chunking.overlap_tokens}|{self.chunking.encoding}"
+        return f"{self.store.collection}-{hashlib.sha1(shape.encode()).hexdigest()[:8]}"
+
+    def public_dict(self) -> dict[str, Any]:
+        """Settings as plain data with secrets masked."""
+        data = self.model_dump(mode="json")
+        for section in ("llm", "embeddings"):
+            if data[section].get("api_key"):
+                data[section]["api_key"] = "****"
+        return data
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def find_config_file(explicit: Path | None = None) -> Path | None:
+    """The config file in force: --config, then $DALIL_CONFIG, then ./dalil.toml, then ~/.config/dalil/config.toml."""
+    if explicit is not None:
+        return explicit
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return next((p for p in DEFAULT_CONFIG_PATHS if p.is_file()), None)
+
+
+def read_config_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DalilError(f"config file not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DalilError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Build the effective settings: defaults < config file < environment < ``overrides`` (CLI flags)."""
+    file_layer = read_config_file(find_config_file(config_file))
+    try:
+        # pydantic-settings ranks init kwargs above the environment, so the environment is
+        # read on its own first, then file < env < flags are merged explicitly.
+        env_layer = Settings().model_dump(exclude_unset=True)
+        merged = _deep_merge(_deep_merge(file_layer, env_layer), overrides or {})
+        return Settings(**merged)
+    except ValidationError as exc:
+        raise DalilError(_first_error(exc)) from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "settings"
+    return f"invalid setting {where}: {err['msg']}"

@@ -1,0 +1,136 @@
+"""Lexicon and analyzer: entity spellings and English→Arabic terms, applied to search terms.
+
+Takes the lexicon YAML (bundled, or the user's file from settings) and text; returns
+search terms where spelling variants collapse to one form (سيرجي/سريجي → سيرغي,
+الأميركي → الأمريكي) and, for queries, *concepts*: groups of alternative terms, one
+group per word of the question, with English words bridged to Arabic terms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from agent import arabic
+from agent.errors import DalilError
+
+BUNDLED = Path(__file__).parent / "data" / "lexicon.yaml"
+_PREFIXES = "وبلفك"
+
+
+class Entity(BaseModel):
+    en: str
+    ar: str
+    variants: list[str] = Field(default_factory=list)
+    en_variants: list[str] = Field(default_factory=list)
+
+
+class LexiconFile(BaseModel):
+    entities: list[Entity] = Field(default_factory=list)
+    substrings: list[tuple[str, str]] = Field(default_factory=list)
+    terms: dict[str, list[str]] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One word of a query with the terms that count as matching it."""
+
+    word: str
+    alternatives: frozenset[str]
+
+
+@dataclass
+class Analyzer:
+    """Turns text into search terms, consistently for documents and queries."""
+
+    variants: dict[str, str] = field(default_factory=dict)
+    substrings: list[tuple[str, str]] = field(default_factory=list)
+    bridges: dict[str, list[str]] = field(default_factory=dict)
+    entities: list[Entity] = field(default_factory=list)
+
+    def canonical(self, word: str) -> str:
+        for old, new in self.substrings:
+            if old in word:
+                word = word.replace(old, new)
+        if word in self.variants:
+            return self.variants[word]
+        if len(word) > 3 and word[0] in _PREFIXES and word[1:] in self.variants:
+            return word[0] + self.variants[word[1:]]
+        return word
+
+    def terms(self, text: str) -> list[str]:
+        """Stemmed search terms of ``text`` with spelling variants unified and stopwords removed."""
+        stop = arabic.stopwords()
+        return [arabic.stem(self.canonical(w)) for w in arabic.words(text) if w not in stop]
+
+    def concepts(self, question: str) -> list[Concept]:
+        """The question's content words, each with its own stem plus bridged Arabic stems."""
+        stop = arabic.stopwords()
+        tokens = arabic.words(question)
+        concepts: list[Concept] = []
+        used: set[int] = set()
+        for i in range(len(tokens)):
+            for size in (3, 2):  # multiword English phrases first ("united nations")
+                phrase = " ".join(tokens[i:i + size])
+                if len(tokens[i:i + size]) == size and phrase in self.bridges and not used & set(range(i, i + size)):
+                    concepts.append(Concept(phrase, frozenset(self._bridge_terms(phrase))))
+                    used.update(range(i, i + size))
+        for i, word in enumerate(tokens):
+            if i in used or word in stop:
+                continue
+            alternatives = {arabic.stem(self.canonical(word))} | set(self._bridge_terms(word))
+            concepts.append(Concept(word, frozenset(alternatives)))
+        return concepts
+
+    def query_terms(self, question: str) -> list[str]:
+        """Flat list of every alternative term of every concept (for BM25)."""
+        return sorted({t for c in self.concepts(question) for t in c.alternatives})
+
+    def expanded_query(self, question: str) -> str:
+        """The question followed by the Arabic forms of its English words (for the dense retriever)."""
+        extra = [ar for word in arabic.words(question) for ar in self.bridges.get(word, [])]
+        return question if not extra else f"{question} {' '.join(dict.fromkeys(extra))}"
+
+    def _bridge_terms(self, word: str) -> list[str]:
+        return [t for ar in self.bridges.get(word, []) for t in self.terms(ar)]
+
+    def english_name(self, arabic_text: str) -> str | None:
+        """English name of the entity an Arabic name refers to, if known."""
+        wanted = set(self.terms(arabic_text))
+        for entity in self.entities:
+            if wanted and wanted <= set(self.terms(entity.ar)) | {t for v in entity.variants for t in self.terms(v)}:
+                return entity.en
+        return None
+
+
+def load_lexicon_file(path: Path) -> LexiconFile:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return LexiconFile.model_validate(data)
+    except FileNotFoundError:
+        raise DalilError(f"lexicon file not found: {path}") from None
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise DalilError(f"lexicon file {path} is invalid: {str(exc).splitlines()[0]}") from None
+
+
+@cache
+def load_analyzer(path: Path | None = None) -> Analyzer:
+    """The analyzer for a lexicon file (the bundled one when ``path`` is None)."""
+    lexicon = load_lexicon_file(path or BUNDLED)
+    variants: dict[str, str] = {}
+    bridges: dict[str, list[str]] = {}
+    for entity in lexicon.entities:
+        canonical_words = arabic.words(entity.ar)
+        for variant in entity.variants:
+            for v_word, c_word in zip(arabic.words(variant), canonical_words, strict=False):
+                variants[v_word] = c_word
+        for en in entity.en_variants + [entity.en]:
+            bridges.setdefault(arabic.normalize(en), []).append(entity.ar)
+    for en, ars in lexicon.terms.items():
+        bridges.setdefault(arabic.normalize(en), []).extend(ars)
+    substrings = [(arabic.normalize(a), arabic.normalize(b)) for a, b in lexicon.substrings]
+    return Analyzer(variants=variants, substrings=substrings, bridges=bridges, entities=lexicon.entities)

@@ -1,0 +1,97 @@
+"""The pipeline in one object: settings → store, analyzer, embedder → ingest / search / ask.
+
+``Dalil(settings)`` builds each part lazily (so ``dalil --help`` imports nothing heavy)
+and exposes one method per user-facing job; the CLI only parses, calls and renders.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agent.config import Settings
+from agent.errors import DalilError
+from agent.retrieve import RetrievalMode, SearchFilters
+from agent.schema import Answer, SearchHit, SearchResult
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.schema import NodeWithScore
+
+    from agent.ingest import IngestReport, ProgressFn
+    from agent.lexicon import Analyzer
+    from agent.store import Store
+
+
+class Dalil:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def store(self) -> Store:
+        from agent.store import Store
+
+        return Store(self.settings)
+
+    @cached_property
+    def analyzer(self) -> Analyzer:
+        from agent.lexicon import load_analyzer
+
+        return load_analyzer(self.settings.lexicon)
+
+    @cached_property
+    def embedder(self) -> BaseEmbedding:
+        from agent.embeddings import make_embedder
+
+        return make_embedder(self.settings.embeddings, self.analyzer)
+
+    def ingest(self, paths: list[Path], progress: ProgressFn | None = None) -> IngestReport:
+        from agent.chunking import ArabicSentenceChunker
+        from agent.ingest import ingest_paths
+
+        chunking = self.settings.chunking
+        chunker = ArabicSentenceChunker(
+            chunk_tokens=chunking.chunk_tokens, overlap_tokens=chunking.overlap_tokens, encoding=chunking.encoding,
+        )
+        return ingest_paths(paths, self.store, chunker, self.embedder, self.analyzer, progress)
+
+    def retrieve(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
+                 mode: RetrievalMode | None = None) -> list[NodeWithScore]:
+        from agent.retrieve import build_retriever, retrieve
+
+        self._require_documents()
+        r = self.settings.retrieval
+        top_k = k or r.top_k
+        retriever = build_retriever(
+            self.store, self.analyzer, self.embedder, top_k=top_k, candidates=max(r.candidates, top_k),
+            mode=mode or r.mode, filters=filters,
+        )
+        return retrieve(retriever, query)
+
+    def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
+               mode: RetrievalMode | None = None) -> SearchResult:
+        hits = self.retrieve(query, k, filters, mode)
+        return SearchResult(
+            query=query, mode=mode or self.settings.retrieval.mode,
+            hits=[SearchHit.from_node(i, h) for i, h in enumerate(hits, start=1)],
+        )
+
+    def ask(self, question: str, filters: SearchFilters | None = None, k: int | None = None) -> Answer:
+        """Answer offline (extractive), quoting the articles."""
+        from agent.extractive import extractive_answer
+
+        if not question.strip():
+            raise DalilError("the question is empty")
+        passages = self.retrieve(question, k, filters)
+        bm25 = self.store.bm25()
+        r = self.settings.retrieval
+        return extractive_answer(
+            question, passages, self.analyzer, bm25.document_frequency, max(len(bm25), 1),
+            r.min_coverage, r.max_sentences,
+        )
+
+    def _require_documents(self) -> None:
+        docs, _ = self.store.registry.counts()
+        if not docs:
+            raise DalilError(f"the store at {self.settings.store.path} is empty: run `dalil ingest seeds` first")

@@ -1,0 +1,121 @@
+"""Render: results → terminal (rich) or JSON text.
+
+Takes the typed results (``SearchResult``, ``Answer``, ``IngestReport``, settings dicts);
+prints them. Article text is untrusted: control and escape characters are removed and
+it is never parsed as rich markup.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from agent.schema import Answer, SearchResult
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+MODE_LINES = {
+    "extractive": "mode: extractive (no LLM): sentences quoted verbatim from the articles",
+    "llm": "mode: llm: written by the model, every citation checked against its passage",
+}
+
+
+def safe(text: str | None) -> str:
+    """Article text made safe for a terminal: no ANSI/control/bidi-override characters."""
+    return _CONTROL.sub("", text or "")
+
+
+def to_json(data: BaseModel | dict[str, Any] | list[Any]) -> str:
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def source_label(published: str | None, outlet: str | None, file: str) -> str:
+    return f"{outlet or 'unknown outlet'} · {published or 'undated'} · {file}"
+
+
+def print_search(console: Console, result: SearchResult) -> None:
+    if not result.hits:
+        console.print(Text(f"No passages found for: {safe(result.query)}", style="yellow"))
+        return
+    for hit in result.hits:
+        header = Text(f"{hit.rank}. ", style="bold")
+        header.append(source_label(hit.published, hit.outlet, hit.file), style="cyan")
+        header.append(f"  score {hit.score:.4f}", style="dim")
+        console.print(header)
+        console.print(Text(safe(hit.text)))
+        console.print()
+
+
+def print_answer(console: Console, answer: Answer) -> None:
+    console.print(Text(MODE_LINES.get(answer.mode, f"mode: {answer.mode}"), style="dim"))
+    if answer.degraded:
+        console.print(Text("degraded answer: see the warnings below", style="bold yellow"))
+    console.print()
+    if answer.abstained:
+        console.print(Text(safe(answer.answer), style="bold yellow"))
+        if answer.nearest:
+            console.print(Text("\nNearest passages (they do not answer it):", style="dim"))
+            for c in answer.nearest:
+                line = Text(f"  [{c.n}] {source_label(c.published, c.outlet, c.file)}\n      ", style="dim")
+                line.append(safe(c.quote[:220]) + ("…" if len(c.quote) > 220 else ""))
+                console.print(line)
+    else:
+        print_sentences(console, answer)
+        print_sources(console, answer)
+    for warning in answer.warnings:
+        console.print(Text(f"note: {warning}", style="yellow"))
+
+
+def print_sentences(console: Console, answer: Answer) -> None:
+    for sentence in answer.sentences or []:
+        line = Text(safe(sentence.text))
+        if sentence.citations:
+            line.append(" " + "".join(f"[{n}]" for n in sentence.citations), style="bold cyan")
+        if not sentence.supported:
+            line.stylize("red")
+            line.append("  ⚠ unsupported: " + "; ".join(sentence.problems or ["no citation"]), style="bold red")
+        console.print(line)
+
+
+def print_sources(console: Console, answer: Answer) -> None:
+    if not answer.citations:
+        return
+    console.print(Text("\nSources", style="bold"))
+    for c in answer.citations:
+        line = Text(f"[{c.n}] ", style="bold cyan")
+        line.append(source_label(c.published, c.outlet, c.file), style="cyan")
+        line.append(f"  chars {c.start}–{c.end}\n    «{safe(c.quote)}»")
+        console.print(line)
+
+
+def print_ingest(console: Console, report: dict[str, Any]) -> None:
+    table = Table(title="ingest", show_header=False, box=None)
+    for key in ("added", "updated", "unchanged"):
+        table.add_row(key, str(report[key]))
+    table.add_row("duplicates", str(len(report["duplicates"])))
+    table.add_row("chunks written", str(report["chunks"]))
+    table.add_row("failed", str(len(report["errors"])))
+    table.add_row("seconds", f"{report['seconds']:.2f}")
+    console.print(table)
+    for dup in report["duplicates"]:
+        console.print(Text(f"skipped {dup['file']}: same text as {dup['same_as']}", style="dim"))
+    for enc_file, enc in report["encodings"].items():
+        if enc != "utf-8":
+            console.print(Text(f"{enc_file}: decoded as {enc}", style="dim"))
+
+
+def print_settings(console: Console, data: dict[str, Any], source: str | None) -> None:
+    console.print(Text(f"config file: {source or '(none)'}", style="dim"))
+    for section, values in data.items():
+        if isinstance(values, dict):
+            for key, value in values.items():
+                console.print(Text(f"{section}.{key} = {value!r}"))
+        else:
+            console.print(Text(f"{section} = {values!r}"))

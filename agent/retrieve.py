@@ -1,0 +1,115 @@
+"""Retrieval: a question → ranked ``NodeWithScore`` passages (dense, BM25 or hybrid).
+
+Dense retrieval is llama-index's ``VectorIndexRetriever`` over the Chroma store; BM25 is
+``BM25Retriever`` over the analyzer's Arabic terms; hybrid fuses both with llama-index's
+``QueryFusionRetriever`` in reciprocal-rank mode. Date and outlet filters apply to both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle
+from llama_index.core.vector_stores.types import FilterCondition, FilterOperator, MetadataFilter, MetadataFilters
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    from agent.lexicon import Analyzer
+    from agent.store import Store
+
+RetrievalMode = Literal["hybrid", "dense", "bm25"]
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Optional limits on what may be retrieved."""
+
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    outlet: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.date_from or self.date_to or self.outlet)
+
+    def to_metadata_filters(self) -> MetadataFilters | None:
+        filters: list[MetadataFilter] = []
+        if self.date_from:
+            filters.append(MetadataFilter(key="published_ord", operator=FilterOperator.GTE, value=_ord(self.date_from)))
+        if self.date_to:
+            filters.append(MetadataFilter(key="published_ord", operator=FilterOperator.LTE, value=_ord(self.date_to)))
+        if self.outlet:
+            filters.append(MetadataFilter(key="outlet", operator=FilterOperator.EQ, value=self.outlet))
+        return MetadataFilters(filters=filters, condition=FilterCondition.AND) if filters else None
+
+    def allows(self, published_ord: int, outlet: str | None) -> bool:
+        if self.date_from and published_ord < _ord(self.date_from):
+            return False
+        if self.date_to and (not published_ord or published_ord > _ord(self.date_to)):
+            return False
+        return not self.outlet or outlet == self.outlet
+
+
+def _ord(day: dt.date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+class BM25Retriever(BaseRetriever):
+    """BM25 over the store's Arabic-aware terms; nodes come back from Chroma by id."""
+
+    def __init__(self, store: Store, analyzer: Analyzer, top_k: int, filters: SearchFilters | None = None) -> None:
+        super().__init__()
+        self._store = store
+        self._analyzer = analyzer
+        self._top_k = top_k
+        self._filters = filters or SearchFilters()
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        allowed = None
+        if self._filters:
+            allowed = {c.chunk_id for c in self._store.registry.chunks() if self._filters.allows(c.published_ord, c.outlet)}
+        hits = self._store.bm25().search(self._analyzer.query_terms(query_bundle.query_str), self._top_k, allowed)
+        if not hits:
+            return []
+        nodes = {n.node_id: n for n in self._store.vector_store.get_nodes([cid for cid, _ in hits])}
+        return [NodeWithScore(node=nodes[cid], score=score) for cid, score in hits if cid in nodes]
+
+
+def build_retriever(
+    store: Store,
+    analyzer: Analyzer,
+    embedder: BaseEmbedding,
+    top_k: int,
+    candidates: int,
+    mode: RetrievalMode = "hybrid",
+    filters: SearchFilters | None = None,
+) -> BaseRetriever:
+    """The retriever for ``mode``; hybrid fuses dense and BM25 by reciprocal rank."""
+    from llama_index.core import VectorStoreIndex
+    from llama_index.core.llms import MockLLM
+    from llama_index.core.retrievers import QueryFusionRetriever
+
+    filters = filters or SearchFilters()
+    dense = VectorStoreIndex.from_vector_store(store.vector_store, embed_model=embedder).as_retriever(
+        similarity_top_k=candidates if mode == "hybrid" else top_k, filters=filters.to_metadata_filters(),
+    )
+    lexical = BM25Retriever(store, analyzer, candidates if mode == "hybrid" else top_k, filters)
+    if mode == "dense":
+        return dense
+    if mode == "bm25":
+        return lexical
+    # num_queries=1: no query generation (and MockLLM so llama-index never resolves an LLM).
+    return QueryFusionRetriever(
+        [dense, lexical], llm=MockLLM(), mode="reciprocal_rerank", similarity_top_k=top_k,
+        num_queries=1, use_async=False,
+    )
+
+
+def retrieve(retriever: BaseRetriever, query: str) -> list[NodeWithScore]:
+    """Ranked passages for ``query``; an empty store gives an empty list."""
+    if not query.strip():
+        return []
+    return retriever.retrieve(query)

@@ -1,0 +1,78 @@
+"""JSON contracts of Dalil's outputs (``--json``), as pydantic models.
+
+Other tools parse these; the README documents them and tests pin them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from llama_index.core.schema import NodeWithScore
+from pydantic import BaseModel, Field
+
+AnswerMode = Literal["extractive", "llm"]
+
+
+class SearchHit(BaseModel):
+    rank: int
+    score: float
+    chunk_id: str
+    doc_id: str
+    file: str
+    published: str | None
+    outlet: str | None
+    text: str
+
+    @classmethod
+    def from_node(cls, rank: int, hit: NodeWithScore) -> SearchHit:
+        meta = hit.node.metadata
+        return cls(
+            rank=rank, score=round(float(hit.score or 0.0), 6), chunk_id=hit.node.node_id, doc_id=meta["doc_id"],
+            file=meta["file"], published=meta.get("published") or None, outlet=meta.get("outlet") or None,
+            text=hit.node.get_content(),
+        )
+
+
+class SearchResult(BaseModel):
+    query: str
+    mode: str = Field(description="retrieval mode: hybrid, dense or bm25")
+    hits: list[SearchHit]
+
+
+class Citation(BaseModel):
+    n: int
+    chunk_id: str
+    doc_id: str
+    file: str
+    published: str | None
+    outlet: str | None
+    quote: str = Field(description="verbatim substring of the article's original text")
+    start: int = Field(description="character offset of the quote in the article")
+    end: int
+
+
+class AnswerSentence(BaseModel):
+    text: str
+    citations: list[int] = Field(default_factory=list)
+    supported: bool = Field(description="every cited claim checked against its passages")
+    support: float = Field(default=0.0, description="share of the sentence's terms found in its cited passages")
+    problems: list[str] = Field(default_factory=list)
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Answer(BaseModel):
+    question: str
+    mode: AnswerMode
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    sentences: list[AnswerSentence] = Field(default_factory=list)
+    nearest: list[Citation] = Field(default_factory=list, description="closest passages offered when abstaining")
+    lang: str = "ar"
+    degraded: bool = Field(default=False, description="the model's output could not be fully verified or used")
+    warnings: list[str] = Field(default_factory=list)
+    usage: Usage | None = None

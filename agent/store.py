@@ -1,0 +1,247 @@
+"""Store: Chroma vectors (through llama-index's ``ChromaVectorStore``) plus a local registry.
+
+Takes settings; gives ``Store`` with the vector store, the registry of ingested
+documents (SQLite: original text, content hash, chunk offsets and search terms) and the
+BM25 index. The registry row of a document is committed only after its vectors are in
+Chroma, so an interrupted ingest is redone, never half-kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from agent.config import Settings
+from agent.errors import DalilError
+
+if TYPE_CHECKING:
+    from llama_index.core.schema import Document, TextNode
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from agent.bm25 import BM25Index
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, source TEXT UNIQUE NOT NULL, file TEXT NOT NULL, content_hash TEXT NOT NULL,
+    published TEXT, outlet TEXT, title TEXT, url TEXT, language TEXT, encoding TEXT,
+    text TEXT NOT NULL, n_chunks INTEGER NOT NULL, ingested_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_hash ON documents(content_hash);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, start_char INTEGER NOT NULL, end_char INTEGER NOT NULL,
+    paragraph INTEGER NOT NULL, published_ord INTEGER NOT NULL, outlet TEXT, terms TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    doc_id: str
+    source: str
+    file: str
+    content_hash: str
+    published: str | None
+    outlet: str | None
+    title: str | None
+    url: str | None
+    language: str | None
+    encoding: str | None
+    text: str
+    n_chunks: int
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    start_char: int
+    end_char: int
+    paragraph: int
+    published_ord: int
+    outlet: str | None
+
+
+class Registry:
+    """SQLite registry of documents and chunks, next to the vectors."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def document_by_source(self, source: str) -> DocumentRecord | None:
+        row = self._db.execute("SELECT * FROM documents WHERE source = ?", (source,)).fetchone()
+        return DocumentRecord(**dict(row)) if row else None
+
+    def document_by_hash(self, content_hash: str) -> DocumentRecord | None:
+        row = self._db.execute("SELECT * FROM documents WHERE content_hash = ?", (content_hash,)).fetchone()
+        return DocumentRecord(**dict(row)) if row else None
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        row = self._db.execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return DocumentRecord(**dict(row)) if row else None
+
+    def documents(self) -> list[DocumentRecord]:
+        rows = self._db.execute("SELECT * FROM documents ORDER BY published, file").fetchall()
+        return [DocumentRecord(**dict(r)) for r in rows]
+
+    def chunks(self, ids: Iterable[str] | None = None) -> list[ChunkRecord]:
+        cols = "chunk_id, doc_id, ordinal, start_char, end_char, paragraph, published_ord, outlet"
+        if ids is None:
+            rows = self._db.execute(f"SELECT {cols} FROM chunks ORDER BY rowid").fetchall()
+        else:
+            wanted = list(ids)
+            marks = ",".join("?" * len(wanted))
+            rows = self._db.execute(f"SELECT {cols} FROM chunks WHERE chunk_id IN ({marks})", wanted).fetchall()
+        return [ChunkRecord(**dict(r)) for r in rows]
+
+    def chunk_terms(self) -> Iterator[tuple[str, list[str]]]:
+        for row in self._db.execute("SELECT chunk_id, terms FROM chunks ORDER BY rowid"):
+            yield row["chunk_id"], row["terms"].split(" ") if row["terms"] else []
+
+    def counts(self) -> tuple[int, int]:
+        docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return docs, chunks
+
+    def generation(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def put_document(self, doc: Document, nodes: list[TextNode], terms: list[list[str]]) -> None:
+        """Replace the document's rows with ``doc`` and its chunks, in one transaction."""
+        m = doc.metadata
+        with self.transaction() as db:
+            db.execute("DELETE FROM documents WHERE doc_id = ? OR source = ?", (doc.doc_id, m["source"]))
+            db.execute(
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (doc.doc_id, m["source"], m["file"], m["content_hash"], m.get("published"), m.get("outlet"),
+                 m.get("title"), m.get("url"), m.get("language"), m.get("encoding"), doc.text, len(nodes),
+                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+            )
+            db.executemany(
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?)",
+                [(n.node_id, doc.doc_id, n.metadata["ordinal"], n.start_char_idx, n.end_char_idx,
+                  n.metadata["paragraph"], n.metadata["published_ord"], n.metadata.get("outlet"), " ".join(t))
+                 for n, t in zip(nodes, terms, strict=True)],
+            )
+            self._bump(db)
+
+    def _bump(self, db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT INTO meta VALUES ('generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+
+class Store:
+    """Everything on disk (or on a Chroma server) for one collection."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = settings.store.path
+        self.collection_name = settings.collection_name()
+        self.registry = Registry(self.root / f"{self.collection_name}.sqlite")
+
+    @property
+    def bm25_dir(self) -> Path:
+        return self.root / f"{self.collection_name}.bm25"
+
+    @cached_property
+    def chroma_client(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        url = self.settings.store.url
+        try:
+            if url:
+                parsed = urlparse(url)
+                if not parsed.hostname:
+                    raise DalilError(f"store.url is not a URL: {url}")
+                return chromadb.HttpClient(
+                    host=parsed.hostname, port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                    ssl=parsed.scheme == "https", settings=chroma_settings,
+                )
+            return chromadb.PersistentClient(path=str(self.root / "chroma"), settings=chroma_settings)
+        except DalilError:
+            raise
+        except Exception as exc:  # chromadb raises bare exceptions for unreachable servers
+            raise DalilError(f"cannot open the Chroma store ({url or self.root}): {str(exc).splitlines()[0][:200]}") from None
+
+    @cached_property
+    def collection(self) -> Any:
+        # embedding_function=None: Dalil always passes its own vectors, so Chroma never
+        # loads (or downloads) its default ONNX embedder (OFFLINE-FACTS).
+        try:
+            return self.chroma_client.get_or_create_collection(
+                self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"},
+            )
+        except Exception as exc:
+            raise DalilError(f"cannot open Chroma collection {self.collection_name}: {str(exc).splitlines()[0][:200]}") from None
+
+    @cached_property
+    def vector_store(self) -> ChromaVectorStore:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.collection)
+
+    def add(self, doc: Document, nodes: list[TextNode], terms: list[list[str]]) -> None:
+        """Store one document: old vectors out, new vectors in, then the registry row."""
+        self.vector_store.delete(doc.doc_id)
+        if nodes:
+            self.vector_store.add(nodes)
+        self.registry.put_document(doc, nodes, terms)
+
+    def vector_count(self) -> int:
+        return self.collection.count()
+
+    def bm25(self) -> BM25Index:
+        """The BM25 index, rebuilt from the registry's stored terms when it is out of date."""
+        from agent.bm25 import BM25Index
+
+        generation = self.registry.generation()
+        index = BM25Index.load(self.bm25_dir)
+        if index is None or index.generation != generation:
+            index = BM25Index.build(self.registry.chunk_terms(), generation)
+            index.save(self.bm25_dir)
+        return index
+
+    def text_of(self, doc_id: str) -> str:
+        record = self.registry.document(doc_id)
+        if record is None:
+            raise DalilError(f"document {doc_id} is not in the store")
+        return record.text
+
+    def describe(self) -> dict[str, Any]:
+        docs, chunks = self.registry.counts()
+        return {"path": str(self.root), "url": self.settings.store.url, "collection": self.collection_name,
+                "documents": docs, "chunks": chunks}
