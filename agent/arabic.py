@@ -29,9 +29,11 @@ _WORD = re.compile(r"[^\W_]+(?:\.\d+)?", re.UNICODE)
 _SENTENCE_END = re.compile(r"[.!?؟!؛…]+[\"'”»)\]]*|\n+")
 _CLAUSE_END = re.compile(r"[،,:]")
 _ARABIC = re.compile("[\u0600-\u06ff]")
-QUESTION_WORDS = frozenset(
-    ["متي", "من", "ما", "ماذا", "كيف", "لماذا", "لم", "هل", "اين", "كم", "اي", "ايه", "ماهو", "ماهي", "هو", "هي", "what", "who", "whom", "whose", "when", "where", "why", "how", "which", "did", "does", "do", "is", "are", "was", "were", "the", "a", "an", "of", "in", "on", "at", "to", "for", "by", "with", "about", "and", "or", "according"]
-)
+QUESTION_WORDS = frozenset((
+    "متي من ما ماذا كيف لماذا لم هل اين كم اي ايه ماهو ماهي هو هي "
+    "what who whom whose when where why how which did does do is are was were "
+    "the a an of in on at to for by with about and or according"
+).split())
 
 
 def normalize(text: str) -> str:

@@ -30,8 +30,14 @@ StoreOpt = Annotated[Optional[Path], typer.Option("--store", envvar="DALIL_STORE
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", envvar="DALIL_CONFIG", help="TOML config file.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of text.")]
 TopKOpt = Annotated[Optional[int], typer.Option("-k", "--top-k", min=1, max=200, help="Passages to retrieve.", show_default=False)]
-DateFromOpt = Annotated[Optional[dt.datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="Only articles published on or after this day.", show_default=False)]
-DateToOpt = Annotated[Optional[dt.datetime], typer.Option("--to", formats=["%Y-%m-%d"], help="Only articles published on or before this day.", show_default=False)]
+DateFromOpt = Annotated[
+    Optional[dt.datetime],
+    typer.Option("--from", formats=["%Y-%m-%d"], help="Only articles published on or after this day.", show_default=False),
+]
+DateToOpt = Annotated[
+    Optional[dt.datetime],
+    typer.Option("--to", formats=["%Y-%m-%d"], help="Only articles published on or before this day.", show_default=False),
+]
 OutletOpt = Annotated[Optional[str], typer.Option("--outlet", help="Only articles from this outlet.", show_default=False)]
 
 

@@ -56,7 +56,9 @@ class RetrievalSettings(BaseModel):
 
 
 class EmbeddingSettings(BaseModel):
-    provider: Literal["local", "openai"] = Field(default="local", description="local = offline hashing n-gram embedder; openai = an OpenAI-compatible /embeddings endpoint.")
+    provider: Literal["local", "openai"] = Field(
+        default="local", description="local: offline hashing embedder; openai: an OpenAI-compatible /embeddings endpoint.",
+    )
     dim: int = Field(default=1024, ge=64, le=8192, description="Dimension of the local embedder.")
     model: str | None = Field(default=None, description="Embeddings model name at the endpoint.")
     base_url: str | None = Field(default=None, description="Embeddings endpoint base URL (…/v1).")

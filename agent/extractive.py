@@ -20,6 +20,7 @@ from agent.schema import Answer, AnswerSentence, Citation
 
 ABSTAIN_AR = "لا تجيب المقالات المخزنة عن هذا السؤال."
 ABSTAIN_EN = "The stored articles do not answer this question."
+TRANSLATION_NOTE = "offline mode quotes the articles in their own language; translation needs an LLM endpoint"
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def extractive_answer(
         for i, c in enumerate(chosen, start=1)
     ]
     answer = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
-    warnings = [] if lang == "ar" else ["offline mode quotes the articles in their own language; translation needs an LLM endpoint"]
+    warnings = [] if lang == "ar" else [TRANSLATION_NOTE]
     return Answer(question=question, mode="extractive", answer=answer, abstained=False, citations=citations,
                   sentences=sentences, lang=lang, warnings=warnings)
 

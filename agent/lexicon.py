@@ -128,7 +128,7 @@ def load_analyzer(path: Path | None = None) -> Analyzer:
         for variant in entity.variants:
             for v_word, c_word in zip(arabic.words(variant), canonical_words, strict=False):
                 variants[v_word] = c_word
-        for en in entity.en_variants + [entity.en]:
+        for en in [*entity.en_variants, entity.en]:
             bridges.setdefault(arabic.normalize(en), []).append(entity.ar)
     for en, ars in lexicon.terms.items():
         bridges.setdefault(arabic.normalize(en), []).extend(ars)
