@@ -191,6 +191,15 @@ def show_config(store: StoreOpt = None, config: ConfigOpt = None, as_json: JsonO
             render.print_settings(out(), data, str(source) if source else None)
 
 
+def _mount_subcommands() -> None:
+    from agent.evals.cli import eval_app
+
+    app.add_typer(eval_app, name="eval")
+
+
+_mount_subcommands()
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,1 @@
+"""Eval suites: run questions with reference answers through Dalil and score them."""

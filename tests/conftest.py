@@ -1,0 +1,51 @@
+"""Shared fixtures: an isolated environment per test, the seeds, a store with the seeds ingested."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No user config, no endpoint, no key from the developer's shell leaks into a test."""
+    for key in list(os.environ):
+        if key.startswith("DALIL_") or key.startswith("OPENAI_"):
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def seeds_dir() -> Path:
+    return SEEDS
+
+
+@pytest.fixture(scope="session")
+def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with the five seed articles ingested once per test session (read-only for tests)."""
+    from agent.config import load_settings
+    from agent.pipeline import Dalil
+
+    path = tmp_path_factory.mktemp("seeded") / "store"
+    old = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith(("DALIL_", "OPENAI_"))}
+    try:
+        report = Dalil(load_settings(None, {"store": {"path": path}})).ingest([SEEDS])
+    finally:
+        os.environ.update(old)
+    assert len(report.added) == 5 and not report.errors
+    return path
+
+
+@pytest.fixture
+def runner() -> Iterator[CliRunner]:
+    yield CliRunner()
