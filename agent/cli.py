@@ -154,6 +154,10 @@ def search(
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question (Arabic or English).", show_default=False)],
+    mode: Annotated[
+        Optional[str], typer.Option("--mode", help="llm or extractive (default: llm when an endpoint is configured).", show_default=False),
+    ] = None,
+    lang: Annotated[Optional[str], typer.Option("--lang", help="Answer language: ar or en (default: the question's).", show_default=False)] = None,
     top_k: TopKOpt = None,
     date_from: DateFromOpt = None,
     date_to: DateToOpt = None,
@@ -162,16 +166,25 @@ def ask(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Answer QUESTION from the articles, every sentence cited (extractive offline)."""
+    """Answer QUESTION from the articles, every sentence cited and checked (extractive when offline)."""
     from agent import render
 
     with user_errors():
+        if mode not in (None, "llm", "extractive"):
+            raise DalilError(f"--mode must be llm or extractive, not {mode!r}")
         dalil = open_dalil(store, config)
-        answer = dalil.ask(question, make_filters(date_from, date_to, outlet), top_k)
+        filters = make_filters(date_from, date_to, outlet)
+        console = out()
+        streaming = not as_json and dalil.answer_mode(mode) == "llm"  # type: ignore[arg-type]
+        streamed = render.StreamPrinter(console) if streaming else None
+        answer = dalil.ask(question, filters, top_k, mode=mode, lang=lang, on_text=streamed)  # type: ignore[arg-type]
         if as_json:
-            out().print(render.to_json(answer), markup=False, soft_wrap=True)
+            console.print(render.to_json(answer), markup=False, soft_wrap=True)
+        elif streamed is not None and streamed.started:
+            streamed.finish()
+            render.print_verification(console, answer)
         else:
-            render.print_answer(out(), answer)
+            render.print_answer(console, answer)
 
 
 @app.command("config")

@@ -75,6 +75,8 @@ class LLMSettings(BaseModel):
     context_window: int = Field(default=8192, ge=512, description="Model context window in tokens.")
     max_tokens: int = Field(default=800, ge=16, description="Completion tokens reserved for the answer.")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+    tokenizer: str = Field(default="o200k_base", description="tiktoken encoding used to budget prompts.")
+    rewrite_queries: bool = Field(default=True, description="Rewrite questions into Arabic and English search queries.")
 
     @property
     def configured(self) -> bool:

@@ -6,14 +6,16 @@ and exposes one method per user-facing job; the CLI only parses, calls and rende
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent.arabic import is_arabic
 from agent.config import Settings
 from agent.errors import DalilError
 from agent.retrieve import RetrievalMode, SearchFilters
-from agent.schema import Answer, SearchHit, SearchResult
+from agent.schema import Answer, AnswerMode, SearchHit, SearchResult
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
     from agent.ingest import IngestReport, ProgressFn
     from agent.lexicon import Analyzer
+    from agent.llm import ChatClient
     from agent.store import Store
 
 
@@ -57,7 +60,7 @@ class Dalil:
         return ingest_paths(paths, self.store, chunker, self.embedder, self.analyzer, progress)
 
     def retrieve(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
-                 mode: RetrievalMode | None = None) -> list[NodeWithScore]:
+                 mode: RetrievalMode | None = None, rewrites: list[str] | None = None) -> list[NodeWithScore]:
         from agent.retrieve import build_retriever, retrieve
 
         self._require_documents()
@@ -65,7 +68,7 @@ class Dalil:
         top_k = k or r.top_k
         retriever = build_retriever(
             self.store, self.analyzer, self.embedder, top_k=top_k, candidates=max(r.candidates, top_k),
-            mode=mode or r.mode, filters=filters,
+            mode=mode or r.mode, filters=filters, rewrites=rewrites,
         )
         return retrieve(retriever, query)
 
@@ -77,19 +80,71 @@ class Dalil:
             hits=[SearchHit.from_node(i, h) for i, h in enumerate(hits, start=1)],
         )
 
-    def ask(self, question: str, filters: SearchFilters | None = None, k: int | None = None) -> Answer:
-        """Answer offline (extractive), quoting the articles."""
-        from agent.extractive import extractive_answer
+    @cached_property
+    def chat(self) -> ChatClient:
+        from agent.llm import ChatClient
 
+        return ChatClient(self.settings.llm)
+
+    def answer_mode(self, requested: AnswerMode | None) -> AnswerMode:
+        """The mode a question is answered in: as asked, else llm when an endpoint is configured."""
+        if requested == "llm" and not self.settings.llm.configured:
+            self.chat  # noqa: B018 - raises the one-line "what to set" error
+        return requested or ("llm" if self.settings.llm.configured else "extractive")
+
+    def ask(
+        self,
+        question: str,
+        filters: SearchFilters | None = None,
+        k: int | None = None,
+        mode: AnswerMode | None = None,
+        lang: str | None = None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """Answer ``question``: cited and verified with an LLM, or extractive (quoted verbatim) offline.
+
+        ``on_text`` receives the model's text as it streams (LLM mode only).
+        """
         if not question.strip():
             raise DalilError("the question is empty")
-        passages = self.retrieve(question, k, filters)
+        if lang not in (None, "ar", "en"):
+            raise DalilError(f"--lang must be ar or en, not {lang!r}")
+        if self.answer_mode(mode) == "extractive":
+            return self._extractive(question, self.retrieve(question, k, filters))
+        return self._llm(question, filters, k, lang or ("ar" if is_arabic(question) else "en"), on_text)
+
+    def _extractive(self, question: str, passages: list[NodeWithScore]) -> Answer:
+        from agent.extractive import extractive_answer
+
         bm25 = self.store.bm25()
         r = self.settings.retrieval
         return extractive_answer(
-            question, passages, self.analyzer, bm25.document_frequency, max(len(bm25), 1),
-            r.min_coverage, r.max_sentences,
+            question, passages, self.analyzer, bm25.document_frequency, max(len(bm25), 1), r.min_coverage, r.max_sentences,
         )
+
+    def rewrites(self, question: str) -> list[str]:
+        from agent.generate import rewrite_queries
+
+        return rewrite_queries(question, self.chat) if self.settings.llm.rewrite_queries else []
+
+    def _llm(self, question: str, filters: SearchFilters | None, k: int | None, lang: str,
+             on_text: Callable[[str], None] | None) -> Answer:
+        from agent.generate import EmptyCompletion, abstention, llm_answer
+
+        rewrites = self.rewrites(question)
+        passages = self.retrieve(question, k, filters, rewrites=rewrites)
+        if not passages:
+            return abstention(question, lang, passages, ["no passage matched the question"])
+        try:
+            answer = llm_answer(question, passages, self.chat, self.analyzer, lang, on_text)
+        except EmptyCompletion as exc:
+            fallback = self._extractive(question, passages)
+            fallback.degraded = True
+            fallback.warnings.insert(0, f"{exc}; showing the extractive answer instead")
+            return fallback
+        if rewrites:
+            answer.warnings.append("searched with: " + " | ".join(rewrites))
+        return answer
 
     def _require_documents(self) -> None:
         docs, _ = self.store.registry.counts()

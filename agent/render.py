@@ -73,6 +73,41 @@ def print_answer(console: Console, answer: Answer) -> None:
         console.print(Text(f"note: {warning}", style="yellow"))
 
 
+class StreamPrinter:
+    """Prints model text as it streams (sanitized), before citations are checked."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.started = False
+
+    def __call__(self, delta: str) -> None:
+        if not self.started:
+            self.console.print(Text(MODE_LINES["llm"] + " (streaming; checked below)", style="dim"))
+            self.started = True
+        self.console.file.write(safe(delta))
+        self.console.file.flush()
+
+    def finish(self) -> None:
+        self.console.file.write("\n")
+        self.console.file.flush()
+
+
+def print_verification(console: Console, answer: Answer) -> None:
+    """After a streamed answer: the checked sentences (unsupported ones marked), sources, warnings."""
+    console.print()
+    if answer.abstained or answer.mode != "llm":
+        print_answer(console, answer)
+        return
+    ok = sum(s.supported for s in answer.sentences)
+    style = "green" if ok == len(answer.sentences) else "bold red"
+    console.print(Text(f"citations checked: {ok}/{len(answer.sentences)} sentences supported", style=style))
+    if ok != len(answer.sentences) or answer.degraded:
+        print_sentences(console, answer)
+    print_sources(console, answer)
+    for warning in answer.warnings:
+        console.print(Text(f"note: {warning}", style="yellow"))
+
+
 def print_sentences(console: Console, answer: Answer) -> None:
     for sentence in answer.sentences or []:
         line = Text(safe(sentence.text))

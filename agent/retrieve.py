@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle
 from llama_index.core.vector_stores.types import FilterCondition, FilterOperator, MetadataFilter, MetadataFilters
 
@@ -86,26 +86,42 @@ def build_retriever(
     candidates: int,
     mode: RetrievalMode = "hybrid",
     filters: SearchFilters | None = None,
+    rewrites: list[str] | None = None,
 ) -> BaseRetriever:
-    """The retriever for ``mode``; hybrid fuses dense and BM25 by reciprocal rank."""
+    """The retriever for ``mode``; hybrid (and any rewritten queries) fuse by reciprocal rank."""
     from llama_index.core import VectorStoreIndex
-    from llama_index.core.llms import MockLLM
-    from llama_index.core.retrievers import QueryFusionRetriever
 
     filters = filters or SearchFilters()
+    fused = mode == "hybrid" or bool(rewrites)
+    per_list = candidates if fused else top_k
     dense = VectorStoreIndex.from_vector_store(store.vector_store, embed_model=embedder).as_retriever(
-        similarity_top_k=candidates if mode == "hybrid" else top_k, filters=filters.to_metadata_filters(),
+        similarity_top_k=per_list, filters=filters.to_metadata_filters(),
     )
-    lexical = BM25Retriever(store, analyzer, candidates if mode == "hybrid" else top_k, filters)
-    if mode == "dense":
-        return dense
-    if mode == "bm25":
-        return lexical
-    # num_queries=1: no query generation (and MockLLM so llama-index never resolves an LLM).
-    return QueryFusionRetriever(
-        [dense, lexical], llm=MockLLM(), mode="reciprocal_rerank", similarity_top_k=top_k,
-        num_queries=1, use_async=False,
-    )
+    lexical = BM25Retriever(store, analyzer, per_list, filters)
+    chosen = {"dense": [dense], "bm25": [lexical], "hybrid": [dense, lexical]}[mode]
+    if not fused:
+        return chosen[0]
+    return FusionRetriever(chosen, top_k, rewrites or [])
+
+
+class FusionRetriever(QueryFusionRetriever):
+    """llama-index's reciprocal-rank fusion over retrievers × (question + given rewrites).
+
+    The rewrites come from Dalil's own prompt, so query generation is replaced rather than
+    letting llama-index call an LLM (MockLLM keeps it from resolving one).
+    """
+
+    def __init__(self, retrievers: list[BaseRetriever], top_k: int, rewrites: list[str]) -> None:
+        from llama_index.core.llms import MockLLM
+
+        super().__init__(
+            retrievers, llm=MockLLM(), mode="reciprocal_rerank", similarity_top_k=top_k,
+            num_queries=1 + len(rewrites), use_async=False,
+        )
+        self._rewrites = list(rewrites)
+
+    def _get_queries(self, original_query: str) -> list[QueryBundle]:
+        return [QueryBundle(q) for q in self._rewrites]
 
 
 def retrieve(retriever: BaseRetriever, query: str) -> list[NodeWithScore]:

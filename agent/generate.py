@@ -1,0 +1,142 @@
+"""LLM answers: question + passages → a cited ``Answer`` in the question's language.
+
+Takes the question, retrieved ``NodeWithScore`` passages and a ``ChatClient``; fits the
+passages to the model's context budget (tiktoken), fences them as untrusted data,
+calls the model (streamed or not), strips ``<think>`` blocks, verifies every citation
+and returns an ``Answer``. Also rewrites questions into Arabic and English search
+queries for cross-lingual retrieval.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from llama_index.core.schema import NodeWithScore
+
+from agent.chunking import token_counter
+from agent.citations import verify
+from agent.extractive import ABSTAIN_AR, ABSTAIN_EN, passage_citation
+from agent.lexicon import Analyzer
+from agent.llm import ChatClient, Completion, load_prompt
+from agent.schema import Answer, Usage
+
+LANGUAGES = {"ar": "Arabic", "en": "English"}
+NOT_IN_CORPUS = "NOT_IN_CORPUS"
+_FENCE = re.compile(r"</?\s*passage", re.IGNORECASE)
+
+
+@dataclass
+class Prompt:
+    messages: list[dict[str, str]]
+    passages: list[NodeWithScore]
+    dropped: int
+    prompt_tokens: int
+
+
+def fence(text: str) -> str:
+    """Article text made unable to close or open a passage fence."""
+    return _FENCE.sub(lambda m: m.group(0).replace("<", "‹"), text)
+
+
+def render_passage(n: int, passage: NodeWithScore) -> str:
+    meta = passage.node.metadata
+    outlet = meta.get("outlet") or "unknown outlet"
+    published = meta.get("published") or "undated"
+    return f'<passage n="{n}" outlet="{fence(outlet)}" published="{published}">\n{fence(passage.node.get_content())}\n</passage>'
+
+
+def build_prompt(question: str, passages: list[NodeWithScore], lang: str, budget_tokens: int, encoding: str) -> Prompt:
+    """Messages with as many passages (in rank order) as fit in ``budget_tokens``."""
+    count = token_counter(encoding)
+    language = LANGUAGES.get(lang, "the language of the question")
+    system = load_prompt("answer_system.txt").format(language=language)
+    template = load_prompt("answer_user.txt")
+    kept: list[NodeWithScore] = []
+    blocks: list[str] = []
+    fixed = count(system) + count(template.format(question=question, passages="", language=language)) + 16
+    used = fixed
+    for passage in passages:
+        block = render_passage(len(kept) + 1, passage)
+        cost = count(block) + 1
+        if used + cost > budget_tokens:
+            continue
+        kept.append(passage)
+        blocks.append(block)
+        used += cost
+    user = template.format(question=question, passages="\n".join(blocks), language=language)
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    return Prompt(messages, kept, len(passages) - len(kept), used)
+
+
+class EmptyCompletion(Exception):
+    """The endpoint answered, but with nothing usable."""
+
+
+def llm_answer(
+    question: str,
+    passages: list[NodeWithScore],
+    client: ChatClient,
+    analyzer: Analyzer,
+    lang: str,
+    on_text: Callable[[str], None] | None = None,
+) -> Answer:
+    """Ask the model, then verify what it wrote. Raises ``DalilError`` on endpoint failure."""
+    settings = client.settings
+    budget = settings.context_window - settings.max_tokens
+    prompt = build_prompt(question, passages, lang, budget, settings.tokenizer)
+    warnings = [f"{prompt.dropped} passage(s) left out to fit the model's context window"] if prompt.dropped else []
+    if not prompt.passages:
+        return abstention(question, lang, passages, [*warnings, "no passage fits the context window"])
+    completion = client.stream(prompt.messages, on_text) if on_text else client.complete(prompt.messages)
+    usage = Usage(prompt_tokens=completion.prompt_tokens or prompt.prompt_tokens, completion_tokens=completion.completion_tokens)
+    if not completion.text.strip():
+        raise EmptyCompletion("the model returned an empty answer")
+    if NOT_IN_CORPUS in completion.text:
+        answer = abstention(question, lang, prompt.passages, warnings)
+        answer.usage = usage
+        return answer
+    return _verified(question, lang, prompt, completion, analyzer, warnings, usage)
+
+
+def _verified(question: str, lang: str, prompt: Prompt, completion: Completion, analyzer: Analyzer,
+              warnings: list[str], usage: Usage) -> Answer:
+    checked = verify(completion.text, prompt.passages, analyzer)
+    if checked.dangling:
+        warnings.append("removed citation markers that point to no passage: " + ", ".join(f"[{n}]" for n in checked.dangling))
+    unsupported = [s for s in checked.sentences if not s.supported]
+    if unsupported:
+        warnings.append(f"{len(unsupported)} of {len(checked.sentences)} sentence(s) could not be verified against their citations")
+    if completion.finish_reason == "length":
+        warnings.append("the model stopped at its token limit; the answer may be cut short")
+    degraded = not checked.sentences or not any(s.citations for s in checked.sentences)
+    if degraded:
+        warnings.append("the model did not cite its sources; nothing in this answer is verified")
+    return Answer(
+        question=question, mode="llm", answer=checked.text, abstained=False, citations=checked.citations,
+        sentences=checked.sentences, lang=lang, degraded=degraded, warnings=warnings, usage=usage,
+    )
+
+
+def abstention(question: str, lang: str, passages: list[NodeWithScore], warnings: list[str] | None = None) -> Answer:
+    return Answer(
+        question=question, mode="llm", answer=ABSTAIN_AR if lang == "ar" else ABSTAIN_EN, abstained=True, citations=[],
+        nearest=[passage_citation(i, p) for i, p in enumerate(passages[:3], start=1)], lang=lang, warnings=warnings or [],
+    )
+
+
+def rewrite_queries(question: str, client: ChatClient) -> list[str]:
+    """Arabic and English search queries for ``question`` (empty when the model's reply is unusable)."""
+    prompt = load_prompt("rewrite_query.txt").format(question=question)
+    completion = client.complete([{"role": "user", "content": prompt}], max_tokens=200)
+    match = re.search(r"\{.*\}", completion.text, re.DOTALL)
+    if not match:
+        return []
+    try:
+        data = json.loads(match.group(0))
+    except json.JSONDecodeError:
+        return []
+    queries = [data.get(k) for k in ("ar", "en")] if isinstance(data, dict) else []
+    return [q.strip() for q in queries if isinstance(q, str) and q.strip() and q.strip() != question.strip()]
