@@ -14,11 +14,12 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from agent.errors import DalilError
 
@@ -83,6 +84,17 @@ class LLMSettings(BaseModel):
         return bool(self.model) and bool(self.base_url or self.api_key)
 
 
+class _DalilEnv(EnvSettingsSource):
+    """DALIL_* variables, with the DALIL_STORE shortcut turned into store.path."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        env = dict(super()._load_env_vars())
+        shortcut = env.pop("dalil_store", None)
+        if shortcut and "dalil_store_path" not in env:
+            env["dalil_store_path"] = shortcut
+        return env
+
+
 class Settings(BaseSettings):
     """Every setting of Dalil, validated."""
 
@@ -122,7 +134,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings)
+        return (init_settings, _DalilEnv(settings_cls))
 
     def collection_name(self) -> str:
         """Collection name with a fingerprint of everything that shapes the vectors (after paper-qa)."""
@@ -181,6 +193,8 @@ def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | N
         return Settings(**merged)
     except ValidationError as exc:
         raise DalilError(_first_error(exc)) from None
+    except SettingsError as exc:
+        raise DalilError(f"invalid environment setting: {exc}") from None
 
 
 def _first_error(exc: ValidationError) -> str:

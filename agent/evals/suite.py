@@ -1,0 +1,206 @@
+"""Eval suites: the YAML format, its validation and the verbatim check of every gold quote.
+
+A suite is ``{name, description, items: [...]}``; each item has an id, a question, its
+language and kind, a reference answer, key facts (alternatives), gold sources (file +
+verbatim quote) and whether it is answerable. ``load_suite`` validates every item with
+pydantic, checks each quote against the corpus folder and reports one line per bad item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from agent.errors import DalilError
+
+Kind = Literal["factoid", "number", "multi_hop", "timeline", "disagreement", "unanswerable"]
+Lang = Literal["ar", "en"]
+KINDS: tuple[str, ...] = get_args(Kind)
+LANGS: tuple[str, ...] = get_args(Lang)
+
+
+class SuiteError(DalilError):
+    """A suite that cannot be used; ``problems`` has one line per bad item."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(problems[0] + more)
+
+
+class Source(BaseModel):
+    """A gold passage: a verbatim quote from one corpus file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str = Field(min_length=1, description="file name inside the corpus folder")
+    quote: str = Field(min_length=1, description="verbatim substring of that file")
+
+
+class Item(BaseModel):
+    """One question with its reference answer, key facts and gold sources."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    lang: Lang
+    kind: Kind
+    answer: str = Field(min_length=1, description="reference answer")
+    keys: list[list[str]] = Field(default_factory=list, description="facts; each a list of alternatives, any one is enough")
+    sources: list[Source] = Field(default_factory=list)
+    answerable: bool = True
+
+    @field_validator("keys", mode="before")
+    @classmethod
+    def _single_alternative(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [[v] if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("keys")
+    @classmethod
+    def _no_empty_alternatives(cls, value: list[list[str]]) -> list[list[str]]:
+        for i, alternatives in enumerate(value):
+            if not alternatives or not all(a.strip() for a in alternatives):
+                raise ValueError(f"key {i} needs at least one non-empty alternative")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Item:
+        if self.kind == "unanswerable" and self.answerable:
+            raise ValueError("kind unanswerable needs answerable: false")
+        if self.answerable and not self.sources:
+            raise ValueError("an answerable item needs at least one source")
+        return self
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A validated suite whose quotes were found verbatim in ``corpus``."""
+
+    path: Path
+    sha256: str
+    name: str
+    description: str | None
+    items: list[Item]
+    corpus: Path
+    texts: dict[str, str] = field(repr=False)  # file name -> article text
+
+    def text_of(self, file: str) -> str:
+        return self.texts[Path(file).name]
+
+
+def default_corpus(suite_path: Path) -> Path:
+    """``seeds/`` next to the suite's folder (``evals/dev.yaml`` → ``seeds/``)."""
+    return suite_path.resolve().parent.parent / "seeds"
+
+
+def read_article(path: Path) -> str:
+    """Article text as ingest sees it (UTF-8, BOM dropped, newlines unified)."""
+    return path.read_text(encoding="utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def load_suite(path: Path, corpus: Path | None = None) -> Suite:
+    """Read, validate and quote-check a suite; raises ``SuiteError`` listing every bad item."""
+    raw = _read_yaml(path)
+    items, problems = parse_items(raw.get("items"), path)
+    corpus = corpus or default_corpus(path)
+    if not corpus.is_dir():
+        raise SuiteError([f"{path}: corpus folder not found: {corpus} (use --corpus)"])
+    texts, quote_problems = check_quotes(items, corpus)
+    problems += [f"{path}: {p}" for p in quote_problems]
+    if problems:
+        raise SuiteError(problems)
+    name = raw.get("name") if isinstance(raw.get("name"), str) else path.stem
+    description = raw.get("description") if isinstance(raw.get("description"), str) else None
+    return Suite(path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(), name=name,
+                 description=description, items=items, corpus=corpus, texts=texts)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SuiteError([f"suite not found: {path}"]) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SuiteError([f"{path}: not valid YAML: {' '.join(str(exc).split())}"]) from None
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list) or not data["items"]:
+        raise SuiteError([f"{path}: a suite is a mapping with a non-empty `items` list"])
+    return data
+
+
+def parse_items(raw_items: list[Any], path: Path) -> tuple[list[Item], list[str]]:
+    """Validated items and one problem line per invalid or duplicate item."""
+    items: list[Item] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_items, start=1):
+        label = _label(index, raw)
+        try:
+            item = Item.model_validate(raw)
+        except ValidationError as exc:
+            problems.append(f"{path}: {label}: {_describe(exc)}")
+            continue
+        if item.id in seen:
+            problems.append(f"{path}: {label}: duplicate id")
+            continue
+        seen.add(item.id)
+        items.append(item)
+    return items, problems
+
+
+def _label(index: int, raw: Any) -> str:
+    item_id = raw.get("id") if isinstance(raw, dict) else None
+    return f"item #{index} ({item_id})" if item_id else f"item #{index}"
+
+
+def _describe(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"field {where}: {msg}" if where else msg
+
+
+def check_quotes(items: list[Item], corpus: Path) -> tuple[dict[str, str], list[str]]:
+    """Texts of the files the items cite, and one problem per item whose quote is not verbatim there."""
+    texts: dict[str, str] = {}
+    problems: list[str] = []
+    for item in items:
+        bad: list[str] = []
+        for i, source in enumerate(item.sources):
+            name = Path(source.file).name
+            if name not in texts:
+                file = corpus / source.file
+                if not file.is_file():
+                    bad.append(f"sources[{i}].file {source.file} not found in {corpus}")
+                    continue
+                texts[name] = read_article(file)
+            if source.quote not in texts[name]:
+                bad.append(f"sources[{i}].quote not found verbatim in {source.file}")
+        if bad:
+            problems.append(f"item {item.id}: " + "; ".join(bad))
+    return texts, problems
+
+
+def select(items: list[Item], only: list[str] | None = None, kind: str | None = None, limit: int | None = None) -> list[Item]:
+    """Items picked by ``--only`` ids, ``--kind`` and ``--limit`` (in suite order)."""
+    if kind is not None and kind not in KINDS:
+        raise DalilError(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if only:
+        unknown = sorted(set(only) - {i.id for i in items})
+        if unknown:
+            raise DalilError(f"--only: no item with id {', '.join(unknown)} in the suite")
+        items = [i for i in items if i.id in set(only)]
+    if kind is not None:
+        items = [i for i in items if i.kind == kind]
+    if limit is not None:
+        items = items[:limit]
+    if not items:
+        raise DalilError("no items left after --only/--kind/--limit")
+    return items
