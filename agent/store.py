@@ -58,6 +58,7 @@ class DocumentRecord:
     encoding: str | None
     text: str
     n_chunks: int
+    ingested_at: str
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,136 @@
+"""LLM judge (``dalil eval --judge``): RAGAS-style faithfulness and correctness of answers.
+
+The model splits an answer into claims and labels each one with an English token:
+SUPPORTED/UNSUPPORTED against the cited passages (faithfulness = supported share) and
+CORRECT/INCORRECT, plus MISSING reference facts, against the reference answer
+(correctness = TP / (TP + (FP + FN) / 2)). Prompts are ``prompts/judge_claims.txt`` and
+``prompts/judge_correctness.txt``; calls use the ``openai`` SDK with ``settings.llm``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from string import Template
+from typing import TYPE_CHECKING
+
+from agent.errors import DalilError
+from agent.evals.records import ItemRecord, JudgeRecord, Verdict
+from agent.evals.textnorm import strip_markers
+
+if TYPE_CHECKING:
+    import openai
+
+    from agent.config import LLMSettings
+
+PROMPT_DIRS = (Path(__file__).resolve().parents[2] / "prompts", Path(__file__).resolve().parents[1] / "prompts")
+CLAIMS_PROMPT = "judge_claims.txt"
+CORRECTNESS_PROMPT = "judge_correctness.txt"
+_FAITH_LINE = re.compile(r"^\W*(UNSUPPORTED|SUPPORTED)\b\W*(.*)$")
+_CORRECT_LINE = re.compile(r"^\W*(INCORRECT|CORRECT|MISSING)\b\W*(.*)$")
+
+
+def load_prompt(name: str) -> Template:
+    """A judge prompt template (``$question``, ``$answer``, ``$passages``, ``$reference``)."""
+    for folder in PROMPT_DIRS:
+        path = folder / name
+        if path.is_file():
+            return Template(path.read_text(encoding="utf-8"))
+    raise DalilError(f"judge prompt {name} not found in {PROMPT_DIRS[0]}")
+
+
+def parse_verdicts(reply: str, pattern: re.Pattern[str]) -> list[Verdict]:
+    """Labelled claims, one per line of the model's reply; other lines are ignored."""
+    verdicts = []
+    for line in reply.splitlines():
+        match = pattern.match(line.strip())
+        if match:
+            verdicts.append(Verdict(label=match.group(1), claim=match.group(2).strip()))
+    return verdicts
+
+
+def faithfulness(verdicts: list[Verdict]) -> float | None:
+    """SUPPORTED claims / claims."""
+    return sum(v.label == "SUPPORTED" for v in verdicts) / len(verdicts) if verdicts else None
+
+
+def correctness(verdicts: list[Verdict]) -> float | None:
+    """RAGAS factual-correctness F1: TP = CORRECT, FP = INCORRECT, FN = MISSING."""
+    tp = sum(v.label == "CORRECT" for v in verdicts)
+    errors = sum(v.label in ("INCORRECT", "MISSING") for v in verdicts)
+    return tp / (tp + errors / 2) if tp + errors else None
+
+
+class Judge:
+    """Asks the configured model to label an item's answer; one instance per run."""
+
+    def __init__(self, llm: LLMSettings, seed: int = 0) -> None:
+        if not llm.configured:
+            raise DalilError("--judge needs an LLM endpoint: set llm.model and llm.base_url (or an API key), "
+                             "e.g. DALIL_LLM_BASE_URL and DALIL_LLM_MODEL")
+        self.llm = llm
+        self.seed = seed
+        self.claims_prompt = load_prompt(CLAIMS_PROMPT)
+        self.correctness_prompt = load_prompt(CORRECTNESS_PROMPT)
+        self._client: openai.OpenAI | None = None
+
+    @property
+    def client(self) -> openai.OpenAI:
+        if self._client is None:
+            import openai
+
+            key = self.llm.api_key.get_secret_value() if self.llm.api_key else "not-needed"
+            self._client = openai.OpenAI(base_url=self.llm.base_url, api_key=key, timeout=self.llm.timeout,
+                                         max_retries=self.llm.max_retries)
+        return self._client
+
+    def judge(self, item: ItemRecord) -> JudgeRecord | None:
+        """Faithfulness (and correctness for answerable items) of a non-abstained answer; None otherwise."""
+        answer = item.answer
+        if answer is None or answer.abstained:
+            return None
+        record = JudgeRecord()
+        try:
+            passages = "\n".join(f"[{c.n}] {c.quote}" for c in answer.citations) or "(no passages cited)"
+            reply = self.complete(self.claims_prompt.substitute(question=item.question, answer=answer.text, passages=passages))
+            record.claims = parse_verdicts(reply, _FAITH_LINE)
+            record.faithfulness = faithfulness(record.claims)
+            if item.answerable:
+                reply = self.complete(self.correctness_prompt.substitute(
+                    question=item.question, reference=item.reference, answer=strip_markers(answer.text)))
+                record.correctness_claims = parse_verdicts(reply, _CORRECT_LINE)
+                record.correctness = correctness(record.correctness_claims)
+        except _RecoverableError as exc:
+            record.error = str(exc)
+        if record.error is None and (not record.claims or (item.answerable and not record.correctness_claims)):
+            record.error = "the judge's reply had no labelled claims"
+        return record
+
+    def complete(self, prompt: str) -> str:
+        """One chat completion; configuration problems abort the run, others are recorded per item."""
+        import openai
+
+        try:
+            response = self.client.chat.completions.create(
+                model=self.llm.model or "", messages=[{"role": "user", "content": prompt}],
+                temperature=0.0, seed=self.seed, max_tokens=self.llm.max_tokens,
+            )
+        except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as exc:
+            raise DalilError(f"judge endpoint refused the request: {_one_line(exc)}") from None
+        except openai.APITimeoutError as exc:
+            raise _RecoverableError(f"judge request timed out: {_one_line(exc)}") from None
+        except openai.APIConnectionError as exc:
+            raise DalilError(f"judge endpoint {self.llm.base_url} unreachable: {_one_line(exc)}") from None
+        except openai.OpenAIError as exc:
+            raise _RecoverableError(f"judge request failed: {_one_line(exc)}") from None
+        if not response.choices:
+            raise _RecoverableError("judge reply had no choices")
+        return response.choices[0].message.content or ""
+
+
+class _RecoverableError(Exception):
+    """A judge failure limited to one item."""
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:300]
