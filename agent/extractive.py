@@ -8,7 +8,9 @@ offers the nearest passages instead of quoting noise.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,7 +18,7 @@ from llama_index.core.schema import NodeWithScore
 
 from agent import arabic
 from agent.lexicon import Analyzer, Concept
-from agent.schema import Answer, AnswerSentence, Citation
+from agent.schema import Answer, AnswerSentence, Citation, DateNote
 
 ABSTAIN_AR = "لا تجيب المقالات المخزنة عن هذا السؤال."
 ABSTAIN_EN = "The stored articles do not answer this question."
@@ -68,16 +70,45 @@ def candidates(question_weights: dict[Concept, float], passages: list[NodeWithSc
     return out
 
 
+_WHEN = re.compile(r"(^|\s)(متى|متي|اي يوم|في اي تاريخ|when|what day|what date|which day)(\s|$|[?؟])", re.IGNORECASE)
+DATE_BONUS = 0.15
+
+
+def asks_when(question: str) -> bool:
+    return bool(_WHEN.search(arabic.normalize(question)))
+
+
+def mentions_day(sentence: str) -> bool:
+    """Whether the sentence names a day (weekday, relative day or calendar date)."""
+    from agent.dates import resolve_dates
+
+    return any(r.granularity == "day" for r in resolve_dates(sentence, dt.date(2000, 1, 1), lang="any"))
+
+
 def _near_duplicate(a: str, b: str) -> bool:
     wa, wb = set(arabic.words(a)), set(arabic.words(b))
     return bool(wa and wb) and len(wa & wb) / len(wa | wb) > 0.7
 
 
+def date_notes(quote: str, published: str | None) -> list[DateNote]:
+    """Relative dates in ``quote`` resolved against the publication date (none when undated)."""
+    from agent.dates import resolve_dates
+
+    if not published:
+        return []
+    return [
+        DateNote(phrase=r.phrase, date=r.date.isoformat() if r.date else None, explanation=r.explanation,
+                 weekday_mismatch=r.weekday_mismatch)
+        for r in resolve_dates(quote, dt.date.fromisoformat(published), lang="any")
+    ]
+
+
 def citation_for(n: int, passage: NodeWithScore, start: int, end: int, quote: str) -> Citation:
     meta = passage.node.metadata
+    published = meta.get("published") or None
     return Citation(
-        n=n, chunk_id=passage.node.node_id, doc_id=meta["doc_id"], file=meta["file"],
-        published=meta.get("published") or None, outlet=meta.get("outlet") or None, quote=quote, start=start, end=end,
+        n=n, chunk_id=passage.node.node_id, doc_id=meta["doc_id"], file=meta["file"], published=published,
+        outlet=meta.get("outlet") or None, quote=quote, start=start, end=end, dates=date_notes(quote, published),
     )
 
 
@@ -98,17 +129,22 @@ def extractive_answer(
     """The few sentences that best answer ``question``, each cited, or an abstention."""
     lang = "ar" if arabic.is_arabic(question) else "en"
     weights = concept_weights(analyzer.concepts(question), document_frequency, total_chunks)
-    ranked = sorted(
-        candidates(weights, passages, analyzer),
-        key=lambda c: (round(c.coverage, 6), -c.rank, -c.start), reverse=True,
-    )
-    if not weights or not ranked or ranked[0].coverage < min_coverage:
+    when = asks_when(question)
+
+    def priority(c: Candidate) -> tuple[float, int, int]:
+        bonus = DATE_BONUS if when and mentions_day(c.text) else 0.0
+        return (round(c.coverage + bonus, 6), -c.rank, -c.start)
+
+    ranked = sorted(candidates(weights, passages, analyzer), key=priority, reverse=True)
+    best = max((c.coverage for c in ranked), default=0.0)
+    if not weights or best < min_coverage:
         return _abstain(question, lang, passages, weights)
-    best = ranked[0].coverage
     chosen: list[Candidate] = []
     for cand in ranked:
-        if len(chosen) == max_sentences or cand.coverage < max(min_coverage, 0.75 * best):
+        if len(chosen) == max_sentences:
             break
+        if cand.coverage < max(min_coverage, 0.75 * best):
+            continue
         if not any(_near_duplicate(cand.text, c.text) for c in chosen):
             chosen.append(cand)
     citations = [citation_for(i, c.passage, c.start, c.end, c.text) for i, c in enumerate(chosen, start=1)]

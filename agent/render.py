@@ -127,6 +127,9 @@ def print_sources(console: Console, answer: Answer) -> None:
         line = Text(f"[{c.n}] ", style="bold cyan")
         line.append(source_label(c.published, c.outlet, c.file), style="cyan")
         line.append(f"  chars {c.start}–{c.end}\n    «{safe(c.quote)}»")
+        for note in c.dates:
+            flag = "  ⚠ weekday does not match" if note.weekday_mismatch else ""
+            line.append(f"\n    date: {safe(note.phrase)} = {note.date or 'period'}{flag}", style="dim")
         console.print(line)
 
 

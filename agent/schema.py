@@ -39,6 +39,15 @@ class SearchResult(BaseModel):
     hits: list[SearchHit]
 
 
+class DateNote(BaseModel):
+    """A relative date in a quote, resolved against the article's publication date."""
+
+    phrase: str
+    date: str | None
+    explanation: str
+    weekday_mismatch: bool = False
+
+
 class Citation(BaseModel):
     n: int
     chunk_id: str
@@ -49,6 +58,7 @@ class Citation(BaseModel):
     quote: str = Field(description="verbatim substring of the article's original text")
     start: int = Field(description="character offset of the quote in the article")
     end: int
+    dates: list[DateNote] = Field(default_factory=list, description="relative dates in the quote, resolved")
 
 
 class AnswerSentence(BaseModel):
