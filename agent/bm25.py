@@ -72,6 +72,9 @@ class BM25Index:
         order = np.argsort(-scores, kind="stable")[:k]
         return [(self.ids[i], float(scores[i])) for i in order if scores[i] > 0]
 
+    def knows(self, term: str) -> bool:
+        return self.model is not None and term in self.model.vocab_dict
+
     def document_frequency(self, term: str) -> int:
         """Number of chunks containing ``term`` (0 when unknown)."""
         if self.model is None or term not in self.model.vocab_dict:

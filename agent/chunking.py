@@ -118,15 +118,26 @@ class ArabicSentenceChunker(NodeParser):
             if count(clause.of(text)) <= self.chunk_tokens:
                 pieces.append(clause)
                 continue
-            # a clause still too long: cut on word boundaries
-            words = [m for m in arabic._WORD.finditer(text, clause.start, clause.end)]
-            start = clause.start
-            for i, m in enumerate(words):
-                if count(text[start:m.end()]) > self.chunk_tokens and m.start() > start:
-                    end = words[i - 1].end()
-                    pieces.append(arabic.Span(start, end))
-                    start = m.start()
-            pieces.append(arabic.Span(start, clause.end))
+            pieces.extend(self._word_pieces(text, clause, count))
+        return pieces
+
+    def _word_pieces(self, text: str, clause: arabic.Span, count: Any) -> list[arabic.Span]:
+        """A clause still over budget, cut greedily on word boundaries (a single huge word stays whole)."""
+        words = list(arabic._WORD.finditer(text, clause.start, clause.end))
+        pieces: list[arabic.Span] = []
+        i, start = 0, clause.start
+        while i < len(words):
+            j = i
+            while j + 1 < len(words) and count(text[start:words[j + 1].end()]) <= self.chunk_tokens:
+                j += 1
+            end = clause.end if j == len(words) - 1 else words[j].end()
+            if j == len(words) - 1 and j > i and count(text[start:end]) > self.chunk_tokens:
+                j -= 1  # the clause's closing punctuation tipped it over: last word goes to the next piece
+                end = words[j].end()
+            pieces.append(arabic.Span(start, end))
+            i = j + 1
+            if i < len(words):
+                start = words[i].start()
         return pieces
 
     def _pack(self, sentences: list[arabic.Span], text: str, count: Any) -> list[tuple[int, int]]:

@@ -127,12 +127,28 @@ class Dalil:
 
         return rewrite_queries(question, self.chat) if self.settings.llm.rewrite_queries else []
 
+    def searchable_queries(self, queries: list[str]) -> list[str]:
+        """The queries worth a ranked list. With the local (lexical) embedder, a query whose
+        words the corpus mostly lacks (an English question over Arabic articles) only adds
+        noise to the fusion, so it is left out; an embeddings endpoint can bridge languages."""
+        if self.settings.embeddings.provider != "local":
+            return queries
+        bm25 = self.store.bm25()
+        keep = []
+        for query in queries:
+            concepts = self.analyzer.concepts(query)
+            known = sum(any(bm25.knows(t) for t in c.alternatives) for c in concepts)
+            if concepts and known / len(concepts) >= 0.75:
+                keep.append(query)
+        return keep or queries[:1]
+
     def _llm(self, question: str, filters: SearchFilters | None, k: int | None, lang: str,
              on_text: Callable[[str], None] | None) -> Answer:
         from agent.generate import EmptyCompletion, abstention, llm_answer
 
         rewrites = self.rewrites(question)
-        passages = self.retrieve(question, k, filters, rewrites=rewrites)
+        main, *extra = self.searchable_queries([question, *rewrites])
+        passages = self.retrieve(main, k, filters, rewrites=extra)
         if not passages:
             return abstention(question, lang, passages, ["no passage matched the question"])
         try:

@@ -117,7 +117,10 @@ def _strict(data: bytes, codec: str, label: str) -> tuple[str, str]:
 def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
     if len(data) % 2:
         return None
-    for codec in ("utf-16-le", "utf-16-be"):
+    # The high byte of each UTF-16 unit (NUL for ASCII, 0x06 for Arabic) varies far less
+    # than the low byte, so the byte position with fewer distinct values is the high one.
+    even, odd = len(set(data[0::2])), len(set(data[1::2]))
+    for codec in (("utf-16-le", "utf-16-be") if odd <= even else ("utf-16-be", "utf-16-le")):
         try:
             text = data.decode(codec)
         except UnicodeDecodeError:
@@ -210,7 +213,7 @@ def load_manifest(folder: Path, cache: dict[Path, dict[str, ArticleMeta]], error
     if path.is_file():
         try:
             manifest = Manifest.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {"articles": []})
-        except (yaml.YAMLError, ValidationError, UnicodeDecodeError) as exc:
+        except (yaml.YAMLError, ValidationError, UnicodeDecodeError, ValueError) as exc:
             errors.append(ReadError(str(path), f"invalid manifest: {_short(exc)}"))
             manifest = Manifest(articles=[])
         for entry in manifest.articles:
@@ -262,7 +265,7 @@ def read_file(path: Path, manifest: dict[str, ArticleMeta]) -> ReadResult:
             if not body.strip():
                 raise UnreadableFile("no article text after the front matter")
             result.documents.append(make_document(body, source, path.name, encoding, meta))
-    except (UnreadableFile, ValidationError, yaml.YAMLError, json.JSONDecodeError) as exc:
+    except (UnreadableFile, ValidationError, yaml.YAMLError, ValueError) as exc:  # yaml raises ValueError for impossible dates
         result.errors.append(ReadError(str(path), _short(exc)))
     return result
 
