@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from agent.errors import DalilError
@@ -28,12 +28,16 @@ DEFAULT_CONFIG_PATHS = (Path("dalil.toml"), Path.home() / ".config" / "dalil" / 
 
 
 class StoreSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     path: Path = Field(default=Path("store"), description="On-disk store: Chroma (embedded), registry and BM25 index.")
     url: str | None = Field(default=None, description="Chroma server URL (http://host:port); when set, vectors live there.")
     collection: str = Field(default="dalil", description="Collection name prefix; a fingerprint of embedder and chunking is appended.")
 
 
 class ChunkingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     chunk_tokens: int = Field(default=200, ge=16, le=8192, description="Maximum tokens per chunk (tiktoken).")
     overlap_tokens: int = Field(default=40, ge=0, le=2048, description="Sentence overlap between consecutive chunks of a long paragraph.")
     encoding: str = Field(default="o200k_base", description="tiktoken encoding used to count tokens.")
@@ -46,6 +50,8 @@ class ChunkingSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     top_k: int = Field(default=5, ge=1, le=200, description="Passages returned by search and used for answers.")
     candidates: int = Field(default=20, ge=1, le=1000, description="Candidates taken from each retriever before fusion.")
     mode: Literal["hybrid", "dense", "bm25"] = Field(default="hybrid", description="Retrieval mode.")
@@ -57,6 +63,8 @@ class RetrievalSettings(BaseModel):
 
 
 class EmbeddingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     provider: Literal["local", "openai"] = Field(
         default="local", description="local: offline hashing embedder; openai: an OpenAI-compatible /embeddings endpoint.",
     )
@@ -68,6 +76,8 @@ class EmbeddingSettings(BaseModel):
 
 
 class LLMSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint base URL (…/v1); unset = OpenAI's.")
     model: str | None = Field(default=None, description="Chat model name; LLM mode is available only when set.")
     api_key: SecretStr | None = Field(default=None, description="API key (DALIL_LLM_API_KEY or OPENAI_API_KEY).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -157,7 +158,7 @@ def test_long_paragraph_is_split_with_overlap() -> None:
     long_chunks = [n for n in chunks if n.metadata["paragraph"] == 1]
     assert count(_long_paragraph()) > size  # premise: the paragraph does not fit
     assert len(long_chunks) >= 3
-    for a, b in zip(long_chunks, long_chunks[1:], strict=False):
+    for a, b in itertools.pairwise(long_chunks):
         assert a.start_char_idx < b.start_char_idx < a.end_char_idx < b.end_char_idx  # overlap and progress
         shared = text[b.start_char_idx:a.end_char_idx]
         assert shared.strip().endswith(".")  # whole sentences are shared
@@ -175,7 +176,7 @@ def test_zero_overlap_means_disjoint_chunks() -> None:
     text = _long_paragraph()
     chunks = ArabicSentenceChunker(chunk_tokens=80, overlap_tokens=0).chunk_document(_doc(text))
     assert len(chunks) >= 3
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         assert a.end_char_idx <= b.start_char_idx
 
 
