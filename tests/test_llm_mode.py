@@ -177,9 +177,9 @@ def test_empty_completion_degrades_to_labelled_extractive(llm_env: ScriptedOpenA
 
 def test_model_ignoring_citation_format_is_labelled_degraded(llm_env: ScriptedOpenAI) -> None:
     llm_env.enqueue(REWRITE, Reply(content="ناقش الوزيران تطبيع الوضع في حلب. واتفقا على مواصلة الاتصالات."))
-    _, out, _ = run("ask", AR_QUESTION, "--json")
+    code, out, _ = run("ask", AR_QUESTION, "--json")
     data = json.loads(out)
-    assert data["degraded"] is True and data["citations"] == []
+    assert code == 0 and data["degraded"] is True and data["citations"] == []
     assert all(not s["supported"] for s in data["sentences"])
 
 

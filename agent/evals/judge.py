@@ -10,8 +10,6 @@ CORRECT/INCORRECT, plus MISSING reference facts, against the reference answer
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from string import Template
 from typing import TYPE_CHECKING
 
 from agent.errors import DalilError
@@ -23,20 +21,20 @@ if TYPE_CHECKING:
 
     from agent.config import LLMSettings
 
-PROMPT_DIRS = (Path(__file__).resolve().parents[2] / "prompts", Path(__file__).resolve().parents[1] / "prompts")
 CLAIMS_PROMPT = "judge_claims.txt"
 CORRECTNESS_PROMPT = "judge_correctness.txt"
-_FAITH_LINE = re.compile(r"^\W*(UNSUPPORTED|SUPPORTED)\b\W*(.*)$")
-_CORRECT_LINE = re.compile(r"^\W*(INCORRECT|CORRECT|MISSING)\b\W*(.*)$")
+FAITH_LINE = re.compile(r"^[\W\d_]*?(UNSUPPORTED|SUPPORTED)\b\W*(.*)$")  # "- 2. **SUPPORTED** | claim"
+CORRECT_LINE = re.compile(r"^[\W\d_]*?(INCORRECT|CORRECT|MISSING)\b\W*(.*)$")
 
 
-def load_prompt(name: str) -> Template:
-    """A judge prompt template (``$question``, ``$answer``, ``$passages``, ``$reference``)."""
-    for folder in PROMPT_DIRS:
-        path = folder / name
-        if path.is_file():
-            return Template(path.read_text(encoding="utf-8"))
-    raise DalilError(f"judge prompt {name} not found in {PROMPT_DIRS[0]}")
+def load_prompt(name: str) -> str:
+    """A judge prompt template from ``prompts/`` (``{question}``, ``{answer}``, ``{passages}``, ``{reference}``)."""
+    from agent.llm import load_prompt as load
+
+    try:
+        return load(name)
+    except FileNotFoundError:
+        raise DalilError(f"judge prompt prompts/{name} is missing") from None
 
 
 def parse_verdicts(reply: str, pattern: re.Pattern[str]) -> list[Verdict]:
@@ -92,13 +90,13 @@ class Judge:
         record = JudgeRecord()
         try:
             passages = "\n".join(f"[{c.n}] {c.quote}" for c in answer.citations) or "(no passages cited)"
-            reply = self.complete(self.claims_prompt.substitute(question=item.question, answer=answer.text, passages=passages))
-            record.claims = parse_verdicts(reply, _FAITH_LINE)
+            reply = self.complete(self.claims_prompt.format(question=item.question, answer=answer.text, passages=passages))
+            record.claims = parse_verdicts(reply, FAITH_LINE)
             record.faithfulness = faithfulness(record.claims)
             if item.answerable:
-                reply = self.complete(self.correctness_prompt.substitute(
+                reply = self.complete(self.correctness_prompt.format(
                     question=item.question, reference=item.reference, answer=strip_markers(answer.text)))
-                record.correctness_claims = parse_verdicts(reply, _CORRECT_LINE)
+                record.correctness_claims = parse_verdicts(reply, CORRECT_LINE)
                 record.correctness = correctness(record.correctness_claims)
         except _RecoverableError as exc:
             record.error = str(exc)
@@ -123,9 +121,11 @@ class Judge:
             raise DalilError(f"judge endpoint {self.llm.base_url} unreachable: {_one_line(exc)}") from None
         except openai.OpenAIError as exc:
             raise _RecoverableError(f"judge request failed: {_one_line(exc)}") from None
-        if not response.choices:
+        if not getattr(response, "choices", None):
             raise _RecoverableError("judge reply had no choices")
-        return response.choices[0].message.content or ""
+        from agent.llm import strip_think
+
+        return strip_think(response.choices[0].message.content or "")
 
 
 class _RecoverableError(Exception):

@@ -46,6 +46,14 @@ class Metric:
     def title(self, k: int) -> str:
         return self.label.replace("{k}", str(k))
 
+    def format(self, value: float | None) -> str:
+        """``value`` for a report: shares with 3 decimals, chrF with 1, token counts as integers."""
+        if value is None:
+            return "–"
+        if self.name.endswith("_tokens"):
+            return f"{value:,.0f}"
+        return f"{value:.1f}" if self.scale > 1 else f"{value:.3f}"
+
     def info(self, k: int) -> MetricInfo:
         return MetricInfo(label=self.title(k), group=self.group, higher_is_better=self.higher_is_better,
                           scale=self.scale, description=self.description)
@@ -200,8 +208,10 @@ def score_item(item: ItemRecord, k: int) -> dict[str, float | None]:
 
 
 def failures(item: ItemRecord, k: int) -> list[str]:
-    """Why an item fails, one phrase per failed check (e.g. ``key-fact recall 0.50 < 1``)."""
+    """Why an item fails, one phrase per failed check (e.g. ``key-fact recall = 0.50 (< 1)``)."""
     reasons = [f"error: {item.error}"] if item.error else []
+    if item.judge is not None and item.judge.error:
+        reasons.append(f"judge: {item.judge.error}")
     for name, metric in METRICS.items():
         value = item.metrics.get(name)
         if value is None:
@@ -210,9 +220,9 @@ def failures(item: ItemRecord, k: int) -> list[str]:
             reasons.append("wrong abstention: " + ("abstained on an answerable question" if item.answerable
                                                     else "answered an unanswerable question"))
         elif metric.fail_below is not None and value < metric.fail_below:
-            reasons.append(f"{metric.title(k)} {value:.2f} < {metric.fail_below:g}")
+            reasons.append(f"{metric.title(k)} = {value:.2f} (< {metric.fail_below:g})")
         elif metric.fail_above is not None and value > metric.fail_above:
-            reasons.append(f"{metric.title(k)} {value:.2f} > {metric.fail_above:g}")
+            reasons.append(f"{metric.title(k)} = {value:.2f} (> {metric.fail_above:g})")
     return reasons
 
 
@@ -231,3 +241,8 @@ def breakdown(items: list[ItemRecord], key: Callable[[ItemRecord], str], order: 
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
+
+
+def present(summary: Summary) -> list[Metric]:
+    """Registry metrics that have a value in ``summary`` (e.g. judge metrics only after ``--judge``)."""
+    return [metric for name, metric in METRICS.items() if summary.metrics.get(name) is not None]

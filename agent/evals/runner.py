@@ -93,14 +93,18 @@ def run_item(dalil: Dalil, suite: Suite, item: Item, options: RunOptions) -> Ite
 
 
 def ask(dalil: Dalil, item: Item, options: RunOptions) -> Answer:
-    """``Dalil.ask`` as the CLI calls it; ``mode=`` is passed only for LLM runs."""
-    if options.mode == "llm":
-        return dalil.ask(item.question, None, options.k, mode="llm")  # type: ignore[call-arg]
+    """``Dalil.ask`` as the CLI calls it, in the requested mode (an older ``ask`` without modes is extractive)."""
+    if _has_modes(dalil):
+        return dalil.ask(item.question, None, options.k, mode=options.mode)  # type: ignore[arg-type]
     return dalil.ask(item.question, None, options.k)
 
 
+def _has_modes(dalil: Dalil) -> bool:
+    return "mode" in inspect.signature(dalil.ask).parameters
+
+
 def _require_llm_mode(dalil: Dalil) -> None:
-    if "mode" not in inspect.signature(dalil.ask).parameters:
+    if not _has_modes(dalil):
         raise DalilError("--mode llm: this version of Dalil has no LLM answer mode")
     if not dalil.settings.llm.configured:
         raise DalilError("--mode llm needs an LLM endpoint: set llm.model and llm.base_url (or an API key)")

@@ -109,11 +109,15 @@ def read_article(path: Path) -> str:
 def load_suite(path: Path, corpus: Path | None = None) -> Suite:
     """Read, validate and quote-check a suite; raises ``SuiteError`` listing every bad item."""
     raw = _read_yaml(path)
-    items, problems = parse_items(raw.get("items"), path)
+    items, problems = parse_items(raw["items"], path)
     corpus = corpus or default_corpus(path)
     if not corpus.is_dir():
         raise SuiteError([f"{path}: corpus folder not found: {corpus} (use --corpus)"])
-    texts, quote_problems = check_quotes(items, corpus)
+    labels: dict[str, str] = {}
+    for index, entry in enumerate(raw["items"], start=1):
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            labels.setdefault(entry["id"], _label(index, entry))
+    texts, quote_problems = check_quotes(items, corpus, labels)
     problems += [f"{path}: {p}" for p in quote_problems]
     if problems:
         raise SuiteError(problems)
@@ -161,14 +165,18 @@ def _label(index: int, raw: Any) -> str:
 
 
 def _describe(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"])
-    msg = err["msg"].removeprefix("Value error, ")
-    return f"field {where}: {msg}" if where else msg
+    """All of an item's validation errors on one line, each naming its field."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"field {where}: {msg}" if where else msg)
+    return "; ".join(parts)
 
 
-def check_quotes(items: list[Item], corpus: Path) -> tuple[dict[str, str], list[str]]:
+def check_quotes(items: list[Item], corpus: Path, labels: dict[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
     """Texts of the files the items cite, and one problem per item whose quote is not verbatim there."""
+    labels = labels or {}
     texts: dict[str, str] = {}
     problems: list[str] = []
     for item in items:
@@ -184,7 +192,7 @@ def check_quotes(items: list[Item], corpus: Path) -> tuple[dict[str, str], list[
             if source.quote not in texts[name]:
                 bad.append(f"sources[{i}].quote not found verbatim in {source.file}")
         if bad:
-            problems.append(f"item {item.id}: " + "; ".join(bad))
+            problems.append(f"{labels.get(item.id, f'item {item.id}')}: " + "; ".join(bad))
     return texts, problems
 
 

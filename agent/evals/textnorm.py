@@ -2,7 +2,7 @@
 
 Scoring compares meaning, not spelling: ``agent.arabic.normalize`` (no diacritics or
 tatweel, unified alef/hamza/ya, ASCII digits, lowercase) plus collapsed whitespace.
-Citation markers such as ``[1]`` or ``[1, 2]`` are removed before an answer is scored.
+Citation markers such as ``[1]``, ``[1, 2]`` or ``[١]`` are removed before an answer is scored.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import re
 
 from agent import arabic
 
-MARKER = re.compile(r"\[(\d+(?:\s*[,،]\s*\d+)*)\]")
+MARKER = re.compile(r"\[\s*([0-9٠-٩۰-۹]+(?:\s*[,،]\s*[0-9٠-٩۰-۹]+)*)\s*\]")  # as agent.citations reads them
 _SPACE = re.compile(r"\s+")
+_BEFORE_PUNCT = re.compile(r"\s+([.!?؟،؛,])")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
@@ -23,12 +24,12 @@ def norm(text: str) -> str:
 
 def strip_markers(text: str) -> str:
     """``text`` without citation markers like ``[1]`` or ``[2, 3]``."""
-    return _SPACE.sub(" ", MARKER.sub(" ", text)).strip()
+    return _BEFORE_PUNCT.sub(r"\1", _SPACE.sub(" ", MARKER.sub(" ", text))).strip()
 
 
 def marker_numbers(text: str) -> list[int]:
     """Citation numbers referenced by markers in ``text``, in order of appearance (repeats kept)."""
-    return [int(n) for group in MARKER.findall(text) for n in re.split(r"\s*[,،]\s*", group)]
+    return [int(arabic.normalize(n)) for group in MARKER.findall(text) for n in re.split(r"\s*[,،]\s*", group)]
 
 
 def tokens(text: str) -> list[str]:
