@@ -34,7 +34,8 @@ class Metric:
     higher_is_better: bool = True
     scale: float = 1.0  # full range: 1 for shares, 100 for chrF
     gated: bool = True  # checked by `compare --max-drop`
-    main: bool = False  # drawn in the per-kind chart
+    main: bool = False  # drawn in the per-kind chart and the items table
+    headline: bool = False  # a card at the top of the HTML report
     fail_below: float | None = None  # an item fails when its value is below this
     fail_above: float | None = None  # ... or above this
 
@@ -154,13 +155,13 @@ def _total(field: str) -> GroupFn:
 
 METRICS: dict[str, Metric] = {metric.name: metric for metric in (
     Metric("hit_at_k", "hit@{k}", "retrieval", "a top-k passage matches a gold source",
-           item=_retrieval(lambda i, k: m.hit_at_k(_ranking(i), k)), main=True, fail_below=1.0),
+           item=_retrieval(lambda i, k: m.hit_at_k(_ranking(i), k)), main=True, fail_below=1.0, headline=True),
     Metric("recall_at_k", "recall@{k}", "retrieval", "distinct gold sources matched in the top k / gold sources",
            item=_retrieval(lambda i, k: m.recall_at_k(_ranking(i), len(i.sources), k))),
     Metric("mrr", "MRR", "retrieval", "1 / rank of the first passage matching a gold source",
-           item=_retrieval(lambda i, k: m.reciprocal_rank(_ranking(i), k)), main=True),
+           item=_retrieval(lambda i, k: m.reciprocal_rank(_ranking(i), k)), main=True, headline=True),
     Metric("ndcg_at_k", "nDCG@{k}", "retrieval", "binary nDCG, ideal DCG over min(|gold|, k)",
-           item=_retrieval(lambda i, k: m.ndcg_at_k(_ranking(i), len(i.sources), k)), main=True),
+           item=_retrieval(lambda i, k: m.ndcg_at_k(_ranking(i), len(i.sources), k)), main=True, headline=True),
     Metric("citation_coverage", "cited sentences", "citations", "answer sentences with at least one citation",
            item=_coverage, fail_below=1.0),
     Metric("dangling_rate", "dangling markers", "citations", "citation markers in the answer that name no citation",
@@ -173,7 +174,7 @@ METRICS: dict[str, Metric] = {metric.name: metric for metric in (
            item=_cit_recall, main=True),
     Metric("key_recall", "key-fact recall", "answer", "key facts with an alternative in the normalized answer",
            item=lambda i, k: m.key_recall(_answer_text(i), i.keys) if i.answerable and i.answer else None,
-           main=True, fail_below=1.0),
+           main=True, fail_below=1.0, headline=True),
     Metric("exact_match", "exact match", "answer", "normalized tokens equal to the reference",
            item=_answerable_only(m.exact_match)),
     Metric("token_f1", "token F1", "answer", "token overlap F1 with the reference", item=_answerable_only(m.token_f1)),
@@ -182,15 +183,15 @@ METRICS: dict[str, Metric] = {metric.name: metric for metric in (
     Metric("abstention_correct", "abstention accuracy", "abstention", "abstained exactly on the unanswerable items",
            item=_abstained_right, main=True, fail_below=1.0),
     Metric("abstention_precision", "abstention precision", "abstention", "abstentions that were on unanswerable items",
-           group_fn=_abstention("precision")),
+           group_fn=_abstention("precision"), headline=True),
     Metric("abstention_recall", "abstention recall", "abstention", "unanswerable items abstained on",
-           group_fn=_abstention("recall")),
+           group_fn=_abstention("recall"), headline=True),
     Metric("false_abstention_rate", "false abstention rate", "abstention", "answerable items abstained on",
            group_fn=_abstention("false_rate"), higher_is_better=False),
     Metric("faithfulness", "faithfulness (judge)", "judge", "answer claims the judge finds SUPPORTED by the cited passages",
-           item=_judged("faithfulness"), main=True, fail_below=1.0),
+           item=_judged("faithfulness"), main=True, fail_below=1.0, headline=True),
     Metric("correctness", "correctness (judge)", "judge", "RAGAS-style F1 of the answer's claims against the reference",
-           item=_judged("correctness"), fail_below=0.5),
+           item=_judged("correctness"), fail_below=0.5, headline=True),
     Metric("latency_p50", "latency p50 (s)", "cost", "median seconds per answer (Dalil.ask, which retrieves too)",
            group_fn=_latency(50), higher_is_better=False, gated=False),
     Metric("latency_p95", "latency p95 (s)", "cost", "95th percentile seconds per answer",

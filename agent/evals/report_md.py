@@ -1,0 +1,66 @@
+"""``report.md``: the run summary as Markdown tables plus the failing items."""
+
+from __future__ import annotations
+
+from agent.evals.records import ItemRecord, RunRecord
+from agent.evals.registry import present
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def title(run: RunRecord) -> str:
+    r = run.run
+    return f"Dalil eval: {run.suite.name} ({r.mode}, {r.retrieval} retrieval, k={r.k}{', judged' if r.judge else ''})"
+
+
+def render_markdown(run: RunRecord) -> str:
+    """The whole Markdown report."""
+    k = run.run.k
+    metrics = present(run.overall)
+    lines = [f"# {title(run)}", ""]
+    lines += [
+        f"- suite: `{run.suite.path}` (sha256 `{run.suite.sha256[:12]}`), {run.overall.n} of {run.suite.items} items",
+        f"- dalil {run.dalil_version}, started {run.started}, took {run.duration_s:.1f} s, seed {run.seed}",
+        f"- filters: limit={run.run.limit}, only={','.join(run.run.only) or '-'}, kind={run.run.kind or '-'}",
+        "",
+        "## Overall and by language",
+        "",
+    ]
+    langs = list(run.by_lang)
+    header = ["metric", f"all (n={run.overall.n})"] + [f"{lang} (n={run.by_lang[lang].n})" for lang in langs]
+    rows = [[m.title(k), m.format(run.overall.metrics.get(m.name))]
+            + [m.format(run.by_lang[lang].metrics.get(m.name)) for lang in langs] for m in metrics]
+    lines += _table(header, rows)
+    lines += ["## By kind", ""]
+    kinds = list(run.by_kind)
+    header = ["metric"] + [f"{kind} (n={run.by_kind[kind].n})" for kind in kinds]
+    rows = [[m.title(k)] + [m.format(run.by_kind[kind].metrics.get(m.name)) for kind in kinds] for m in metrics
+            if m.group != "cost"]
+    lines += _table(header, rows)
+    failing = [i for i in run.items if i.failures]
+    lines += [f"## Failing items ({len(failing)} of {len(run.items)})", ""]
+    for item in failing:
+        lines += _item(item)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _item(item: ItemRecord) -> list[str]:
+    answer = item.answer.text if item.answer else f"(no answer: {item.error})"
+    return [
+        f"### {item.id} ({item.lang}, {item.kind})",
+        "",
+        f"- question: {_cell(item.question)}",
+        f"- expected: {_cell(item.reference)}",
+        f"- answer: {_cell(answer)}",
+        f"- failed: {'; '.join(item.failures)}",
+        "",
+    ]
+
