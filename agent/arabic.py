@@ -32,7 +32,10 @@ _ARABIC = re.compile("[\u0600-\u06ff]")
 QUESTION_WORDS = frozenset((
     "متي من ما ماذا كيف لماذا لم هل اين كم اي ايه ماهو ماهي هو هي "
     "what who whom whose when where why how which did does do is are was were "
-    "the a an of in on at to for by with about and or according"
+    "the a an of in on at to for by with about and or according "
+    # words that frame a question about the articles rather than ask for content
+    "المقالات المقاله المقال الخبر الاخبار المصادر تذكر يذكر ذكرت تشير يشير تنقل نقلت بحسب وفق وفقا تاريخ الروايات الروايه اسم اسما "
+    "article articles report reports reported mention mentioned mentions say says said date source sources"
 ).split())
 
 

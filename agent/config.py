@@ -55,8 +55,15 @@ class RetrievalSettings(BaseModel):
     top_k: int = Field(default=5, ge=1, le=200, description="Passages returned by search and used for answers.")
     candidates: int = Field(default=20, ge=1, le=1000, description="Candidates taken from each retriever before fusion.")
     mode: Literal["hybrid", "dense", "bm25"] = Field(default="hybrid", description="Retrieval mode.")
+    bm25_weight: float = Field(
+        default=0.75, ge=0.0, le=1.0, description="Hybrid: weight of the BM25 list in the fusion (dense gets the rest).",
+    )
+    fusion: Literal["rrf", "relative_score", "dist_based_score"] = Field(
+        default="rrf", description="Hybrid fusion: reciprocal rank, or llama-index's min-max / distribution-based score fusion.",
+    )
+    rrf_k: int = Field(default=20, ge=1, le=1000, description="Hybrid: reciprocal-rank-fusion constant k in w/(k + rank).")
     min_coverage: float = Field(
-        default=0.5, ge=0.0, le=1.0,
+        default=0.3, ge=0.0, le=1.0,
         description="Extractive mode: share of the question's weighted terms the best sentence must contain, else abstain.",
     )
     max_sentences: int = Field(default=3, ge=1, le=10, description="Extractive mode: sentences quoted per answer.")

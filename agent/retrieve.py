@@ -87,6 +87,9 @@ def build_retriever(
     mode: RetrievalMode = "hybrid",
     filters: SearchFilters | None = None,
     rewrites: list[str] | None = None,
+    bm25_weight: float = 0.5,
+    rrf_k: int = 60,
+    fusion: str = "rrf",
 ) -> BaseRetriever:
     """The retriever for ``mode``; hybrid (and any rewritten queries) fuse by reciprocal rank."""
     from llama_index.core import VectorStoreIndex
@@ -101,7 +104,8 @@ def build_retriever(
     chosen = {"dense": [dense], "bm25": [lexical], "hybrid": [dense, lexical]}[mode]
     if not fused:
         return chosen[0]
-    return FusionRetriever(chosen, top_k, rewrites or [])
+    weights = [1.0 - bm25_weight, bm25_weight] if mode == "hybrid" else [1.0]
+    return FusionRetriever(chosen, top_k, rewrites or [], weights, rrf_k, fusion)
 
 
 class FusionRetriever(QueryFusionRetriever):
@@ -111,17 +115,33 @@ class FusionRetriever(QueryFusionRetriever):
     letting llama-index call an LLM (MockLLM keeps it from resolving one).
     """
 
-    def __init__(self, retrievers: list[BaseRetriever], top_k: int, rewrites: list[str]) -> None:
+    def __init__(self, retrievers: list[BaseRetriever], top_k: int, rewrites: list[str],
+                 weights: list[float] | None = None, rrf_k: int = 60, fusion: str = "rrf") -> None:
         from llama_index.core.llms import MockLLM
 
+        mode = {"rrf": "reciprocal_rerank"}.get(fusion, fusion)
         super().__init__(
-            retrievers, llm=MockLLM(), mode="reciprocal_rerank", similarity_top_k=top_k,
-            num_queries=1 + len(rewrites), use_async=False,
+            retrievers, llm=MockLLM(), mode=mode, similarity_top_k=top_k,
+            num_queries=1 + len(rewrites), use_async=False, retriever_weights=weights,
         )
         self._rewrites = list(rewrites)
+        self._rrf_k = rrf_k
 
     def _get_queries(self, original_query: str) -> list[QueryBundle]:
         return [QueryBundle(q) for q in self._rewrites]
+
+    def _reciprocal_rerank_fusion(self, results: dict[tuple[str, int], list[NodeWithScore]]) -> list[NodeWithScore]:
+        """Weighted RRF: score = sum of weight_i / (k + rank). Overridden because llama-index's
+        version ignores ``retriever_weights`` and fixes k at 60."""
+        fused: dict[str, float] = {}
+        nodes: dict[str, NodeWithScore] = {}
+        for (_, index), hits in results.items():
+            weight = self._retriever_weights[index]
+            for rank, hit in enumerate(sorted(hits, key=lambda h: h.score or 0.0, reverse=True)):
+                nodes.setdefault(hit.node.node_id, hit)
+                fused[hit.node.node_id] = fused.get(hit.node.node_id, 0.0) + weight / (self._rrf_k + rank + 1)
+        ranked = sorted(fused.items(), key=lambda item: item[1], reverse=True)
+        return [NodeWithScore(node=nodes[node_id].node, score=score) for node_id, score in ranked]
 
 
 def retrieve(retriever: BaseRetriever, query: str) -> list[NodeWithScore]:
