@@ -205,9 +205,13 @@ def show_config(store: StoreOpt = None, config: ConfigOpt = None, as_json: JsonO
 
 
 def _mount_subcommands() -> None:
+    from agent.chat.cli import register as register_chat
     from agent.evals.cli import eval_app
+    from agent.sequence.cli import register as register_sequence
 
     app.add_typer(eval_app, name="eval")
+    register_sequence(app)
+    register_chat(app)
 
 
 _mount_subcommands()

@@ -1,0 +1,1 @@
+"""The diplomatic sequence: events, timeline, bilingual summaries and daily briefings."""
