@@ -32,6 +32,7 @@ class StoreSettings(BaseModel):
 
     path: Path = Field(default=Path("store"), description="On-disk store: Chroma (embedded), registry and BM25 index.")
     url: str | None = Field(default=None, description="Chroma server URL (http://host:port); when set, vectors live there.")
+    lock_timeout: float = Field(default=30.0, ge=0, description="Seconds a second ingest waits for the store's write lock.")
     collection: str = Field(default="dalil", description="Collection name prefix; a fingerprint of embedder and chunking is appended.")
 
 
@@ -156,7 +157,7 @@ class Settings(BaseSettings):
     def collection_name(self) -> str:
         """Collection name with a fingerprint of everything that shapes the vectors (after paper-qa)."""
         emb = self.embeddings
-        shape = f"{emb.provider}|{emb.model if emb.provider == 'openai' else emb.dim}|" \
+        shape = f"{emb.provider}|{emb.model if emb.provider == 'openai' else f'hash-v2-{emb.dim}'}|" \
                 f"{self.chunking.chunk_tokens}|{self.chunking.overlap_tokens}|{self.chunking.encoding}"
         return f"{self.store.collection}-{hashlib.sha1(shape.encode()).hexdigest()[:8]}"
 

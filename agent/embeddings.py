@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from functools import lru_cache
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -23,6 +24,24 @@ from agent.lexicon import Analyzer, load_analyzer
 
 _STEM_WEIGHT = 1.0
 _NGRAM_WEIGHT = 0.35
+
+
+@lru_cache(maxsize=262_144)
+def _word_features(dim: int, word: str) -> tuple[tuple[int, float], ...]:
+    """Hashed features of one (canonical) word: its stem and the stem's character n-grams.
+
+    A slot is the bucket index, or ``~index`` for a negative sign. Cached per word, since
+    news text repeats its vocabulary; this is most of the embedder's speed.
+    """
+    stem = arabic.stem(word)
+    features = [("s:" + stem, _STEM_WEIGHT)]
+    features += [("g:" + gram, _NGRAM_WEIGHT) for gram in arabic.iter_char_ngrams(stem if len(stem) >= 3 else word)]
+    out: list[tuple[int, float]] = []
+    for feature, weight in features:
+        h = zlib.crc32(feature.encode("utf-8"))
+        index = h % dim
+        out.append((index if (h >> 31) & 1 else ~index, weight))
+    return tuple(out)
 
 
 class HashingEmbedding(BaseEmbedding):
@@ -43,25 +62,18 @@ class HashingEmbedding(BaseEmbedding):
     def class_name(cls) -> str:
         return "DalilHashingEmbedding"
 
-    def _features(self, text: str) -> dict[str, float]:
-        features: dict[str, float] = {}
+    def embed(self, text: str) -> list[float]:
+        counts: dict[int, float] = {}
         stop = arabic.stopwords()
         for word in arabic.words(text):
             if word in stop:
                 continue
-            word = self._analyzer.canonical(word)
-            stem = arabic.stem(word)
-            features["s:" + stem] = features.get("s:" + stem, 0.0) + _STEM_WEIGHT
-            for gram in arabic.iter_char_ngrams(stem if len(stem) >= 3 else word):
-                features["g:" + gram] = features.get("g:" + gram, 0.0) + _NGRAM_WEIGHT
-        return features
-
-    def embed(self, text: str) -> list[float]:
+            for slot, weight in _word_features(self.dim, self._analyzer.canonical(word)):
+                counts[slot] = counts.get(slot, 0.0) + weight
         vector = [0.0] * self.dim
-        for feature, count in self._features(text).items():
-            h = zlib.crc32(feature.encode("utf-8"))
-            sign = 1.0 if (h >> 31) & 1 else -1.0
-            vector[h % self.dim] += sign * math.log1p(count)
+        for slot, count in counts.items():
+            sign, index = (1.0, slot) if slot >= 0 else (-1.0, ~slot)
+            vector[index] += sign * math.log1p(count)
         norm = math.sqrt(sum(v * v for v in vector))
         return [v / norm for v in vector] if norm else vector
 

@@ -8,9 +8,11 @@ comparison; a changed file replaces its old chunks; exact duplicates are skipped
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
+from typing import TypeVar
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import Document
@@ -41,7 +43,16 @@ class IngestReport:
         }
 
 
+T = TypeVar("T")
 ProgressFn = Callable[[int, int, str], None]
+BATCH = 256  # chunks embedded and written at a time: bounds memory on very large articles
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``itertools.batched`` (Python 3.12+) for 3.11."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def ingest_paths(
@@ -57,12 +68,13 @@ def ingest_paths(
     read = read_paths(paths)
     report = IngestReport(errors=list(read.errors))
     total = len(read.documents)
-    for i, doc in enumerate(read.documents, start=1):
-        if progress:
-            progress(i, total, doc.metadata["file"])
-        _ingest_one(doc, store, chunker, embedder, analyzer, report)
-    if report.added or report.updated:
-        store.bm25()  # rebuild once per batch, not per file
+    with store.ingest_lock():
+        for i, doc in enumerate(read.documents, start=1):
+            if progress:
+                progress(i, total, doc.metadata["file"])
+            _ingest_one(doc, store, chunker, embedder, analyzer, report)
+        if report.added or report.updated:
+            store.bm25()  # rebuild once per batch, not per file
     report.seconds = time.perf_counter() - started
     return report
 
@@ -82,13 +94,14 @@ def _ingest_one(
     if twin and twin.source != meta["source"]:
         report.duplicates.append((label, twin.file))
         return
-    nodes = chunker.chunk_document(doc)
-    embeddings = embedder.get_text_embedding_batch([n.get_content() for n in nodes])
-    for node, vector in zip(nodes, embeddings, strict=True):
-        node.embedding = vector
-    store.add(doc, nodes, [analyzer.terms(n.get_content()) for n in nodes])
+    with store.writing(doc) as add:
+        for batch in batched(chunker.chunk_document(doc), BATCH):
+            texts = [n.get_content() for n in batch]
+            for node, vector in zip(batch, embedder.get_text_embedding_batch(texts), strict=True):
+                node.embedding = vector
+            add(batch, [analyzer.terms(t) for t in texts])
+            report.chunks += len(batch)
     (report.updated if previous else report.added).append(label)
-    report.chunks += len(nodes)
 
 
 def _same_meta(previous: object, meta: dict[str, object]) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -137,23 +137,35 @@ class Registry:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
 
-    def put_document(self, doc: Document, nodes: list[TextNode], terms: list[list[str]]) -> None:
-        """Replace the document's rows with ``doc`` and its chunks, in one transaction."""
+    @contextmanager
+    def document_writer(self, doc: Document) -> Iterator[Callable[[list[TextNode], list[list[str]]], None]]:
+        """Replace the document's rows in one transaction; yields ``add(nodes, terms)`` for chunk batches.
+
+        Nothing is visible (or kept, on a crash) until the block ends without error.
+        """
         m = doc.metadata
+        count = 0
         with self.transaction() as db:
             db.execute("DELETE FROM documents WHERE doc_id = ? OR source = ?", (doc.doc_id, m["source"]))
             db.execute(
                 "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (doc.doc_id, m["source"], m["file"], m["content_hash"], m.get("published"), m.get("outlet"),
-                 m.get("title"), m.get("url"), m.get("language"), m.get("encoding"), doc.text, len(nodes),
+                 m.get("title"), m.get("url"), m.get("language"), m.get("encoding"), doc.text, 0,
                  dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
             )
-            db.executemany(
-                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?)",
-                [(n.node_id, doc.doc_id, n.metadata["ordinal"], n.start_char_idx, n.end_char_idx,
-                  n.metadata["paragraph"], n.metadata["published_ord"], n.metadata.get("outlet"), " ".join(t))
-                 for n, t in zip(nodes, terms, strict=True)],
-            )
+
+            def add(nodes: list[TextNode], terms: list[list[str]]) -> None:
+                nonlocal count
+                db.executemany(
+                    "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?)",
+                    [(n.node_id, doc.doc_id, n.metadata["ordinal"], n.start_char_idx, n.end_char_idx,
+                      n.metadata["paragraph"], n.metadata["published_ord"], n.metadata.get("outlet"), " ".join(t))
+                     for n, t in zip(nodes, terms, strict=True)],
+                )
+                count += len(nodes)
+
+            yield add
+            db.execute("UPDATE documents SET n_chunks = ? WHERE doc_id = ?", (count, doc.doc_id))
             self._bump(db)
 
     def _bump(self, db: sqlite3.Connection) -> None:
@@ -215,12 +227,40 @@ class Store:
 
         return ChromaVectorStore(chroma_collection=self.collection)
 
-    def add(self, doc: Document, nodes: list[TextNode], terms: list[list[str]]) -> None:
-        """Store one document: old vectors out, new vectors in, then the registry row."""
+    @contextmanager
+    def writing(self, doc: Document) -> Iterator[Callable[[list[TextNode], list[list[str]]], None]]:
+        """Store one document in batches: its old vectors go first, then each batch's vectors are
+        added to Chroma and its rows to the registry transaction, which commits at the end. A crash
+        leaves vectors without a registry row, and the next ingest deletes them before adding."""
         self.vector_store.delete(doc.doc_id)
-        if nodes:
-            self.vector_store.add(nodes)
-        self.registry.put_document(doc, nodes, terms)
+        with self.registry.document_writer(doc) as add_rows:
+
+            def add(nodes: list[TextNode], terms: list[list[str]]) -> None:
+                if nodes:
+                    self.vector_store.add(nodes)
+                    add_rows(nodes, terms)
+
+            yield add
+
+    @contextmanager
+    def ingest_lock(self) -> Iterator[None]:
+        """One writer per store: a second ingest waits ``store.lock_timeout`` seconds, then fails clearly."""
+        from filelock import FileLock, Timeout
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.root / "ingest.lock"))
+        wait = self.settings.store.lock_timeout
+        try:
+            lock.acquire(timeout=wait)
+        except Timeout:
+            raise DalilError(
+                f"another `dalil ingest` is writing to the store at {self.root} (waited {wait:g}s); "
+                "try again when it has finished"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     def vector_count(self) -> int:
         return self.collection.count()
