@@ -204,6 +204,23 @@ def show_config(store: StoreOpt = None, config: ConfigOpt = None, as_json: JsonO
             render.print_settings(out(), data, str(source) if source else None)
 
 
+@app.command()
+def doctor(store: StoreOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Check the configuration, the store, the LLM endpoint and the tiktoken cache; say how to fix failures."""
+    from agent import render
+    from agent.doctor import run_checks
+
+    with user_errors():
+        dalil = open_dalil(store, config)
+        checks = run_checks(dalil.settings)
+        if as_json:
+            out().print(render.to_json([c.as_dict() for c in checks]), markup=False, soft_wrap=True)
+        else:
+            render.print_checks(out(), checks)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(EXIT_ERROR)
+
+
 def _mount_subcommands() -> None:
     from agent.chat.cli import register as register_chat
     from agent.evals.cli import eval_app

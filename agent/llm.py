@@ -94,6 +94,10 @@ class ChatClient:
             base_url=settings.base_url, api_key=key, timeout=settings.timeout, max_retries=settings.max_retries,
         )
 
+    def models(self) -> list[Any]:
+        """Models the endpoint lists (one quick request, no retries)."""
+        return list(self._client.with_options(max_retries=0, timeout=min(self.settings.timeout, 10)).models.list())
+
     def _request(self, messages: list[dict[str, str]], max_tokens: int | None, stream: bool) -> Any:
         kwargs: dict[str, Any] = {
             "model": self.settings.model, "messages": messages, "temperature": self.settings.temperature,

@@ -157,3 +157,13 @@ def print_settings(console: Console, data: dict[str, Any], source: str | None) -
                 console.print(Text(f"{section}.{key} = {value!r}"))
         else:
             console.print(Text(f"{section} = {values!r}"))
+
+
+def print_checks(console: Console, checks: list[Any]) -> None:
+    for check in checks:
+        line = Text("✓ " if check.ok else "✗ ", style="green" if check.ok else "bold red")
+        line.append(f"{check.name}: ", style="bold")
+        line.append(safe(check.detail))
+        if not check.ok and check.fix:
+            line.append(f"\n    fix: {check.fix}", style="yellow")
+        console.print(line)
