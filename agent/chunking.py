@@ -56,21 +56,31 @@ def chunk_id(doc_id: str, start: int, end: int) -> str:
     return hashlib.sha1(f"{doc_id}:{start}:{end}".encode()).hexdigest()[:20]
 
 
+_PREFIX_WORDS = 8
+
+
 def unique_paragraphs(text: str) -> list[arabic.Span]:
     """Paragraph spans, minus repeats and truncated copies (a lead scraped twice, seed 001).
 
     Of identical paragraphs the first stays. A paragraph whose words are a strict prefix
     of the text running from a later paragraph on (a truncated copy of it) is dropped.
+    Later paragraphs are found by their first words, so this stays linear on long files.
     """
     spans = arabic.paragraph_spans(text)
-    norms = [" ".join(arabic.words(s.of(text))) for s in spans]
+    words = [arabic.words(s.of(text)) for s in spans]
+    norms = [" ".join(w) for w in words]
+    starts: dict[tuple[str, ...], list[int]] = {}
+    for j, w in enumerate(words):
+        for size in range(1, min(len(w), _PREFIX_WORDS) + 1):
+            starts.setdefault(tuple(w[:size]), []).append(j)
+    seen: set[str] = set()
     keep: list[arabic.Span] = []
     for i, (span, norm) in enumerate(zip(spans, norms, strict=True)):
-        repeated = any(norms[j] == norm for j in range(i))
-        truncated = any(
-            norms[j] != norm and " ".join(norms[j:j + 4]).startswith(norm) for j in range(i + 1, len(norms))
-        )
-        if norm and not repeated and not truncated:
+        if not norm or norm in seen:
+            continue
+        seen.add(norm)
+        later = (j for j in starts.get(tuple(words[i][:_PREFIX_WORDS]), []) if j > i and norms[j] != norm)
+        if not any(" ".join(norms[j:j + 4]).startswith(norm) for j in later):
             keep.append(span)
     return keep
 
@@ -97,10 +107,13 @@ class ArabicSentenceChunker(NodeParser):
         text = doc.text
         count = token_counter(self.encoding)
         chunks: list[TextNode] = []
+        source = doc.as_related_node_info()  # hashes the whole text: once per document, not per chunk
         for para_index, para in enumerate(unique_paragraphs(text)):
             sentences = self._sentences(text, para, count)
             for first, last in self._pack(sentences, text, count):
-                chunks.append(self._node(doc, para_index, sentences[first].start, sentences[last].end, first, last, len(chunks)))
+                node = self._node(doc, para_index, sentences[first].start, sentences[last].end, first, last, len(chunks))
+                node.relationships[NodeRelationship.SOURCE] = source
+                chunks.append(node)
         return chunks
 
     def _sentences(self, text: str, para: arabic.Span, count: Any) -> list[arabic.Span]:
@@ -170,5 +183,4 @@ class ArabicSentenceChunker(NodeParser):
             start_char_idx=start, end_char_idx=end,
             excluded_embed_metadata_keys=list(meta), excluded_llm_metadata_keys=list(meta),
         )
-        node.relationships[NodeRelationship.SOURCE] = doc.as_related_node_info()
         return node

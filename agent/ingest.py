@@ -45,7 +45,7 @@ class IngestReport:
 
 T = TypeVar("T")
 ProgressFn = Callable[[int, int, str], None]
-BATCH = 256  # chunks embedded and written at a time: bounds memory on very large articles
+BATCH = 1024  # chunks embedded and written at a time: bounds memory on very large articles
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
