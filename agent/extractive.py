@@ -85,6 +85,15 @@ def mentions_day(sentence: str) -> bool:
     return any(r.granularity == "day" for r in resolve_dates(sentence, dt.date(2000, 1, 1), lang="any"))
 
 
+_MARKER_LIKE = re.compile(r"\[(\s*[0-9٠-٩۰-۹]+(?:\s*[,،]\s*[0-9٠-٩۰-۹]+)*\s*)\]")
+
+
+def defang_markers(text: str) -> str:
+    """Article text that looks like a citation marker ("[2]") is shown with full-width brackets
+    in answers, so only Dalil's own markers cite anything; citation quotes stay verbatim."""
+    return _MARKER_LIKE.sub(lambda m: f"［{m.group(1)}］", text)
+
+
 def _near_duplicate(a: str, b: str) -> bool:
     wa, wb = set(arabic.words(a)), set(arabic.words(b))
     return bool(wa and wb) and len(wa & wb) / len(wa | wb) > 0.7
@@ -149,7 +158,7 @@ def extractive_answer(
             chosen.append(cand)
     citations = [citation_for(i, c.passage, c.start, c.end, c.text) for i, c in enumerate(chosen, start=1)]
     sentences = [
-        AnswerSentence(text=c.text, citations=[i], supported=True, support=round(c.coverage, 3))
+        AnswerSentence(text=defang_markers(c.text), citations=[i], supported=True, support=round(c.coverage, 3))
         for i, c in enumerate(chosen, start=1)
     ]
     answer = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
