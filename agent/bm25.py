@@ -24,15 +24,17 @@ class BM25Index:
 
     @classmethod
     def build(cls, chunk_terms: Iterable[tuple[str, list[str]]], generation: int) -> BM25Index:
+        """Index chunks as token ids (a vocabulary built on the fly keeps memory low on big stores)."""
         ids: list[str] = []
-        corpus: list[list[str]] = []
+        corpus: list[list[int]] = []
+        vocab: dict[str, int] = {}
         for chunk_id, terms in chunk_terms:
             ids.append(chunk_id)
-            corpus.append(terms or ["\u0000"])  # bm25s needs a token per document
+            corpus.append([vocab.setdefault(t, len(vocab)) for t in terms or ["\u0000"]])  # bm25s needs a token per document
         model = None
         if ids:
             model = bm25s.BM25()
-            model.index(corpus, show_progress=False)
+            model.index((corpus, vocab), show_progress=False)
         return cls(ids, model, generation)
 
     def save(self, folder: Path) -> None:

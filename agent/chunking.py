@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
 
@@ -67,19 +67,22 @@ def unique_paragraphs(text: str) -> list[arabic.Span]:
     Later paragraphs are found by their first words, so this stays linear on long files.
     """
     spans = arabic.paragraph_spans(text)
-    words = [arabic.words(s.of(text)) for s in spans]
-    norms = [" ".join(w) for w in words]
+    norms: list[str] = []
+    heads: list[tuple[str, ...]] = []  # first words only: whole word lists of a 50 MB file cost too much memory
     starts: dict[tuple[str, ...], list[int]] = {}
-    for j, w in enumerate(words):
-        for size in range(1, min(len(w), _PREFIX_WORDS) + 1):
-            starts.setdefault(tuple(w[:size]), []).append(j)
+    for j, span in enumerate(spans):
+        w = arabic.words(span.of(text))
+        norms.append(" ".join(w))
+        heads.append(tuple(w[:_PREFIX_WORDS]))
+        for size in range(1, len(heads[j]) + 1):
+            starts.setdefault(heads[j][:size], []).append(j)
     seen: set[str] = set()
     keep: list[arabic.Span] = []
     for i, (span, norm) in enumerate(zip(spans, norms, strict=True)):
         if not norm or norm in seen:
             continue
         seen.add(norm)
-        later = (j for j in starts.get(tuple(words[i][:_PREFIX_WORDS]), []) if j > i and norms[j] != norm)
+        later = (j for j in starts.get(heads[i], []) if j > i and norms[j] != norm)
         if not any(" ".join(norms[j:j + 4]).startswith(norm) for j in later):
             keep.append(span)
     return keep
@@ -104,17 +107,21 @@ class ArabicSentenceChunker(NodeParser):
         return out
 
     def chunk_document(self, doc: Document) -> list[TextNode]:
+        return list(self.iter_chunks(doc))
+
+    def iter_chunks(self, doc: Document) -> Iterator[TextNode]:
+        """Chunks one at a time, so a very large article never sits in memory as nodes all at once."""
         text = doc.text
         count = token_counter(self.encoding)
-        chunks: list[TextNode] = []
+        ordinal = 0
         source = doc.as_related_node_info()  # hashes the whole text: once per document, not per chunk
         for para_index, para in enumerate(unique_paragraphs(text)):
             sentences = self._sentences(text, para, count)
             for first, last in self._pack(sentences, text, count):
-                node = self._node(doc, para_index, sentences[first].start, sentences[last].end, first, last, len(chunks))
+                node = self._node(doc, para_index, sentences[first].start, sentences[last].end, first, last, ordinal)
                 node.relationships[NodeRelationship.SOURCE] = source
-                chunks.append(node)
-        return chunks
+                ordinal += 1
+                yield node
 
     def _sentences(self, text: str, para: arabic.Span, count: Any) -> list[arabic.Span]:
         out: list[arabic.Span] = []

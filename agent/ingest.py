@@ -95,7 +95,7 @@ def _ingest_one(
         report.duplicates.append((label, twin.file))
         return
     with store.writing(doc) as add:
-        for batch in batched(chunker.chunk_document(doc), BATCH):
+        for batch in batched(chunker.iter_chunks(doc), BATCH):
             texts = [n.get_content() for n in batch]
             for node, vector in zip(batch, embedder.get_text_embedding_batch(texts), strict=True):
                 node.embedding = vector

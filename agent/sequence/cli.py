@@ -1,7 +1,152 @@
-"""`dalil timeline`, `dalil summarize`, `dalil brief` (registered on the main app)."""
+"""`dalil timeline`, `dalil summarize`, `dalil brief` (registered on the main app).
+
+Thin commands: parse options, call one function of ``agent.sequence``, render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
+from agent.cli import ConfigOpt, JsonOpt, StoreOpt, err, open_dalil, out, user_errors
+from agent.errors import DalilError
+
+EventFromOpt = Annotated[
+    Optional[dt.datetime],
+    typer.Option("--from", formats=["%Y-%m-%d"], help="Only events on or after this day.", show_default=False),
+]
+EventToOpt = Annotated[
+    Optional[dt.datetime],
+    typer.Option("--to", formats=["%Y-%m-%d"], help="Only events on or before this day.", show_default=False),
+]
+ModeOpt = Annotated[
+    Optional[str],
+    typer.Option("--mode", help="llm or extractive (default: llm when an endpoint is configured).", show_default=False),
+]
+
+
+def _range(date_from: dt.datetime | None, date_to: dt.datetime | None) -> tuple[dt.date | None, dt.date | None]:
+    if date_from and date_to and date_from > date_to:
+        raise DalilError("--from is after --to")
+    return (date_from.date() if date_from else None), (date_to.date() if date_to else None)
+
+
+def timeline(
+    date_from: EventFromOpt = None,
+    date_to: EventToOpt = None,
+    mode: ModeOpt = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The diplomatic sequence as dated events (calls, agreements, ceasefires, suspensions, statements), each cited,
+    with how its date was worked out and where the sources disagree."""
+    from agent import render
+    from agent.sequence.timeline import print_timeline, timeline_for
+
+    with user_errors():
+        start, end = _range(date_from, date_to)
+        result = timeline_for(open_dalil(store, config), mode, start, end)
+        if as_json:
+            out().print(render.to_json(result), markup=False, soft_wrap=True)
+        else:
+            print_timeline(out(), result)
+
+
+def summarize(
+    date_from: EventFromOpt = None,
+    date_to: EventToOpt = None,
+    out_file: Annotated[
+        Optional[Path], typer.Option("--out", help="Write the summary to this file (.md, or .json for the JSON document).", show_default=False),
+    ] = None,
+    mode: ModeOpt = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A bilingual summary of the sequence: an Arabic and an English section covering the same events in the
+    same order, every sentence cited with the same [n] markers in both and checked against its passages."""
+    from agent import render
+    from agent.sequence.brief import write_atomic
+    from agent.sequence.summary import print_summary, summary_markdown
+    from agent.sequence.summary import summarize as make_summary
+    from agent.sequence.timeline import timeline_for
+
+    with user_errors():
+        start, end = _range(date_from, date_to)
+        dalil = open_dalil(store, config)
+        line = timeline_for(dalil, mode, start, end)
+        result = make_summary(line, dalil.analyzer, dalil.chat if line.mode == "llm" else None)
+        if out_file is not None:
+            write_atomic(out_file, render.to_json(result) + "\n" if out_file.suffix == ".json" else summary_markdown(result))
+            err().print(f"dalil: wrote {out_file}", markup=False)
+        if as_json:
+            out().print(render.to_json(result), markup=False, soft_wrap=True)
+        elif out_file is None:
+            print_summary(out(), result)
+
+
+def brief(
+    date: Annotated[dt.datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="The day of the briefing.", show_default=False)],
+    since: Annotated[
+        Optional[str],
+        typer.Option("--since", help="Cover articles published after this day (YYYY-MM-DD), or after the last briefing in --out "
+                     "('last'), instead of that day only.", show_default=False),
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for brief-DATE.md / brief-DATE.html.")] = Path("."),
+    fmt: Annotated[str, typer.Option("--format", help="md, html or both.")] = "both",
+    mode: ModeOpt = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the daily briefing for --date: what that day's articles report, the events of the day, what changed,
+    with citations; Markdown and a self-contained HTML page. For cron, exit codes: 0 written; 3 written, but LLM mode
+    fell back to the offline rules for part of it; 4 nothing published in the window (nothing written); 1 error; 2 usage."""
+    from agent import render
+    from agent.sequence import brief as briefing
+
+    with user_errors():
+        formats = {"md": ["md"], "html": ["html"], "both": ["md", "html"]}.get(fmt)
+        if formats is None:
+            raise DalilError(f"--format must be md, html or both, not {fmt!r}")
+        day = date.date()
+        start = _since(since, out_dir, day)
+        result = briefing.build_brief(open_dalil(store, config), day, start, mode)
+        if result is None:
+            window = f"after {start} up to {day}" if start else f"on {day}"
+            err().print(f"dalil: nothing was published {window}; no briefing written", markup=False)
+            raise typer.Exit(briefing.EXIT_NOTHING)
+        paths = briefing.write_brief(result, out_dir, formats)
+        if as_json:
+            out().print(render.to_json(result), markup=False, soft_wrap=True)
+        else:
+            for path in paths:
+                out().print(str(path), markup=False)
+        for warning in result.warnings:
+            err().print(f"dalil: note: {warning}", markup=False)
+    if result.degraded:
+        raise typer.Exit(briefing.EXIT_DEGRADED)
+
+
+def _since(value: str | None, out_dir: Path, day: dt.date) -> dt.date | None:
+    from agent.sequence.brief import previous_brief
+
+    if value is None:
+        return None
+    if value == "last":
+        return previous_brief(out_dir, day)
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise DalilError(f"--since must be a day (YYYY-MM-DD) or 'last', not {value!r}") from None
+
 
 def register(app: typer.Typer) -> None:
-    """Add the sequence commands to ``app`` (none yet)."""
+    """Add the sequence commands to ``app``."""
+    app.command("timeline")(timeline)
+    app.command("summarize")(summarize)
+    app.command("brief")(brief)

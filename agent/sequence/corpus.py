@@ -1,0 +1,95 @@
+"""Articles for the sequence commands: the store's documents with their chunks.
+
+``Article`` is a plain value (tests build them directly); ``load_articles`` reads them from
+the store's registry. ``Citer`` numbers verbatim quotes once per run and builds the same
+``Citation`` objects as ``dalil ask`` (quote == article text[start:end]).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from agent.errors import DalilError
+from agent.extractive import date_notes
+from agent.schema import Citation
+
+if TYPE_CHECKING:
+    from llama_index.core.schema import NodeWithScore
+
+    from agent.pipeline import Dalil
+
+
+@dataclass(frozen=True)
+class Article:
+    doc_id: str
+    file: str
+    published: dt.date
+    outlet: str | None
+    text: str
+    chunks: tuple[tuple[str, int, int], ...] = ()  # (chunk_id, start, end)
+    url: str | None = None
+
+    def chunk_id(self, start: int, end: int) -> str:
+        """The stored chunk holding most of ``[start, end)`` (a synthetic id when there is none)."""
+        best, overlap = None, 0
+        for chunk_id, s, e in self.chunks:
+            shared = min(e, end) - max(s, start)
+            if shared > overlap:
+                best, overlap = chunk_id, shared
+        return best or f"{self.doc_id}:{start}-{end}"
+
+
+def load_articles(dalil: Dalil) -> tuple[list[Article], list[str]]:
+    """Every stored article with a publication date, oldest first; warnings for the others."""
+    registry = dalil.store.registry
+    docs, _ = registry.counts()
+    if not docs:
+        raise DalilError(f"the store at {dalil.settings.store.path} is empty: run `dalil ingest seeds` first")
+    chunks: dict[str, list[tuple[str, int, int]]] = {}
+    for c in registry.chunks():
+        chunks.setdefault(c.doc_id, []).append((c.chunk_id, c.start_char, c.end_char))
+    articles, warnings = [], []
+    for doc in registry.documents():
+        if not doc.published:
+            warnings.append(f"{doc.file}: no publication date, so its relative dates cannot be resolved; left out")
+            continue
+        articles.append(Article(
+            doc_id=doc.doc_id, file=doc.file, published=dt.date.fromisoformat(doc.published[:10]), outlet=doc.outlet,
+            text=doc.text, chunks=tuple(chunks.get(doc.doc_id, ())), url=doc.url,
+        ))
+    articles.sort(key=lambda a: (a.published, a.file))
+    return articles, warnings
+
+
+@dataclass
+class Citer:
+    """Numbers quotes in first-seen order; the same span always gets the same number."""
+
+    numbers: dict[tuple[str, int, int], int] = field(default_factory=dict)
+
+    def cite(self, article: Article, start: int, end: int) -> Citation:
+        key = (article.doc_id, start, end)
+        n = self.numbers.setdefault(key, len(self.numbers) + 1)
+        return make_citation(n, article, start, end)
+
+
+def make_citation(n: int, article: Article, start: int, end: int) -> Citation:
+    quote = article.text[start:end]
+    published = article.published.isoformat()
+    return Citation(
+        n=n, chunk_id=article.chunk_id(start, end), doc_id=article.doc_id, file=article.file, published=published,
+        outlet=article.outlet, quote=quote, start=start, end=end, dates=date_notes(quote, published),
+    )
+
+
+def citation_node(citation: Citation) -> NodeWithScore:
+    """A citation as a retrieved passage (for ``agent.citations.verify``)."""
+    from llama_index.core.schema import NodeWithScore, TextNode
+
+    meta = {
+        "doc_id": citation.doc_id, "file": citation.file, "published": citation.published or "",
+        "outlet": citation.outlet or "", "start_char": citation.start, "end_char": citation.end,
+    }
+    return NodeWithScore(node=TextNode(id_=citation.chunk_id, text=citation.quote, metadata=meta), score=1.0)

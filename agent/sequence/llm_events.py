@@ -1,0 +1,154 @@
+"""LLM event extraction: one article → the model's JSON (``prompts/events.txt``) → checked ``Report``s.
+
+The reply is validated with pydantic; every quote must be found in the article (exact, or
+after normalization) and every date phrase is re-resolved by ``agent.dates`` — the
+resolver's day wins over the model's. A reply that is not valid JSON falls back to the
+offline rules for that article, with a warning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from agent import arabic
+from agent.dates import WEEKDAY_NAMES, ResolvedDate
+from agent.generate import fence
+from agent.lexicon import Analyzer
+from agent.llm import ChatClient, load_prompt
+from agent.sequence.corpus import Article, Citer
+from agent.sequence.entities import EntityIndex
+from agent.sequence.events import extract
+from agent.sequence.models import EventDate, Position, Report
+from agent.sequence.textmap import NormText
+from agent.sequence.when import article_dates, event_date, undated
+
+MAX_TOKENS = 2000
+
+
+class LLMPosition(BaseModel):
+    holder: str
+    stance: str = "said"
+    addressee: str | None = None
+
+
+class LLMEvent(BaseModel):
+    type: Literal["call", "agreement", "ceasefire_start", "ceasefire_collapse", "suspension", "meeting", "statement"]
+    date: dt.date | None = None
+    date_phrase: str | None = None
+    date_basis: Literal["stated", "report_day", "not_stated"] = "stated"
+    participants: list[str] = Field(default_factory=list)
+    initiator: str | None = None
+    initiator_quote: str | None = None
+    reported_by: str | None = None
+    topics: list[str] = Field(default_factory=list)
+    positions: list[LLMPosition] = Field(default_factory=list)
+    quote: str = Field(min_length=1)
+
+
+class LLMEvents(BaseModel):
+    events: list[LLMEvent]
+
+
+def parse_events(text: str) -> LLMEvents:
+    """The model's reply as ``LLMEvents``; raises ValueError when it is not the asked-for JSON."""
+    match = re.search(r"\{.*\}", text, re.DOTALL)
+    if not match:
+        raise ValueError("no JSON object in the reply")
+    try:
+        return LLMEvents.model_validate(json.loads(match.group(0)))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON: {exc.msg}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ValueError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
+def find_quote(article: Article, nt: NormText, quote: str) -> tuple[int, int] | None:
+    """Offsets of ``quote`` in the article: exact, else after normalization and whitespace folding."""
+    quote = quote.strip().strip("«»\"“”").strip()
+    if not quote:
+        return None
+    at = article.text.find(quote)
+    if at >= 0:
+        return at, at + len(quote)
+    words = arabic.normalize(quote).split()
+    m = re.compile(r"\s+".join(map(re.escape, words))).search(nt.norm) if words else None
+    return nt.to_original(m.start(), m.end()) if m else None
+
+
+def llm_reports(article: Article, client: ChatClient, analyzer: Analyzer, index: EntityIndex,
+                citer: Citer) -> tuple[list[Report], list[str], bool]:
+    """Reports of ``article`` from the model (or from the rules when its reply is unusable), warnings, fell back."""
+    prompt = load_prompt("events.txt").format(
+        file=article.file, outlet=fence(article.outlet or "unknown"), published=article.published,
+        weekday=WEEKDAY_NAMES[article.published.weekday()], article=fence(article.text),
+    )
+    completion = client.complete([{"role": "user", "content": prompt}], max_tokens=max(client.settings.max_tokens, MAX_TOKENS))
+    try:
+        events = parse_events(completion.text)
+    except ValueError as exc:
+        warning = f"{article.file}: the model's events could not be used ({exc}); the offline rules were used for this article"
+        return extract(article, index, analyzer, citer), [warning], True
+    nt = NormText(article.text)
+    dates = article_dates(article, nt)
+    reports, warnings = [], []
+    for event in events.events:
+        span = find_quote(article, nt, event.quote)
+        if span is None:
+            warnings.append(f"{article.file}: dropped a {event.type} event whose quote is not in the article: {event.quote[:60]!r}")
+            continue
+        reports.append(_report(article, event, span, dates, analyzer, index, citer))
+    return reports, warnings, False
+
+
+def _date(article: Article, event: LLMEvent, span: tuple[int, int], dates: list[ResolvedDate]) -> tuple[EventDate, list[str]]:
+    """The resolver's reading of the model's date phrase (nearest the quote); the model's date only as a last resort."""
+    flags: list[str] = []
+    phrase = " ".join(arabic.normalize(event.date_phrase or "").split())
+    matches = [d for d in dates if phrase and (phrase in " ".join(arabic.normalize(d.phrase).split()) or
+                                                " ".join(arabic.normalize(d.phrase).split()) in phrase)]
+    if matches:
+        best = min(matches, key=lambda d: 0 if span[0] <= d.start < span[1] else min(abs(d.start - span[0]), abs(d.start - span[1])))
+        basis = "report_day" if event.date_basis == "report_day" else "stated"
+        when = event_date(best, basis, article)
+        if event.date and best.date and event.date != best.date:
+            flags.append(f"the model dated it {event.date}; the resolver reads '{best.phrase}' as {best.date} (used)")
+        return when, flags
+    if event.date:
+        return EventDate(
+            date=event.date, start=event.date, end=event.date, basis="model", file=article.file, published=article.published,
+            offset_days=(event.date - article.published).days,
+            explanation=f"{event.date} as given by the model; no matching date phrase found in {article.file}",
+        ), ["date given by the model only"]
+    return undated(article), ["date not stated"]
+
+
+def _report(article: Article, event: LLMEvent, span: tuple[int, int], dates: list[ResolvedDate], analyzer: Analyzer,
+            index: EntityIndex, citer: Citer) -> Report:
+    when, flags = _date(article, event, span, dates)
+    citation = citer.cite(article, *span)
+    names = [index.english(p) or p for p in event.participants]
+    initiator = (index.english(event.initiator) or event.initiator) if event.initiator else None
+    phrase = None
+    if event.initiator_quote:
+        found = find_quote(article, NormText(article.text), event.initiator_quote)
+        phrase = article.text[found[0]:found[1]] if found else None
+    if when.weekday_mismatch:
+        flags.append(f"weekday mismatch: '{when.phrase}' ({when.explanation})")
+    return Report(
+        id=f"{article.file}#{span[0]}", type=event.type, doc_id=article.doc_id, file=article.file, published=article.published,
+        outlet=article.outlet, date=when, participants=list(dict.fromkeys(names)), initiator=initiator,
+        initiator_side=index.side_of(initiator) if initiator else None, initiator_phrase=phrase,
+        reported_by=event.reported_by, topics=[t[:60] for t in event.topics][:8],
+        positions=[
+            Position(holder=index.english(p.holder) or p.holder, stance=p.stance[:30],
+                     addressee=(index.english(p.addressee) or p.addressee) if p.addressee else None, citation=citation.n)
+            for p in event.positions
+        ],
+        text=citation.quote, citations=[citation], flags=flags, source="llm",
+    )
