@@ -96,8 +96,9 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         raise UnreadableFile("binary file (contains NUL bytes), not text")
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        if _mostly_utf8(data):  # e.g. a truncated last character: not Windows-1256 mojibake
+            raise UnreadableFile(f"invalid UTF-8 at byte {exc.start} (the rest of the file is UTF-8)") from None
     text = data.decode("cp1256", errors="strict") if _cp1256_ok(data) else None
     if text is not None and arabic.is_arabic(text):
         return text, "windows-1256"
@@ -129,6 +130,14 @@ def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
         if text.strip() and printable / len(text) > 0.97:
             return text, codec
     return None
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """UTF-8 with a few bad bytes, as opposed to another encoding (which fails UTF-8 on most
+    non-ASCII characters: Windows-1256 Arabic decodes to almost nothing but U+FFFD)."""
+    text = data[:1_000_000].decode("utf-8", errors="replace")
+    non_ascii = sum(1 for c in text if ord(c) > 127)
+    return non_ascii > 0 and text.count("\ufffd") / non_ascii < 0.05
 
 
 def _cp1256_ok(data: bytes) -> bool:
