@@ -157,7 +157,7 @@ class Settings(BaseSettings):
     def collection_name(self) -> str:
         """Collection name with a fingerprint of everything that shapes the vectors (after paper-qa)."""
         emb = self.embeddings
-        shape = f"{emb.provider}|{emb.model if emb.provider == 'openai' else f'hash-v2-{emb.dim}'}|" \
+        shape = f"{emb.provider}|{emb.model if emb.provider == 'openai' else f'hash-v3-{emb.dim}'}|" \
                 f"{self.chunking.chunk_tokens}|{self.chunking.overlap_tokens}|{self.chunking.encoding}"
         return f"{self.store.collection}-{hashlib.sha1(shape.encode()).hexdigest()[:8]}"
 

@@ -44,8 +44,17 @@ def _word_features(dim: int, word: str) -> tuple[tuple[int, float], ...]:
     return tuple(out)
 
 
+_BIGRAM_WEIGHT = 0.5  # adjacent stem pairs: phrases ("وقف إطلاق النار") that BM25's bag of words cannot see
+
+
+@lru_cache(maxsize=262_144)
+def _bigram_slot(dim: int, first: str, second: str) -> int:
+    h = zlib.crc32(f"b:{arabic.stem(first)}|{arabic.stem(second)}".encode())
+    return h % dim if (h >> 31) & 1 else ~(h % dim)
+
+
 class HashingEmbedding(BaseEmbedding):
-    """Feature hashing of stems and character n-grams into a fixed, L2-normalized vector.
+    """Feature hashing of stems, stem bigrams and character n-grams into a fixed, L2-normalized vector.
 
     Written by hand because no packaged embedder is both download-free and aware of
     Arabic morphology; hashing needs no vocabulary, so vectors never go stale.
@@ -65,11 +74,17 @@ class HashingEmbedding(BaseEmbedding):
     def embed(self, text: str) -> list[float]:
         counts: dict[int, float] = {}
         stop = arabic.stopwords()
+        previous = None
         for word in arabic.words(text):
             if word in stop:
                 continue
-            for slot, weight in _word_features(self.dim, self._analyzer.canonical(word)):
+            word = self._analyzer.canonical(word)
+            for slot, weight in _word_features(self.dim, word):
                 counts[slot] = counts.get(slot, 0.0) + weight
+            if previous is not None:
+                slot = _bigram_slot(self.dim, previous, word)
+                counts[slot] = counts.get(slot, 0.0) + _BIGRAM_WEIGHT
+            previous = word
         vector = [0.0] * self.dim
         for slot, count in counts.items():
             sign, index = (1.0, slot) if slot >= 0 else (-1.0, ~slot)
