@@ -25,7 +25,7 @@ from agent.errors import DalilError
 from agent.render import safe
 from agent.sequence.corpus import Article, load_articles
 from agent.sequence.grouping import people_overlap, same_time
-from agent.sequence.models import TYPE_LABELS, Event, Timeline
+from agent.sequence.models import TYPE_LABELS, Disagreement, Event, Timeline
 from agent.sequence.timeline import build_timeline, entity_index, markers, renumber, sequence_mode
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def _changes(reported: list[Event], earlier: list[Event], index, window_ids: set
         known = {d.field for d in old.disagreements}
         for d in event.disagreements:
             if d.field not in known:
-                changes.append(Change(kind="disagreement", event=event.id, text=f"Sources now disagree about {label}: {d.note}"))
+                changes.append(Change(kind="disagreement", event=event.id, text=f"Sources now disagree about {d.label} ({label}): {d.note}"))
         if old.date.date != event.date.date:
             changes.append(Change(kind="date", event=event.id, text=f"Date revised: {old.date.label} → {event.date.label}"))
     return changes
@@ -232,6 +232,22 @@ def _md_event(brief: Brief, event: Event) -> list[str]:
     out += ["", f'<div dir="rtl" lang="ar">«{_esc(event.what_ar)}» {markers([main])}</div>', ""]
     out.append(f"_Date: {_esc(event.date.explanation)}_")
     for d in event.disagreements:
-        out.append(f"\n**Sources disagree ({d.field}):** " + " | ".join(f"{_esc(v.value)} {markers(v.citations)}" for v in d.versions))
+        out.append(f"\n**Sources disagree ({d.short}):** " + " | ".join(f"{_esc(v.value)} {markers(v.citations)}" for v in d.versions))
+        if d.field == "what_was_said":
+            out += ["", _md_accounts(d)]
     out.append("")
     return out
+
+
+def _md_accounts(dispute: Disagreement) -> str:
+    """The sides' accounts side by side: one column per side, each account with its source, claims and quote."""
+    head = "".join(f"<th>{_esc(v.value)}</th>" for v in dispute.versions)
+    cells = []
+    for v in dispute.versions:
+        parts = [
+            f"<p>{_esc(a.source)} {markers([a.citation])}: {_esc(a.summary())}</p>"
+            f'<div dir="rtl" lang="ar">«{_esc(" ".join(a.quote.split()))}» {markers([a.citation])}</div>'
+            for a in v.accounts
+        ]
+        cells.append('<td valign="top">' + "".join(parts) + "</td>")
+    return f"<table><tr>{head}</tr><tr>{''.join(cells)}</tr></table>"

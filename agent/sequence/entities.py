@@ -95,6 +95,21 @@ class EntityIndex:
                 return info.side
         return name if name in SIDE_WORDS.values() else None
 
+    def source_side(self, name: str | None) -> str | None:
+        """The side a source or side name speaks for: a known entity's side (a country is its own side), else a side
+        named in it ("Russian Foreign Ministry" → Russia, "الخارجية الأمريكية" → United States), else None."""
+        if not name or not name.strip():
+            return None
+        known = self.english(name)
+        if known:
+            return self.side_of(known) or (known if self.kind_of(known) == "country" else None)
+        words = " ".join(arabic.normalize(name).replace(".", " ").replace("-", " ").split()).split()
+        for word in words:
+            for side, aliases in SIDE_ALIASES.items():
+                if word in aliases:
+                    return side
+        return None
+
     def kind_of(self, name: str) -> str | None:
         return next((info.kind for info in self.entities if info.en == name), None)
 

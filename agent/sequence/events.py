@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from agent import arabic
 from agent.dates import ResolvedDate
 from agent.lexicon import Analyzer
+from agent.schema import Citation
 from agent.sequence import vocab
 from agent.sequence.corpus import Article, Citer
 from agent.sequence.entities import EntityIndex, Mention
-from agent.sequence.models import EventDate, EventType, Position, Report
+from agent.sequence.models import Account, AccountBasis, EventDate, EventType, Position, Report
 from agent.sequence.textmap import NormText
 from agent.sequence.when import article_dates, event_date, quote_segments, segment_of, undated
 
@@ -75,6 +77,21 @@ class Cluster:
         return self.sentences[-1].end
 
 
+@dataclass(frozen=True)
+class Attribution:
+    """Whose account a sentence relays (English name), the side it speaks for, and the words that say so."""
+
+    name: str
+    side: str | None
+    via: str | None
+    basis: AccountBasis
+    cue: str | None
+
+    def carried(self, cue: str) -> Attribution:
+        """The same source, continued by a later sentence ("وأضاف أن …")."""
+        return Attribution(self.name, self.side, self.via, "continued", cue.strip(" ،,:"))
+
+
 class Extractor:
     """Reports of one article (``run``); citations are numbered by ``citer``."""
 
@@ -84,6 +101,7 @@ class Extractor:
         self.quotes = quote_segments(article.text)
         self.dates = article_dates(article, self.nt)
         self.sentences = self._sentences()
+        self.attributions = self._attributions()
         self.used: set[int] = set()  # start offsets of date phrases already given to an event
 
     # ------------------------------------------------------------------ reading
@@ -303,24 +321,191 @@ class Extractor:
         ("قالت وزارة الخارجية الروسية", "بحسب … رويترز"); with ``before``, the reporting word
         nearest before that offset."""
         for s in sentences:
-            hits = sorted(
-                (a, b) for pattern in (vocab.REPORTING, vocab.ACCORDING) for _, a, b in self._find(pattern, s)
-                if before is None or a < before
-            )
-            if before is not None:
-                hits.reverse()
-            for _, b in hits:
-                orgs = [(a2, name) for p, name in vocab.REPORTER_RE for _, a2, _ in self._find(p, s) if a2 >= b and s.distance(b, a2) <= 6]
-                near = [
-                    (m.start, m.name) for m in s.mentions if m.start >= b and s.distance(b, m.start) <= 4
-                    and m.kind in ("person", "country", "organization") and not self._is_object(m)
-                    and not vocab.THAT.search(self.nt.norm[self.nt.to_norm(b):self.nt.to_norm(m.start)])
-                ]
-                if orgs:
-                    return min(orgs)[1]
-                if near:
-                    return min(near)[1]
+            for _, _, name, _ in self._sources(s, before):
+                return name
         return None
+
+    def _sources(self, s: Sentence, before: int | None = None) -> Iterator[tuple[int, int, str, str]]:
+        """(start of the reporting word, end of the name, English name, kind) per reporting word of ``s`` that names
+        its source: an organization within 6 words, else a person, country or organization within 4 words that is
+        neither the object of a preposition nor inside the reported speech."""
+        hits = sorted(
+            (a, b) for pattern in (vocab.REPORTING, vocab.ACCORDING) for _, a, b in self._find(pattern, s)
+            if before is None or a < before
+        )
+        if before is not None:
+            hits.reverse()
+        for a, b in hits:
+            orgs = [(a2, e2, name) for p, name in vocab.REPORTER_RE for _, a2, e2 in self._find(p, s) if a2 >= b and s.distance(b, a2) <= 6]
+            near = [
+                m for m in s.mentions if m.start >= b and s.distance(b, m.start) <= 4
+                and m.kind in ("person", "country", "organization") and not self._is_object(m)
+                and not vocab.THAT.search(self.nt.norm[self.nt.to_norm(b):self.nt.to_norm(m.start)])
+            ]
+            if orgs:
+                _, end, name = min(orgs)
+                yield a, end, name, "organization"
+            elif near:
+                m = min(near, key=lambda m: m.start)
+                yield a, m.end, m.name, m.kind
+
+    # ------------------------------------------------------------------ whose account ("what was said")
+    def _attributions(self) -> list[Attribution | None]:
+        """Per sentence, whose account it relays: named in it, or carried on from the sentence before."""
+        out: list[Attribution | None] = []
+        earlier: list[Attribution] = []
+        for i, s in enumerate(self.sentences):
+            found = self._attribution(s, out[i - 1] if i else None, earlier)
+            out.append(found)
+            if found is not None:
+                earlier.append(found)
+        return out
+
+    def _attribution(self, s: Sentence, previous: Attribution | None, earlier: list[Attribution]) -> Attribution | None:
+        """Whose account ``s`` relays: a source named after a reporting word (as ``_reported_by``), a spokesman's
+        ministry, a side ("قال مسؤول أميركي"); or one named before — a bare "الوزارة", "وفق المصدر", "أوضح البيان",
+        a sentence that opens with a reporting verb and names no one ("وأضاف أن …") — else None."""
+        text = self.article.text
+        for a, end, name, _ in self._sources(s):
+            via, end = self._via(s, name, end)
+            return Attribution(name, self._source_side(name, via), via, "named", text[a:end].strip(" ،,"))
+        cues = sorted(
+            (a, b) for pattern in (vocab.REPORTING, vocab.ACCORDING, vocab.SPOKESMAN) for _, a, b in self._find(pattern, s)
+        )
+        for a, b in cues:
+            after = self.nt.norm[self.nt.to_norm(b):self.nt.to_norm(s.end)]
+            orgs = [(a2, e2, name) for p, name in vocab.REPORTER_RE for _, a2, e2 in self._find(p, s) if a2 >= b and s.distance(b, a2) <= 4]
+            if orgs:  # "وعلق المتحدث باسم وزارة الخارجية الأميركية مارك تونر على …"
+                _, end, name = min(orgs)
+                via, end = self._via(s, name, end)
+                return Attribution(name, self._source_side(name, via), via, "named", text[a:end].strip(" ،,"))
+            sides = [
+                m for m in s.mentions if m.kind == "side" and m.start >= b and s.distance(b, m.start) <= 3
+                and not self._is_object(m) and not vocab.THAT.search(between := self.nt.norm[self.nt.to_norm(b):self.nt.to_norm(m.start)])
+                and not vocab.MEDIA.search(between)
+            ]
+            if sides:  # "وأضافت العاصمة الروسية أن …", "قال مسؤول أميركي"
+                return Attribution(sides[0].name, sides[0].side, None, "named", text[a:sides[0].end].strip(" ،,"))
+            nb = self.nt.to_norm(b)
+            bare = next((m for m in vocab.BARE_MINISTRY.finditer(after) if len(after[:m.start()].split()) <= 2), None)
+            if bare and not after[:bare.start()].rstrip().endswith("وزير") \
+                    and not any(p.match(after, bare.start()) for p, _ in vocab.REPORTER_RE):
+                ministry = self._last_ministry(s.start)
+                if ministry:  # "وبحسب وزارة الخارجية، فإن …": the ministry named before
+                    cue_end = self.nt.to_original(nb, nb + bare.end())[1]
+                    return Attribution(ministry, self._source_side(ministry, None), None, "continued", text[a:cue_end])
+            skip = len(after) - len(after.lstrip(" ،,:"))
+            anaphor = vocab.SOURCE_ANAPHOR.match(after, skip)
+            if anaphor and earlier:  # "وفق المصدر", "وأوضح البيان أن …": the source named before
+                statement = "بيان" in anaphor.group()
+                source = next((x for x in reversed(earlier) if not statement or "بيان" in arabic.normalize(x.cue or "")), earlier[-1])
+                return source.carried(text[a:self.nt.to_original(nb, nb + anaphor.end())[1]])
+        head = self.nt.norm[self.nt.to_norm(s.start):self.nt.to_norm(s.end)]
+        opening = vocab.CONTINUES.match(head)
+        if opening and previous is not None:  # "وأضاف أن …", "وأوضحت أن …", "كما شدد على أن …"
+            return previous.carried(text[s.start:self.nt.to_original(self.nt.to_norm(s.start), self.nt.to_norm(s.start) + opening.end())[1]])
+        for p, name in vocab.REPORTER_RE:  # "وركزت وزارة الخارجية الروسية أن …": the source is the subject
+            for _, a2, e2 in self._find(p, s):
+                if s.word(a2) <= 2 and vocab.THAT.search(self.nt.norm[self.nt.to_norm(e2):self.nt.to_norm(min(s.end, e2 + 40))]):
+                    return Attribution(name, self._source_side(name, None), None, "named", text[s.start:e2])
+        return None
+
+    def _last_ministry(self, before: int) -> str | None:
+        """The last foreign ministry the article names before ``before`` (what "الوزارة" refers back to)."""
+        found = [(a, name) for p, name in vocab.REPORTER_RE if name in vocab.MINISTRIES for _, a, _ in self.nt.finditer(p, 0, before)]
+        return max(found)[1] if found else None
+
+    def _via(self, s: Sentence, name: str, end: int) -> tuple[str | None, int]:
+        """The person named right after a source ("المتحدث باسم الخارجية الأميركية، جون كيربي")."""
+        person = next((m for m in s.persons if m.start >= end and s.distance(end, m.start) <= 4 and m.name != name
+                       and not self._is_object(m)
+                       and not vocab.THAT.search(self.nt.norm[self.nt.to_norm(end):self.nt.to_norm(m.start)])), None)
+        return (person.name, person.end) if person else (None, end)
+
+    def _source_side(self, name: str, via: str | None) -> str | None:
+        side = vocab.REPORTER_SIDES[name] if name in vocab.REPORTER_SIDES else self.index.side_of(name)
+        return side or (self.index.side_of(via) if via else None)
+
+    def _account(self, indices: list[int], participants: list[str]) -> tuple[Account, Citation] | None:
+        """The account carried by consecutive sentences: their source (or, when none is named, the one person whose
+        words they give), claims and verbatim quote."""
+        sentences = [self.sentences[i] for i in indices]
+        citation = self.citer.cite(self.article, sentences[0].start, sentences[-1].end)
+        positions = self._positions(sentences, citation.n, participants)
+        attribution = next((self.attributions[i] for i in indices if self.attributions[i] is not None), None)
+        if attribution is None:
+            sides = {self.index.side_of(p.holder) for p in positions}
+            if not positions or len(sides) != 1 or None in sides:
+                return None
+            attribution = Attribution(positions[0].holder, sides.pop(), None, "speaker", None)
+        account = Account(
+            attribution=attribution.name, side=attribution.side, via=attribution.via, basis=attribution.basis,
+            cue=attribution.cue, topics=self._topics(citation.quote), positions=positions, quote=citation.quote,
+            citation=citation.n,
+        )
+        return account, citation
+
+    def _spanned(self, report: Report) -> list[int]:
+        c = report.citations[0]
+        return [i for i, s in enumerate(self.sentences) if c.start <= s.start < c.end]
+
+    def _with_account(self, report: Report, participants: list[str]) -> Report:
+        """``report`` carrying the account of its own evidence, if it has one."""
+        found = self._account(self._spanned(report), participants)
+        if found:
+            report.accounts.append(found[0])
+            if report.reported_by is None and found[0].basis != "speaker":
+                report.reported_by = found[0].attribution
+        return report
+
+    def _satellites(self, calls: list[Report], reports: list[Report]) -> None:
+        """Attributed sentences outside any event that give an account of a call: they refer back to it
+        ("علق … على الاتصال", "الوزيرين ناقشا"), give the words of one of its participants ("قال … إن كيري أعرب
+        عن …"), or go on with the source of a sentence that does ("وأضاف أن …"). Each joins the nearest call before
+        it (else after it) as one more account, with its own citation."""
+        taken = {i for r in reports for i in self._spanned(r)}
+        owner: dict[int, Report] = {i: r for r in calls for i in self._spanned(r)}
+        groups: list[tuple[Report, list[int]]] = []
+        for i, s in enumerate(self.sentences):
+            attribution = self.attributions[i]
+            if i in taken or attribution is None:
+                continue
+            target = None
+            if attribution.basis == "continued" and i - 1 in owner:
+                target = owner[i - 1]
+            elif self._refers_to_call(s):
+                target = self._nearest_call(calls, s, None)
+            else:
+                holders = [p.holder for p in self._positions([s], 0, [])]
+                target = next((c for h in holders if (c := self._nearest_call(calls, s, h))), None)
+            own = {d.date for d in s.dates if d.granularity == "day" and segment_of(d.start, self.quotes) < 0}
+            if target is None or (own and target.date.date not in own):
+                continue
+            if groups and groups[-1][0] is target and groups[-1][1][-1] == i - 1 and attribution.basis == "continued":
+                groups[-1][1].append(i)
+            else:
+                groups.append((target, [i]))
+            owner[i] = target
+        for target, indices in groups:
+            found = self._account(indices, target.participants)
+            if found:
+                account, citation = found
+                target.accounts.append(account)
+                if all(c.n != citation.n for c in target.citations):
+                    target.citations.append(citation)
+
+    def _refers_to_call(self, s: Sentence) -> bool:
+        """A call word or "الوزيرين" that is not about contacts in general ("قنوات الاتصال", "الحفاظ على الاتصال")."""
+        words = [a for p in (vocab.CALL_STRONG, vocab.CALL_WEAK, vocab.CALL_ANAPHOR) for _, a, _ in self._find(p, s)]
+        return bool(self._find(vocab.PAIR_WORDS, s)) or any(not vocab.CALL_REFERENCE_NOT.search(self._before(a, 30)) for a in words)
+
+    def _nearest_call(self, calls: list[Report], s: Sentence, person: str | None) -> Report | None:
+        """The call before ``s`` (else after it) nearest to it, with ``person`` among its participants if given."""
+        fitting = [c for c in calls if person is None or person in c.participants]
+        before = [c for c in fitting if c.citations[0].start < s.start]
+        if before:
+            return max(before, key=lambda c: c.citations[0].start)
+        return min(fitting, key=lambda c: c.citations[0].start) if fitting else None
 
     def _positions(self, sentences: list[Sentence], n: int, participants: list[str]) -> list[Position]:
         out: list[Position] = []
@@ -332,8 +517,9 @@ class Extractor:
                         m for m in s.persons if m.end <= a and s.distance(m.end, a) <= 6
                         and not self._is_object(m)
                     ]
-                    holder = (before[-1] if before and pattern.pattern.find("قال") >= 0 else None) or (after[0] if after else None) \
-                        or (before[-1] if before else None)
+                    adjacent = [m for m in before if s.distance(m.end, a) <= 1]  # "إن كيري أبلغ لافروف": the subject comes first
+                    holder = (before[-1] if before and (adjacent or pattern.pattern.find("قال") >= 0) else None) \
+                        or (after[0] if after else None) or (before[-1] if before else None)
                     if holder is None:
                         continue
                     others = [m.name for m in s.persons if m.start >= b and m.name != holder.name]
@@ -398,7 +584,7 @@ class Extractor:
                 reported_on=reported_on, flags=flags,
             )
             report.positions = self._positions(cluster.sentences, report.citations[0].n, participants)
-            reports.append(report)
+            reports.append(self._with_account(report, participants))
         return reports
 
     def others(self, call_sentences: set[int]) -> list[Report]:
@@ -426,7 +612,8 @@ class Extractor:
         persons = list(dict.fromkeys(m.name for m in near if m.kind == "person"))
         sides = sorted({m.side for m in near if m.side and m.kind != "person"} - {self.index.side_of(p) for p in persons})
         kind: EventType = cue.kind  # type: ignore[assignment]
-        return self._report(kind, s.start, s.end, event_date(d, "stated", self.article), [s], participants=persons + sides)
+        report = self._report(kind, s.start, s.end, event_date(d, "stated", self.article), [s], participants=persons + sides)
+        return self._with_account(report, report.participants) if kind == "meeting" else report
 
     def _statement(self, s: Sentence, d: ResolvedDate) -> Report | None:
         """"وقال تونر، الجمعة، …" / "حث لافروف … اليوم": a dated statement by someone named."""
@@ -441,12 +628,15 @@ class Extractor:
         n = report.citations[0].n
         report.positions = [p.model_copy(update={"citation": n}) for p in positions]
         report.participants = list(dict.fromkeys([speaker, *(p.addressee for p in positions if p.addressee)]))
-        return report
+        return self._with_account(report, report.participants)
 
     def run(self) -> list[Report]:
-        calls = dedupe(self.calls())
+        found = self.calls()
+        calls = dedupe(found)
         call_sentences = {s.start for s in self.sentences if any(r.citations[0].start <= s.start < r.citations[0].end for r in calls)}
-        return calls + self.others(call_sentences)
+        others = self.others(call_sentences)
+        self._satellites(calls, found + others)
+        return calls + others
 
 
 def dedupe(reports: list[Report]) -> list[Report]:

@@ -5,16 +5,18 @@ period that holds that day) and overlapping participants. Calls reported by diff
 articles on consecutive days with the same people and topics, where no article tells them
 apart, are also merged — with their dates kept side by side as a disagreement (a date only
 known as "the day it was reported" is an upper bound, not a disagreement). Reports that
-name different initiators are kept side by side as a disagreement too.
+name different initiators are kept side by side as a disagreement too, and so are the sides'
+accounts of what was said when they claim different things (``what_was_said``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from itertools import combinations
 
 from agent.sequence.entities import EntityIndex
-from agent.sequence.models import TYPE_LABELS, Disagreement, Event, EventDate, Report, Version
+from agent.sequence.models import TYPE_LABELS, Account, Disagreement, Event, EventDate, Report, Version
 
 BASIS_RANK = {"stated": 0, "report_day": 1, "paragraph": 2, "model": 3, "article_lead": 4, "not_stated": 5}
 TYPE_RANK = {t: i for i, t in enumerate(TYPE_LABELS)}
@@ -154,13 +156,16 @@ def _event(reports: list[Report], index: EntityIndex) -> Event:
     if initiator_dispute:
         disagreements.append(initiator_dispute)
     ordered = [*main, *(r for r in reports if r.type != kind)]
+    said = what_was_said(ordered)
+    if said:
+        disagreements.append(said)
     participants = _people_first(_union(r.participants for r in main), index)
     topics = _union(r.topics for r in ordered)
     flags = list(dict.fromkeys(f for r in ordered for f in r.flags))
-    flags += [f"sources disagree about the {d.field}" for d in disagreements]
+    flags += [f"sources disagree about {d.label}" for d in disagreements]
     if all(r.date.basis in ("article_lead", "not_stated") for r in main):
         flags.append("no report states the date of this event")
-    what_en = english_line(kind, participants, initiator, initiator_dispute, topics, main)
+    what_en = english_line(kind, participants, initiator, initiator_dispute, topics, main, said)
     return Event(
         id="", type=kind, date=date, participants=participants, initiator=initiator, topics=topics,
         what_ar=main[0].text, what_en=what_en, reports=ordered, disagreements=disagreements, flags=flags,
@@ -204,12 +209,40 @@ def _initiator(reports: list[Report], index: EntityIndex) -> tuple[str | None, D
     return None, Disagreement(field="initiator", versions=versions, note=f"the reports name different initiators: {note}")
 
 
+def what_was_said(reports: list[Report]) -> Disagreement | None:
+    """The sides' accounts of one event, side by side, when they say different things.
+
+    Accounts are grouped by the side they speak for (a source without a known side stands alone), so two
+    outlets relaying the same side are one version. The event is disputed when two versions that each claim
+    something (a topic, or who took which stance) do not claim the same things — one side's warning that the
+    other's readout leaves out counts. Versions that say the same, or a version with nothing the rules can read
+    ("the ministers spoke"), are no dispute.
+    """
+    versions: dict[str, list[tuple[Report, Account]]] = {}
+    seen: set[tuple[int, str]] = set()
+    for report in reports:
+        for account in report.accounts:
+            if (account.citation, account.attribution) not in seen:
+                seen.add((account.citation, account.attribution))
+                versions.setdefault(account.key, []).append((report, account))
+    claims = {key: set().union(*(a.claims for _, a in pairs)) for key, pairs in versions.items()}
+    if not any(claims[a] and claims[b] and claims[a] != claims[b] for a, b in combinations(claims, 2)):
+        return None
+    kept = [
+        Version(value=key, reports=list(dict.fromkeys(r.id for r, _ in pairs)), citations=sorted({a.citation for _, a in pairs}),
+                accounts=[a.model_copy(deep=True) for _, a in pairs])
+        for key, pairs in versions.items()
+    ]
+    note = " | ".join(f"{v.value} — {v.said()}" for v in kept)
+    return Disagreement(field="what_was_said", versions=kept, note=f"the sides' accounts of what was said differ: {note}")
+
+
 def _files(reports: list[Report], ids: list[str]) -> list[str]:
     return list(dict.fromkeys(f"{r.outlet or r.file}" for r in reports if r.id in ids))
 
 
 def english_line(kind: str, participants: list[str], initiator: str | None, dispute: Disagreement | None,
-                 topics: list[str], reports: list[Report]) -> str:
+                 topics: list[str], reports: list[Report], said: Disagreement | None = None) -> str:
     """What happened, in English, from the structured fields only (no translation)."""
     line = TYPE_LABELS[kind].capitalize() + (": " + " – ".join(participants) if participants else "")
     if initiator:
@@ -218,6 +251,8 @@ def english_line(kind: str, participants: list[str], initiator: str | None, disp
         line += "; who initiated it is disputed (" + " vs ".join(v.value for v in dispute.versions) + ")"
     if topics:
         line += "; topics: " + ", ".join(topics)
+    if said:
+        line += "; the sides' accounts of what was said differ (" + " vs ".join(v.value for v in said.versions) + ")"
     by = list(dict.fromkeys(r.reported_by for r in reports if r.reported_by))
     if by:
         line += "; according to " + ", ".join(by)

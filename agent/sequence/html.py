@@ -14,7 +14,7 @@ import re
 
 from agent.render import safe
 from agent.sequence.brief import Brief
-from agent.sequence.models import TYPE_LABELS, Event
+from agent.sequence.models import TYPE_LABELS, Disagreement, Event
 
 COLORS = {
     "call": "#2f6db5", "agreement": "#2a7a46", "ceasefire_start": "#7a5cc2", "ceasefire_collapse": "#c23b4e",
@@ -34,6 +34,10 @@ a.m{color:#2f6db5;text-decoration:none;font-weight:bold}
 ol.src li{margin:6px 0}.src .ar{font-size:15px}
 svg{background:#fff;border:1px solid #dde;border-radius:8px;max-width:100%;height:auto}
 ul.changes li{margin:4px 0}
+.sides{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:10px;margin-top:8px}
+.side{background:#fff;border:1px solid #f0c27b;border-radius:6px;padding:6px 10px}.side h4{margin:0 0 4px;font-size:14px}
+.who{margin:6px 0 2px;font-size:13px}
+.said{direction:rtl;text-align:right;font-size:15px;border-right:3px solid #e0a040;padding:2px 8px;margin:0 0 8px}
 """
 
 
@@ -131,9 +135,23 @@ def _event_card(brief: Brief, event: Event) -> str:
     ]
     for d in event.disagreements:
         versions = " | ".join(f"{_e(v.value)} {_markers(v.citations)}" for v in d.versions)
-        out.append(f'<div class="warn"><b>Sources disagree ({_e(d.field)}):</b> {versions}</div>')
+        sides = _sides(d) if d.field == "what_was_said" else ""
+        out.append(f'<div class="warn"><b>Sources disagree ({_e(d.short)}):</b> {versions}{sides}</div>')
     out.append("</div>")
     return "".join(out)
+
+
+def _sides(dispute: Disagreement) -> str:
+    """The sides' accounts side by side: one column per side; each account's source, claims and words verbatim."""
+    columns = []
+    for v in dispute.versions:
+        accounts = "".join(
+            f'<p class="who" dir="ltr" lang="en">{_e(a.source)} {_markers([a.citation])}: {_e(a.summary())}</p>'
+            f'<div class="said" dir="rtl" lang="ar">«{_e(a.quote)}» {_markers([a.citation])}</div>'
+            for a in v.accounts
+        )
+        columns.append(f'<div class="side"><h4>{_e(v.value)}</h4>{accounts}</div>')
+    return f'<div class="sides">{"".join(columns)}</div>'
 
 
 def brief_html(brief: Brief) -> str:

@@ -23,7 +23,7 @@ from agent.llm import ChatClient, load_prompt
 from agent.sequence.corpus import Article, Citer
 from agent.sequence.entities import EntityIndex
 from agent.sequence.events import extract
-from agent.sequence.models import EventDate, Position, Report
+from agent.sequence.models import Account, EventDate, Position, Report
 from agent.sequence.textmap import NormText
 from agent.sequence.when import article_dates, event_date, undated
 
@@ -34,6 +34,16 @@ class LLMPosition(BaseModel):
     holder: str
     stance: str = "said"
     addressee: str | None = None
+
+
+class LLMAccount(BaseModel):
+    """One side's or source's account of what was said, as the model reads it."""
+
+    attribution: str = Field(min_length=1, max_length=200)
+    side: str | None = Field(default=None, max_length=100)
+    quote: str = Field(min_length=1)
+    topics: list[str] = Field(default_factory=list)
+    positions: list[LLMPosition] = Field(default_factory=list)
 
 
 class LLMEvent(BaseModel):
@@ -47,6 +57,7 @@ class LLMEvent(BaseModel):
     reported_by: str | None = None
     topics: list[str] = Field(default_factory=list)
     positions: list[LLMPosition] = Field(default_factory=list)
+    accounts: list[LLMAccount] = Field(default_factory=list)
     quote: str = Field(min_length=1)
 
 
@@ -102,7 +113,9 @@ def llm_reports(article: Article, client: ChatClient, analyzer: Analyzer, index:
         if span is None:
             warnings.append(f"{article.file}: dropped a {event.type} event whose quote is not in the article: {event.quote[:60]!r}")
             continue
-        reports.append(_report(article, event, span, dates, analyzer, index, citer))
+        report = _report(article, event, span, dates, analyzer, index, citer)
+        warnings.extend(_accounts(report, article, nt, event, index, citer))
+        reports.append(report)
     return reports, warnings, False
 
 
@@ -145,10 +158,51 @@ def _report(article: Article, event: LLMEvent, span: tuple[int, int], dates: lis
         outlet=article.outlet, date=when, participants=list(dict.fromkeys(names)), initiator=initiator,
         initiator_side=index.side_of(initiator) if initiator else None, initiator_phrase=phrase,
         reported_by=event.reported_by, topics=[t[:60] for t in event.topics][:8],
-        positions=[
-            Position(holder=index.english(p.holder) or p.holder, stance=p.stance[:30],
-                     addressee=(index.english(p.addressee) or p.addressee) if p.addressee else None, citation=citation.n)
-            for p in event.positions
-        ],
+        positions=_positions(event.positions, index, citation.n),
         text=citation.quote, citations=[citation], flags=flags, source="llm",
     )
+
+
+def _positions(positions: list[LLMPosition], index: EntityIndex, n: int) -> list[Position]:
+    return [
+        Position(holder=index.english(p.holder) or p.holder, stance=p.stance[:30],
+                 addressee=(index.english(p.addressee) or p.addressee) if p.addressee else None, citation=n)
+        for p in positions
+    ]
+
+
+def _accounts(report: Report, article: Article, nt: NormText, event: LLMEvent, index: EntityIndex, citer: Citer) -> list[str]:
+    """The model's accounts of what was said, each quote found in the article and cited (warnings for the others).
+    Without any, one account from the event's ``reported_by`` — or, when it names no source, from the one side whose
+    people took the stances it lists — as the rules do."""
+    warnings = []
+    for given in event.accounts:
+        span = find_quote(article, nt, given.quote)
+        if span is None:
+            warnings.append(f"{article.file}: dropped an account by {given.attribution[:40]!r} whose quote is not in the article")
+            continue
+        citation = citer.cite(article, *span)
+        if all(c.n != citation.n for c in report.citations):
+            report.citations.append(citation)
+        attribution = index.english(given.attribution) or given.attribution.strip()
+        report.accounts.append(Account(
+            attribution=attribution, side=index.source_side(given.side) or (given.side or "").strip() or index.source_side(attribution),
+            basis="model", topics=[t[:60] for t in given.topics][:8], positions=_positions(given.positions, index, citation.n),
+            quote=citation.quote, citation=citation.n,
+        ))
+    if report.accounts or not (report.reported_by or report.positions):
+        return warnings
+    if report.reported_by:
+        attribution, side = report.reported_by, index.source_side(report.reported_by)
+    else:
+        sides = {index.side_of(p.holder) for p in report.positions}
+        if len(sides) != 1 or None in sides:
+            return warnings
+        attribution, side = report.positions[0].holder, sides.pop()
+    main = report.citations[0]
+    report.accounts.append(Account(
+        attribution=attribution, side=side, basis="model", topics=list(report.topics),
+        positions=[p.model_copy() for p in report.positions],
+        quote=main.quote, citation=main.n,
+    ))
+    return warnings

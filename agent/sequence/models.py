@@ -86,6 +86,52 @@ class Position(BaseModel):
     citation: int = Field(description="number of the citation holding the sentence")
 
 
+AccountBasis = Literal["named", "continued", "speaker", "model"]
+
+
+class Account(BaseModel):
+    """One side's or source's version of what was said in an event: whose it is, what it claims, its words verbatim."""
+
+    attribution: str = Field(description="whose account: a ministry, agency, country or person (English name)")
+    side: str | None = Field(default=None, description="the country or body it speaks for (Russia, United States, …), None when unknown")
+    via: str | None = Field(default=None, description="the person who gave it for that source (a spokesman), when named")
+    basis: AccountBasis = Field(
+        description="named: the source is named in the passage (قالت وزارة الخارجية الروسية، بحسب …، المتحدث باسم …); "
+        "continued: the passage goes on with the source of the sentence before (وأضاف أن …، وفق المصدر، أوضح البيان، "
+        "الوزارة); speaker: no source named, the words are those of the person quoted (أبلغ كيري لافروف أن …); "
+        "model: given by the LLM",
+    )
+    cue: str | None = Field(default=None, description="the attribution words, verbatim")
+    topics: list[str] = Field(default_factory=list)
+    positions: list[Position] = Field(default_factory=list)
+    quote: str = Field(description="the account's words, verbatim (its citation's quote)")
+    citation: int = Field(description="number of the citation holding the quote")
+
+    @property
+    def key(self) -> str:
+        """Accounts with the same key are one version (the same side; a source without a known side stands alone)."""
+        return self.side or self.attribution
+
+    @property
+    def claims(self) -> set[str]:
+        """What the account says, as comparable items: its topics and who took which stance."""
+        return set(self.topics) | {f"{p.holder} {p.stance}" for p in self.positions}
+
+    @property
+    def source(self) -> str:
+        """"US State Department (via John Kirby)", "John Kerry (no source named)"."""
+        if self.basis == "speaker":
+            return f"{self.attribution} (no source named)"
+        return self.attribution + (f" (via {self.via})" if self.via and self.via != self.attribution else "")
+
+    def summary(self) -> str:
+        """The account's claims in English, from its fields only (no translation)."""
+        parts = [", ".join(f"{p.holder} {p.stance}" + (f" (to {p.addressee})" if p.addressee else "") for p in self.positions)]
+        if self.topics:
+            parts.append("on " + ", ".join(self.topics))
+        return "; ".join(p for p in parts if p) or "no stance or topic the rules can read"
+
+
 class Report(BaseModel):
     """What one article says about one event."""
 
@@ -104,8 +150,9 @@ class Report(BaseModel):
     reported_on: EventDate | None = Field(default=None, description="when that account was given, if the article says")
     topics: list[str] = Field(default_factory=list)
     positions: list[Position] = Field(default_factory=list)
+    accounts: list[Account] = Field(default_factory=list, description="whose version of what was said this report carries")
     text: str = Field(description="the evidence, verbatim (the first citation's quote)")
-    citations: list[Citation]
+    citations: list[Citation] = Field(description="the evidence first, then the passages of its accounts")
     flags: list[str] = Field(default_factory=list)
     source: Literal["rules", "llm"] = "rules"
 
@@ -114,14 +161,49 @@ class Version(BaseModel):
     value: str
     reports: list[str]
     citations: list[int]
+    accounts: list[Account] = Field(default_factory=list, description="what_was_said: this side's accounts, each cited")
+
+    def said(self) -> str:
+        """The accounts' claims in English, one clause per source ("Russian Foreign Ministry: Sergei Lavrov urged
+        (to John Kerry); on Aleppo")."""
+        sources: dict[str, list[Account]] = {}
+        for a in self.accounts:
+            sources.setdefault(a.source, []).append(a)
+        clauses = []
+        for source, accounts in sources.items():
+            positions = list(dict.fromkeys(
+                f"{p.holder} {p.stance}" + (f" (to {p.addressee})" if p.addressee else "") for a in accounts for p in a.positions
+            ))
+            topics = list(dict.fromkeys(t for a in accounts for t in a.topics))
+            said = ", ".join(positions) + ("; " if positions and topics else "") + ("on " + ", ".join(topics) if topics else "")
+            clauses.append(f"{source}: {said}" if said else source)
+        return "; ".join(clauses)
+
+    def main_account(self) -> Account | None:
+        """The account that says most, a named source first: what a one-line summary quotes."""
+        return max(self.accounts, key=lambda a: (a.basis == "named", len(a.claims)), default=None)
+
+
+DisputeField = Literal["date", "initiator", "what_was_said"]
+DISPUTE_LABELS: dict[str, str] = {"date": "the date", "initiator": "the initiator", "what_was_said": "what was said"}
 
 
 class Disagreement(BaseModel):
     """Reports of one event that do not agree; every version is kept."""
 
-    field: Literal["date", "initiator"]
+    field: DisputeField
     versions: list[Version]
     note: str
+
+    @property
+    def label(self) -> str:
+        """"the date", "the initiator", "what was said"."""
+        return DISPUTE_LABELS[self.field]
+
+    @property
+    def short(self) -> str:
+        """"date", "initiator", "what was said"."""
+        return self.field.replace("_", " ")
 
 
 class Event(BaseModel):

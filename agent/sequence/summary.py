@@ -86,17 +86,29 @@ def first_sentence(text: str) -> str:
 
 
 def _units(event: Event) -> list[tuple[str, str, list[int]]]:
-    """(Arabic quote, English line, markers) per event; one per version when the sources disagree."""
+    """(Arabic quote, English line, markers) per event; one per version when the sources disagree (the first
+    date or initiator dispute, then each side's account when they differ about what was said)."""
     date = event.date.spoken
-    if event.disagreements:
-        dispute = event.disagreements[0]
-        units = []
+    units = []
+    dispute = next((d for d in event.disagreements if d.field != "what_was_said"), None)
+    if dispute is not None:
         for version in dispute.versions:
             report = next(r for r in event.reports if r.id in version.reports)
             en = f"{date}: {TYPE_LABELS[event.type]}, {dispute.field} according to {report.outlet or report.file}: {version.value}."
             units.append((first_sentence(report.text), en, version.citations))
-        return units
-    return [(first_sentence(event.what_ar), f"{date}: {event.what_en}", event.citation_numbers)]
+    said = next((d for d in event.disagreements if d.field == "what_was_said"), None)
+    if said is not None:
+        dated_by = event.reports[0].citations[0].n  # the passage the event's date comes from
+        for version in said.versions:
+            main = version.main_account()
+            numbers = version.citations
+            if units:  # the date is already given (and cited) by the event's first sentence
+                en = f"The same {TYPE_LABELS[event.type]}, according to {version.value} — {version.said()}."
+            else:
+                en = f"{date}: {TYPE_LABELS[event.type]}, what was said according to {version.value} — {version.said()}."
+                numbers = sorted({*numbers, dated_by})
+            units.append((first_sentence(main.quote if main else event.what_ar), en, numbers))
+    return units or [(first_sentence(event.what_ar), f"{date}: {event.what_en}", event.citation_numbers)]
 
 
 def _offline_summary(timeline: Timeline, analyzer: Analyzer) -> Summary:
@@ -141,7 +153,8 @@ class _Pairs(BaseModel):
 def _event_line(event: Event) -> str:
     line = f"- {event.id} · {event.date.label} · {TYPE_LABELS[event.type]} · {', '.join(event.participants) or '-'}"
     for d in event.disagreements:
-        line += " · SOURCES DISAGREE on the " + d.field + ": " + " vs ".join(f"{v.value} {markers(v.citations)}" for v in d.versions)
+        versions = [f"{v.value}" + (f" ({v.said()})" if v.accounts else "") + f" {markers(v.citations)}" for v in d.versions]
+        line += f" · SOURCES DISAGREE about {d.label}: " + " vs ".join(versions)
     return line + f" · cite {markers(event.citation_numbers)}"
 
 

@@ -17,7 +17,7 @@ from agent.sequence.corpus import Article, Citer, load_articles
 from agent.sequence.entities import EntityIndex, build_index
 from agent.sequence.events import extract
 from agent.sequence.grouping import group
-from agent.sequence.models import TYPE_LABELS, Event, Report, Timeline
+from agent.sequence.models import TYPE_LABELS, Account, Disagreement, Event, Report, Timeline
 
 if TYPE_CHECKING:
     from agent.lexicon import Analyzer
@@ -87,15 +87,24 @@ def renumber(events: list[Event]) -> None:
         for report in event.reports:
             for c in report.citations:
                 numbers.setdefault(c.n, len(numbers) + 1)
+    def account(a: Account) -> None:
+        a.citation = numbers.get(a.citation, a.citation)
+        for p in a.positions:
+            p.citation = numbers.get(p.citation, p.citation)
+
     for event in events:
         for report in event.reports:
             for c in report.citations:
                 c.n = numbers[c.n]
             for p in report.positions:
                 p.citation = numbers.get(p.citation, p.citation)
+            for a in report.accounts:
+                account(a)
         for d in event.disagreements:
             for v in d.versions:
                 v.citations = sorted(numbers.get(n, n) for n in v.citations)
+                for a in v.accounts:
+                    account(a)
 
 
 def markers(numbers: list[int]) -> str:
@@ -131,9 +140,11 @@ def print_event(console: Console, event: Event) -> None:
     console.print(Text(f"  «{clip(event.what_ar)}»"))
     console.print(Text(f"  date: {safe(event.date.explanation)}", style="dim"))
     for d in event.disagreements:
-        line = Text(f"  ⚠ disagreement ({d.field}): ", style="bold yellow")
+        line = Text(f"  ⚠ disagreement ({d.short}): ", style="bold yellow")
         line.append(" | ".join(f"{v.value} {markers(v.citations)}" for v in d.versions), style="yellow")
         console.print(line)
+        if d.field == "what_was_said":
+            print_accounts(console, d)
     for flag in event.flags:
         if not flag.startswith("sources disagree"):
             console.print(Text(f"  ⚠ {safe(flag)}", style="yellow"))
@@ -151,6 +162,17 @@ def print_event(console: Console, event: Event) -> None:
         line.append(" · " + "; ".join(safe(x) for x in extra), style="dim")
         console.print(line)
     console.print()
+
+
+def print_accounts(console: Console, dispute: Disagreement) -> None:
+    """Each side's accounts, one version after the other: source, claims, the words verbatim."""
+    for version in dispute.versions:
+        console.print(Text(f"    {version.value}:", style="bold yellow"))
+        for a in version.accounts:
+            line = Text(f"      [{a.citation}] {safe(a.source)}", style="yellow")
+            line.append(f": {safe(a.summary())}")
+            console.print(line)
+            console.print(Text(f"        «{' '.join(safe(a.quote).split())}»"))
 
 
 def print_citations(console: Console, timeline: Timeline) -> None:

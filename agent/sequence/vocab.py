@@ -67,7 +67,10 @@ STANCES: dict[str, str] = {
     r"اشترط|اشترطت": "set conditions",
     r"اكد|اكدت": "affirmed",
 }
-STANCE_RE = [(w(p), verb) for p, verb in STANCES.items()]
+STANCE_RE = [
+    # "حث" takes no glued ب: "بحث" is "discussed", not "urged"
+    (re.compile(r"(?<!\w)[وف]?(?:" + p + r")(?!\w)") if p.startswith("حث") else w(p), verb) for p, verb in STANCES.items()
+]
 
 # --- whose account: organizations (people and sides come from the lexicon)
 REPORTERS: dict[str, str] = {
@@ -82,6 +85,25 @@ REPORTERS: dict[str, str] = {
     r"البعثة\s+الدايمة\s+لروسيا": "Russian mission in Geneva",
 }
 REPORTER_RE = [(w(p), name) for p, name in REPORTERS.items()]
+# the side each of those sources speaks for (None: an agency that relays others' words)
+REPORTER_SIDES: dict[str, str | None] = {
+    "Russian Foreign Ministry": "Russia", "US State Department": "United States", "Kremlin": "Russia",
+    "Russian news agencies": "Russia", "Sputnik": "Russia", "Russian mission in Geneva": "Russia", "Reuters": None, "AFP": None,
+}
+MINISTRIES = {name for p, name in REPORTERS.items() if "الخارجية" in p}  # what a bare "الوزارة" can refer back to
+
+# --- whose account ("what was said"): cues beyond the reporting words above
+# a call word that refers back to a call ("علق … على الاتصال"), unless it means contacts in general
+CALL_REFERENCE_NOT = re.compile(r"(?:قنوات|وسائل|خطوط)\s+\S*$|(?:حافظ|تحافظ|يحافظ|ستحافظ|الحفاظ|الابقاء|البقاء)\S*\s+علي\s+\S*$")
+MEDIA = w(r"صحيفة|صحيفه|جريدة|جريده|شبكة|شبكه|قناة|قناه|موقع|مجلة|مجله")  # "صحيفة واشنطن بوست" is not Washington
+SPOKESMAN = w(r"(?:ال)?(?:متحدث|متحدثة|متحدثه|ناطق|ناطقة|ناطقه)\s+(?:الرسمي\S*\s+)?باسم")  # "المتحدث باسم …"
+BARE_MINISTRY = w(r"وزارة\s+الخارجية|وزاره\s+الخارجيه|الخارجية|الخارجيه|الوزارة|الوزاره")  # unqualified: refers back
+SOURCE_ANAPHOR = w(r"المصدر|المصادر|البيان|البيان\s+نفسه")  # "وفق المصدر", "أوضح البيان": the source named before
+# a sentence that opens with a reporting or stance verb and names no one goes on with the previous sentence's source
+CONTINUES = re.compile(
+    r"^\W*(?:[وف]\s*)?(?:كما\s+|ثم\s+)?(?:[وف])?(?:اضاف|اضافت|تابع|تابعت|اوضح|اوضحت|اكد|اكدت|قال|قالت|ذكر|ذكرت|لفت|لفتت|"
+    r"اشار|اشارت|شدد|شددت|اردف|اردفت|حذر|حذرت|اعتبر|اعتبرت|نقل|نقلت)(?!\w)"
+)
 THAT = re.compile(r"(?<!\w)(?:ان|بان|انه|انها|بانه)(?!\w)")  # "أوضحت أن …": what follows is reported speech
 OBJECT_BEFORE = re.compile(r"(?<!\w)(?:مع|الي|عن|من|بين|علي)\W*$")  # "في اتصال مع كيري": Kerry is not the subject
 ACCORDING = w(r"بحسب|حسب|وفق|وفقا|نقلا\s+عن")
