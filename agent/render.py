@@ -37,7 +37,8 @@ def to_json(data: BaseModel | dict[str, Any] | list[Any]) -> str:
 
 
 def source_label(published: str | None, outlet: str | None, file: str) -> str:
-    return f"{outlet or 'unknown outlet'} · {published or 'undated'} · {file}"
+    """Outlet, date and file name: metadata from the articles, so sanitized like their text."""
+    return safe(f"{outlet or 'unknown outlet'} · {published or 'undated'} · {file}")
 
 
 def print_search(console: Console, result: SearchResult) -> None:
