@@ -1,0 +1,127 @@
+"""`dalil doctor`: a healthy store passes every check; each kind of damage fails its own check,
+with a fix line, and exit code 1. Always on copies of the seeded store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agent.cli import app
+from tests.scripted_openai import ScriptedOpenAI
+
+CHECKS = ["configuration", "tiktoken", "registry", "collection", "vector count", "embedding dimension", "bm25 index", "llm endpoint"]
+
+
+@pytest.fixture
+def store(seeded_store: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "store"
+    shutil.copytree(seeded_store, copy)
+    return copy
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedOpenAI]:
+    with ScriptedOpenAI() as srv:
+        yield srv
+
+
+def doctor(store: Path) -> tuple[int, list[str], dict[str, dict]]:
+    """Exit code, the text report's lines, and the checks (from --json) by name."""
+    runner = CliRunner()
+    text = runner.invoke(app, ["doctor", "--store", str(store)])
+    as_json = runner.invoke(app, ["doctor", "--store", str(store), "--json"])
+    assert text.exit_code == as_json.exit_code, "text and JSON runs disagree"
+    assert "Traceback" not in text.output + as_json.output
+    checks = json.loads(as_json.stdout)
+    return text.exit_code, text.stdout.splitlines(), {c["name"]: c for c in checks}
+
+
+def failing(checks: dict[str, dict]) -> list[str]:
+    return [name for name, check in checks.items() if not check["ok"]]
+
+
+def fix_line_after(lines: list[str], name: str) -> str:
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"✗ {name}:"))
+    assert lines[at + 1].startswith("    fix: "), lines[at: at + 2]
+    return lines[at + 1]
+
+
+def test_healthy_store_every_check_passes(store: Path) -> None:
+    code, lines, checks = doctor(store)
+    assert code == 0
+    assert list(checks) == CHECKS
+    assert lines and all(line.startswith("✓ ") for line in lines), lines
+    assert "65 vectors = 65 registry chunks" in checks["vector count"]["detail"]
+
+
+def test_missing_bm25_index_fails_its_check(store: Path) -> None:
+    shutil.rmtree(next(store.glob("*.bm25")))
+    code, lines, checks = doctor(store)
+    assert code == 1 and failing(checks) == ["bm25 index"]
+    assert "no BM25 index on disk" in checks["bm25 index"]["detail"]
+    assert "rebuilt from the registry" in fix_line_after(lines, "bm25 index")
+
+
+def test_vectors_deleted_behind_dalils_back_fail_the_count(store: Path) -> None:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    name = next(store.glob("*.sqlite")).stem
+    collection = chromadb.PersistentClient(path=str(store / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)).get_collection(name)
+    ids = collection.get(limit=4, include=[])["ids"]
+    collection.delete(ids=ids)
+    code, lines, checks = doctor(store)
+    assert code == 1 and failing(checks) == ["vector count"]
+    assert "Chroma holds 61 vectors but the registry lists 65 chunks" in checks["vector count"]["detail"]
+    assert "dalil ingest" in fix_line_after(lines, "vector count")
+
+
+def test_missing_store_is_one_failing_store_check(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-store"
+    code, lines, checks = doctor(missing)
+    assert code == 1 and failing(checks) == ["store"]
+    assert list(checks) == ["configuration", "tiktoken", "store", "llm endpoint"]
+    assert str(missing) in checks["store"]["detail"] and "dalil ingest" in fix_line_after(lines, "store")
+    assert not missing.exists(), "doctor created the store it was checking"
+
+
+def test_llm_endpoint_reachable_with_its_model(store: Path, server: ScriptedOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DALIL_LLM_BASE_URL", server.base_url)
+    monkeypatch.setenv("DALIL_LLM_MODEL", "scripted-model")
+    code, _, checks = doctor(store)
+    assert code == 0 and checks["llm endpoint"]["ok"]
+    assert "model scripted-model available" in checks["llm endpoint"]["detail"]
+    assert any(r["path"].endswith("/models") for r in server.requests), "doctor did not ask the endpoint"
+
+
+def test_llm_endpoint_without_the_configured_model_fails(store: Path, server: ScriptedOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DALIL_LLM_BASE_URL", server.base_url)
+    monkeypatch.setenv("DALIL_LLM_MODEL", "no-such-model")
+    code, lines, checks = doctor(store)
+    assert code == 1 and failing(checks) == ["llm endpoint"]
+    assert "does not list model 'no-such-model'" in checks["llm endpoint"]["detail"]
+    assert "scripted-model" in checks["llm endpoint"]["detail"]
+    assert "llm.model" in fix_line_after(lines, "llm endpoint")
+
+
+def test_llm_endpoint_on_a_closed_port_fails_in_one_line(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: nothing listens there
+    monkeypatch.setenv("DALIL_LLM_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    monkeypatch.setenv("DALIL_LLM_MODEL", "m")
+    started = time.monotonic()
+    code, lines, checks = doctor(store)
+    assert time.monotonic() - started < 30, "doctor kept retrying a closed port"
+    assert code == 1 and failing(checks) == ["llm endpoint"]
+    detail = checks["llm endpoint"]["detail"]
+    assert "\n" not in detail and "cannot connect to the LLM endpoint" in detail and str(port) in detail
+    report_line = next(line for line in lines if line.startswith("✗ llm endpoint:"))
+    assert "cannot connect" in report_line and fix_line_after(lines, "llm endpoint")
