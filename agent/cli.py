@@ -7,7 +7,6 @@ Errors users can cause (``DalilError``) become one line on stderr and exit code 
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -237,6 +236,3 @@ _mount_subcommands()
 def main() -> None:
     app()
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -135,7 +135,7 @@ def _endpoint(settings: Settings) -> Check:
         from agent.llm import ChatClient, endpoint_errors
 
         client = ChatClient(settings.llm)
-        with endpoint_errors(settings.llm):
+        with endpoint_errors(settings.llm, attempts=1):
             models = [m.id for m in client.models()]
         if models and settings.llm.model not in models:
             raise DalilError(f"the endpoint does not list model {settings.llm.model!r} (it has: {', '.join(models[:5])})")

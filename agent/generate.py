@@ -41,11 +41,17 @@ def fence(text: str) -> str:
     return _FENCE.sub(lambda m: m.group(0).replace("<", "‹"), text)
 
 
+def fence_attribute(value: str) -> str:
+    """Metadata shown inside a fence's attributes: no quote or angle bracket can end it."""
+    return fence(value).replace('"', "＂").replace(">", "›").replace("\n", " ")
+
+
 def render_passage(n: int, passage: NodeWithScore) -> str:
     meta = passage.node.metadata
     outlet = meta.get("outlet") or "unknown outlet"
     published = meta.get("published") or "undated"
-    return f'<passage n="{n}" outlet="{fence(outlet)}" published="{published}">\n{fence(passage.node.get_content())}\n</passage>'
+    return (f'<passage n="{n}" outlet="{fence_attribute(outlet)}" published="{fence_attribute(published)}">\n'
+            f"{fence(passage.node.get_content())}\n</passage>")
 
 
 def build_prompt(question: str, passages: list[NodeWithScore], lang: str, budget_tokens: int, encoding: str) -> Prompt:

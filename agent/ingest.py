@@ -73,7 +73,7 @@ def ingest_paths(
             if progress:
                 progress(i, total, doc.metadata["file"])
             _ingest_one(doc, store, chunker, embedder, analyzer, report)
-        store.bm25()  # once per batch, not per file; also repairs an index a crash left stale
+        store.bm25(writer=True)  # once per batch, not per file; also repairs an index a crash left stale
     report.seconds = time.perf_counter() - started
     return report
 

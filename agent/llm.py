@@ -151,8 +151,9 @@ class ChatClient:
 class endpoint_errors:
     """Translate what the SDK raises after its retries into one clear ``DalilError``."""
 
-    def __init__(self, settings: LLMSettings) -> None:
+    def __init__(self, settings: LLMSettings, attempts: int | None = None) -> None:
         self.settings = settings
+        self.attempts = settings.max_retries + 1 if attempts is None else attempts
 
     def __enter__(self) -> None:
         return None
@@ -163,7 +164,7 @@ class endpoint_errors:
         import openai
 
         where = self.settings.base_url or "the OpenAI API"
-        tries = f"after {self.settings.max_retries + 1} attempt(s)"
+        tries = f"after {self.attempts} attempt(s)"
         message: str | None = None
         if isinstance(exc, openai.APITimeoutError):
             message = f"the LLM endpoint at {where} did not answer within {self.settings.timeout:g}s ({tries})"

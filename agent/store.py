@@ -183,6 +183,7 @@ class Store:
         self.root = settings.store.path
         self.collection_name = settings.collection_name()
         self.registry = Registry(self.root / f"{self.collection_name}.sqlite")
+        self._bm25: BM25Index | None = None
 
     @property
     def bm25_dir(self) -> Path:
@@ -265,16 +266,40 @@ class Store:
     def vector_count(self) -> int:
         return self.collection.count()
 
-    def bm25(self) -> BM25Index:
-        """The BM25 index, rebuilt from the registry's stored terms when it is out of date."""
+    def bm25(self, writer: bool = False) -> BM25Index:
+        """The BM25 index, rebuilt from the registry's stored terms when it is out of date.
+
+        Kept in memory while the registry generation is unchanged. Only the ingest holding the
+        write lock (``writer``), or a reader while no ingest runs, saves a rebuilt index, so two
+        processes never write its files at once.
+        """
         from agent.bm25 import BM25Index
 
         generation = self.registry.generation()
+        if self._bm25 is not None and self._bm25.generation == generation:
+            return self._bm25
         index = BM25Index.load(self.bm25_dir)
         if index is None or index.generation != generation:
             index = BM25Index.build(self.registry.chunk_terms(), generation)
-            index.save(self.bm25_dir)
+            if writer:
+                index.save(self.bm25_dir)
+            else:
+                self._save_unless_ingesting(index)
+        self._bm25 = index
         return index
+
+    def _save_unless_ingesting(self, index: BM25Index) -> None:
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(self.root / "ingest.lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return  # the running ingest saves the index when it finishes
+        try:
+            index.save(self.bm25_dir)
+        finally:
+            lock.release()
 
     def text_of(self, doc_id: str) -> str:
         record = self.registry.document(doc_id)

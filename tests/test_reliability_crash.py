@@ -135,13 +135,18 @@ def inside_the_big_article(store: Path) -> Callable[[], bool]:
     """True once the articles before the big one are committed and a batch of its vectors is in Chroma
     (or, if Chroma's tables cannot be read, 2.5 s into it)."""
     reached: list[float] = []
+    last_look = [0.0]
 
     def ready() -> bool:
         if documents_in(store) < BIG_INDEX:
             return False
-        reached[:] = reached or [time.monotonic()]
+        now = time.monotonic()
+        reached[:] = reached or [now]
+        if now - last_look[0] < 0.1:  # Chroma's file has a rollback journal: read it sparingly
+            return False
+        last_look[0] = now
         pending = uncommitted_vectors(store)
-        return pending >= 512 if pending is not None else time.monotonic() - reached[0] > 2.5
+        return pending >= 512 if pending is not None else now - reached[0] > 2.5
 
     return ready
 
