@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -103,3 +104,43 @@ def test_brief_usage_errors_exit_1(seeded_store: Path, tmp_path: Path) -> None:
         assert code == 1 and message in err, err
     code, _, err = run("brief", "--date", "2016-10-03", "--store", str(tmp_path / "empty"), "--out", str(tmp_path))
     assert code == 1 and "empty" in err
+
+
+EXTRA_ARTICLE = "005_initiator_dispute.txt"
+EXTRA_TEXT = ("أجرى وزير الخارجية الروسي سيرغي لافروف يوم الأربعاء اتصالاً هاتفياً بنظيره الأمريكي جون كيري، "
+              "بحثا خلاله الوضع في مدينة حلب.\nصحيفة تجريبية\n")
+
+
+def test_timeline_shows_the_initiator_dispute_when_another_outlet_differs(seeds_dir: Path, tmp_path: Path) -> None:
+    """The seeds agree on every initiator; an outlet saying Lavrov placed the 5 October call (000: at the US side's
+    initiative) makes the CLI show both versions side by side, each cited, with no initiator chosen."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seeds_dir, corpus)
+    (corpus / EXTRA_ARTICLE).write_text(EXTRA_TEXT, encoding="utf-8")
+    with (corpus / "manifest.yaml").open("a", encoding="utf-8") as manifest:
+        manifest.write(f"  - file: {EXTRA_ARTICLE}\n    published: 2016-10-06\n    outlet: صحيفة تجريبية\n"
+                       "    language: ar\n    confidence: high\n")
+    store = str(tmp_path / "store")
+    code, _, err = run("ingest", str(corpus), "--store", store)
+    assert code == 0, err
+
+    code, out, err = run("timeline", "--store", store, "--from", "2016-10-05", "--to", "2016-10-05")
+    assert code == 0, err
+    assert "who initiated it is disputed (Russia (Sergei Lavrov) vs United States (John Kerry))" in out
+    (line,) = re.findall(r"^  ⚠ disagreement \(initiator\): (.+)$", out, re.MULTILINE)
+    assert re.fullmatch(r"Russia \(Sergei Lavrov\) (\[\d+\])+ \| United States \(John Kerry\) (\[\d+\])+", line), line
+    assert "initiated by" not in out
+
+    code, out, err = run("timeline", "--store", store, "--json", "--from", "2016-10-05", "--to", "2016-10-05")
+    assert code == 0, err
+    (event,) = json.loads(out)["events"]
+    assert event["initiator"] is None and "sources disagree about the initiator" in event["flags"]
+    (dispute,) = [d for d in event["disagreements"] if d["field"] == "initiator"]
+    files = {r["id"]: r["file"] for r in event["reports"]}
+    quotes = {c["n"]: c["quote"] for r in event["reports"] for c in r["citations"]}
+    versions = {v["value"]: v for v in dispute["versions"]}
+    assert set(versions) == {"Russia (Sergei Lavrov)", "United States (John Kerry)"}
+    assert {files[r] for r in versions["Russia (Sergei Lavrov)"]["reports"]} == {EXTRA_ARTICLE}
+    assert {files[r] for r in versions["United States (John Kerry)"]["reports"]} == {"000_05ef239a9c3f61f9.txt"}
+    assert any("أجرى وزير الخارجية الروسي" in quotes[n] for n in versions["Russia (Sergei Lavrov)"]["citations"])
+    assert any("بمبادرة من" in quotes[n] for n in versions["United States (John Kerry)"]["citations"])

@@ -119,6 +119,18 @@ def test_markers_that_differ_between_the_languages_are_flagged(server: ScriptedO
     assert not data["english"][0]["supported"] and data["english"][1]["supported"]
 
 
+def test_the_same_markers_in_another_order_are_flagged(server: ScriptedOpenAI) -> None:
+    """Parity is the same markers *in the same order*: [1][2] in Arabic against [2][1] in English is not parity."""
+    data = _summary_run(server, [
+        {"event": "2016-09-30-call-1", "ar": FRI_AR.replace("[1]", "[1][2]"), "en": FRI_EN.replace("[1]", "[2][1]")},
+        {"event": "2016-10-01-call-1", "ar": SAT_AR, "en": SAT_EN},
+    ])
+    assert data["parity"] is False and data["degraded"] is True
+    assert (data["arabic"][0]["citations"], data["english"][0]["citations"]) == ([1, 2], [2, 1])
+    assert "markers differ between Arabic [1][2] and English [2][1]" in data["english"][0]["problems"]
+    assert data["arabic"][1]["citations"] == data["english"][1]["citations"] == [2] and data["english"][1]["supported"]
+
+
 def test_summary_out_of_timeline_order_breaks_parity(server: ScriptedOpenAI) -> None:
     data = _summary_run(server, [
         {"event": "2016-10-01-call-1", "ar": SAT_AR, "en": SAT_EN},
