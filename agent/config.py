@@ -56,8 +56,10 @@ class RetrievalSettings(BaseModel):
     top_k: int = Field(default=5, ge=1, le=200, description="Passages returned by search and used for answers.")
     candidates: int = Field(default=20, ge=1, le=1000, description="Candidates taken from each retriever before fusion.")
     mode: Literal["hybrid", "dense", "bm25"] = Field(default="hybrid", description="Retrieval mode.")
-    bm25_weight: float = Field(
-        default=0.75, ge=0.0, le=1.0, description="Hybrid: weight of the BM25 list in the fusion (dense gets the rest).",
+    bm25_weight: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="Hybrid: weight of the BM25 list in the fusion (dense gets the rest). Default: 0.75 with the lexical local "
+        "embedder (its list mostly echoes BM25), 0.5 with a semantic one (e5 or an endpoint).",
     )
     fusion: Literal["rrf", "relative_score", "dist_based_score"] = Field(
         default="rrf", description="Hybrid fusion: reciprocal rank, or llama-index's min-max / distribution-based score fusion.",
@@ -73,9 +75,12 @@ class RetrievalSettings(BaseModel):
 class EmbeddingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    provider: Literal["local", "openai"] = Field(
-        default="local", description="local: offline hashing embedder; openai: an OpenAI-compatible /embeddings endpoint.",
+    provider: Literal["local", "e5", "openai"] = Field(
+        default="local",
+        description="local: offline hashing embedder (fast, lexical); e5: bundled multilingual-e5-small (offline, semantic, "
+        "cross-lingual; needs the e5 extra); openai: an OpenAI-compatible /embeddings endpoint.",
     )
+    threads: int | None = Field(default=None, ge=1, le=256, description="e5: CPU threads (default: all cores).")
     dim: int = Field(default=1024, ge=64, le=8192, description="Dimension of the local embedder.")
     model: str | None = Field(default=None, description="Embeddings model name at the endpoint.")
     base_url: str | None = Field(default=None, description="Embeddings endpoint base URL (…/v1).")
@@ -154,10 +159,22 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, _DalilEnv(settings_cls))
 
+    @property
+    def bm25_weight(self) -> float:
+        """The hybrid fusion weight of BM25: as set, else by how semantic the dense list is.
+
+        Measured on evals/dev.yaml (see the foundation issue's note): the lexical hashing
+        embedder's list mostly repeats BM25's, so BM25 leads (0.75); a semantic embedder
+        finds what BM25 misses, so the two lists weigh the same (0.5)."""
+        if self.retrieval.bm25_weight is not None:
+            return self.retrieval.bm25_weight
+        return 0.75 if self.embeddings.provider == "local" else 0.5
+
     def collection_name(self) -> str:
         """Collection name with a fingerprint of everything that shapes the vectors (after paper-qa)."""
         emb = self.embeddings
-        shape = f"{emb.provider}|{emb.model if emb.provider == 'openai' else f'hash-v3-{emb.dim}'}|" \
+        model = {"openai": emb.model, "e5": "multilingual-e5-small-q4"}.get(emb.provider, f"hash-v3-{emb.dim}")
+        shape = f"{emb.provider}|{model}|" \
                 f"{self.chunking.chunk_tokens}|{self.chunking.overlap_tokens}|{self.chunking.encoding}"
         return f"{self.store.collection}-{hashlib.sha1(shape.encode()).hexdigest()[:8]}"
 

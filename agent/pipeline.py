@@ -68,7 +68,7 @@ class Dalil:
         top_k = k or r.top_k
         retriever = build_retriever(
             self.store, self.analyzer, self.embedder, top_k=top_k, candidates=max(r.candidates, top_k),
-            mode=mode or r.mode, filters=filters, rewrites=rewrites, bm25_weight=r.bm25_weight, rrf_k=r.rrf_k,
+            mode=mode or r.mode, filters=filters, rewrites=rewrites, bm25_weight=self.settings.bm25_weight, rrf_k=r.rrf_k,
             fusion=r.fusion,
         )
         return retrieve(retriever, query)
