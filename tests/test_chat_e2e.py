@@ -149,6 +149,12 @@ def test_offline_chat_in_a_terminal(store: Path, tmp_path: Path) -> None:
 
     check_sources_open_save(term, tmp_path)
 
+    assert "/open N  the whole article behind citation N" in term.ask("/help")
+    assert "filters: from=2016-09-01 to=2016-09-30" in term.ask("/filter from=2016-09-01 to=2016-09-30")
+    timeline = term.ask("/timeline")  # the real agent.sequence timeline, within the date filter
+    assert "events from 2016-09-01 to 2016-09-30 from 5 articles" in timeline and "error:" not in timeline
+    assert "filters: none (all articles)" in term.ask("/filter clear")
+
     term.child.send("half a question")  # Ctrl-C at the prompt drops the line, the chat goes on
     time.sleep(0.3)
     term.child.sendintr()

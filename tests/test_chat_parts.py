@@ -15,7 +15,7 @@ from rich.console import Console
 from agent.chat import followup
 from agent.chat.conversation import Conversation, ConversationStore, Turn
 from agent.chat.markdown import to_markdown
-from agent.chat.view import BidiConsole, ChatStreamPrinter, clip, print_compact_sources, visual
+from agent.chat.view import BidiConsole, ChatStreamPrinter, clip, mirror_rtl, print_compact_sources, visual
 from agent.errors import DalilError
 from agent.schema import Answer, AnswerSentence, Citation
 
@@ -126,7 +126,14 @@ def test_bidi_console_wraps_then_reorders_each_line() -> None:
 
 def test_visual_keeps_dates_file_names_and_english_in_order() -> None:
     line = "[1] unknown outlet · 2016-10-05 · 000_05ef239a9c3f61f9.txt «قالت الخارجية في 19 سبتمبر»"
-    assert visual(line) == "»ربمتبس 19 يف ةيجراخلا تلاق« 000_05ef239a9c3f61f9.txt · 2016-10-05 · unknown outlet ]1["
+    assert visual(line) == "«ربمتبس 19 يف ةيجراخلا تلاق» 000_05ef239a9c3f61f9.txt · 2016-10-05 · unknown outlet [1]"
+
+
+def test_visual_mirrors_brackets_and_quotes_shown_right_to_left() -> None:
+    assert visual("ناقش لافروف وكيري (الاحد) الوضع [1].") == ".[1] عضولا (دحالا) يريكو فورفال شقان"
+    assert visual("قالت «رويترز» إن [2]") == "[2] نإ «زرتيور» تلاق"
+    assert mirror_rtl("see (Reuters) and [1]") == "see (Reuters) and [1]", "no Arabic: nothing mirrored"
+    assert mirror_rtl("é (x) é قال") == "é (x) é قال", "brackets between left-to-right letters stay"
 
 
 def test_stream_printer_wraps_words_and_reorders_with_bidi() -> None:

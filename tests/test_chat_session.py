@@ -156,25 +156,46 @@ def test_timeline_absent_says_so(offline: Screen, monkeypatch: pytest.MonkeyPatc
     assert offline("/timeline").strip() == "timeline is not available in this version"
 
 
-def test_timeline_calls_build_timeline_with_the_date_filter(offline: Screen, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_timeline_calls_timeline_for_with_the_mode_and_date_filter(offline: Screen, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
     fake = types.ModuleType("agent.sequence.timeline")
 
-    def build_timeline(dalil, date_from=None, date_to=None):
-        calls.append((dalil, date_from, date_to))
+    def timeline_for(dalil, mode=None, date_from=None, date_to=None):
+        calls.append((dalil, mode, date_from, date_to))
         event = types.SimpleNamespace(date=types.SimpleNamespace(label="2016-08-16 (Tue)"), what_en="Lavrov and Kerry spoke by phone",
                                       what_ar="بحث وزير الخارجية الروسي سيرغي لافروف، في اتصال هاتفي", citation_numbers=[1, 2])
         return types.SimpleNamespace(events=[event], warnings=["one date is uncertain"])
 
-    fake.build_timeline = build_timeline  # type: ignore[attr-defined]
+    fake.timeline_for = timeline_for  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "agent.sequence.timeline", fake)
     offline("/filter from=2016-08-01 to=2016-09-30")
     shown = offline("/timeline")
     assert "2016-08-16 (Tue)  Lavrov and Kerry spoke by phone [1][2]" in shown
     assert "«بحث وزير الخارجية الروسي سيرغي لافروف، في اتصال هاتفي»" in shown and "note: one date is uncertain" in shown
-    fake.build_timeline = lambda dalil, date_from=None, date_to=None: ["plain line"]  # type: ignore[attr-defined]
+    fake.timeline_for = lambda dalil, mode=None, date_from=None, date_to=None: ["plain line"]  # type: ignore[attr-defined]
     assert offline("/timeline").strip() == "plain line"
-    assert calls[0][0] is offline.session.dalil and str(calls[0][1]) == "2016-08-01" and str(calls[0][2]) == "2016-09-30"
+    dalil, mode, date_from, date_to = calls[0]
+    assert dalil is offline.session.dalil and mode == "extractive" and str(date_from) == "2016-08-01" and str(date_to) == "2016-09-30"
+
+
+def test_timeline_runs_the_real_sequence_module(offline: Screen) -> None:
+    """The chat against the real ``agent.sequence.timeline`` (its API, not a guess of it)."""
+    pytest.importorskip("agent.sequence.timeline")
+    offline("/filter from=2016-09-01 to=2016-09-30 outlet=العربي الجديد")
+    shown = offline("/timeline")
+    assert "error:" not in shown and offline.keep_going
+    assert "events from 2016-09-01 to 2016-09-30" in shown and "2016-09-09" in shown
+    assert "the timeline covers every outlet" in shown
+
+
+def test_an_unexpected_error_is_one_line_and_the_chat_continues(offline: Screen, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(args: str) -> None:
+        raise TypeError("boom\nsecond line")
+
+    monkeypatch.setitem(offline.session._commands, "sources", broken)
+    shown = offline("/sources")
+    assert shown.strip().splitlines() == ["error: unexpected TypeError: boom second line (please report it; the chat goes on)"]
+    assert offline.keep_going and "mode: extractive" in offline(AR_QUESTION)
 
 
 def test_save_writes_markdown_with_citations(offline: Screen, tmp_path: Path) -> None:
@@ -263,13 +284,15 @@ def test_ctrl_c_while_streaming_cancels_and_keeps_the_chat(online: Screen, serve
     def interrupting(self, delta: str) -> None:
         seen.append(delta)
         original(self, delta)
-        if len(seen) == 3:
+        if len(seen) == 2:  # 8 characters: "ناقش لاف", the second word half received
             raise KeyboardInterrupt
 
     monkeypatch.setattr(view.ChatStreamPrinter, "__call__", interrupting)
     server.enqueue(REWRITE, Reply(match="<passage", content=ANSWER * 5, chunk_size=4, chunk_delay=0.02))
     shown = online(LLM_QUESTION)
     assert shown.rstrip().endswith("(cancelled)") and "citations checked" not in shown
+    streamed = shown.split("checked below)\n", 1)[1].split("(cancelled)")[0].split()
+    assert streamed and set(streamed) <= set(ANSWER.split()), "whole words only: the half-received one is dropped"
     assert online.keep_going and online.session.conversation.turns == []
     monkeypatch.setattr(view.ChatStreamPrinter, "__call__", original)
     server.enqueue(REWRITE, Reply(match="<passage", content=ANSWER))
@@ -292,7 +315,7 @@ def test_bidi_session_reorders_arabic_lines(seeded_store: Path, tmp_path: Path) 
     shown = Screen(dalil, tmp_path / "b", bidi=True)(AR_QUESTION)
     label = "العربي الجديد · 2016-09-28 · 002_e83c710a14adfa23.txt"
     assert label in plain and label not in shown
-    assert "002_e83c710a14adfa23.txt · 2016-09-28 · ديدجلا يبرعلا ]1[" in shown, "dates and file names keep their order"
+    assert "002_e83c710a14adfa23.txt · 2016-09-28 · ديدجلا يبرعلا [1]" in shown, "dates, file names and [n] keep their order"
     first = plain.splitlines()[1]
     assert first.split()[0] not in shown and first.split()[0][::-1] in shown
     assert "mode: extractive (no LLM)" in shown, "lines without Arabic are left alone"

@@ -178,6 +178,8 @@ class ChatSession:
             view.error(self.console, str(exc))
         except KeyboardInterrupt:
             self.cancelled()
+        except Exception as exc:  # a bug must not end the conversation: one line, and the chat goes on
+            view.error(self.console, f"unexpected {type(exc).__name__}: {exc} (please report it; the chat goes on)")
         return True
 
     def cancelled(self) -> None:
@@ -222,9 +224,16 @@ class ChatSession:
         printer = view.ChatStreamPrinter(self.console, self.bidi) if mode == "llm" else None
         try:
             answer = self.dalil.ask(standalone, self.filters or None, self.k, mode=mode, lang=lang, on_text=printer)
-        finally:
+        except KeyboardInterrupt:
+            if printer is not None and printer.started:
+                printer.abandon()  # the half-received word is not shown
+            raise
+        except BaseException:
             if printer is not None and printer.started:
                 printer.finish()
+            raise
+        if printer is not None and printer.started:
+            printer.finish()
         view.print_chat_answer(self.console, answer, streamed=bool(printer and printer.started))
         self.conversation.turns.append(Turn(question=question, standalone=standalone, context=context, answer=answer))
         self.save_state()
@@ -316,22 +325,26 @@ class ChatSession:
         self.save_state()
 
     def cmd_timeline(self, args: str) -> None:
+        """``agent.sequence.timeline.timeline_for`` (as ``dalil timeline``) in the chat's mode and date filter."""
         try:
             module = importlib.import_module("agent.sequence.timeline")
         except ModuleNotFoundError as exc:
             if exc.name not in ("agent.sequence.timeline", "agent.sequence"):
                 raise
             module = None
-        build = getattr(module, "build_timeline", None)
+        build = getattr(module, "timeline_for", None)
         if build is None:
             view.note(self.console, "timeline is not available in this version", style="yellow")
             return
-        result = build(self.dalil, date_from=self.filters.date_from, date_to=self.filters.date_to)
+        result = build(self.dalil, self.current_mode(), self.filters.date_from, self.filters.date_to)
         show = getattr(module, "print_timeline", None)
         if callable(show):
             show(self.console, result)
         else:
             print_generic(self.console, result)
+        if self.filters.outlet:
+            view.note(self.console, f"note: the timeline covers every outlet (outlet={self.filters.outlet} applies to questions only)",
+                      style="yellow")
 
     def cmd_save(self, args: str) -> None:
         if not args:

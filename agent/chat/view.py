@@ -45,15 +45,46 @@ def rtl_base(text: str) -> bool:
 def visual(line: str) -> str:
     """One display line reordered for a terminal without bidi support. Latin and digit runs
     (dates, file names, English) are isolated first, so "2016-09-28" or "002_e83c.txt" inside
-    an Arabic line keep their order instead of being reordered around their - and _."""
+    an Arabic line keep their order instead of being reordered around their - and _; brackets
+    and quotation marks shown right-to-left get their mirrored glyph, so "[1]" stays "[1]"."""
     try:
-        from bidi import get_display  # python-bidi >= 0.5: Unicode 6.3 algorithm, with isolates
-    except ImportError:  # older python-bidi: no isolate support
+        from bidi import get_display  # python-bidi >= 0.5: Unicode 6.3 algorithm, with isolates, no mirroring
+    except ImportError:  # older python-bidi: no isolate support, mirrors itself
         from bidi.algorithm import get_display
 
         return get_display(line)
-    isolated = _LTR_RUN.sub(lambda m: f"\u2066{m.group(0)}\u2069", line)
+    isolated = _LTR_RUN.sub(lambda m: f"\u2066{m.group(0)}\u2069", mirror_rtl(line))
     return get_display(isolated).replace("\u2066", "").replace("\u2069", "")
+
+
+def _strong(c: str) -> str | None:
+    kind = unicodedata.bidirectional(c)
+    return "R" if kind in ("R", "AL", "AN") else "L" if kind == "L" else None
+
+
+def mirror_rtl(line: str) -> str:
+    """``line`` with the mirrorable characters (brackets, « », < >) that will be laid out
+    right-to-left replaced by their mirror image (rule L4 of the bidi algorithm, which the
+    Rust-based python-bidi leaves out). A neutral takes the direction of the strong characters
+    on both sides when they agree, else the line's; the isolated Latin/digit runs count as
+    neutral, as isolates do."""
+    try:
+        from bidi.mirror import MIRRORED
+    except ImportError:
+        MIRRORED = dict(zip("()[]{}<>«»‹›", ")(][}{><»«›‹", strict=True))
+    if not any(c in MIRRORED for c in line):
+        return line
+    masked = _LTR_RUN.sub(lambda m: "\0" * len(m.group(0)), line)
+    base = "R" if rtl_base(line) else "L"
+    out = list(line)
+    for i, c in enumerate(masked):
+        if c not in MIRRORED:
+            continue
+        before = next((d for d in map(_strong, reversed(masked[:i])) if d), base)
+        after = next((d for d in map(_strong, masked[i + 1:]) if d), base)
+        if (before if before == after else base) == "R":
+            out[i] = MIRRORED[c]
+    return "".join(out)
 
 
 class BidiConsole(Console):
@@ -149,6 +180,15 @@ class ChatStreamPrinter(StreamPrinter):
 
     def finish(self) -> None:
         self._push_word()
+        if self._line or not self.bidi:
+            self._end_line()
+        self.console.file.flush()
+
+    def abandon(self) -> None:
+        """Cancelled (Ctrl-C): end the line without the half-received word."""
+        self._word = ""
+        if self.bidi and self._line and self.console.is_terminal:
+            self.console.file.write("\n")  # past the terminal's ^C echo, so the right-aligned line fits
         if self._line or not self.bidi:
             self._end_line()
         self.console.file.flush()
