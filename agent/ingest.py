@@ -10,17 +10,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import TypeVar
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.schema import Document
+from llama_index.core.schema import Document, TextNode
 
 from agent.chunking import ArabicSentenceChunker
 from agent.lexicon import Analyzer
-from agent.readers import ReadError, read_paths
-from agent.store import Store
+from agent.readers import ReadError, discover, iter_files
+from agent.store import PreparedDocument, Store
 
 
 @dataclass
@@ -63,24 +63,65 @@ def ingest_paths(
     analyzer: Analyzer,
     progress: ProgressFn | None = None,
 ) -> IngestReport:
-    """Ingest every article under ``paths`` into ``store``."""
+    """Ingest every article under ``paths`` into ``store``.
+
+    Files are read one at a time; the chunks of many small documents are embedded and
+    written together (one Chroma write and one registry commit per ``BATCH`` chunks),
+    because Chroma's cost per write dwarfs its cost per vector. A document larger than a
+    batch is streamed on its own in batches.
+    """
     started = time.perf_counter()
-    read = read_paths(paths)
-    report = IngestReport(errors=list(read.errors))
-    total = len(read.documents)
+    files, errors = discover(paths)
+    report = IngestReport(errors=errors)
     with store.ingest_lock():
-        for i, doc in enumerate(read.documents, start=1):
+        pending = _Pending(store, embedder, analyzer)
+        for i, (path, documents) in enumerate(iter_files(files, report.errors), start=1):
             if progress:
-                progress(i, total, doc.metadata["file"])
-            _ingest_one(doc, store, chunker, embedder, analyzer, report)
-        store.bm25(writer=True)  # once per batch, not per file; also repairs an index a crash left stale
+                progress(i, len(files), path.name)
+            for doc in documents:
+                _ingest_one(doc, store, chunker, embedder, analyzer, report, pending)
+        pending.flush()
+        store.bm25(writer=True)  # once per run, not per file; also repairs an index a crash left stale
     report.seconds = time.perf_counter() - started
     return report
 
 
+class _Pending:
+    """Documents chunked but not yet stored, written together once they reach ``BATCH`` chunks."""
+
+    def __init__(self, store: Store, embedder: BaseEmbedding, analyzer: Analyzer) -> None:
+        self.store, self.embedder, self.analyzer = store, embedder, analyzer
+        self.items: list[PreparedDocument] = []
+        self.hashes: dict[str, str] = {}  # content hash -> label, for duplicates within one batch
+        self.chunks = 0
+
+    def add(self, doc: Document, nodes: list[TextNode], label: str) -> None:
+        self.items.append(PreparedDocument(doc, nodes, []))
+        self.hashes[doc.metadata["content_hash"]] = label
+        self.chunks += len(nodes)
+        if self.chunks >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.items:
+            return
+        nodes = [n for item in self.items for n in item.nodes]
+        _embed(nodes, self.embedder)
+        for item in self.items:
+            item.terms = [self.analyzer.terms(n.get_content()) for n in item.nodes]
+        self.store.write_documents(self.items)
+        self.items, self.hashes, self.chunks = [], {}, 0
+
+
+def _embed(nodes: list[TextNode], embedder: BaseEmbedding) -> None:
+    vectors = embedder.get_text_embedding_batch([n.get_content() for n in nodes])
+    for node, vector in zip(nodes, vectors, strict=True):
+        node.embedding = vector
+
+
 def _ingest_one(
     doc: Document, store: Store, chunker: ArabicSentenceChunker, embedder: BaseEmbedding,
-    analyzer: Analyzer, report: IngestReport,
+    analyzer: Analyzer, report: IngestReport, pending: _Pending,
 ) -> None:
     meta = doc.metadata
     label = meta["file"] if "#" not in meta["source"] else f"{meta['file']}#{meta['source'].rsplit('#', 1)[1]}"
@@ -93,13 +134,23 @@ def _ingest_one(
     if twin and twin.source != meta["source"]:
         report.duplicates.append((label, twin.file))
         return
-    with store.writing(doc) as add:
-        for batch in batched(chunker.iter_chunks(doc), BATCH):
-            texts = [n.get_content() for n in batch]
-            for node, vector in zip(batch, embedder.get_text_embedding_batch(texts), strict=True):
-                node.embedding = vector
-            add(batch, [analyzer.terms(t) for t in texts])
-            report.chunks += len(batch)
+    if meta["content_hash"] in pending.hashes:
+        report.duplicates.append((label, pending.hashes[meta["content_hash"]].split("#", 1)[0]))
+        return
+    chunks = chunker.iter_chunks(doc)
+    head = list(islice(chunks, BATCH))
+    if len(head) < BATCH:
+        pending.add(doc, head, label)
+    else:  # a very large article: stream it alone, batch by batch, to bound memory
+        pending.flush()
+        with store.writing(doc) as add:
+            for batch in batched(chain(head, chunks), BATCH):
+                _embed(batch, embedder)
+                add(batch, [analyzer.terms(n.get_content()) for n in batch])
+                report.chunks += len(batch)
+        (report.updated if previous else report.added).append(label)
+        return
+    report.chunks += len(head)
     (report.updated if previous else report.added).append(label)
 
 

@@ -330,14 +330,22 @@ def _read_jsonl(text: str, path: Path, encoding: str, result: ReadResult) -> Non
             result.errors.append(ReadError(str(path), str(exc)))
 
 
+def iter_files(files: Iterable[Path], errors: list[ReadError]) -> Iterator[tuple[Path, list[Document]]]:
+    """Each file's documents in turn (manifest applied), appending what fails to ``errors``.
+
+    One file at a time, so ingesting a large archive never holds all of it in memory."""
+    manifests: dict[Path, dict[str, ArticleMeta]] = {}
+    for path in files:
+        manifest = load_manifest(path.parent, manifests, errors)
+        one = read_file(path, manifest)
+        errors.extend(one.errors)
+        yield path, one.documents
+
+
 def read_paths(paths: Iterable[Path]) -> ReadResult:
     """Every document under ``paths`` with the manifest beside each file applied."""
     files, errors = discover(paths)
     result = ReadResult(errors=errors)
-    manifests: dict[Path, dict[str, ArticleMeta]] = {}
-    for path in files:
-        manifest = load_manifest(path.parent, manifests, result.errors)
-        one = read_file(path, manifest)
-        result.documents.extend(one.documents)
-        result.errors.extend(one.errors)
+    for _, documents in iter_files(files, result.errors):
+        result.documents.extend(documents)
     return result

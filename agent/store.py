@@ -44,6 +44,15 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+@dataclass
+class PreparedDocument:
+    """A document ready to store: its chunks, their vectors (on the nodes) and BM25 terms."""
+
+    doc: Document
+    nodes: list[TextNode]
+    terms: list[list[str]]
+
+
 @dataclass(frozen=True)
 class DocumentRecord:
     doc_id: str
@@ -143,30 +152,46 @@ class Registry:
 
         Nothing is visible (or kept, on a crash) until the block ends without error.
         """
-        m = doc.metadata
         count = 0
         with self.transaction() as db:
-            db.execute("DELETE FROM documents WHERE doc_id = ? OR source = ?", (doc.doc_id, m["source"]))
-            db.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (doc.doc_id, m["source"], m["file"], m["content_hash"], m.get("published"), m.get("outlet"),
-                 m.get("title"), m.get("url"), m.get("language"), m.get("encoding"), doc.text, 0,
-                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
-            )
+            self._insert_document(db, doc)
 
             def add(nodes: list[TextNode], terms: list[list[str]]) -> None:
                 nonlocal count
-                db.executemany(
-                    "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?)",
-                    [(n.node_id, doc.doc_id, n.metadata["ordinal"], n.start_char_idx, n.end_char_idx,
-                      n.metadata["paragraph"], n.metadata["published_ord"], n.metadata.get("outlet"), " ".join(t))
-                     for n, t in zip(nodes, terms, strict=True)],
-                )
+                self._insert_chunks(db, doc.doc_id, nodes, terms)
                 count += len(nodes)
 
             yield add
             db.execute("UPDATE documents SET n_chunks = ? WHERE doc_id = ?", (count, doc.doc_id))
             self._bump(db)
+
+    def write_documents(self, batch: list[PreparedDocument]) -> None:
+        """Replace the rows of several whole documents in one transaction (one commit, one generation)."""
+        with self.transaction() as db:
+            for item in batch:
+                self._insert_document(db, item.doc, len(item.nodes))
+                self._insert_chunks(db, item.doc.doc_id, item.nodes, item.terms)
+            self._bump(db)
+
+    @staticmethod
+    def _insert_document(db: sqlite3.Connection, doc: Document, n_chunks: int = 0) -> None:
+        m = doc.metadata
+        db.execute("DELETE FROM documents WHERE doc_id = ? OR source = ?", (doc.doc_id, m["source"]))
+        db.execute(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (doc.doc_id, m["source"], m["file"], m["content_hash"], m.get("published"), m.get("outlet"),
+             m.get("title"), m.get("url"), m.get("language"), m.get("encoding"), doc.text, n_chunks,
+             dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+        )
+
+    @staticmethod
+    def _insert_chunks(db: sqlite3.Connection, doc_id: str, nodes: list[TextNode], terms: list[list[str]]) -> None:
+        db.executemany(
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?)",
+            [(n.node_id, doc_id, n.metadata["ordinal"], n.start_char_idx, n.end_char_idx,
+              n.metadata["paragraph"], n.metadata["published_ord"], n.metadata.get("outlet"), " ".join(t))
+             for n, t in zip(nodes, terms, strict=True)],
+        )
 
     def _bump(self, db: sqlite3.Connection) -> None:
         db.execute(
@@ -227,6 +252,18 @@ class Store:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         return ChromaVectorStore(chroma_collection=self.collection)
+
+    def write_documents(self, batch: list[PreparedDocument]) -> None:
+        """Store several whole documents at once: their old vectors go (one delete), all their vectors
+        are added (one Chroma write), then their registry rows commit (one transaction). A crash
+        leaves vectors without registry rows, and the next ingest deletes them before adding."""
+        if not batch:
+            return
+        self.collection.delete(where={"document_id": {"$in": [item.doc.doc_id for item in batch]}})
+        nodes = [node for item in batch for node in item.nodes]
+        if nodes:
+            self.vector_store.add(nodes)
+        self.registry.write_documents(batch)
 
     @contextmanager
     def writing(self, doc: Document) -> Iterator[Callable[[list[TextNode], list[list[str]]], None]]:

@@ -1,6 +1,6 @@
 """Concurrency: two `dalil ingest` processes on one store, and readers during an ingest.
 
-A long ingest (200 generated articles into a copy of the seeded store) runs as a child
+A long ingest (2,000 generated articles into a copy of the seeded store) runs as a child
 process. Meanwhile a second ingest with ``DALIL_STORE_LOCK_TIMEOUT=0`` must fail at once
 with one clear line and write nothing; a third with a long timeout must wait and then
 succeed; `dalil search --json` and `dalil ask --json` must keep answering. Writes are never
@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from agent.cli import app
 from tests.test_reliability_crash import child_env, dalil_cmd, documents_in, registry_query, write_articles
 
-N_LONG = 200
+N_LONG = 2000  # long enough (about 20 s at ~100 articles/s) for the second ingest and the readers to run during it
 LOCK_MESSAGE = "another `dalil ingest` is writing to the store"
 
 
