@@ -12,11 +12,11 @@ Takes texts; returns vectors. ``make_embedder(settings)`` picks:
 
 from __future__ import annotations
 
-import math
 import zlib
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
@@ -29,31 +29,31 @@ _STEM_WEIGHT = 1.0
 _NGRAM_WEIGHT = 0.35
 
 
-@lru_cache(maxsize=262_144)
-def _word_features(dim: int, word: str) -> tuple[tuple[int, float], ...]:
-    """Hashed features of one (canonical) word: its stem and the stem's character n-grams.
+def _key(feature: str, dim: int) -> int:
+    """The signed bucket of a hashed feature, as one non-negative key: ``2·index + (1 if negative)``."""
+    h = zlib.crc32(feature.encode("utf-8"))
+    return 2 * (h % dim) + (0 if (h >> 31) & 1 else 1)
 
-    A slot is the bucket index, or ``~index`` for a negative sign. Cached per word, since
-    news text repeats its vocabulary; this is most of the embedder's speed.
+
+@lru_cache(maxsize=262_144)
+def _word_features(dim: int, word: str) -> tuple[np.ndarray, np.ndarray]:
+    """Keys and weights of one (canonical) word's features: its stem and the stem's character n-grams.
+
+    Cached per word, since news text repeats its vocabulary; this is most of the embedder's speed.
     """
     stem = arabic.stem(word)
-    features = [("s:" + stem, _STEM_WEIGHT)]
-    features += [("g:" + gram, _NGRAM_WEIGHT) for gram in arabic.iter_char_ngrams(stem if len(stem) >= 3 else word)]
-    out: list[tuple[int, float]] = []
-    for feature, weight in features:
-        h = zlib.crc32(feature.encode("utf-8"))
-        index = h % dim
-        out.append((index if (h >> 31) & 1 else ~index, weight))
-    return tuple(out)
+    grams = list(arabic.iter_char_ngrams(stem if len(stem) >= 3 else word))
+    keys = [_key("s:" + stem, dim)] + [_key("g:" + gram, dim) for gram in grams]
+    weights = [_STEM_WEIGHT] + [_NGRAM_WEIGHT] * len(grams)
+    return np.array(keys, dtype=np.int64), np.array(weights)
 
 
 _BIGRAM_WEIGHT = 0.5  # adjacent stem pairs: phrases ("وقف إطلاق النار") that BM25's bag of words cannot see
 
 
 @lru_cache(maxsize=262_144)
-def _bigram_slot(dim: int, first: str, second: str) -> int:
-    h = zlib.crc32(f"b:{arabic.stem(first)}|{arabic.stem(second)}".encode())
-    return h % dim if (h >> 31) & 1 else ~(h % dim)
+def _bigram_key(dim: int, first: str, second: str) -> int:
+    return _key(f"b:{arabic.stem(first)}|{arabic.stem(second)}", dim)
 
 
 class HashingEmbedding(BaseEmbedding):
@@ -65,6 +65,7 @@ class HashingEmbedding(BaseEmbedding):
 
     dim: int = 1024
     _analyzer: Analyzer = PrivateAttr()
+    _canonical: dict[str, str] = PrivateAttr(default_factory=dict)
 
     def __init__(self, dim: int = 1024, analyzer: Analyzer | None = None, **kwargs: Any) -> None:
         super().__init__(dim=dim, model_name=f"dalil-hashing-{dim}", embed_batch_size=256, **kwargs)
@@ -75,25 +76,31 @@ class HashingEmbedding(BaseEmbedding):
         return "DalilHashingEmbedding"
 
     def embed(self, text: str) -> list[float]:
-        counts: dict[int, float] = {}
         stop = arabic.stopwords()
+        canonical = self._canonical
+        keys: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        bigrams: list[int] = []
         previous = None
         for word in arabic.words(text):
             if word in stop:
                 continue
-            word = self._analyzer.canonical(word)
-            for slot, weight in _word_features(self.dim, word):
-                counts[slot] = counts.get(slot, 0.0) + weight
+            word = canonical.get(word) or canonical.setdefault(word, self._analyzer.canonical(word))
+            word_keys, word_weights = _word_features(self.dim, word)
+            keys.append(word_keys)
+            weights.append(word_weights)
             if previous is not None:
-                slot = _bigram_slot(self.dim, previous, word)
-                counts[slot] = counts.get(slot, 0.0) + _BIGRAM_WEIGHT
+                bigrams.append(_bigram_key(self.dim, previous, word))
             previous = word
-        vector = [0.0] * self.dim
-        for slot, count in counts.items():
-            sign, index = (1.0, slot) if slot >= 0 else (-1.0, ~slot)
-            vector[index] += sign * math.log1p(count)
-        norm = math.sqrt(sum(v * v for v in vector))
-        return [v / norm for v in vector] if norm else vector
+        if not keys:
+            return [0.0] * self.dim
+        keys.append(np.array(bigrams, dtype=np.int64))
+        weights.append(np.full(len(bigrams), _BIGRAM_WEIGHT))
+        # summed weight per signed bucket, damped by log1p; the negative buckets are subtracted
+        counts = np.log1p(np.bincount(np.concatenate(keys), weights=np.concatenate(weights), minlength=2 * self.dim))
+        vector = counts[0::2] - counts[1::2]
+        norm = float(np.linalg.norm(vector))
+        return (vector / norm).tolist() if norm else vector.tolist()
 
     def _get_text_embedding(self, text: str) -> list[float]:
         return self.embed(text)

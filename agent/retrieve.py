@@ -16,7 +16,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from llama_index.core.vector_stores.types import FilterCondition, FilterOperator, MetadataFilter, MetadataFilters
 
 if TYPE_CHECKING:
-    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core import VectorStoreIndex
 
     from agent.lexicon import Analyzer
     from agent.store import Store
@@ -74,14 +74,14 @@ class BM25Retriever(BaseRetriever):
         hits = self._store.bm25().search(self._analyzer.query_terms(query_bundle.query_str), self._top_k, allowed)
         if not hits:
             return []
-        nodes = {n.node_id: n for n in self._store.vector_store.get_nodes([cid for cid, _ in hits])}
+        nodes = self._store.registry.nodes([cid for cid, _ in hits])
         return [NodeWithScore(node=nodes[cid], score=score) for cid, score in hits if cid in nodes]
 
 
 def build_retriever(
     store: Store,
     analyzer: Analyzer,
-    embedder: BaseEmbedding,
+    index: VectorStoreIndex,
     top_k: int,
     candidates: int,
     mode: RetrievalMode = "hybrid",
@@ -91,13 +91,13 @@ def build_retriever(
     rrf_k: int = 60,
     fusion: str = "rrf",
 ) -> BaseRetriever:
-    """The retriever for ``mode``; hybrid (and any rewritten queries) fuse by reciprocal rank."""
-    from llama_index.core import VectorStoreIndex
+    """The retriever for ``mode``; hybrid (and any rewritten queries) fuse by reciprocal rank.
 
+    ``index`` is the store's ``VectorStoreIndex`` with the query embedder, built once per process."""
     filters = filters or SearchFilters()
     fused = mode == "hybrid" or bool(rewrites)
     per_list = candidates if fused else top_k
-    dense = VectorStoreIndex.from_vector_store(store.vector_store, embed_model=embedder).as_retriever(
+    dense = index.as_retriever(
         similarity_top_k=per_list, filters=filters.to_metadata_filters(),
     )
     lexical = BM25Retriever(store, analyzer, per_list, filters)

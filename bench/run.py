@@ -1,0 +1,618 @@
+"""Dalil's performance benchmarks (issue #8): one command, one table (or one JSON document).
+
+    .venv/bin/python bench/run.py [--quick] [--sizes ...] [--only NAME[,NAME]] [--work DIR] [--json]
+
+Every row gives Dalil's figure, a baseline measured in the same run, their ratio, the target and
+PASS/FAIL (``info`` rows have no target). Each measurement whose import cost or memory matters
+runs in its own process (peak RSS from ``wait4``, so it is that process's own). Corpora come from
+``bench/corpus.py`` (seeded), stores from ``dalil ingest``; both are reused within a run (the
+ingest benchmark's store at N articles is the search benchmark's store at N). Children never see
+the caller's ``DALIL_*`` / ``OPENAI_*`` variables; ``DALIL_CONFIG`` points at an empty file so no
+``dalil.toml`` applies either.
+
+Benchmarks (``--only``): ingest, search, ask, llm, coldstart, memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+from corpus import write_corpus  # noqa: E402
+from workers import LLM_ANSWER, LLM_REWRITE, arabic_questions, queries  # noqa: E402
+
+NAMES = ("ingest", "search", "ask", "llm", "coldstart", "memory")
+DEFAULT_SIZES = {"ingest": [1000, 10000], "search": [10000, 100000]}
+QUICK_SIZES = {"ingest": [200, 1000], "search": [1000, 2000]}
+SEED = 7
+RUNS = 5  # subprocess repetitions for cold-start and ask wall times (median)
+LLM_N = 20
+K = 10
+PACKAGES = ("chromadb", "llama-index-core", "llama-index-vector-stores-chroma", "bm25s", "numpy", "openai", "tiktoken", "dalil")
+
+NOTES = {
+    "ingest": "baseline: bench/baseline_ingest.py, plain llama-index VectorStoreIndex.from_documents, SentenceSplitter(200, 40), "
+              "the same HashingEmbedding(dim=1024), into a persistent Chroma collection (cosine); both in their own process, "
+              "rates from each one's own timer (read + chunk + embed + write, imports excluded).",
+    "search": f"floor: in the same process, per query a bare Chroma collection.query (vector precomputed by Dalil's embedder, "
+              f"n_results={K}) plus a bare bm25s retrieve of the same query terms on Dalil's own index (k={K}); timed interleaved "
+              "with dalil.search(q, k=10, mode='hybrid') (which itself takes 20 candidates per list before fusion). "
+              "Cold rows: a fresh `dalil search` process vs a bare process that "
+              "opens the same Chroma collection and bm25s index and runs one query.",
+    "ask": "extractive, on a store of seeds/. End to end: `dalil ask Q` process (median of 5) vs the bare floor process "
+           "(import chromadb + bm25s, open, one query). In process: Dalil.ask over the Arabic questions of evals/dev.yaml vs the "
+           "in-process floor (Chroma query + bm25s retrieve, k=top_k).",
+    "llm": "Dalil.ask(mode='llm') in process against tests/scripted_openai.py (a separate process, instant replies): overhead = "
+           "wall time minus time inside HTTP (a timing wrapper on the openai client's transport). Baseline: the bare openai SDK "
+           "replaying the same request bodies, its own wall minus HTTP time.",
+    "coldstart": "`dalil --help` (median of 5 processes) vs `python -c pass` (the interpreter alone).",
+    "memory": "peak RSS of the process: `dalil ingest` vs the llama-index baseline at the largest ingest size; `dalil search` "
+              "vs the bare floor process at the largest search size.",
+}
+
+
+# ----------------------------------------------------------------------------- processes
+
+
+@dataclass
+class Child:
+    cmd: list[str]
+    rc: int
+    out: str
+    err: str
+    wall: float  # seconds, from spawn to exit
+    rss_mb: float  # peak resident set size of this process alone
+
+    def check(self, what: str) -> Child:
+        if self.rc != 0:
+            tail = "\n".join(self.err.strip().splitlines()[-15:])
+            raise RuntimeError(f"{what} failed (exit {self.rc}): {' '.join(self.cmd[:4])} …\n{tail}")
+        return self
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def run_child(cmd: list[str], env: dict[str, str], timeout: float | None = None) -> Child:
+    """Run ``cmd``, wait with ``wait4`` for its own rusage (peak RSS), output via temp files (no pipe stalls)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=ROOT)
+        timer = threading.Timer(timeout, proc.kill) if timeout else None
+        if timer:
+            timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            if timer:
+                timer.cancel()
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Child(cmd, proc.returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
+                     wall, usage.ru_maxrss / 1024)
+
+
+def median_runs(cmd: list[str], env: dict[str, str], runs: int, what: str) -> dict[str, Any]:
+    children = [run_child(cmd, env, timeout=120).check(what) for _ in range(runs)]
+    walls = [c.wall for c in children]
+    return {"median_s": statistics.median(walls), "runs_s": walls, "rss_mb": max(c.rss_mb for c in children)}
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+@dataclass
+class Row:
+    bench: str
+    name: str
+    scale: str
+    dalil: float | None
+    baseline: float | None
+    unit: str
+    target: str = "info"
+    passed: bool | None = None
+    higher_is_better: bool = False
+    error: str | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.dalil is None or not self.baseline:
+            return None
+        return self.dalil / self.baseline
+
+    def as_dict(self) -> dict[str, Any]:
+        result = "ERROR" if self.error else "info" if self.passed is None else ("PASS" if self.passed else "FAIL")
+        return {"bench": self.bench, "name": self.name, "scale": self.scale, "dalil": self.dalil, "baseline": self.baseline,
+                "unit": self.unit, "ratio": self.ratio, "target": self.target, "result": result}
+
+
+@dataclass
+class Run:
+    work: Path
+    sizes: dict[str, list[int]]
+    selected: list[str]
+    repeat: int
+    log: Callable[[str], None]
+    env: dict[str, str] = field(default_factory=dict)
+    rows: list[Row] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    _ingests: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _searches: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _seeds: Path | None = None
+    _ask: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        for sub in ("corpora", "stores", "probes"):
+            (self.work / sub).mkdir(parents=True, exist_ok=True)
+        empty = self.work / "empty-config.toml"
+        empty.write_text("", encoding="utf-8")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("DALIL_", "OPENAI_"))}
+        self.env["DALIL_CONFIG"] = str(empty)
+        self.env["PYTHONUNBUFFERED"] = "1"
+
+    @property
+    def python(self) -> str:
+        return sys.executable
+
+    @property
+    def dalil_cmd(self) -> str:
+        beside = Path(sys.executable).parent / "dalil"
+        found = str(beside) if beside.is_file() else shutil.which("dalil")
+        if not found:
+            raise RuntimeError("no `dalil` command next to this Python or on PATH: pip install -e . in the venv")
+        return found
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+
+    # corpora and stores ------------------------------------------------------
+
+    def corpus(self, n: int) -> Path:
+        folder = self.work / "corpora" / f"articles-{n}-seed{SEED}"
+        marker = folder / ".complete"
+        if not marker.is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            t = time.perf_counter()
+            write_corpus(n, folder, seed=SEED)
+            marker.write_text(json.dumps({"articles": n, "seed": SEED}), encoding="utf-8")
+            self.log(f"corpus: {n} articles written in {time.perf_counter() - t:.1f}s")
+        return folder
+
+    def dalil_ingest(self, corpus: Path, store: Path, expected: int) -> dict[str, Any]:
+        shutil.rmtree(store, ignore_errors=True)
+        child = run_child([self.dalil_cmd, "ingest", str(corpus), "--store", str(store), "--json"], self.env).check("dalil ingest")
+        report = child.json()
+        if report["added"] != expected or report["errors"]:
+            raise RuntimeError(f"dalil ingest of {corpus} added {report['added']} of {expected} ({len(report['errors'])} errors)")
+        result = {"articles": report["added"], "chunks": report["chunks"], "seconds": report["seconds"], "wall_s": child.wall,
+                  "rss_mb": child.rss_mb}
+        (store / ".bench.json").write_text(json.dumps(result), encoding="utf-8")
+        return result
+
+    def ingest(self, n: int) -> dict[str, Any]:
+        """Dalil and the llama-index baseline, each ingesting the n-article corpus into a fresh store."""
+        if n not in self._ingests:
+            corpus = self.corpus(n)
+            self.log(f"ingest {n}: dalil …")
+            dalil = self.dalil_ingest(corpus, self.store_path(n), n)
+            self.log(f"ingest {n}: dalil {dalil['seconds']:.1f}s ({n / dalil['seconds']:.0f} art/s); llama-index baseline …")
+            base_store = self.work / "stores" / f"llamaindex-{n}"
+            shutil.rmtree(base_store, ignore_errors=True)
+            child = run_child([self.python, str(BENCH / "baseline_ingest.py"), str(corpus), str(base_store)], self.env)
+            shutil.rmtree(base_store, ignore_errors=True)
+            base = child.check("baseline ingest").json()
+            if base["articles"] != n:
+                raise RuntimeError(f"baseline ingest read {base['articles']} of {n} articles")
+            base.update(wall_s=child.wall, rss_mb=child.rss_mb)
+            self.log(f"ingest {n}: baseline {base['seconds']:.1f}s ({n / base['seconds']:.0f} art/s)")
+            self._ingests[n] = {"dalil": dalil, "baseline": base}
+        return self._ingests[n]
+
+    def store_path(self, n: int) -> Path:
+        return self.work / "stores" / f"dalil-{n}"
+
+    def store(self, n: int) -> tuple[Path, dict[str, Any]]:
+        """A Dalil store of the n-article corpus: this run's ingest store, one a previous run left in --work, or a new one."""
+        path = self.store_path(n)
+        if n in self._ingests:
+            return path, {"from": "ingest benchmark"}
+        marker = path / ".bench.json"
+        if marker.is_file():
+            info = json.loads(marker.read_text(encoding="utf-8"))
+            if info.get("articles") == n:
+                self.log(f"store {n}: reusing {path}")
+                return path, {"from": f"reused from {path}", **info}
+        self.log(f"store {n}: ingesting with dalil (not timed as a benchmark) …")
+        info = self.dalil_ingest(self.corpus(n), path, n)
+        self.log(f"store {n}: {info['chunks']} chunks in {info['seconds']:.1f}s")
+        return path, {"from": "ingested for search", **info}
+
+    def seeds_store(self) -> Path:
+        if self._seeds is None:
+            path = self.work / "stores" / "seeds"
+            shutil.rmtree(path, ignore_errors=True)
+            run_child([self.dalil_cmd, "ingest", str(ROOT / "seeds"), "--store", str(path), "--json"], self.env).check("dalil ingest seeds")
+            self._seeds = path
+        return self._seeds
+
+    # measurements shared by several benchmarks ------------------------------
+
+    def search(self, n: int) -> dict[str, Any]:
+        if n not in self._searches:
+            store, origin = self.store(n)
+            probe = self.work / "probes" / f"search-{n}.json"
+            self.log(f"search {n}: timing {len(queries())} queries × {self.repeat} …")
+            worker = run_child([self.python, str(BENCH / "workers.py"), "search", "--store", str(store), "--k", str(K),
+                                "--repeat", str(self.repeat), "--probe", str(probe)], self.env).check("search worker")
+            timings = worker.json()
+            query = json.loads(probe.read_text(encoding="utf-8"))["query"]
+            cli = run_child([self.dalil_cmd, "search", query, "--store", str(store), "-k", str(K), "--json"], self.env).check("dalil search")
+            floor = run_child([self.python, str(BENCH / "workers.py"), "floor", "--probe", str(probe)], self.env).check("floor process")
+            self._searches[n] = {
+                "store": origin, "in_process": timings, "worker_rss_mb": worker.rss_mb,
+                "dalil_search_process": {"wall_s": cli.wall, "rss_mb": cli.rss_mb, "hits": len(cli.json()["hits"])},
+                "floor_process": {"wall_s": floor.wall, "rss_mb": floor.rss_mb, **floor.json()},
+            }
+            self.log(f"search {n}: p95 dalil {timings['dalil_ms']['p95']:.1f} ms, floor {timings['floor_ms']['p95']:.1f} ms")
+        return self._searches[n]
+
+    def ask(self) -> dict[str, Any]:
+        if self._ask is None:
+            store = self.seeds_store()
+            probe = self.work / "probes" / "ask.json"
+            self.log("ask: in process …")
+            worker = run_child([self.python, str(BENCH / "workers.py"), "ask", "--store", str(store), "--probe", str(probe)],
+                               self.env).check("ask worker")
+            question = arabic_questions()[0]
+            self.log(f"ask: `dalil ask` and the floor process, {RUNS} runs each …")
+            cli = median_runs([self.dalil_cmd, "ask", question, "--store", str(store)], self.env, RUNS, "dalil ask")
+            floor = median_runs([self.python, str(BENCH / "workers.py"), "floor", "--probe", str(probe)], self.env, RUNS, "floor process")
+            self._ask = {"question": question, "in_process": worker.json(), "dalil_ask_process": cli, "floor_process": floor}
+        return self._ask
+
+
+# ----------------------------------------------------------------------------- benchmarks
+
+
+def bench_ingest(run: Run) -> None:
+    sizes = run.sizes["ingest"]
+    for n in sizes:
+        r = run.ingest(n)
+        d, b = r["dalil"], r["baseline"]
+        scale = f"{n:,} articles"
+        run.add(Row("ingest", "ingest articles/s", scale, n / d["seconds"], n / b["seconds"], "art/s", "≥ 2× baseline",
+                    n / d["seconds"] >= 2 * n / b["seconds"], higher_is_better=True))
+        run.add(Row("ingest", f"ingest chunks/s (Dalil {d['chunks']:,}, baseline {b['chunks']:,} chunks)", scale,
+                    d["chunks"] / d["seconds"], b["chunks"] / b["seconds"], "chunk/s", higher_is_better=True))
+        run.details.setdefault("ingest", {})[str(n)] = r
+    # the 10k-in-5-minutes target: measured at 10,000, else projected from the largest size's rate
+    n = 10000 if 10000 in sizes else max(sizes)
+    r = run.ingest(n)
+    projected = 10000 / n
+    label = "ingest time, 10,000 articles" + ("" if n == 10000 else f" (projected from {n:,})")
+    dalil_s, base_s = r["dalil"]["seconds"] * projected, r["baseline"]["seconds"] * projected
+    run.add(Row("ingest", label, "10,000 articles", dalil_s, base_s, "s", "< 300 s", dalil_s < 300))
+
+
+def bench_search(run: Run) -> None:
+    for n in run.sizes["search"]:
+        r = run.search(n)
+        t = r["in_process"]
+        scale = f"{n:,} articles, {t['chunks']:,} chunks"
+        run.add(Row("search", f"search hybrid k={K} p50", scale, t["dalil_ms"]["p50"], t["floor_ms"]["p50"], "ms"))
+        p95, floor95 = t["dalil_ms"]["p95"], t["floor_ms"]["p95"]
+        run.add(Row("search", f"search hybrid k={K} p95", scale, p95, floor95, "ms", "≤ 1.5× floor and < 100 ms",
+                    p95 <= 1.5 * floor95 and p95 < 100))
+        run.add(Row("search", "open store + first query (in process)", scale, t["open_first_query_s"] * 1000,
+                    r["floor_process"]["open_first_query_s"] * 1000, "ms"))
+        run.add(Row("search", "`dalil search` process, wall", scale, r["dalil_search_process"]["wall_s"], r["floor_process"]["wall_s"], "s"))
+        run.details.setdefault("search", {})[str(n)] = r
+
+
+def bench_ask(run: Run) -> None:
+    r = run.ask()
+    _ask_cli_row(run, "ask")
+    t = r["in_process"]
+    run.add(Row("ask", "Dalil.ask extractive, in process, p50", "seeds (5 articles)", t["dalil_ms"]["p50"], t["floor_ms"]["p50"], "ms"))
+    run.add(Row("ask", "Dalil.ask extractive, in process, p95", "seeds (5 articles)", t["dalil_ms"]["p95"], t["floor_ms"]["p95"], "ms"))
+    run.details["ask"] = r
+
+
+def _ask_cli_row(run: Run, bench: str) -> None:
+    r = run.ask()
+    dalil_s, floor_s = r["dalil_ask_process"]["median_s"], r["floor_process"]["median_s"]
+    run.add(Row(bench, "`dalil ask` extractive, end to end (median of 5)", "seeds (5 articles)", dalil_s, floor_s, "s", "< 1 s", dalil_s < 1))
+
+
+def bench_llm(run: Run) -> None:
+    store = run.seeds_store()
+    script = run.work / "probes" / "scripted-openai.json"
+    rewrites = [{"match": "search queries", "content": LLM_REWRITE}] * (8 * (LLM_N + 5))
+    script.write_text(json.dumps({"replies": rewrites, "default": {"content": LLM_ANSWER}, "model": "scripted"}, ensure_ascii=False),
+                      encoding="utf-8")
+    server = subprocess.Popen([run.python, str(ROOT / "tests" / "scripted_openai.py"), "--port", "0", "--script", str(script)],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=run.env, cwd=ROOT)
+    try:
+        ready: list[str] = []
+        reader = threading.Thread(target=lambda: ready.append(server.stdout.readline() if server.stdout else ""), daemon=True)
+        reader.start()
+        reader.join(30)
+        if not ready or not ready[0].startswith("READY "):
+            raise RuntimeError("the scripted OpenAI server did not start")
+        base_url = ready[0].split()[1]
+        env = {**run.env, "DALIL_LLM_BASE_URL": base_url, "DALIL_LLM_MODEL": "scripted", "DALIL_LLM_API_KEY": "x",
+               "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+        run.log(f"llm: {LLM_N} asks per mode against {base_url} …")
+        r = run_child([run.python, str(BENCH / "workers.py"), "llm", "--store", str(store), "--n", str(LLM_N)], env).check("llm worker").json()
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    for mode, label in (("stream", "streamed, as `dalil ask`"), ("complete", "not streamed, as `dalil ask --json`")):
+        m = r[mode]
+        for q in ("p50", "p95"):
+            dalil_ms = m["overhead_ms"][q]
+            run.add(Row("llm", f"LLM-call overhead {q}, {label}", f"seeds, n={LLM_N}", dalil_ms, m["sdk_overhead_ms"][q], "ms",
+                        "< 50 ms", dalil_ms < 50))
+    run.details["llm"] = r
+
+
+IMPORT_LINE = re.compile(r"^import time:\s*(\d+)\s*\|\s*(\d+)\s*\|( *)(\S+)")
+
+
+def import_top(stderr: str, count: int = 5, by: str = "cumulative_ms") -> list[dict[str, Any]]:
+    """From ``-X importtime`` output: the ``count`` top-level imports with the largest cumulative time
+    (``by="cumulative_ms"``), or the ``count`` modules at any depth with the largest own time (``by="self_ms"``)."""
+    top = []
+    for line in stderr.splitlines():
+        m = IMPORT_LINE.match(line)
+        if m and (by == "self_ms" or len(m.group(3)) <= 1):
+            top.append({"module": m.group(4), "cumulative_ms": int(m.group(2)) / 1000, "self_ms": int(m.group(1)) / 1000})
+    return sorted(top, key=lambda x: -x[by])[:count]
+
+
+def bench_coldstart(run: Run) -> None:
+    run.log(f"coldstart: `dalil --help` and `python -c pass`, {RUNS} runs each …")
+    helps, pythons = [], []
+    for _ in range(RUNS):  # interleaved, so a busy moment hits both
+        helps.append(run_child([run.dalil_cmd, "--help"], run.env, timeout=60).check("dalil --help"))
+        pythons.append(run_child([run.python, "-c", "pass"], run.env, timeout=60).check("python -c pass"))
+    help_s, python_s = statistics.median(c.wall for c in helps), statistics.median(c.wall for c in pythons)
+    run.add(Row("coldstart", "`dalil --help` (median of 5)", "-", help_s, python_s, "s", "< 0.3 s", help_s < 0.3))
+    trace = run_child([run.python, "-X", "importtime", run.dalil_cmd, "--help"], run.env, timeout=60).check("importtime")
+    top = import_top(trace.err)
+    if "ask" not in run.selected:
+        _ask_cli_row(run, "coldstart")
+    run.details["coldstart"] = {
+        "dalil_help_s": [c.wall for c in helps], "python_pass_s": [c.wall for c in pythons],
+        "importtime_top5": top, "importtime_self_top5": import_top(trace.err, by="self_ms"),
+        "imported_modules": sum(1 for line in trace.err.splitlines() if IMPORT_LINE.match(line)),
+        **({"dalil_ask": run.ask()["dalil_ask_process"]} if run._ask else {}),
+    }
+
+
+def bench_memory(run: Run) -> None:
+    ni = max(run.sizes["ingest"])
+    r = run.ingest(ni)
+    run.add(Row("memory", "peak RSS, ingest", f"{ni:,} articles", r["dalil"]["rss_mb"], r["baseline"]["rss_mb"], "MB"))
+    ns = max(run.sizes["search"])
+    s = run.search(ns)
+    run.add(Row("memory", "peak RSS, `dalil search` process", f"{ns:,} articles", s["dalil_search_process"]["rss_mb"],
+                s["floor_process"]["rss_mb"], "MB"))
+    run.details["memory"] = {"ingest": {"articles": ni, "dalil_mb": r["dalil"]["rss_mb"], "baseline_mb": r["baseline"]["rss_mb"]},
+                             "search": {"articles": ns, "dalil_mb": s["dalil_search_process"]["rss_mb"],
+                                        "floor_mb": s["floor_process"]["rss_mb"], "search_worker_mb": s["worker_rss_mb"]}}
+
+
+BENCHMARKS: dict[str, Callable[[Run], None]] = {
+    "ingest": bench_ingest, "search": bench_search, "ask": bench_ask, "llm": bench_llm, "coldstart": bench_coldstart, "memory": bench_memory,
+}
+
+
+# ----------------------------------------------------------------------------- machine and output
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram_gb = None
+    try:
+        kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+        ram_gb = round(kb / 1024 / 1024, 1)
+    except (OSError, StopIteration, ValueError):
+        pass
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    git = {}
+    try:
+        git["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "agent"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        git["agent_modified"] = bool(dirty.strip())
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "ram_gb": ram_gb, "os": platform.platform(), "python": platform.python_version(), "packages": versions, "git": git,
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "s":
+        return f"{value:.2f} s"
+    if unit == "ms":
+        return f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms"
+    if unit == "MB":
+        return f"{value:.0f} MB"
+    return f"{value:,.0f} {unit}" if value >= 100 else f"{value:.1f} {unit}"
+
+
+def print_table(doc: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else 180)
+    m = doc["machine"]
+    pk = m["packages"]
+    console.print(
+        f"[bold]Dalil benchmarks[/bold] {doc['mode']}: {m['cpu']}, {m['cores_usable']}/{m['cores']} cores, {m['ram_gb']} GB RAM, "
+        f"Python {m['python']}, chromadb {pk['chromadb']}, llama-index-core {pk['llama-index-core']}, bm25s {pk['bm25s']}; "
+        f"git {m['git'].get('commit', '?')}{' (agent/ modified)' if m['git'].get('agent_modified') else ''}; "
+        f"load {m['loadavg_start']} → {m['loadavg_end']}",
+        highlight=False,
+    )
+    table = Table(show_lines=False)
+    for name, justify in (("benchmark", "left"), ("scale", "left"), ("Dalil", "right"), ("baseline", "right"), ("ratio", "right"),
+                          ("target", "left"), ("result", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    last = None
+    for row in doc["rows"]:
+        if last is not None and row["bench"] != last:
+            table.add_section()
+        last = row["bench"]
+        ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}×"
+        style = {"PASS": "green", "FAIL": "red", "ERROR": "bold red"}.get(row["result"], "dim")
+        table.add_row(row["name"], row["scale"], fmt(row["dalil"], row["unit"]), fmt(row["baseline"], row["unit"]), ratio, row["target"],
+                      f"[{style}]{row['result']}[/{style}]")
+    console.print(table)
+    for name in doc["benchmarks"]:
+        if name in NOTES:
+            console.print(f"[dim]{name}: {NOTES[name]}[/dim]", highlight=False)
+    top = (doc["details"].get("coldstart") or {}).get("importtime_top5")
+    if top:
+        console.print("[dim]`dalil --help` top imports (cumulative): "
+                      + ", ".join(f"{t['module']} {t['cumulative_ms']:.0f} ms" for t in top) + "[/dim]", highlight=False)
+    for name, error in doc["errors"].items():
+        console.print(f"[bold red]{name} failed:[/bold red] {error.splitlines()[0]}", highlight=False)
+    console.print(f"total {doc['seconds']:.0f} s; work dir {doc['work'] or '(temporary, removed)'}", highlight=False)
+
+
+def parse_count(text: str) -> int:
+    text = text.strip().lower().replace("_", "")
+    factor = 1000 if text.endswith("k") else 1
+    value = int(float(text[:-1] if factor > 1 else text) * factor)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def parse_sizes(values: list[str], quick: bool) -> dict[str, list[int]]:
+    sizes = {k: list(v) for k, v in (QUICK_SIZES if quick else DEFAULT_SIZES).items()}
+    given: dict[str, list[int]] = {}
+    for value in values:
+        kinds, _, numbers = value.rpartition("=")
+        for kind in [kinds] if kinds else ["ingest", "search"]:
+            if kind not in sizes:
+                raise ValueError(f"unknown size kind {kind!r}: use ingest=… or search=…")
+            given.setdefault(kind, []).extend(parse_count(n) for n in numbers.split(",") if n.strip())
+    sizes.update({k: sorted(set(v)) for k, v in given.items()})
+    return sizes
+
+
+def parse_only(values: list[str]) -> list[str]:
+    chosen = [n.strip() for v in values for n in v.split(",") if n.strip()] or list(NAMES)
+    unknown = [n for n in chosen if n not in NAMES]
+    if unknown:
+        raise ValueError(f"unknown benchmark(s) {', '.join(unknown)}: choose from {', '.join(NAMES)}")
+    return [n for n in NAMES if n in chosen]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="benchmarks: " + ", ".join(NAMES))
+    parser.add_argument("--quick", action="store_true",
+                        help="small scales for development and smoke tests: ingest 200 and 1,000, search 1,000 and 2,000 articles")
+    parser.add_argument("--sizes", nargs="+", default=[], metavar="[ingest=|search=]N[,N]",
+                        help="scales in articles, e.g. --sizes ingest=1000,10k search=100k (a bare list sets both; "
+                             "default ingest=1000,10000 search=10000,100000)")
+    parser.add_argument("--only", action="append", default=[], metavar="NAME[,NAME]", help="run only these benchmarks")
+    parser.add_argument("--work", type=Path, help="folder for corpora and stores (kept; a later run reuses them). Default: a temp dir")
+    parser.add_argument("--repeat", type=int, default=2, help="search: timed rounds over the query list (default 2)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    args = parser.parse_args(argv)
+    try:
+        sizes = parse_sizes(args.sizes, args.quick)
+        selected = parse_only(args.only)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+
+    def log(message: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    dropped = sorted(k for k in os.environ if k.startswith(("DALIL_", "OPENAI_")))
+    if dropped:
+        log(f"not passed to the benchmarked processes: {', '.join(dropped)}")
+    temp = args.work is None
+    work = Path(tempfile.mkdtemp(prefix="dalil-bench-")) if temp else args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    run = Run(work=work, sizes=sizes, selected=selected, repeat=args.repeat, log=log)
+    errors: dict[str, str] = {}
+    try:
+        for name in selected:
+            t = time.perf_counter()
+            try:
+                BENCHMARKS[name](run)
+            except Exception as exc:  # one failing benchmark must not lose the others' figures
+                errors[name] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+                run.add(Row(name, f"{name}: {type(exc).__name__}", "-", None, None, "", "-", error=str(exc)))
+                log(f"{name}: FAILED: {exc}")
+            log(f"{name}: done in {time.perf_counter() - t:.1f}s")
+    finally:
+        if temp:
+            shutil.rmtree(work, ignore_errors=True)
+    info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    rows = [r.as_dict() for r in run.rows]
+    doc = {
+        "mode": "quick" if args.quick else "full", "machine": info, "sizes": sizes, "benchmarks": selected, "repeat": args.repeat,
+        "queries": len(queries()), "k": K, "work": None if temp else str(work), "rows": rows, "notes": {n: NOTES[n] for n in selected},
+        "details": run.details, "errors": errors, "seconds": round(time.perf_counter() - started, 1),
+    }
+    if args.json:
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+    else:
+        print_table(doc)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
