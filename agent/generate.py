@@ -117,9 +117,12 @@ def _verified(question: str, lang: str, prompt: Prompt, completion: Completion, 
         warnings.append(f"{len(unsupported)} of {len(checked.sentences)} sentence(s) could not be verified against their citations")
     if completion.finish_reason == "length":
         warnings.append("the model stopped at its token limit; the answer may be cut short")
-    degraded = not checked.sentences or not any(s.citations for s in checked.sentences)
-    if degraded:
+    uncited = not checked.sentences or not any(s.citations for s in checked.sentences)
+    if uncited:
         warnings.append("the model did not cite its sources; nothing in this answer is verified")
+    elif not any(s.supported for s in checked.sentences):
+        warnings.append("no sentence of this answer is supported by the passages it cites; nothing in it is verified")
+    degraded = uncited or not any(s.supported for s in checked.sentences)
     return Answer(
         question=question, mode="llm", answer=checked.text, abstained=False, citations=checked.citations,
         sentences=checked.sentences, lang=lang, degraded=degraded, warnings=warnings, usage=usage,

@@ -125,3 +125,96 @@ def test_llm_endpoint_on_a_closed_port_fails_in_one_line(store: Path, monkeypatc
     assert "\n" not in detail and "cannot connect to the LLM endpoint" in detail and str(port) in detail
     report_line = next(line for line in lines if line.startswith("✗ llm endpoint:"))
     assert "cannot connect" in report_line and fix_line_after(lines, "llm endpoint")
+
+
+# --- each store check fails on its own damage (each goes red if its check is removed) --------
+
+
+def chroma_collection(store: Path):  # returns (client, collection name)
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    client = chromadb.PersistentClient(path=str(store / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+    return client, next(store.glob("*.sqlite")).stem
+
+
+def test_missing_collection_fails_its_check(store: Path) -> None:
+    client, name = chroma_collection(store)
+    client.delete_collection(name)
+    code, lines, checks = doctor(store)
+    assert code == 1 and failing(checks) == ["collection"]
+    assert f"collection {name} is not in the Chroma store" in checks["collection"]["detail"]
+    assert "vector count" not in checks, "checks that need the collection ran without it"
+    assert "dalil ingest" in fix_line_after(lines, "collection")
+    assert name not in [c.name for c in client.list_collections()], "doctor created the collection it was checking"
+
+
+def test_vectors_of_another_dimension_fail_the_dimension_check(store: Path) -> None:
+    """The same chunks, ids and count, but vectors of half the dimension (as another embedder makes)."""
+    client, name = chroma_collection(store)
+    old = client.get_collection(name).get(include=["embeddings", "documents", "metadatas"])
+    dim = len(old["embeddings"][0])
+    client.delete_collection(name)
+    fresh = client.create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
+    fresh.add(ids=old["ids"], embeddings=[list(v[: dim // 2]) for v in old["embeddings"]], documents=old["documents"],
+              metadatas=old["metadatas"])
+    code, lines, checks = doctor(store)
+    assert code == 1 and failing(checks) == ["embedding dimension"]
+    detail = checks["embedding dimension"]["detail"]
+    assert f"stored vectors have {dim // 2} dimensions, the configured embedder makes {dim}" in detail
+    assert "re-ingest" in fix_line_after(lines, "embedding dimension")
+
+
+def test_stale_bm25_index_fails_its_check(store: Path, tmp_path: Path) -> None:
+    """The index of an earlier generation left on disk (a crash before the save after an ingest)."""
+    bm25_dir = next(store.glob("*.bm25"))
+    old_index = tmp_path / "old-bm25"
+    shutil.copytree(bm25_dir, old_index)
+    late = tmp_path / "late"
+    late.mkdir()
+    (late / "late.txt").write_text("أعلنت وزارة الخارجية الروسية أن لافروف سيزور جنيف الأسبوع المقبل لبحث الهدنة.\n", encoding="utf-8")
+    assert CliRunner().invoke(app, ["ingest", str(late), "--store", str(store)]).exit_code == 0
+    shutil.rmtree(bm25_dir)
+    shutil.copytree(old_index, bm25_dir)
+    code, lines, checks = doctor(store)
+    assert code == 1 and failing(checks) == ["bm25 index"]
+    assert "BM25 index is out of date" in checks["bm25 index"]["detail"]
+    assert "rebuilt from the registry" in fix_line_after(lines, "bm25 index")
+
+
+def test_unknown_tiktoken_encoding_fails_its_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DALIL_CHUNKING_ENCODING", "no_such_encoding")
+    code, lines, checks = doctor(tmp_path / "store")
+    assert code == 1 and failing(checks) == ["tiktoken", "store"]
+    assert "no_such_encoding" in checks["tiktoken"]["detail"]
+    assert "TIKTOKEN_CACHE_DIR" in fix_line_after(lines, "tiktoken")
+
+
+def test_invalid_configuration_is_one_clear_line(tmp_path: Path) -> None:
+    """A config file doctor cannot load stops it with one line naming the bad setting (exit 1)."""
+    config = tmp_path / "dalil.toml"
+    config.write_text('[store]\nlock_timeout = "soon"\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["doctor", "--config", str(config), "--store", str(tmp_path / "store")])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "store.lock_timeout" in lines[0] and "Traceback" not in result.output, lines
+
+
+def test_doctor_against_a_chroma_server_after_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """store.url: after the server restarts every store check passes, so its vectors really persisted
+    (an answer alone could come from BM25 over the local registry even if the server lost them)."""
+    from tests.test_chroma_server import SEEDS, chroma_server, free_port
+
+    data, store, port = tmp_path / "chroma-data", tmp_path / "store", free_port()
+    with chroma_server(data, port) as url:
+        monkeypatch.setenv("DALIL_STORE_URL", url)
+        assert CliRunner().invoke(app, ["ingest", str(SEEDS), "--store", str(store)]).exit_code == 0
+    with chroma_server(data, port):
+        code, _, checks = doctor(store)
+    assert code == 0 and not failing(checks)
+    assert checks["vector count"]["ok"] and checks["embedding dimension"]["ok"] and checks["bm25 index"]["ok"]
+    assert url in checks["collection"]["detail"]
+    shutil.rmtree(data)  # a server that lost its data: the count check must see it
+    with chroma_server(data, port):
+        code, _, checks = doctor(store)
+    assert code == 1 and "collection" in failing(checks)
