@@ -52,8 +52,10 @@ def _tiktoken(settings: Settings) -> Check:
     def body() -> Check:
         from agent.chunking import token_counter
 
-        token_counter(settings.chunking.encoding)("اختبار test")
-        return Check("tiktoken", True, f"{settings.chunking.encoding} loads offline")
+        encodings = dict.fromkeys([settings.chunking.encoding, settings.llm.tokenizer])  # chunk sizes, prompt budgets
+        for encoding in encodings:
+            token_counter(encoding)("اختبار test")
+        return Check("tiktoken", True, f"{' and '.join(encodings)} load offline")
 
     return _guard("tiktoken", "reinstall llama-index-core (it ships the BPE files) or set TIKTOKEN_CACHE_DIR to a folder holding them", body)
 

@@ -190,6 +190,14 @@ def test_unknown_tiktoken_encoding_fails_its_check(tmp_path: Path, monkeypatch: 
     assert "TIKTOKEN_CACHE_DIR" in fix_line_after(lines, "tiktoken")
 
 
+def test_unknown_llm_tokenizer_fails_the_tiktoken_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The prompt budget's encoding (llm.tokenizer) is checked too, not only the chunker's."""
+    monkeypatch.setenv("DALIL_LLM_TOKENIZER", "no_such_prompt_encoding")
+    code, _, checks = doctor(tmp_path / "store")
+    assert code == 1 and "tiktoken" in failing(checks)
+    assert "no_such_prompt_encoding" in checks["tiktoken"]["detail"]
+
+
 def test_invalid_configuration_is_one_clear_line(tmp_path: Path) -> None:
     """A config file doctor cannot load stops it with one line naming the bad setting (exit 1)."""
     config = tmp_path / "dalil.toml"
