@@ -18,7 +18,6 @@ from agent.retrieve import RetrievalMode, SearchFilters
 from agent.schema import Answer, AnswerMode, SearchHit, SearchResult
 
 if TYPE_CHECKING:
-    from llama_index.core import VectorStoreIndex
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.schema import NodeWithScore
 
@@ -50,12 +49,6 @@ class Dalil:
 
         return make_embedder(self.settings.embeddings, self.analyzer)
 
-    @cached_property
-    def vector_index(self) -> VectorStoreIndex:
-        from llama_index.core import VectorStoreIndex
-
-        return VectorStoreIndex.from_vector_store(self.store.vector_store, embed_model=self.embedder)
-
     def ingest(self, paths: list[Path], progress: ProgressFn | None = None) -> IngestReport:
         from agent.chunking import ArabicSentenceChunker
         from agent.ingest import ingest_paths
@@ -74,7 +67,7 @@ class Dalil:
         r = self.settings.retrieval
         top_k = k or r.top_k
         retriever = build_retriever(
-            self.store, self.analyzer, self.vector_index, top_k=top_k, candidates=max(r.candidates, top_k),
+            self.store, self.analyzer, self.embedder, top_k=top_k, candidates=max(r.candidates, top_k),
             mode=mode or r.mode, filters=filters, rewrites=rewrites, bm25_weight=self.settings.bm25_weight, rrf_k=r.rrf_k,
             fusion=r.fusion,
         )

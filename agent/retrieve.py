@@ -1,22 +1,24 @@
 """Retrieval: a question → ranked ``NodeWithScore`` passages (dense, BM25 or hybrid).
 
-Dense retrieval is llama-index's ``VectorIndexRetriever`` over the Chroma store; BM25 is
-``BM25Retriever`` over the analyzer's Arabic terms; hybrid fuses both with llama-index's
-``QueryFusionRetriever`` in reciprocal-rank mode. Date and outlet filters apply to both.
+Dense retrieval asks Chroma for the nearest chunk ids; BM25 ranks the analyzer's Arabic terms
+with bm25s; both rebuild their passages from the registry. Hybrid fuses the two lists with
+llama-index's ``QueryFusionRetriever`` (weighted reciprocal rank). Date and outlet filters
+apply to both.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
 
 from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle
-from llama_index.core.vector_stores.types import FilterCondition, FilterOperator, MetadataFilter, MetadataFilters
 
 if TYPE_CHECKING:
-    from llama_index.core import VectorStoreIndex
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.llms import MockLLM
 
     from agent.lexicon import Analyzer
     from agent.store import Store
@@ -35,15 +37,18 @@ class SearchFilters:
     def __bool__(self) -> bool:
         return bool(self.date_from or self.date_to or self.outlet)
 
-    def to_metadata_filters(self) -> MetadataFilters | None:
-        filters: list[MetadataFilter] = []
+    def to_chroma_where(self) -> dict[str, Any] | None:
+        """The same limits as a Chroma ``where`` clause."""
+        clauses: list[dict[str, Any]] = []
         if self.date_from:
-            filters.append(MetadataFilter(key="published_ord", operator=FilterOperator.GTE, value=_ord(self.date_from)))
+            clauses.append({"published_ord": {"$gte": _ord(self.date_from)}})
         if self.date_to:
-            filters.append(MetadataFilter(key="published_ord", operator=FilterOperator.LTE, value=_ord(self.date_to)))
+            clauses.append({"published_ord": {"$lte": _ord(self.date_to)}})
         if self.outlet:
-            filters.append(MetadataFilter(key="outlet", operator=FilterOperator.EQ, value=self.outlet))
-        return MetadataFilters(filters=filters, condition=FilterCondition.AND) if filters else None
+            clauses.append({"outlet": {"$eq": self.outlet}})
+        if len(clauses) > 1:
+            return {"$and": clauses}
+        return clauses[0] if clauses else None
 
     def allows(self, published_ord: int, outlet: str | None) -> bool:
         if self.date_from and published_ord < _ord(self.date_from):
@@ -55,6 +60,31 @@ class SearchFilters:
 
 def _ord(day: dt.date) -> int:
     return day.year * 10000 + day.month * 100 + day.day
+
+
+class DenseRetriever(BaseRetriever):
+    """Nearest chunks by embedding: Chroma returns ids and distances only; nodes come from the registry.
+
+    Written instead of llama-index's ``VectorIndexRetriever`` because ``ChromaVectorStore.query``
+    fetches and parses every candidate's stored node JSON, which cost more than the search itself
+    (issue #8). Scores are cosine similarities (1 − cosine distance).
+    """
+
+    def __init__(self, store: Store, embedder: BaseEmbedding, top_k: int, filters: SearchFilters | None = None) -> None:
+        super().__init__()
+        self._store = store
+        self._embedder = embedder
+        self._top_k = top_k
+        self._where = (filters or SearchFilters()).to_chroma_where()
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        vector = query_bundle.embedding or self._embedder.get_query_embedding(query_bundle.query_str)
+        found = self._store.collection.query(
+            query_embeddings=[vector], n_results=self._top_k, where=self._where, include=["distances"],
+        )
+        ids, distances = found["ids"][0], found["distances"][0]
+        nodes = self._store.registry.nodes(ids)
+        return [NodeWithScore(node=nodes[cid], score=1.0 - float(d)) for cid, d in zip(ids, distances, strict=True) if cid in nodes]
 
 
 class BM25Retriever(BaseRetriever):
@@ -81,7 +111,7 @@ class BM25Retriever(BaseRetriever):
 def build_retriever(
     store: Store,
     analyzer: Analyzer,
-    index: VectorStoreIndex,
+    embedder: BaseEmbedding,
     top_k: int,
     candidates: int,
     mode: RetrievalMode = "hybrid",
@@ -91,15 +121,11 @@ def build_retriever(
     rrf_k: int = 60,
     fusion: str = "rrf",
 ) -> BaseRetriever:
-    """The retriever for ``mode``; hybrid (and any rewritten queries) fuse by reciprocal rank.
-
-    ``index`` is the store's ``VectorStoreIndex`` with the query embedder, built once per process."""
+    """The retriever for ``mode``; hybrid (and any rewritten queries) fuse by reciprocal rank."""
     filters = filters or SearchFilters()
     fused = mode == "hybrid" or bool(rewrites)
     per_list = candidates if fused else top_k
-    dense = index.as_retriever(
-        similarity_top_k=per_list, filters=filters.to_metadata_filters(),
-    )
+    dense = DenseRetriever(store, embedder, per_list, filters)
     lexical = BM25Retriever(store, analyzer, per_list, filters)
     chosen = {"dense": [dense], "bm25": [lexical], "hybrid": [dense, lexical]}[mode]
     if not fused:
@@ -117,11 +143,9 @@ class FusionRetriever(QueryFusionRetriever):
 
     def __init__(self, retrievers: list[BaseRetriever], top_k: int, rewrites: list[str],
                  weights: list[float] | None = None, rrf_k: int = 60, fusion: str = "rrf") -> None:
-        from llama_index.core.llms import MockLLM
-
         mode = {"rrf": "reciprocal_rerank"}.get(fusion, fusion)
         super().__init__(
-            retrievers, llm=MockLLM(), mode=mode, similarity_top_k=top_k,
+            retrievers, llm=_mock_llm(), mode=mode, similarity_top_k=top_k,
             num_queries=1 + len(rewrites), use_async=False, retriever_weights=weights,
         )
         self._rewrites = list(rewrites)
@@ -142,6 +166,14 @@ class FusionRetriever(QueryFusionRetriever):
                 fused[hit.node.node_id] = fused.get(hit.node.node_id, 0.0) + weight / (self._rrf_k + rank + 1)
         ranked = sorted(fused.items(), key=lambda item: item[1], reverse=True)
         return [NodeWithScore(node=nodes[node_id].node, score=score) for node_id, score in ranked]
+
+
+@cache
+def _mock_llm() -> MockLLM:
+    """One placeholder LLM per process: building one costs more than a BM25 query."""
+    from llama_index.core.llms import MockLLM
+
+    return MockLLM()
 
 
 def retrieve(retriever: BaseRetriever, query: str) -> list[NodeWithScore]:
