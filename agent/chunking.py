@@ -114,17 +114,12 @@ class ArabicSentenceChunker(NodeParser):
         text = doc.text
         count = token_counter(self.encoding)
         ordinal = 0
-        # the document's id and hash only: its metadata is in the registry, and every byte here is
-        # stored again with each chunk in Chroma (a third of ingest time went to writing it)
-        source = RelatedNodeInfo(node_id=doc.doc_id, node_type=ObjectType.DOCUMENT, hash=doc.hash)
         for para_index, para in enumerate(unique_paragraphs(text)):
             sentences = self._sentences(text, para, count)
             for first, last in self._pack(sentences, text, count):
                 start, end = sentences[first].start, sentences[last].end
-                node = chunk_node(chunk_id(doc.doc_id, start, end), text[start:end], doc.metadata, para_index, start, end, ordinal)
-                node.relationships[NodeRelationship.SOURCE] = source
+                yield chunk_node(chunk_id(doc.doc_id, start, end), text[start:end], doc.metadata, para_index, start, end, ordinal)
                 ordinal += 1
-                yield node
 
     def _sentences(self, text: str, para: arabic.Span, count: Any) -> list[arabic.Span]:
         out: list[arabic.Span] = []
@@ -190,6 +185,8 @@ def chunk_node(node_id: str, text: str, doc_meta: Mapping[str, Any], para: int, 
         "paragraph": para, "ordinal": ordinal, "start_char": start, "end_char": end,
         "published_ord": int(published.replace("-", "")) if published else 0,
     })
+    # the source document by id only: its metadata is in the registry, and every byte on a node is
+    # stored again with each chunk in Chroma (copies of the document's metadata were a third of a write)
     node = TextNode(id_=node_id, text=text, metadata=meta, start_char_idx=start, end_char_idx=end)
     node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=meta["doc_id"], node_type=ObjectType.DOCUMENT)
     return node

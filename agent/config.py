@@ -42,6 +42,11 @@ class ChunkingSettings(BaseModel):
     chunk_tokens: int = Field(default=200, ge=16, le=8192, description="Maximum tokens per chunk (tiktoken).")
     overlap_tokens: int = Field(default=40, ge=0, le=2048, description="Sentence overlap between consecutive chunks of a long paragraph.")
     encoding: str = Field(default="o200k_base", description="tiktoken encoding used to count tokens.")
+    worker: bool | None = Field(
+        default=None,
+        description="Chunk and embed in a second process while the first writes: true for every ingest, false never. "
+        "Default: for ingests of 4 MB and more, with 2+ CPU cores and the local embedder.",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> ChunkingSettings:
@@ -158,6 +163,12 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, _DalilEnv(settings_cls))
+
+    def ingest_worker(self) -> bool:
+        """Whether a large ingest chunks and embeds in a worker process (``chunking.worker``, else by the machine)."""
+        if self.chunking.worker is not None:
+            return self.chunking.worker
+        return (os.cpu_count() or 1) >= 2 and self.embeddings.provider == "local"
 
     @property
     def bm25_weight(self) -> float:

@@ -1,26 +1,39 @@
 """Ingest: paths → documents → chunks → vectors + BM25 terms in the store.
 
-Takes paths and settings; returns an ``IngestReport`` (added / updated / unchanged /
-duplicate documents, chunks written, errors, seconds). Unchanged files cost one hash
-comparison; a changed file replaces its old chunks; exact duplicates are skipped.
+Takes paths and a ``Preparer`` (chunker, embedder, analyzer); returns an ``IngestReport``
+(added / updated / unchanged / duplicate documents, chunks written, errors, seconds).
+Unchanged files cost one hash comparison; a changed file replaces its old chunks; exact
+duplicates are skipped. Large runs chunk and embed in a worker process while this one
+writes, so both cores work.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain, islice
+from multiprocessing import get_context
+from multiprocessing.connection import wait
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import Document, TextNode
 
-from agent.chunking import ArabicSentenceChunker
+from agent.chunking import ArabicSentenceChunker, chunk_node
 from agent.lexicon import Analyzer
 from agent.readers import ReadError, discover, iter_files
 from agent.store import PreparedDocument, Store
+
+if TYPE_CHECKING:
+    from agent.config import Settings
 
 
 @dataclass
@@ -46,6 +59,10 @@ class IngestReport:
 T = TypeVar("T")
 ProgressFn = Callable[[int, int, str], None]
 BATCH = 1024  # chunks embedded and written at a time: bounds memory on very large articles
+WORKER_TASK = 64  # documents per task sent to the worker process
+WORKER_WINDOW = 3  # tasks in flight, so the worker stays ahead while this process writes
+WORKER_MIN_BYTES = 4_000_000  # smaller runs: the worker's start-up (about 2 s of imports) costs more than it saves
+STREAM_CHARS = 200_000  # longer articles are chunked and written here, batch by batch (bounded memory)
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -55,49 +72,111 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
+class Preparer:
+    """Chunks, embeds and analyzes documents: everything before the store."""
+
+    def __init__(self, chunker: ArabicSentenceChunker, embedder: BaseEmbedding, analyzer: Analyzer) -> None:
+        self.chunker, self.embedder, self.analyzer = chunker, embedder, analyzer
+
+    @classmethod
+    def from_settings(cls, settings: Settings, embedder: BaseEmbedding | None = None, analyzer: Analyzer | None = None) -> Preparer:
+        from agent.embeddings import make_embedder
+        from agent.lexicon import load_analyzer
+
+        c = settings.chunking
+        analyzer = analyzer or load_analyzer(settings.lexicon)
+        chunker = ArabicSentenceChunker(chunk_tokens=c.chunk_tokens, overlap_tokens=c.overlap_tokens, encoding=c.encoding)
+        return cls(chunker, embedder or make_embedder(settings.embeddings, analyzer), analyzer)
+
+    def finish(self, nodes: list[TextNode]) -> list[list[str]]:
+        """Embed ``nodes`` (in place, one batch) and return their BM25 terms."""
+        texts = [n.get_content() for n in nodes]
+        for node, vector in zip(nodes, self.embedder.get_text_embedding_batch(texts), strict=True):
+            node.embedding = vector
+        return [self.analyzer.terms(t) for t in texts]
+
+
 def ingest_paths(
     paths: list[Path],
     store: Store,
-    chunker: ArabicSentenceChunker,
-    embedder: BaseEmbedding,
-    analyzer: Analyzer,
+    preparer: Preparer,
     progress: ProgressFn | None = None,
+    worker_settings: Settings | None = None,
+    worker_min_bytes: int = WORKER_MIN_BYTES,
 ) -> IngestReport:
     """Ingest every article under ``paths`` into ``store``.
 
-    Files are read one at a time; the chunks of many small documents are embedded and
-    written together (one Chroma write and one registry commit per ``BATCH`` chunks),
-    because Chroma's cost per write dwarfs its cost per vector. A document larger than a
-    batch is streamed on its own in batches.
+    Files are read one at a time; the chunks of many small documents are written together
+    (one Chroma write and one registry commit per ``BATCH`` chunks), because Chroma's cost
+    per write dwarfs its cost per vector. With ``worker_settings`` and a large enough input,
+    a worker process built from those settings chunks and embeds while this one writes.
     """
     started = time.perf_counter()
     files, errors = discover(paths)
     report = IngestReport(errors=errors)
     with store.ingest_lock():
-        pending = _Pending(store, embedder, analyzer)
-        for i, (path, documents) in enumerate(iter_files(files, report.errors), start=1):
-            if progress:
-                progress(i, len(files), path.name)
-            for doc in documents:
-                _ingest_one(doc, store, chunker, embedder, analyzer, report, pending)
+        todo = _to_ingest(files, store, report, progress)
+        pending = _Pending(store, preparer)
+        if worker_settings is not None and sum(_size(f) for f in files) >= worker_min_bytes:
+            _with_worker(todo, pending, preparer, worker_settings, report)
+        else:
+            for item in todo:
+                _chunk_or_stream(item, pending, preparer, report)
         pending.flush()
+        report.chunks = pending.written + report.chunks
         store.bm25(writer=True)  # once per run, not per file; also repairs an index a crash left stale
     report.seconds = time.perf_counter() - started
     return report
 
 
+@dataclass
+class _Todo:
+    doc: Document
+    label: str
+    updates: bool  # replaces an earlier version of the same source
+
+
+def _to_ingest(files: list[Path], store: Store, report: IngestReport, progress: ProgressFn | None) -> Iterator[_Todo]:
+    """The documents that need work, in order; unchanged ones and duplicates are only reported."""
+    queued: dict[str, str] = {}  # content hash -> label, for duplicates within this run
+    for i, (path, documents) in enumerate(iter_files(files, report.errors), start=1):
+        if progress:
+            progress(i, len(files), path.name)
+        for doc in documents:
+            meta = doc.metadata
+            label = meta["file"] if "#" not in meta["source"] else f"{meta['file']}#{meta['source'].rsplit('#', 1)[1]}"
+            report.encodings[label] = meta["encoding"]
+            previous = store.registry.document_by_source(meta["source"])
+            if previous and previous.content_hash == meta["content_hash"] and _same_meta(previous, meta):
+                report.unchanged.append(label)
+                continue
+            twin = store.registry.document_by_hash(meta["content_hash"])
+            if twin and twin.source != meta["source"]:
+                report.duplicates.append((label, twin.file))
+                continue
+            if meta["content_hash"] in queued:
+                report.duplicates.append((label, queued[meta["content_hash"]].split("#", 1)[0]))
+                continue
+            queued[meta["content_hash"]] = label
+            (report.updated if previous else report.added).append(label)
+            yield _Todo(doc, label, previous is not None)
+
+
 class _Pending:
     """Documents chunked but not yet stored, written together once they reach ``BATCH`` chunks."""
 
-    def __init__(self, store: Store, embedder: BaseEmbedding, analyzer: Analyzer) -> None:
-        self.store, self.embedder, self.analyzer = store, embedder, analyzer
+    def __init__(self, store: Store, preparer: Preparer) -> None:
+        self.store, self.preparer = store, preparer
         self.items: list[PreparedDocument] = []
-        self.hashes: dict[str, str] = {}  # content hash -> label, for duplicates within one batch
+        self.doc_ids: set[str] = set()
         self.chunks = 0
+        self.written = 0
 
-    def add(self, doc: Document, nodes: list[TextNode], label: str) -> None:
-        self.items.append(PreparedDocument(doc, nodes, []))
-        self.hashes[doc.metadata["content_hash"]] = label
+    def add(self, item: _Todo, nodes: list[TextNode], terms: list[list[str]] | None = None) -> None:
+        if item.doc.doc_id in self.doc_ids:  # the same source twice in one run: the later one replaces it
+            self.flush()
+        self.items.append(PreparedDocument(item.doc, nodes, terms or []))
+        self.doc_ids.add(item.doc.doc_id)
         self.chunks += len(nodes)
         if self.chunks >= BATCH:
             self.flush()
@@ -105,53 +184,108 @@ class _Pending:
     def flush(self) -> None:
         if not self.items:
             return
-        nodes = [n for item in self.items for n in item.nodes]
-        _embed(nodes, self.embedder)
-        for item in self.items:
-            item.terms = [self.analyzer.terms(n.get_content()) for n in item.nodes]
+        unprepared = [item for item in self.items if item.nodes and not item.terms]
+        terms = self.preparer.finish([n for item in unprepared for n in item.nodes])
+        for item in unprepared:
+            item.terms, terms = terms[:len(item.nodes)], terms[len(item.nodes):]
         self.store.write_documents(self.items)
-        self.items, self.hashes, self.chunks = [], {}, 0
+        self.written += self.chunks
+        self.items, self.doc_ids, self.chunks = [], set(), 0
 
 
-def _embed(nodes: list[TextNode], embedder: BaseEmbedding) -> None:
-    vectors = embedder.get_text_embedding_batch([n.get_content() for n in nodes])
-    for node, vector in zip(nodes, vectors, strict=True):
-        node.embedding = vector
-
-
-def _ingest_one(
-    doc: Document, store: Store, chunker: ArabicSentenceChunker, embedder: BaseEmbedding,
-    analyzer: Analyzer, report: IngestReport, pending: _Pending,
-) -> None:
-    meta = doc.metadata
-    label = meta["file"] if "#" not in meta["source"] else f"{meta['file']}#{meta['source'].rsplit('#', 1)[1]}"
-    report.encodings[label] = meta["encoding"]
-    previous = store.registry.document_by_source(meta["source"])
-    if previous and previous.content_hash == meta["content_hash"] and _same_meta(previous, meta):
-        report.unchanged.append(label)
-        return
-    twin = store.registry.document_by_hash(meta["content_hash"])
-    if twin and twin.source != meta["source"]:
-        report.duplicates.append((label, twin.file))
-        return
-    if meta["content_hash"] in pending.hashes:
-        report.duplicates.append((label, pending.hashes[meta["content_hash"]].split("#", 1)[0]))
-        return
-    chunks = chunker.iter_chunks(doc)
+def _chunk_or_stream(item: _Todo, pending: _Pending, preparer: Preparer, report: IngestReport) -> None:
+    """Queue a document's chunks, or write a very large one on its own, batch by batch (bounded memory)."""
+    chunks = preparer.chunker.iter_chunks(item.doc)
     head = list(islice(chunks, BATCH))
     if len(head) < BATCH:
-        pending.add(doc, head, label)
-    else:  # a very large article: stream it alone, batch by batch, to bound memory
-        pending.flush()
-        with store.writing(doc) as add:
-            for batch in batched(chain(head, chunks), BATCH):
-                _embed(batch, embedder)
-                add(batch, [analyzer.terms(n.get_content()) for n in batch])
-                report.chunks += len(batch)
-        (report.updated if previous else report.added).append(label)
+        pending.add(item, head)
         return
-    report.chunks += len(head)
-    (report.updated if previous else report.added).append(label)
+    pending.flush()
+    with pending.store.writing(item.doc) as add:
+        for batch in batched(chain(head, chunks), BATCH):
+            add(batch, preparer.finish(batch))
+            report.chunks += len(batch)
+
+
+def _with_worker(todo: Iterator[_Todo], pending: _Pending, preparer: Preparer, settings: Settings, report: IngestReport) -> None:
+    """Chunk and embed in a worker process (spawned: it inherits no lock or open store) while this one
+    writes. Documents are still written in input order, so a crash leaves a prefix of the run."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=_start_worker, initargs=(settings,)) as pool:
+        inflight: deque[tuple[list[_Todo], Future[list[_Remote]]]] = deque()
+
+        def submit(items: list[_Todo]) -> None:
+            if items:
+                inflight.append((items, pool.submit(_prepare_in_worker, [(i.doc.doc_id, i.doc.text, i.doc.metadata) for i in items])))
+
+        def collect(keep: int) -> None:
+            while len(inflight) > keep:
+                _collect(*inflight.popleft(), pending)
+
+        batch: list[_Todo] = []
+        for item in todo:
+            if len(item.doc.text) >= STREAM_CHARS:  # streamed here, after everything before it
+                submit(batch)
+                batch = []
+                collect(0)
+                _chunk_or_stream(item, pending, preparer, report)
+                continue
+            batch.append(item)
+            if len(batch) == WORKER_TASK:
+                submit(batch)
+                batch = []
+                collect(WORKER_WINDOW - 1)
+        submit(batch)
+        collect(0)
+
+
+_Remote = tuple[list[tuple[str, int, int, int, int]], np.ndarray, list[str]]  # chunks, vectors, terms
+_worker: Preparer | None = None
+
+
+def _start_worker(settings: Settings) -> None:
+    global _worker
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
+    _worker = Preparer.from_settings(settings)
+
+
+def _exit_with_parent() -> None:
+    """End the worker when the ingest that started it dies (a kill -9 included): its task queue
+    never reports that, so an orphan would otherwise wait forever."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        wait([parent.sentinel])
+        os._exit(1)
+
+
+def _prepare_in_worker(docs: list[tuple[str, str, dict[str, Any]]]) -> list[_Remote]:
+    """In the worker: each document's chunks as plain tuples, their vectors and their terms (cheap to send back)."""
+    assert _worker is not None
+    out: list[_Remote] = []
+    for doc_id, text, metadata in docs:
+        nodes = list(_worker.chunker.iter_chunks(Document(id_=doc_id, text=text, metadata=metadata)))
+        terms = _worker.finish(nodes)
+        chunks = [(n.node_id, n.start_char_idx, n.end_char_idx, n.metadata["paragraph"], n.metadata["ordinal"]) for n in nodes]
+        vectors = np.array([n.embedding for n in nodes], dtype=np.float32).reshape(len(nodes), -1)
+        out.append((chunks, vectors, [" ".join(t) for t in terms]))
+    return out
+
+
+def _collect(items: list[_Todo], future: Future[list[_Remote]], pending: _Pending) -> None:
+    for item, (chunks, vectors, terms) in zip(items, future.result(), strict=True):
+        doc = item.doc
+        nodes = []
+        for (node_id, start, end, paragraph, ordinal), vector in zip(chunks, vectors, strict=True):
+            node = chunk_node(node_id, doc.text[start:end], doc.metadata, paragraph, start, end, ordinal)
+            node.embedding = vector.tolist()
+            nodes.append(node)
+        pending.add(item, nodes, [t.split(" ") if t else [] for t in terms])
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _same_meta(previous: object, meta: dict[str, object]) -> bool:

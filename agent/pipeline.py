@@ -50,14 +50,12 @@ class Dalil:
         return make_embedder(self.settings.embeddings, self.analyzer)
 
     def ingest(self, paths: list[Path], progress: ProgressFn | None = None) -> IngestReport:
-        from agent.chunking import ArabicSentenceChunker
-        from agent.ingest import ingest_paths
+        from agent.ingest import WORKER_MIN_BYTES, Preparer, ingest_paths
 
-        chunking = self.settings.chunking
-        chunker = ArabicSentenceChunker(
-            chunk_tokens=chunking.chunk_tokens, overlap_tokens=chunking.overlap_tokens, encoding=chunking.encoding,
-        )
-        return ingest_paths(paths, self.store, chunker, self.embedder, self.analyzer, progress)
+        preparer = Preparer.from_settings(self.settings, self.embedder, self.analyzer)
+        worker = self.settings if self.settings.ingest_worker() else None
+        min_bytes = 0 if self.settings.chunking.worker else WORKER_MIN_BYTES  # forced on: every ingest
+        return ingest_paths(paths, self.store, preparer, progress, worker_settings=worker, worker_min_bytes=min_bytes)
 
     def retrieve(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
                  mode: RetrievalMode | None = None, rewrites: list[str] | None = None) -> list[NodeWithScore]:

@@ -198,3 +198,40 @@ def test_cli_ingest_missing_path_fails_with_exit_3(tmp_path: Path) -> None:
     result = _runner().invoke(app, ["ingest", str(tmp_path / "nowhere"), "--store", str(tmp_path / "store")])
     assert result.exit_code == 3
     assert "nowhere" in result.stderr and "no such file" in result.stderr
+
+
+def _store_contents(dalil: Dalil) -> tuple[dict[str, str], dict[str, list[float]], dict[str, str]]:
+    """Registry terms by chunk, Chroma vectors by chunk, and chunk texts: everything an ingest writes."""
+    terms = dict(dalil.store.registry._db.execute("SELECT chunk_id, terms FROM chunks").fetchall())
+    got = dalil.store.collection.get(include=["embeddings", "documents"])
+    vectors = {i: list(v) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+    texts = dict(zip(got["ids"], got["documents"], strict=True))
+    return terms, vectors, texts
+
+
+def test_worker_process_writes_the_same_store_as_one_process(tmp_path: Path, seeds_dir: Path) -> None:
+    """Chunking and embedding in the worker process (chunking.worker) changes nothing that is stored,
+    including the repeated lead of seed 001 dropped, the same source twice in one JSONL file (the
+    later replaces the earlier) and a duplicate article."""
+    from tests.test_reliability_crash import write_articles
+
+    corpus = tmp_path / "corpus"
+    names = write_articles(corpus, 70)
+    shutil.copytree(seeds_dir, corpus / "seeds")
+    shutil.copy(corpus / names[0], corpus / "copy_of_the_first.txt")
+    records = [{"id": "same", "text": "نص أول عن اتصال هاتفي بين الوزيرين."}, {"id": "same", "text": "نص ثان عن وقف إطلاق النار في حلب."}]
+    (corpus / "feed.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+
+    reports, contents = [], []
+    for worker in (False, True):
+        dalil = Dalil(load_settings(None, {"store": {"path": tmp_path / f"store-{worker}"}, "chunking": {"worker": worker}}))
+        reports.append(dalil.ingest([corpus]))
+        contents.append(_store_contents(dalil))
+    one, two = reports
+    assert (len(one.added), one.chunks, len(one.duplicates)) == (len(two.added), two.chunks, len(two.duplicates))
+    assert len(one.duplicates) == 1 and not one.errors
+    assert contents[0][0] == contents[1][0] and contents[0][2] == contents[1][2]
+    assert contents[0][1].keys() == contents[1][1].keys()
+    assert all(max(abs(a - b) for a, b in zip(v, contents[1][1][k], strict=True)) < 1e-6 for k, v in contents[0][1].items())
+    assert any("وقف إطلاق النار" in t for t in contents[1][2].values())
+    assert not any("نص أول" in t for t in contents[1][2].values()), "the earlier record of a repeated source was kept"

@@ -207,8 +207,29 @@ def update_orphaned_articles(state: dict, corpus: Path) -> list[str]:
     return state["orphan_files"]
 
 
+def children_of(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, IndexError, ValueError):
+            continue
+        if int(ppid) == pid and state != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def ingest_and_kill(store: Path, corpus: Path, ready: Callable[[], bool], log: list[str]) -> int:
-    """Start `dalil ingest`, SIGKILL it once ``ready()``; returns the registry's document count after the kill."""
+    """Start `dalil ingest`, SIGKILL it once ``ready()``; returns the registry's document count after the kill.
+    Whatever processes the ingest started (the chunk-and-embed worker) must end with it."""
     proc = subprocess.Popen(dalil_cmd("ingest", str(corpus), "--store", str(store), "--json"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=child_env())
     try:
@@ -217,12 +238,17 @@ def ingest_and_kill(store: Path, corpus: Path, ready: Callable[[], bool], log: l
             assert proc.poll() is None, f"ingest ended before the kill point: {proc.stderr.read()[-2000:]!r}"
             assert time.monotonic() < deadline, "ingest made no progress"
             time.sleep(0.01)
+        children = children_of(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=60)
         if proc.stderr:
             proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL, "the ingest was not killed: it had already finished"
+    deadline = time.monotonic() + 20
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in children if alive(pid)], "a process started by the killed ingest outlived it"
     count = documents_in(store)
     log.append(f"killed at {count} documents")
     return count
@@ -234,7 +260,11 @@ def run(*args: str, timeout: int = 180) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_kill_9_early_and_mid_way_then_ingest_finishes_the_job(tmp_path: Path) -> None:
+@pytest.mark.parametrize("worker", ["false", "true"], ids=["one-process", "with-worker"])
+def test_kill_9_early_and_mid_way_then_ingest_finishes_the_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker: str) -> None:
+    """Also with the chunk-and-embed worker process: killing the ingest must not leave the worker
+    holding the store, and what was committed is still a prefix of the run."""
+    monkeypatch.setenv("DALIL_CHUNKING_WORKER", worker)
     corpus, store = tmp_path / "corpus", tmp_path / "store"
     names = write_articles(corpus, N_ARTICLES, big={BIG_INDEX: BIG_BYTES})
     log: list[str] = []
@@ -254,7 +284,9 @@ def test_kill_9_early_and_mid_way_then_ingest_finishes_the_job(tmp_path: Path) -
     updated += update_orphaned_articles(after_mid, corpus)
     assert f"a{BIG_INDEX:03d}.txt" in updated, "the mid-way kill did not land inside the big article"
 
-    final_run = run("ingest", str(corpus), "--store", str(store), "--json")
+    # no lock waiting: an orphaned worker must not hold the store after its ingest was killed
+    final_run = subprocess.run(dalil_cmd("ingest", str(corpus), "--store", str(store), "--json"), capture_output=True, text=True,
+                               encoding="utf-8", env=child_env(DALIL_STORE_LOCK_TIMEOUT="0"), stdin=subprocess.DEVNULL, timeout=180)
     assert final_run.returncode == 0, final_run.stderr[-3000:]
     report = json.loads(final_run.stdout)
     assert report["errors"] == []
