@@ -226,8 +226,13 @@ class Run:
             if base["articles"] != n:
                 raise RuntimeError(f"baseline ingest read {base['articles']} of {n} articles")
             base.update(wall_s=child.wall, rss_mb=child.rss_mb)
-            self.log(f"ingest {n}: baseline {base['seconds']:.1f}s ({n / base['seconds']:.0f} art/s)")
-            self._ingests[n] = {"dalil": dalil, "baseline": base}
+            self.log(f"ingest {n}: baseline {base['seconds']:.1f}s ({n / base['seconds']:.0f} art/s); with Dalil's tokenizer …")
+            child = run_child([self.python, str(BENCH / "baseline_ingest.py"), str(corpus), str(base_store), "--same-tokenizer"], self.env)
+            shutil.rmtree(base_store, ignore_errors=True)
+            same = child.check("baseline ingest --same-tokenizer").json()
+            same.update(wall_s=child.wall, rss_mb=child.rss_mb)
+            self.log(f"ingest {n}: baseline with o200k_base {same['seconds']:.1f}s ({n / same['seconds']:.0f} art/s)")
+            self._ingests[n] = {"dalil": dalil, "baseline": base, "baseline_same_tokenizer": same}
         return self._ingests[n]
 
     def store_path(self, n: int) -> Path:
@@ -306,6 +311,9 @@ def bench_ingest(run: Run) -> None:
                     n / d["seconds"] >= 2 * n / b["seconds"], higher_is_better=True))
         run.add(Row("ingest", f"ingest chunks/s (Dalil {d['chunks']:,}, baseline {b['chunks']:,} chunks)", scale,
                     d["chunks"] / d["seconds"], b["chunks"] / b["seconds"], "chunk/s", higher_is_better=True))
+        same = r["baseline_same_tokenizer"]  # the splitter counting o200k_base tokens too: chunks of Dalil's size
+        run.add(Row("ingest", f"ingest articles/s, baseline splitting with o200k_base ({same['chunks']:,} chunks)", scale,
+                    n / d["seconds"], n / same["seconds"], "art/s", higher_is_better=True))
         run.details.setdefault("ingest", {})[str(n)] = r
     # the 10k-in-5-minutes target: measured at 10,000, else projected from the largest size's rate
     n = 10000 if 10000 in sizes else max(sizes)
@@ -524,6 +532,28 @@ def print_table(doc: dict[str, Any]) -> None:
     console.print(f"total {doc['seconds']:.0f} s; work dir {doc['work'] or '(temporary, removed)'}", highlight=False)
 
 
+def markdown(doc: dict[str, Any]) -> str:
+    """The run as Markdown (bench/RESULTS.md is this, for a full run)."""
+    m, pk = doc["machine"], doc["machine"]["packages"]
+    lines = [
+        f"Machine: {m['cpu']}, {m['cores_usable']}/{m['cores']} cores, {m['ram_gb']} GB RAM; Python {m['python']}, chromadb "
+        f"{pk['chromadb']}, llama-index-core {pk['llama-index-core']}, bm25s {pk['bm25s']}; git {m['git'].get('commit', '?')}"
+        f"{' (agent/ modified)' if m['git'].get('agent_modified') else ''}; load average {m['loadavg_start']} → {m['loadavg_end']}; "
+        f"{doc['mode']} run, {doc['seconds']:.0f} s.",
+        "",
+        "| benchmark | scale | Dalil | baseline | ratio | target | result |",
+        "| --- | --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for row in doc["rows"]:
+        ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}×"
+        cells = [row["name"], row["scale"], fmt(row["dalil"], row["unit"]), fmt(row["baseline"], row["unit"]), ratio, row["target"],
+                 f"**{row['result']}**" if row["result"] in ("PASS", "FAIL", "ERROR") else row["result"]]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines.append("")
+    lines += [f"- {name}: {doc['notes'][name]}" for name in doc["benchmarks"] if name in doc.get("notes", {})]
+    return "\n".join(lines) + "\n"
+
+
 def parse_count(text: str) -> int:
     text = text.strip().lower().replace("_", "")
     factor = 1000 if text.endswith("k") else 1
@@ -565,7 +595,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="folder for corpora and stores (kept; a later run reuses them). Default: a temp dir")
     parser.add_argument("--repeat", type=int, default=2, help="search: timed rounds over the query list (default 2)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    parser.add_argument("--markdown", action="store_true", help="print the results as Markdown (as in bench/RESULTS.md)")
+    parser.add_argument("--render", type=Path, metavar="JSON", help="run nothing: show a saved --json output (as a table or --markdown)")
     args = parser.parse_args(argv)
+    if args.render:
+        saved = json.loads(args.render.read_text(encoding="utf-8"))
+        if args.markdown:
+            print(markdown(saved), end="")
+        else:
+            print_table(saved)
+        return 0
     try:
         sizes = parse_sizes(args.sizes, args.quick)
         selected = parse_only(args.only)
@@ -609,6 +648,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.json:
         print(json.dumps(doc, ensure_ascii=False, indent=2))
+    elif args.markdown:
+        print(markdown(doc), end="")
     else:
         print_table(doc)
     return 1 if errors else 0
