@@ -277,7 +277,7 @@ class Store:
         self.collection.delete(where={"document_id": {"$in": [item.doc.doc_id for item in batch]}})
         nodes = [node for item in batch for node in item.nodes]
         if nodes:
-            self.vector_store.add(nodes)
+            self.vector_store.add(_without_text(nodes))
         self.registry.write_documents(batch)
 
     @contextmanager
@@ -290,7 +290,7 @@ class Store:
 
             def add(nodes: list[TextNode], terms: list[list[str]]) -> None:
                 if nodes:
-                    self.vector_store.add(nodes)
+                    self.vector_store.add(_without_text(nodes))
                     add_rows(nodes, terms)
 
             yield add
@@ -363,3 +363,10 @@ class Store:
         docs, chunks = self.registry.counts()
         return {"path": str(self.root), "url": self.settings.store.url, "collection": self.collection_name,
                 "documents": docs, "chunks": chunks}
+
+
+def _without_text(nodes: list[TextNode]) -> list[TextNode]:
+    """The nodes as Chroma should keep them: vector, id and metadata, no text. The text lives in the
+    registry, where retrieval reads it; a copy in Chroma only fed its full-text index (at 100,000
+    articles Chroma's SQLite file reached 4 GB and ingest became disk-bound, issue #8)."""
+    return [node.model_copy(update={"text": ""}) for node in nodes]

@@ -95,8 +95,10 @@ def test_changed_file_replaces_its_chunks(tmp_path: Path, seeds_dir: Path) -> No
     assert _chroma_ids(after, doc.doc_id) == new_ids
     assert _registry_ids(after) - new_ids == other_ids  # other documents untouched
     assert after.store.vector_count() == len(_registry_ids(after))
-    stored = after.store.collection.get(where={"doc_id": doc.doc_id}, include=["documents"])["documents"]
-    assert not any("27 شباط" in t for t in stored)
+    stored = [n.get_content() for n in after.store.registry.nodes(sorted(new_ids)).values()]
+    assert stored and not any("27 شباط" in t for t in stored)
+    # Chroma keeps vectors and filter metadata only: the text lives in the registry
+    assert set(after.store.collection.get(include=["documents"])["documents"]) <= {"", None}
     assert after.store.text_of(doc.doc_id) == path.read_text(encoding="utf-8")
 
     for mode in ("bm25", "dense", "hybrid"):
@@ -203,9 +205,9 @@ def test_cli_ingest_missing_path_fails_with_exit_3(tmp_path: Path) -> None:
 def _store_contents(dalil: Dalil) -> tuple[dict[str, str], dict[str, list[float]], dict[str, str]]:
     """Registry terms by chunk, Chroma vectors by chunk, and chunk texts: everything an ingest writes."""
     terms = dict(dalil.store.registry._db.execute("SELECT chunk_id, terms FROM chunks").fetchall())
-    got = dalil.store.collection.get(include=["embeddings", "documents"])
+    got = dalil.store.collection.get(include=["embeddings"])
     vectors = {i: list(v) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
-    texts = dict(zip(got["ids"], got["documents"], strict=True))
+    texts = {i: n.get_content() for i, n in dalil.store.registry.nodes(list(terms)).items()}
     return terms, vectors, texts
 
 

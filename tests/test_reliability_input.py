@@ -46,9 +46,9 @@ def snapshot(store: Path, doc_ids: set[str] | None = None) -> dict:
     docs = {d.doc_id: (d.file, d.source, d.content_hash, d.text, d.n_chunks, d.ingested_at, d.published, d.outlet)
             for d in registry.documents() if doc_ids is None or d.doc_id in doc_ids}
     chunks = {c.chunk_id: (c.doc_id, c.ordinal, c.start_char, c.end_char) for c in registry.chunks() if c.doc_id in docs}
-    records = dalil.store.collection.get(where={"doc_id": {"$in": sorted(docs)}}, include=["documents", "metadatas"])
-    chroma = {i: (text, meta["doc_id"], meta["start_char"], meta["end_char"])
-              for i, text, meta in zip(records["ids"], records["documents"], records["metadatas"], strict=True)}
+    records = dalil.store.collection.get(where={"doc_id": {"$in": sorted(docs)}}, include=["embeddings", "metadatas"])
+    chroma = {i: (tuple(round(float(x), 6) for x in vector), meta["doc_id"], meta["start_char"], meta["end_char"])
+              for i, vector, meta in zip(records["ids"], records["embeddings"], records["metadatas"], strict=True)}
     return {"docs": docs, "chunks": chunks, "chroma": chroma, "counts": registry.counts(), "vectors": dalil.store.vector_count()}
 
 
