@@ -162,6 +162,5 @@ class Dalil:
         return answer
 
     def _require_documents(self) -> None:
-        docs, _ = self.store.registry.counts()
-        if not docs:
+        if self.store.registry.is_empty():
             raise DalilError(f"the store at {self.settings.store.path} is empty: run `dalil ingest seeds` first")
