@@ -133,7 +133,6 @@ def ingest_paths(
 class _Todo:
     doc: Document
     label: str
-    updates: bool  # replaces an earlier version of the same source
 
 
 def _to_ingest(files: list[Path], store: Store, report: IngestReport, progress: ProgressFn | None) -> Iterator[_Todo]:
@@ -159,7 +158,7 @@ def _to_ingest(files: list[Path], store: Store, report: IngestReport, progress: 
                 continue
             queued[meta["content_hash"]] = label
             (report.updated if previous else report.added).append(label)
-            yield _Todo(doc, label, previous is not None)
+            yield _Todo(doc, label)
 
 
 class _Pending:
