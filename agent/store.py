@@ -2,8 +2,9 @@
 
 Takes settings; gives ``Store`` with the vector store, the registry of ingested
 documents (SQLite: original text, content hash, chunk offsets and search terms) and the
-BM25 index. The registry row of a document is committed only after its vectors are in
-Chroma, so an interrupted ingest is redone, never half-kept.
+BM25 index. Chroma keeps each chunk's vector and filter metadata; the text lives only in the
+registry, which rebuilds passages for retrieval. The registry row of a document is committed
+only after its vectors are in Chroma, so an interrupted ingest is redone, never half-kept.
 """
 
 from __future__ import annotations
