@@ -154,7 +154,7 @@ def test_blocker_blocks_and_records(sandbox: dict[str, object]) -> None:
         except OSError as exc:
             print("blocked:", exc)
         try:
-            socket.getaddrinfo("huggingface.co", 443)
+            socket.getaddrinfo("model-hub.example", 443)  # a model hub lookup, as a downloader would make
         except OSError as exc:
             print("blocked:", exc)
         s = socket.socket()
@@ -173,7 +173,7 @@ def test_blocker_blocks_and_records(sandbox: dict[str, object]) -> None:
     assert result.stdout.count("blocked: network blocked by test") == 3
     assert result.stdout.rstrip().endswith("ok")
     attempts = _attempts(sandbox)
-    assert "example.com" in attempts and "huggingface.co" in attempts and "93.184.216.34" in attempts
+    assert "example.com" in attempts and "model-hub.example" in attempts and "93.184.216.34" in attempts
 
 
 def test_ingest_and_ask_never_touch_the_network(sandbox: dict[str, object]) -> None:
