@@ -45,7 +45,7 @@ class ChunkingSettings(BaseModel):
     worker: bool | None = Field(
         default=None,
         description="Chunk and embed in a second process while the first writes: true for every ingest, false never. "
-        "Default: for ingests of 4 MB and more, with 2+ CPU cores and the local embedder.",
+        "Default: for ingests of 16 MB and more, with 2+ CPU cores and the local embedder.",
     )
 
     @model_validator(mode="after")

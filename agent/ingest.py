@@ -61,7 +61,9 @@ ProgressFn = Callable[[int, int, str], None]
 BATCH = 1024  # chunks embedded and written at a time: bounds memory on very large articles
 WORKER_TASK = 64  # documents per task sent to the worker process
 WORKER_WINDOW = 3  # tasks in flight, so the worker stays ahead while this process writes
-WORKER_MIN_BYTES = 4_000_000  # smaller runs: the worker's start-up (about 2 s of imports) costs more than it saves
+# below this, the worker's start (about 2 s of imports) costs more than it saves: 1k articles (4 MB)
+# took 12.3 s in one process and 14.3 s with the worker; 10k (42 MB) 125 s and 98 s (bench/run.py)
+WORKER_MIN_BYTES = 16_000_000
 STREAM_CHARS = 200_000  # longer articles are chunked and written here, batch by batch (bounded memory)
 
 
