@@ -266,7 +266,7 @@ def _prepare_in_worker(docs: list[tuple[str, str, dict[str, Any]]]) -> list[_Rem
         nodes = list(_worker.chunker.iter_chunks(Document(id_=doc_id, text=text, metadata=metadata)))
         terms = _worker.finish(nodes)
         chunks = [(n.node_id, n.start_char_idx, n.end_char_idx, n.metadata["paragraph"], n.metadata["ordinal"]) for n in nodes]
-        vectors = np.array([n.embedding for n in nodes], dtype=np.float32).reshape(len(nodes), -1)
+        vectors = np.array([n.embedding for n in nodes], dtype=np.float32)  # (chunks, dim); (0,) for a text with no sentence
         out.append((chunks, vectors, [" ".join(t) for t in terms]))
     return out
 

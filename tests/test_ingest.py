@@ -221,6 +221,7 @@ def test_worker_process_writes_the_same_store_as_one_process(tmp_path: Path, see
     names = write_articles(corpus, 70)
     shutil.copytree(seeds_dir, corpus / "seeds")
     shutil.copy(corpus / names[0], corpus / "copy_of_the_first.txt")
+    (corpus / "punctuation_only.txt").write_text("… ؟ !", encoding="utf-8")  # an article that makes no chunk
     records = [{"id": "same", "text": "نص أول عن اتصال هاتفي بين الوزيرين."}, {"id": "same", "text": "نص ثان عن وقف إطلاق النار في حلب."}]
     (corpus / "feed.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
 
