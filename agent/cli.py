@@ -10,12 +10,17 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 
 from agent.errors import DalilError
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+    from agent.pipeline import Dalil
+    from agent.retrieve import SearchFilters
 
 app = typer.Typer(
     name="dalil", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
@@ -61,9 +66,9 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
-def open_dalil(store: Path | None, config: Path | None, **overrides: Any):
+def settings_for(store: Path | None, config: Path | None, **overrides: Any) -> Settings:
+    """The effective settings: config file < DALIL_* < these flags (``section__name=value``)."""
     from agent.config import load_settings
-    from agent.pipeline import Dalil
 
     layer: dict[str, Any] = {}
     if store is not None:
@@ -72,15 +77,25 @@ def open_dalil(store: Path | None, config: Path | None, **overrides: Any):
         if value is not None:
             section, name = key.split("__")
             layer.setdefault(section, {})[name] = value
-    return Dalil(load_settings(config, layer))
+    return load_settings(config, layer)
 
 
-def make_filters(date_from: dt.datetime | None, date_to: dt.datetime | None, outlet: str | None):
+def open_dalil(store: Path | None, config: Path | None, **overrides: Any) -> Dalil:
+    from agent.pipeline import Dalil
+
+    return Dalil(settings_for(store, config, **overrides))
+
+
+def filter_args(date_from: dt.datetime | None, date_to: dt.datetime | None, outlet: str | None) -> dict[str, str | None]:
+    """The --from / --to / --outlet options as text, the form ``SearchFilters.parse`` and ``dalil serve`` take."""
+    return {"date_from": date_from.date().isoformat() if date_from else None,
+            "date_to": date_to.date().isoformat() if date_to else None, "outlet": outlet}
+
+
+def make_filters(date_from: dt.datetime | None, date_to: dt.datetime | None, outlet: str | None) -> SearchFilters:
     from agent.retrieve import SearchFilters
 
-    if date_from and date_to and date_from > date_to:
-        raise DalilError("--from is after --to")
-    return SearchFilters(date_from.date() if date_from else None, date_to.date() if date_to else None, outlet)
+    return SearchFilters.parse(**filter_args(date_from, date_to, outlet))
 
 
 @app.command()
@@ -137,13 +152,20 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Show the passages that best match QUERY (hybrid BM25 + dense retrieval)."""
-    from agent import render
+    from agent import render, server
+    from agent.schema import SearchResult
 
     with user_errors():
         if mode not in (None, "hybrid", "dense", "bm25"):
             raise DalilError(f"--mode must be hybrid, dense or bm25, not {mode!r}")
-        dalil = open_dalil(store, config)
-        result = dalil.search(query, top_k, make_filters(date_from, date_to, outlet), mode)  # type: ignore[arg-type]
+        settings = settings_for(store, config)
+        served = server.request(settings, "search", {"query": query, "top_k": top_k, "mode": mode,
+                                                     **filter_args(date_from, date_to, outlet)})
+        if served is not None:
+            result = SearchResult.model_validate(served)
+        else:
+            dalil = open_dalil(store, config)
+            result = dalil.search(query, top_k, make_filters(date_from, date_to, outlet), mode)  # type: ignore[arg-type]
         if as_json:
             out().print(render.to_json(result), markup=False, soft_wrap=True)
         else:
@@ -166,17 +188,27 @@ def ask(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer QUESTION from the articles, every sentence cited and checked (extractive when offline)."""
-    from agent import render
+    from agent import render, server
+    from agent.schema import Answer
 
     with user_errors():
         if mode not in (None, "llm", "extractive"):
             raise DalilError(f"--mode must be llm or extractive, not {mode!r}")
-        dalil = open_dalil(store, config)
-        filters = make_filters(date_from, date_to, outlet)
+        settings = settings_for(store, config)
         console = out()
-        streaming = not as_json and dalil.answer_mode(mode) == "llm"  # type: ignore[arg-type]
+        streaming = not as_json and (mode or settings.default_answer_mode) == "llm"
         streamed = render.StreamPrinter(console) if streaming else None
-        answer = dalil.ask(question, filters, top_k, mode=mode, lang=lang, on_text=streamed)  # type: ignore[arg-type]
+        # a running `dalil serve` answers without this process loading anything; the stream is printed here only
+        served = None if streaming else server.request(settings, "ask", {
+            "question": question, "mode": mode, "lang": lang, "top_k": top_k, **filter_args(date_from, date_to, outlet)})
+        if served is not None:
+            answer = Answer.model_validate(served)
+        else:
+            from agent.pipeline import Dalil
+
+            dalil = Dalil(settings)
+            filters = make_filters(date_from, date_to, outlet)
+            answer = dalil.ask(question, filters, top_k, mode=mode, lang=lang, on_text=streamed)  # type: ignore[arg-type]
         if as_json:
             console.print(render.to_json(answer), markup=False, soft_wrap=True)
         elif streamed is not None and streamed.started:
@@ -184,6 +216,21 @@ def ask(
             render.print_verification(console, answer)
         else:
             render.print_answer(console, answer)
+
+
+@app.command()
+def serve(store: StoreOpt = None, config: ConfigOpt = None) -> None:
+    """Keep the store open and answer `dalil ask` / `dalil search` for it until Ctrl-C (they start in a fraction of the time)."""
+    from agent import server
+
+    def ready(info: dict[str, Any]) -> None:
+        err().print(f"dalil serve: pid {info['pid']}, store {info['store']} ({info['documents']} articles, "
+                    f"{info['chunks']} chunks); dalil ask / search with the same settings now use it. Ctrl-C stops it.",
+                    markup=False)
+
+    with user_errors():
+        server.serve(settings_for(store, config), on_ready=ready)
+    err().print("dalil serve: stopped", markup=False)
 
 
 @app.command("config")

@@ -112,6 +112,17 @@ class LLMSettings(BaseModel):
         return bool(self.model) and bool(self.base_url or self.api_key)
 
 
+class ServerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    use: bool = Field(
+        default=True,
+        description="dalil ask / search hand their question to a running `dalil serve` of the same store and settings "
+        "(it keeps the store open, so no process pays the imports and index loads again).",
+    )
+    timeout: float = Field(default=300.0, gt=0, description="Seconds a client waits for the server's answer before working itself.")
+
+
 class _DalilEnv(EnvSettingsSource):
     """DALIL_* variables, with the DALIL_STORE shortcut turned into store.path."""
 
@@ -135,6 +146,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     lexicon: Path | None = Field(default=None, description="YAML file of entity spellings and English→Arabic terms (default: the bundled one).")
 
     @model_validator(mode="before")
@@ -169,6 +181,11 @@ class Settings(BaseSettings):
         if self.chunking.worker is not None:
             return self.chunking.worker
         return (os.cpu_count() or 1) >= 2 and self.embeddings.provider == "local"
+
+    @property
+    def default_answer_mode(self) -> Literal["extractive", "llm"]:
+        """How questions are answered unless a mode is asked for: llm when an endpoint is configured."""
+        return "llm" if self.llm.configured else "extractive"
 
     @property
     def bm25_weight(self) -> float:

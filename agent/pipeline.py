@@ -37,6 +37,16 @@ class Dalil:
 
         return Store(self.settings)
 
+    def refreshed(self) -> Dalil:
+        """This pipeline, or a new one on the same settings when another process has ingested since it opened.
+
+        For long-lived processes (``dalil serve``, ``dalil chat``): the BM25 index follows the registry
+        by itself, but the embedded Chroma client only sees vectors that existed when it opened."""
+        if "store" not in self.__dict__ or not self.store.changed_since_open():
+            return self
+        self.store.close()
+        return Dalil(self.settings)
+
     @cached_property
     def analyzer(self) -> Analyzer:
         from agent.lexicon import load_analyzer
@@ -89,7 +99,7 @@ class Dalil:
         """The mode a question is answered in: as asked, else llm when an endpoint is configured."""
         if requested == "llm" and not self.settings.llm.configured:
             self.chat  # noqa: B018 - raises the one-line "what to set" error
-        return requested or ("llm" if self.settings.llm.configured else "extractive")
+        return requested or self.settings.default_answer_mode
 
     def ask(
         self,

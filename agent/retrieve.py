@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
+from agent.errors import DalilError
+
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.llms import MockLLM
@@ -36,6 +38,17 @@ class SearchFilters:
 
     def __bool__(self) -> bool:
         return bool(self.date_from or self.date_to or self.outlet)
+
+    @classmethod
+    def parse(cls, date_from: str | None, date_to: str | None, outlet: str | None) -> SearchFilters:
+        """Filters from their text form (YYYY-MM-DD dates), as a client of ``dalil serve`` sends them."""
+        try:
+            start, end = (dt.date.fromisoformat(d) if d else None for d in (date_from, date_to))
+        except ValueError:
+            raise DalilError(f"dates must be YYYY-MM-DD, not {date_from!r} / {date_to!r}") from None
+        if start and end and start > end:
+            raise DalilError("--from is after --to")
+        return cls(start, end, outlet or None)
 
     def to_chroma_where(self) -> dict[str, Any] | None:
         """The same limits as a Chroma ``where`` clause."""

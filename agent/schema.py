@@ -5,10 +5,12 @@ Other tools parse these; the README documents them and tests pin them.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from llama_index.core.schema import NodeWithScore
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:  # the schema is imported by `dalil ask` before it knows whether it needs llama-index
+    from llama_index.core.schema import NodeWithScore
 
 AnswerMode = Literal["extractive", "llm"]
 

@@ -229,7 +229,23 @@ class Store:
         self.root = settings.store.path
         self.collection_name = settings.collection_name()
         self.registry = Registry(self.root / f"{self.collection_name}.sqlite")
+        self.opened_generation = self.registry.generation()
         self._bm25: BM25Index | None = None
+
+    def changed_since_open(self) -> bool:
+        """Whether an ingest (in any process) wrote to the store after this object opened it."""
+        return self.registry.generation() != self.opened_generation
+
+    def close(self) -> None:
+        """Release the registry and the embedded Chroma client, so a new Store re-reads the store from disk.
+
+        Chroma keeps one client per path for the whole process and that client never sees vectors
+        another process wrote later; clearing its cache is the way chromadb offers to reopen it."""
+        self.registry.close()
+        if "chroma_client" in self.__dict__ and not self.settings.store.url:
+            from chromadb.api.client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()
 
     @property
     def bm25_dir(self) -> Path:

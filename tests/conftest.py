@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,12 +16,16 @@ SEEDS = ROOT / "seeds"
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """No user config, no endpoint, no key from the developer's shell leaks into a test."""
     for key in list(os.environ):
         if key.startswith("DALIL_") or key.startswith("OPENAI_"):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    # `dalil serve` sockets: never a developer's running server; a short path (AF_UNIX allows ~107 bytes)
+    runtime = tempfile.mkdtemp(prefix="dalil-run-")
+    request.addfinalizer(lambda: shutil.rmtree(runtime, ignore_errors=True))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("TERM", "dumb")
     monkeypatch.chdir(tmp_path)
