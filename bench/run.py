@@ -28,7 +28,8 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -58,9 +59,11 @@ NOTES = {
               f"n_results={K}) plus a bare bm25s retrieve of the same query terms on Dalil's own index (k={K}); timed interleaved "
               "with dalil.search(q, k=10, mode='hybrid') (which itself takes 20 candidates per list before fusion). "
               "Cold rows: a fresh `dalil search` process vs a bare process that "
-              "opens the same Chroma collection and bm25s index and runs one query.",
+              "opens the same Chroma collection and bm25s index and runs one query; the served row is the same `dalil search` "
+              "process while a `dalil serve` process holds the store open (started before, not timed; same output checked).",
     "ask": "extractive, on a store of seeds/. End to end: `dalil ask Q` process (median of 5) vs the bare floor process "
-           "(import chromadb + bm25s, open, one query). In process: Dalil.ask over the Arabic questions of evals/dev.yaml vs the "
+           "(import chromadb + bm25s, open, one query), once on its own and once while `dalil serve` holds the store open "
+           "(the output must be identical to the one-process answer). In process: Dalil.ask over the Arabic questions of evals/dev.yaml vs the "
            "in-process floor (Chroma query + bm25s retrieve, k=top_k).",
     "llm": "Dalil.ask(mode='llm') in process against tests/scripted_openai.py (a separate process, instant replies): overhead = "
            "wall time minus time inside HTTP (a timing wrapper on the openai client's transport). Baseline: the bare openai SDK "
@@ -114,10 +117,11 @@ def run_child(cmd: list[str], env: dict[str, str], timeout: float | None = None)
                      wall, usage.ru_maxrss / 1024)
 
 
-def median_runs(cmd: list[str], env: dict[str, str], runs: int, what: str) -> dict[str, Any]:
+def median_runs(cmd: list[str], env: dict[str, str], runs: int, what: str) -> tuple[dict[str, Any], str]:
+    """Wall time of ``runs`` processes (median, each, peak RSS) and the first one's output."""
     children = [run_child(cmd, env, timeout=120).check(what) for _ in range(runs)]
     walls = [c.wall for c in children]
-    return {"median_s": statistics.median(walls), "runs_s": walls, "rss_mb": max(c.rss_mb for c in children)}
+    return {"median_s": statistics.median(walls), "runs_s": walls, "rss_mb": max(c.rss_mb for c in children)}, children[0].out
 
 
 # ----------------------------------------------------------------------------- the run
@@ -164,13 +168,15 @@ class Run:
     _ask: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        for sub in ("corpora", "stores", "probes"):
+        for sub in ("corpora", "stores", "probes", "run"):
             (self.work / sub).mkdir(parents=True, exist_ok=True)
         empty = self.work / "empty-config.toml"
         empty.write_text("", encoding="utf-8")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("DALIL_", "OPENAI_"))}
         self.env["DALIL_CONFIG"] = str(empty)
         self.env["PYTHONUNBUFFERED"] = "1"
+        self.env["XDG_RUNTIME_DIR"] = str(self.work / "run")  # `dalil serve` sockets: this run's servers only
+        (self.work / "run").chmod(0o700)
 
     @property
     def python(self) -> str:
@@ -273,11 +279,16 @@ class Run:
                                 "--repeat", str(self.repeat), "--probe", str(probe)], self.env).check("search worker")
             timings = worker.json()
             query = json.loads(probe.read_text(encoding="utf-8"))["query"]
-            cli = run_child([self.dalil_cmd, "search", query, "--store", str(store), "-k", str(K), "--json"], self.env).check("dalil search")
+            search_cmd = [self.dalil_cmd, "search", query, "--store", str(store), "-k", str(K), "--json"]
+            cli = run_child(search_cmd, self.env).check("dalil search")
             floor = run_child([self.python, str(BENCH / "workers.py"), "floor", "--probe", str(probe)], self.env).check("floor process")
+            with self.serving(store) as server:
+                served, output = median_runs(search_cmd, self.env, RUNS, "dalil search with dalil serve")
+            served.update(server_start_s=server["ready_s"], same_output=output == cli.out)
             self._searches[n] = {
                 "store": origin, "in_process": timings, "worker_rss_mb": worker.rss_mb,
                 "dalil_search_process": {"wall_s": cli.wall, "rss_mb": cli.rss_mb, "hits": len(cli.json()["hits"])},
+                "dalil_search_served": served,
                 "floor_process": {"wall_s": floor.wall, "rss_mb": floor.rss_mb, **floor.json()},
             }
             self.log(f"search {n}: p95 dalil {timings['dalil_ms']['p95']:.1f} ms, floor {timings['floor_ms']['p95']:.1f} ms")
@@ -292,10 +303,31 @@ class Run:
                                self.env).check("ask worker")
             question = arabic_questions()[0]
             self.log(f"ask: `dalil ask` and the floor process, {RUNS} runs each …")
-            cli = median_runs([self.dalil_cmd, "ask", question, "--store", str(store)], self.env, RUNS, "dalil ask")
-            floor = median_runs([self.python, str(BENCH / "workers.py"), "floor", "--probe", str(probe)], self.env, RUNS, "floor process")
-            self._ask = {"question": question, "in_process": worker.json(), "dalil_ask_process": cli, "floor_process": floor}
+            ask_cmd = [self.dalil_cmd, "ask", question, "--store", str(store)]
+            cli, answer = median_runs(ask_cmd, self.env, RUNS, "dalil ask")
+            floor, _ = median_runs([self.python, str(BENCH / "workers.py"), "floor", "--probe", str(probe)], self.env, RUNS, "floor process")
+            self.log(f"ask: `dalil ask` with `dalil serve` running, {RUNS} runs …")
+            with self.serving(store) as server:
+                served, served_answer = median_runs(ask_cmd, self.env, RUNS, "dalil ask with dalil serve")
+            served.update(server_start_s=server["ready_s"], same_output=served_answer == answer)
+            self._ask = {"question": question, "in_process": worker.json(), "dalil_ask_process": cli, "floor_process": floor,
+                         "dalil_ask_served": served}
         return self._ask
+
+    @contextmanager
+    def serving(self, store: Path) -> Iterator[dict[str, float]]:
+        """A `dalil serve` process for ``store`` while the block runs; yields how long it took to be ready."""
+        started = time.perf_counter()
+        proc = subprocess.Popen([self.dalil_cmd, "serve", "--store", str(store)], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=self.env, cwd=ROOT, text=True)
+        try:
+            line = proc.stderr.readline() if proc.stderr else ""
+            if not line.startswith("dalil serve: pid"):
+                raise RuntimeError(f"dalil serve did not start: {line.strip()}")
+            yield {"ready_s": time.perf_counter() - started}
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
 
 
 # ----------------------------------------------------------------------------- benchmarks
@@ -336,6 +368,10 @@ def bench_search(run: Run) -> None:
         run.add(Row("search", "open store + first query (in process)", scale, t["open_first_query_s"] * 1000,
                     r["floor_process"]["open_first_query_s"] * 1000, "ms"))
         run.add(Row("search", "`dalil search` process, wall", scale, r["dalil_search_process"]["wall_s"], r["floor_process"]["wall_s"], "s"))
+        served = r["dalil_search_served"]
+        same = "" if served["same_output"] else "; OUTPUT DIFFERS from the one-process search"
+        run.add(Row("search", f"`dalil search` process, wall, `dalil serve` running (median of 5{same})", scale, served["median_s"],
+                    r["floor_process"]["wall_s"], "s"))
         run.details.setdefault("search", {})[str(n)] = r
 
 
@@ -351,7 +387,12 @@ def bench_ask(run: Run) -> None:
 def _ask_cli_row(run: Run, bench: str) -> None:
     r = run.ask()
     dalil_s, floor_s = r["dalil_ask_process"]["median_s"], r["floor_process"]["median_s"]
-    run.add(Row(bench, "`dalil ask` extractive, end to end (median of 5)", "seeds (5 articles)", dalil_s, floor_s, "s", "< 1 s", dalil_s < 1))
+    run.add(Row(bench, "`dalil ask` extractive, end to end, one process (median of 5)", "seeds (5 articles)", dalil_s, floor_s, "s",
+                "< 1 s", dalil_s < 1))
+    served = r["dalil_ask_served"]
+    same = "" if served["same_output"] else "; OUTPUT DIFFERS from the one-process answer"
+    run.add(Row(bench, f"`dalil ask` extractive, end to end, `dalil serve` running (median of 5{same})", "seeds (5 articles)",
+                served["median_s"], floor_s, "s", "< 1 s", served["median_s"] < 1 and served["same_output"]))
 
 
 def bench_llm(run: Run) -> None:
