@@ -251,6 +251,10 @@ class Store:
     def bm25_dir(self) -> Path:
         return self.root / f"{self.collection_name}.bm25"
 
+    def import_backend(self) -> None:
+        """Import chromadb (about a second) without opening anything, so an ingest can time it apart."""
+        import chromadb  # noqa: F401
+
     @cached_property
     def chroma_client(self) -> Any:
         import chromadb

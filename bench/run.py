@@ -54,7 +54,8 @@ PACKAGES = ("chromadb", "llama-index-core", "llama-index-vector-stores-chroma", 
 NOTES = {
     "ingest": "baseline: bench/baseline_ingest.py, plain llama-index VectorStoreIndex.from_documents, SentenceSplitter(200, 40), "
               "the same HashingEmbedding(dim=1024), into a persistent Chroma collection (cosine); both in their own process, "
-              "rates from each one's own timer (read + chunk + embed + write, imports excluded).",
+              "rates from each one's own timer (read + chunk + embed + write; importing chromadb and loading the tokenizer excluded on "
+              "both sides: the baseline does both before its clock starts, Dalil reports its time for them as load_seconds).",
     "search": f"floor: in the same process, per query a bare Chroma collection.query (vector precomputed by Dalil's embedder, "
               f"n_results={K}) plus a bare bm25s retrieve of the same query terms on Dalil's own index (k={K}); timed interleaved "
               "with dalil.search(q, k=10, mode='hybrid') (which itself takes 20 candidates per list before fusion). "
@@ -212,7 +213,10 @@ class Run:
         report = child.json()
         if report["added"] != expected or report["errors"]:
             raise RuntimeError(f"dalil ingest of {corpus} added {report['added']} of {expected} ({len(report['errors'])} errors)")
-        result = {"articles": report["added"], "chunks": report["chunks"], "seconds": report["seconds"], "wall_s": child.wall,
+        # the rate's clock: the baseline imports chromadb and loads its tokenizer before its clock starts,
+        # so Dalil's own time for the same (``load_seconds``, reported by the ingest) is left out too
+        result = {"articles": report["added"], "chunks": report["chunks"], "seconds": report["seconds"] - report["load_seconds"],
+                  "total_seconds": report["seconds"], "load_seconds": report["load_seconds"], "wall_s": child.wall,
                   "rss_mb": child.rss_mb}
         (store / ".bench.json").write_text(json.dumps(result), encoding="utf-8")
         return result
@@ -352,7 +356,7 @@ def bench_ingest(run: Run) -> None:
     r = run.ingest(n)
     projected = 10000 / n
     label = "ingest time, 10,000 articles" + ("" if n == 10000 else f" (projected from {n:,})")
-    dalil_s, base_s = r["dalil"]["seconds"] * projected, r["baseline"]["seconds"] * projected
+    dalil_s, base_s = r["dalil"]["total_seconds"] * projected, r["baseline"]["seconds"] * projected  # loading included
     run.add(Row("ingest", label, "10,000 articles", dalil_s, base_s, "s", "< 300 s", dalil_s < 300))
 
 
