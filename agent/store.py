@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS writing (doc_id TEXT PRIMARY KEY);
 """
 
 
@@ -150,9 +151,31 @@ class Registry:
         return {r["chunk_id"]: chunk_node(r["chunk_id"], r["text"], dict(r), r["paragraph"], r["start_char"], r["end_char"], r["ordinal"])
                 for r in rows}
 
-    def chunk_terms(self) -> Iterator[tuple[str, list[str]]]:
-        for row in self._db.execute("SELECT chunk_id, terms FROM chunks ORDER BY rowid"):
-            yield row["chunk_id"], row["terms"].split(" ") if row["terms"] else []
+    def chunk_terms(self, doc_ids: list[str] | None = None) -> Iterator[tuple[str, str, list[str]]]:
+        """``(chunk_id, doc_id, terms)`` of every chunk, or of the chunks of ``doc_ids``, in insertion order."""
+        if doc_ids is None:
+            rows: Iterable[sqlite3.Row] = self._db.execute("SELECT chunk_id, doc_id, terms FROM chunks ORDER BY rowid")
+        else:
+            rows = sorted((row for part in _parts(doc_ids) for row in self._db.execute(
+                f"SELECT rowid, chunk_id, doc_id, terms FROM chunks WHERE doc_id IN ({','.join('?' * len(part))})", part)),
+                key=lambda row: row["rowid"])
+        for row in rows:
+            yield row["chunk_id"], row["doc_id"], row["terms"].split(" ") if row["terms"] else []
+
+    def chunk_ids_of(self, doc_ids: list[str]) -> list[str]:
+        return [row[0] for part in _parts(doc_ids) for row in self._db.execute(
+            f"SELECT chunk_id FROM chunks WHERE doc_id IN ({','.join('?' * len(part))})", part)]
+
+    def start_writing(self, doc_ids: list[str]) -> list[str]:
+        """Record that these documents' vectors are being written; return those a crashed run left half-written."""
+        unfinished = [row[0] for part in _parts(doc_ids) for row in self._db.execute(
+            f"SELECT doc_id FROM writing WHERE doc_id IN ({','.join('?' * len(part))})", part)]
+        with self.transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO writing VALUES (?)", [(d,) for d in doc_ids])
+        return unfinished
+
+    def document_hashes(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT doc_id, content_hash FROM documents").fetchall())
 
     def is_empty(self) -> bool:
         """No document yet (one indexed row read; counting is a full scan at newsroom scale)."""
@@ -184,6 +207,7 @@ class Registry:
 
             yield add
             db.execute("UPDATE documents SET n_chunks = ? WHERE doc_id = ?", (count, doc.doc_id))
+            db.execute("DELETE FROM writing WHERE doc_id = ?", (doc.doc_id,))
             self._bump(db)
 
     def write_documents(self, batch: list[PreparedDocument]) -> None:
@@ -192,6 +216,7 @@ class Registry:
             for item in batch:
                 self._insert_document(db, item.doc, len(item.nodes))
                 self._insert_chunks(db, item.doc.doc_id, item.nodes, item.terms)
+            db.executemany("DELETE FROM writing WHERE doc_id = ?", [(item.doc.doc_id,) for item in batch])
             self._bump(db)
 
     @staticmethod
@@ -300,7 +325,7 @@ class Store:
         leaves vectors without registry rows, and the next ingest deletes them before adding."""
         if not batch:
             return
-        self.collection.delete(where={"document_id": {"$in": [item.doc.doc_id for item in batch]}})
+        self._delete_old_vectors([item.doc.doc_id for item in batch])
         nodes = [node for item in batch for node in item.nodes]
         if nodes:
             self.vector_store.add(_without_text(nodes))
@@ -311,7 +336,7 @@ class Store:
         """Store one document in batches: its old vectors go first, then each batch's vectors are
         added to Chroma and its rows to the registry transaction, which commits at the end. A crash
         leaves vectors without a registry row, and the next ingest deletes them before adding."""
-        self.vector_store.delete(doc.doc_id)
+        self._delete_old_vectors([doc.doc_id])
         with self.registry.document_writer(doc) as add_rows:
 
             def add(nodes: list[TextNode], terms: list[list[str]]) -> None:
@@ -320,6 +345,19 @@ class Store:
                     add_rows(nodes, terms)
 
             yield add
+
+    def _delete_old_vectors(self, doc_ids: list[str]) -> None:
+        """Remove the vectors these documents have in Chroma before their new ones are added.
+
+        By id, from the registry's list of their chunks: a metadata ``where`` delete scans the
+        whole collection (8 s per write at 500,000 chunks, issue #8). Only a document a crashed
+        run left half-written (its vectors stored, its rows not) needs that scan."""
+        unfinished = self.registry.start_writing(doc_ids)
+        old = self.registry.chunk_ids_of(doc_ids)
+        if old:
+            self.collection.delete(ids=old)
+        if unfinished:
+            self.collection.delete(where={"document_id": {"$in": unfinished}})
 
     @contextmanager
     def ingest_lock(self) -> Iterator[None]:
@@ -345,7 +383,7 @@ class Store:
         return self.collection.count()
 
     def bm25(self, writer: bool = False) -> BM25Index:
-        """The BM25 index, rebuilt from the registry's stored terms when it is out of date.
+        """The BM25 index, brought up to date from the registry's stored terms when it is out of date.
 
         Kept in memory while the registry generation is unchanged. Only the ingest holding the
         write lock (``writer``), or a reader while no ingest runs, saves a rebuilt index, so two
@@ -358,7 +396,10 @@ class Store:
             return self._bm25
         index = BM25Index.load(self.bm25_dir)
         if index is None or index.generation != generation:
-            index = BM25Index.build(self.registry.chunk_terms(), generation)
+            fresh = None
+            if index is not None:  # only the chunks of new or changed documents are read again
+                fresh = index.updated(self.registry.document_hashes(), self.registry.chunk_terms, generation)
+            index = fresh if fresh is not None else BM25Index.build(self.registry.chunk_terms(), self.registry.document_hashes(), generation)
             if writer:
                 index.save(self.bm25_dir)
             else:
@@ -393,6 +434,12 @@ class Store:
         docs, chunks = self.registry.counts()
         return {"path": str(self.root), "url": self.settings.store.url, "collection": self.collection_name,
                 "documents": docs, "chunks": chunks}
+
+
+def _parts(items: list[str], size: int = 900) -> Iterator[list[str]]:
+    """``items`` in slices small enough for one SQLite ``IN (…)`` each."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def _without_text(nodes: list[TextNode]) -> list[TextNode]:
