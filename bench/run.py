@@ -10,7 +10,7 @@ ingest benchmark's store at N articles is the search benchmark's store at N). Ch
 the caller's ``DALIL_*`` / ``OPENAI_*`` variables; ``DALIL_CONFIG`` points at an empty file so no
 ``dalil.toml`` applies either.
 
-Benchmarks (``--only``): ingest, search, ask, llm, coldstart, memory.
+Benchmarks (``--only``): ingest, search, ask, llm, coldstart, memory, update.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ sys.path.insert(0, str(BENCH))
 from corpus import write_corpus  # noqa: E402
 from workers import LLM_ANSWER, LLM_REWRITE, arabic_questions, queries  # noqa: E402
 
-NAMES = ("ingest", "search", "ask", "llm", "coldstart", "memory")
+NAMES = ("ingest", "search", "ask", "llm", "coldstart", "memory", "update")
 DEFAULT_SIZES = {"ingest": [1000, 10000], "search": [10000, 100000]}
 QUICK_SIZES = {"ingest": [200, 1000], "search": [1000, 2000]}
 SEED = 7
@@ -69,6 +69,9 @@ NOTES = {
     "llm": "Dalil.ask(mode='llm') in process against tests/scripted_openai.py (a separate process, instant replies): overhead = "
            "wall time minus time inside HTTP (a timing wrapper on the openai client's transport). Baseline: the bare openai SDK "
            "replaying the same request bodies, its own wall minus HTTP time.",
+    "update": "one new article ingested into a copy of the largest search store (`dalil ingest DIR --json`: its seconds, and "
+              "its wall time as a process) vs building the BM25 index from scratch over the same registry (bench/workers.py "
+              "bm25-build), which is what every ingest run did before the index was kept up to date incrementally.",
     "coldstart": "`dalil --help` (median of 5 processes) vs `python -c pass` (the interpreter alone).",
     "memory": "peak RSS of the process: `dalil ingest` vs the llama-index baseline at the largest ingest size; `dalil search` "
               "vs the bare floor process at the largest search size.",
@@ -469,6 +472,36 @@ def bench_coldstart(run: Run) -> None:
     }
 
 
+UPDATE_ARTICLE = "خبر عاجل: زلزال بقوة خمس درجات يضرب مدينة قونية التركية دون أنباء عن ضحايا.\n"
+
+
+def bench_update(run: Run) -> None:
+    n = max(run.sizes["search"])
+    store, _ = run.store(n)
+    copy = run.work / "stores" / f"update-{n}"
+    shutil.rmtree(copy, ignore_errors=True)
+    run.log(f"update: copying the {n:,}-article store …")
+    shutil.copytree(store, copy)
+    article = run.work / "probes" / "update"
+    article.mkdir(parents=True, exist_ok=True)
+    (article / "quake.txt").write_text(UPDATE_ARTICLE, encoding="utf-8")
+    try:
+        run.log("update: `dalil ingest` of one article, then a BM25 build from scratch …")
+        child = run_child([run.dalil_cmd, "ingest", str(article), "--store", str(copy), "--json"], run.env).check("dalil ingest (update)")
+        report = child.json()
+        if report["added"] != 1:
+            raise RuntimeError(f"the update ingest added {report['added']} articles, not 1")
+        full = run_child([run.python, str(BENCH / "workers.py"), "bm25-build", "--store", str(copy)], run.env).check("bm25-build").json()
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+    scale = f"{n:,} articles, {full['chunks']:,} chunks"
+    run.add(Row("update", "add one article: `dalil ingest` seconds (BM25 updated, not rebuilt)", scale, report["seconds"],
+                full["seconds"], "s"))
+    run.add(Row("update", "add one article: `dalil ingest` process, wall", scale, child.wall, full["seconds"], "s"))
+    run.details["update"] = {"articles": n, "ingest": report, "ingest_wall_s": child.wall, "ingest_rss_mb": child.rss_mb,
+                             "bm25_full_build": full}
+
+
 def bench_memory(run: Run) -> None:
     ni = max(run.sizes["ingest"])
     r = run.ingest(ni)
@@ -484,6 +517,7 @@ def bench_memory(run: Run) -> None:
 
 BENCHMARKS: dict[str, Callable[[Run], None]] = {
     "ingest": bench_ingest, "search": bench_search, "ask": bench_ask, "llm": bench_llm, "coldstart": bench_coldstart, "memory": bench_memory,
+    "update": bench_update,
 }
 
 

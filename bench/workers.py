@@ -4,6 +4,7 @@
     python bench/workers.py ask    --store S [--probe FILE]
     python bench/workers.py floor  --probe FILE
     python bench/workers.py llm    --store S [--n 20] [--warmup 3]
+    python bench/workers.py bm25-build --store S
 
 ``search`` opens ``Dalil`` on a store and times ``dalil.search(q, k, mode="hybrid")`` over the
 fixed query list, interleaved with the floor: a bare Chroma ``collection.query`` with the query
@@ -14,7 +15,9 @@ bm25s index, then runs one query written by ``search``/``ask`` (``--probe``). ``
 ``Dalil.ask(mode="llm")`` against the scripted OpenAI-compatible server given by the DALIL_LLM_*
 environment, and the time spent inside HTTP requests (a timing wrapper around the openai client's
 HTTP transport), then replays the same requests with the bare openai SDK as its baseline.
-Nothing in Dalil is patched. Heavy imports happen inside the subcommands, after the clock starts.
+``bm25-build`` times a BM25 index built from scratch over a store's registry: what an ingest
+did before the index was kept up to date incrementally. Nothing in Dalil is patched. Heavy imports
+happen inside the subcommands, after the clock starts.
 """
 
 from __future__ import annotations
@@ -314,6 +317,15 @@ def cmd_llm(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def cmd_bm25_build(args: argparse.Namespace) -> dict[str, Any]:
+    from agent.bm25 import BM25Index
+
+    store = open_dalil(args.store).store
+    t = time.perf_counter()
+    index = BM25Index.build(store.registry.chunk_terms(), store.registry.document_hashes(), store.registry.generation())
+    return {"seconds": time.perf_counter() - t, "chunks": len(index)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -332,8 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--store", type=Path, required=True)
     p.add_argument("--n", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
+    p = sub.add_parser("bm25-build")
+    p.add_argument("--store", type=Path, required=True)
     args = parser.parse_args(argv)
-    result = {"search": cmd_search, "ask": cmd_ask, "floor": cmd_floor, "llm": cmd_llm}[args.cmd](args)
+    commands = {"search": cmd_search, "ask": cmd_ask, "floor": cmd_floor, "llm": cmd_llm, "bm25-build": cmd_bm25_build}
+    result = commands[args.cmd](args)
     print(json.dumps(result, ensure_ascii=False))
     return 0
 
