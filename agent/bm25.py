@@ -15,6 +15,9 @@ and re-tokenizing every chunk and ``bm25s.BM25.index`` took 41 s (issue #8).
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,6 +27,7 @@ import bm25s
 import numpy as np
 
 ChunkRow = tuple[str, str, list[str]]  # chunk id, document id, terms
+CURRENT = "current.json"  # names the subfolder holding the index in force
 EMPTY_TERM = "\u0000"  # bm25s needs a token per document
 
 
@@ -128,7 +132,7 @@ class TermCorpus:
             meta = json.loads((folder / "corpus.json").read_text(encoding="utf-8"))
             with np.load(folder / "corpus.npz") as arrays:
                 chunk_docs, tokens, lengths = arrays["chunk_docs"], arrays["tokens"], arrays["lengths"]
-        except (OSError, ValueError, KeyError):
+        except Exception:  # a missing or damaged corpus only means a full rebuild
             return None
         if len(chunk_docs) != len(chunk_ids) or int(lengths.sum()) != len(tokens):
             return None
@@ -181,27 +185,41 @@ class BM25Index:
         return self._corpus
 
     def save(self, folder: Path) -> None:
+        """Write the index into a new subfolder, then point ``current.json`` at it (an atomic replace).
+
+        A reader never sees half-written files or files of two generations mixed, whatever it races
+        with; a crash mid-save leaves the previous version in force. The version just replaced is
+        kept (a reader may be loading it); older ones and files of the old flat layout are removed."""
         folder.mkdir(parents=True, exist_ok=True)
+        version = folder / f"g{self.generation}-{uuid.uuid4().hex[:8]}"
+        version.mkdir()
         if self.model is not None:
-            self.model.save(str(folder))
+            self.model.save(str(version))
         corpus = self.corpus()
         if corpus is not None:
-            corpus.save(folder)
-        tmp = folder / "ids.json.tmp"
-        tmp.write_text(json.dumps({"generation": self.generation, "ids": self.ids}), encoding="utf-8")
-        tmp.replace(folder / "ids.json")  # written last: a crash leaves the old generation, so it is rebuilt
+            corpus.save(version)
+        (version / "ids.json").write_text(json.dumps({"generation": self.generation, "ids": self.ids}), encoding="utf-8")
+        previous = _current_version(folder)
+        tmp = folder / f"current.json.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps({"version": version.name, "generation": self.generation}), encoding="utf-8")
+        tmp.replace(folder / CURRENT)
+        for entry in folder.iterdir():
+            if entry.name not in (CURRENT, version.name, previous):
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, folder: Path) -> BM25Index | None:
-        meta = folder / "ids.json"
-        if not meta.is_file():
+        """The saved index, or None when there is none or it cannot be read (it is then rebuilt)."""
+        name = _current_version(folder)
+        if name is None:
             return None
+        version = folder / name
         try:
-            data = json.loads(meta.read_text(encoding="utf-8"))
-            model = bm25s.BM25.load(str(folder)) if data["ids"] else None
-        except (OSError, ValueError, KeyError):
+            data = json.loads((version / "ids.json").read_text(encoding="utf-8"))
+            model = bm25s.BM25.load(str(version)) if data["ids"] else None
+            return cls(data["ids"], model, int(data["generation"]), folder=version)
+        except Exception:  # whatever is wrong with the files, a rebuild from the registry fixes it
             return None
-        return cls(data["ids"], model, int(data["generation"]), folder=folder)
 
     def search(self, terms: list[str], k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """Top ``k`` chunks with a positive score, optionally only among ``allowed`` ids."""
@@ -225,7 +243,8 @@ class BM25Index:
         return [(self.ids[i], float(scores[i])) for i in order if scores[i] > 0]
 
     def knows(self, term: str) -> bool:
-        return self.model is not None and term in self.model.vocab_dict
+        """Whether some chunk has ``term`` (an updated index keeps the terms of removed chunks, unused)."""
+        return self.document_frequency(term) > 0
 
     def document_frequency(self, term: str) -> int:
         """Number of chunks containing ``term`` (0 when unknown): the length of its column."""
@@ -236,3 +255,11 @@ class BM25Index:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+def _current_version(folder: Path) -> str | None:
+    try:
+        name = json.loads((folder / CURRENT).read_text(encoding="utf-8"))["version"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return name if isinstance(name, str) and "/" not in name and name not in (".", "..") else None

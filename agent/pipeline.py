@@ -37,15 +37,15 @@ class Dalil:
 
         return Store(self.settings)
 
-    def refreshed(self) -> Dalil:
-        """This pipeline, or a new one on the same settings when another process has ingested since it opened.
+    def refresh_store(self) -> None:
+        """Reopen the store if another process has ingested since it was opened.
 
         For long-lived processes (``dalil serve``, ``dalil chat``): the BM25 index follows the registry
-        by itself, but the embedded Chroma client only sees vectors that existed when it opened."""
-        if "store" not in self.__dict__ or not self.store.changed_since_open():
-            return self
-        self.store.close()
-        return Dalil(self.settings)
+        by itself, but the embedded Chroma client only sees vectors that existed when it opened.
+        The embedder, analyzer and LLM client are kept."""
+        if "store" in self.__dict__ and self.store.changed_since_open():
+            self.store.close()
+            del self.__dict__["store"]
 
     @cached_property
     def analyzer(self) -> Analyzer:

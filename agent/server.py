@@ -17,16 +17,20 @@ key live in a per-user folder only its owner can enter (``$XDG_RUNTIME_DIR`` or 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import signal
+import socket
+import struct
 import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
-from multiprocessing.connection import AuthenticationError, Client, Connection, Listener
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import AuthenticationError, Connection, answer_challenge, deliver_challenge
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,29 +44,40 @@ if TYPE_CHECKING:
 
 PROTOCOL = 1
 MAX_REQUEST_BYTES = 1 << 20  # a question, a few options
+HANDSHAKE_SECONDS = 5.0  # a client gives up on a server that does not even greet it in this time
+CLIENT_SECONDS = 10.0  # the server gives up on a client that stops reading or writing for this long
 
 
 class Endpoint:
     """Where the server of one store listens: a socket and the key that authenticates its clients."""
 
     def __init__(self, settings: Settings) -> None:
+        self.store = settings.store.url or settings.store.path
         where = settings.store.url or str(Path(settings.store.path).resolve())
         name = hashlib.sha256(f"{where}|{settings.collection_name()}".encode()).hexdigest()[:24]
         folder = _private_folder()
         self.socket = folder / f"{name}.sock"
         self.key_file = folder / f"{name}.key"
         self.info_file = folder / f"{name}.json"
+        self.lock_file = folder / f"{name}.lock"
+
+
+# settings that change how, not what, Dalil answers: a client differing only in these still uses the server
+_NOT_IN_KEY = {"server": True, "store": {"lock_timeout"}, "chunking": {"worker"}, "embeddings": {"threads", "batch_size"}}
 
 
 def settings_key(settings: Settings) -> str:
-    """A digest of every setting that can change an answer (secrets included, only as a hash).
+    """A digest of everything that can change an answer: the settings (secrets only as a hash), the
+    lexicon file's contents, Dalil's version and ``OPENAI_BASE_URL`` (read by the openai SDK).
 
     A client uses the server only when both have the same key, so a different config file,
     DALIL_* variable or flag never gets an answer computed under other settings."""
-    data = settings.model_dump(mode="python", exclude={"server"})
+    data = settings.model_dump(mode="python", exclude=_NOT_IN_KEY)
     data["store"]["path"] = str(Path(settings.store.path).resolve())
     if settings.lexicon is not None:
-        data["lexicon"] = str(Path(settings.lexicon).resolve())
+        lexicon = Path(settings.lexicon)
+        data["lexicon"] = [str(lexicon.resolve()), hashlib.sha256(lexicon.read_bytes()).hexdigest() if lexicon.is_file() else None]
+    data["dalil"] = [_version(), PROTOCOL, os.environ.get("OPENAI_BASE_URL")]
 
     def plain(value: Any) -> Any:
         if isinstance(value, SecretStr):
@@ -72,6 +87,15 @@ def settings_key(settings: Settings) -> str:
         return str(value) if isinstance(value, Path) else value
 
     return hashlib.sha256(json.dumps(plain(data), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dalil")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 # client -----------------------------------------------------------------------------------------
@@ -96,21 +120,50 @@ def request(settings: Settings, op: str, args: dict[str, Any]) -> dict[str, Any]
 
 
 def _exchange(settings: Settings, message: dict[str, Any], timeout: float) -> dict[str, Any] | None:
-    """Send one message to the store's server and return its reply; None when none answers."""
+    """Send one message to the store's server and return its reply; None when none answers in time."""
     try:
         endpoint = Endpoint(settings)
         key = endpoint.key_file.read_bytes()
-        conn = Client(str(endpoint.socket), family="AF_UNIX", authkey=key)
+        conn = _connect(endpoint.socket, key)
     except (OSError, EOFError, AuthenticationError, DalilError):
-        return None
+        return None  # no server, a stale socket, or one busy or stopped for longer than the handshake allows
     try:
         with conn:
             conn.send_bytes(json.dumps(message).encode())
             if not conn.poll(timeout):
                 return None
-            return json.loads(conn.recv_bytes())
+            reply = json.loads(conn.recv_bytes())
     except (OSError, EOFError, ValueError):
         return None
+    return reply if isinstance(reply, dict) else None
+
+
+def _connect(path: Path, key: bytes) -> Connection:
+    """``multiprocessing.connection.Client`` with a deadline: its handshake would wait forever on a
+    server that is suspended (Ctrl-Z) or still busy with another request."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        _set_timeouts(sock, HANDSHAKE_SECONDS)
+        sock.connect(str(path))
+        conn = Connection(sock.detach())
+    finally:
+        sock.close()
+    try:
+        answer_challenge(conn, key)
+        deliver_challenge(conn, key)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _set_timeouts(sock: socket.socket, seconds: float) -> None:
+    """Blocking reads and writes that give up after ``seconds`` (Connection reads the raw descriptor,
+    so ``settimeout``, which makes it non-blocking, cannot be used)."""
+    whole = int(seconds)
+    value = struct.pack("ll", whole, int((seconds - whole) * 1e6))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
 
 # server -----------------------------------------------------------------------------------------
@@ -121,36 +174,57 @@ def serve(settings: Settings, on_ready: Callable[[dict[str, Any]], None] | None 
     from agent.pipeline import Dalil
 
     endpoint = Endpoint(settings)
-    if _exchange(settings, {"protocol": PROTOCOL, "op": "hello"}, timeout=5) is not None:
-        raise DalilError(f"a dalil serve process already serves the store at {settings.store.path} (stop it first)")
-    key = os.urandom(32)
-    _write_private(endpoint.key_file, key)
-    endpoint.socket.unlink(missing_ok=True)  # left by a server that was killed
+    with _exclusive(endpoint):
+        key = os.urandom(32)
+        _write_private(endpoint.key_file, key)
+        endpoint.socket.unlink(missing_ok=True)  # left by a server that was killed
+        listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listening.bind(str(endpoint.socket))
+            listening.listen(16)
+        except OSError as exc:
+            listening.close()
+            raise DalilError(f"cannot listen on {endpoint.socket}: {exc.strerror or exc}") from None
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            state = _ServerState(Dalil(settings), settings_key(settings))
+            state.warm_up()
+            info = {"pid": os.getpid(), "store": str(Path(settings.store.path).resolve()), "socket": str(endpoint.socket)}
+            _write_private(endpoint.info_file, json.dumps(info).encode())
+            if on_ready is not None:
+                on_ready({**info, **state.status()})
+            while True:
+                client, _ = listening.accept()
+                _set_timeouts(client, CLIENT_SECONDS)  # a client that stalls cannot hold the others up for long
+                conn = Connection(client.detach())
+                try:
+                    deliver_challenge(conn, key)
+                    answer_challenge(conn, key)
+                    state.handle(conn)
+                except (AuthenticationError, OSError, EOFError):
+                    pass  # a client without the key, or one that left before its answer
+                finally:
+                    conn.close()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            listening.close()
+            for path in (endpoint.socket, endpoint.key_file, endpoint.info_file):
+                path.unlink(missing_ok=True)
+
+
+@contextmanager
+def _exclusive(endpoint: Endpoint) -> Iterator[None]:
+    """One server per store: an exclusive lock held for the server's whole life."""
+    handle = open(endpoint.lock_file, "a")  # noqa: SIM115 - held until the server stops
     try:
-        listener = Listener(str(endpoint.socket), family="AF_UNIX", authkey=key)
-    except OSError as exc:
-        raise DalilError(f"cannot listen on {endpoint.socket}: {exc.strerror or exc}") from None
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    state = _ServerState(Dalil(settings), settings_key(settings))
-    try:
-        state.warm_up()
-        info = {"pid": os.getpid(), "store": str(Path(settings.store.path).resolve()), "socket": str(endpoint.socket)}
-        _write_private(endpoint.info_file, json.dumps(info).encode())
-        if on_ready is not None:
-            on_ready({**info, **state.status()})
-        while True:
-            try:
-                conn = listener.accept()
-            except (AuthenticationError, OSError, EOFError):
-                continue  # a client without the key, or one that hung up during the handshake
-            with conn:
-                state.handle(conn)
-    except KeyboardInterrupt:
-        pass
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DalilError(f"a dalil serve process already serves the store at {endpoint.store} (stop it first)") from None
+        yield
     finally:
-        listener.close()  # removes the socket
-        for path in (endpoint.key_file, endpoint.info_file):
-            path.unlink(missing_ok=True)
+        handle.close()
 
 
 class _ServerState:
@@ -172,17 +246,18 @@ class _ServerState:
                 "uptime_s": round(time.time() - self.started, 1)}
 
     def handle(self, conn: Connection) -> None:
+        """Read one request and answer it. Raises OSError / EOFError when the client is gone."""
         try:
-            if not conn.poll(10):
-                return
             message = json.loads(conn.recv_bytes(MAX_REQUEST_BYTES))
-        except (OSError, EOFError, ValueError):
-            return
+        except ValueError:
+            message = None  # answered as a mismatch: the client then works in process
         conn.send_bytes(json.dumps(self.reply(message), ensure_ascii=False).encode())
 
-    def reply(self, message: dict[str, Any]) -> dict[str, Any]:
-        if message.get("protocol") != PROTOCOL or message.get("settings") != self.key:
+    def reply(self, message: Any) -> dict[str, Any]:
+        if not isinstance(message, dict) or message.get("protocol") != PROTOCOL or message.get("settings") != self.key:
             return {"status": "mismatch"}
+        if not isinstance(message.get("args") or {}, dict):
+            return {"status": "failed"}
         try:
             result = self.run(message.get("op"), message.get("args") or {})
         except DalilError as exc:
@@ -198,7 +273,7 @@ class _ServerState:
         if op == "status":
             return self.status()
         self.requests += 1
-        self.dalil = self.dalil.refreshed()
+        self.dalil.refresh_store()
         filters = SearchFilters.parse(args.get("date_from"), args.get("date_to"), args.get("outlet"))
         if op == "ask":
             answer = self.dalil.ask(args["question"], filters, args.get("top_k"), mode=args.get("mode"), lang=args.get("lang"))

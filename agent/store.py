@@ -262,16 +262,15 @@ class Store:
         return self.registry.generation() != self.opened_generation
 
     def close(self) -> None:
-        """Release the registry and the embedded Chroma client, so a new Store re-reads the store from disk.
+        """Release the registry, the Chroma client and the BM25 index, so a new Store re-reads the store from disk.
 
-        Chroma keeps one client per path for the whole process and that client never sees vectors
-        another process wrote later; clearing its cache is the way chromadb offers to reopen it."""
+        Chroma keeps one system per path for the whole process, and it never sees vectors another
+        process wrote later; closing the last client stops it, so the next one starts afresh."""
         self.registry.close()
-        if "chroma_client" in self.__dict__ and not self.settings.store.url:
-            from chromadb.api.client import SharedSystemClient
-
-            SharedSystemClient.clear_system_cache()
-
+        if "chroma_client" in self.__dict__:
+            self.chroma_client.close()
+        self._bm25 = None
+        gc.unfreeze()  # what bm25() froze may now be collected
     @property
     def bm25_dir(self) -> Path:
         return self.root / f"{self.collection_name}.bm25"
@@ -406,7 +405,9 @@ class Store:
                 self._save_unless_ingesting(index)
         self._bm25 = index
         # the index lives as long as the process: keep its half a million ids out of the garbage
-        # collector's full passes, which otherwise stalled one search in ten by 0.2–0.6 s (issue #8)
+        # collector's full passes, which otherwise stalled one search in ten by 0.2–0.6 s (issue #8);
+        # unfrozen first, so the index this one replaces can be collected
+        gc.unfreeze()
         gc.collect()
         gc.freeze()
         return index

@@ -8,6 +8,7 @@ to answering in process or fail with one line.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -179,7 +180,8 @@ def test_a_client_without_the_key_gets_nothing(served: tuple[Path, subprocess.Po
     with pytest.raises((AuthenticationError, EOFError, ConnectionError)):
         Client(str(endpoint.socket), family="AF_UNIX", authkey=b"not the key")
     assert proc.poll() is None
-    assert status(store)["requests"] == 0  # and it still serves the others
+    result = dalil("search", "لافروف", "--store", str(store), "--json")
+    assert result.returncode == 0 and status(store)["requests"] == 1  # it still serves the others
 
 
 def test_a_folder_others_can_enter_is_refused(store: Path, tmp_path: Path) -> None:
@@ -228,12 +230,45 @@ def test_a_long_lived_pipeline_reopens_after_another_process_ingests(store: Path
 
     pipeline = Dalil(load_settings(None, {"store": {"path": store}}))
     assert pipeline.search("زلزال قونية", 1, mode="dense").hits[0].file != "quake.txt"
-    assert pipeline.refreshed() is pipeline  # nothing changed
+    opened, embedder = pipeline.store, pipeline.embedder
+    pipeline.refresh_store()
+    assert pipeline.store is opened  # nothing changed
     (tmp_path / "new").mkdir()
     (tmp_path / "new" / "quake.txt").write_text(NEW_ARTICLE, encoding="utf-8")
     assert dalil("ingest", str(tmp_path / "new"), "--store", str(store)).returncode == 0
     assert pipeline.search("زلزال قونية", 1, mode="dense").hits[0].file != "quake.txt"  # stale, as Chroma is
-    fresh = pipeline.refreshed()
-    assert fresh is not pipeline
-    assert fresh.search("زلزال قونية", 1, mode="dense").hits[0].file == "quake.txt"
-    assert fresh.refreshed() is fresh
+    pipeline.refresh_store()
+    assert pipeline.store is not opened and pipeline.embedder is embedder  # only the store is reopened
+    assert pipeline.search("زلزال قونية", 1, mode="dense").hits[0].file == "quake.txt"
+
+
+def test_a_client_that_leaves_before_its_answer_does_not_stop_the_server(served: tuple[Path, subprocess.Popen[str]]) -> None:
+    store, proc = served
+    settings = load_settings(None, {"store": {"path": store}})
+    endpoint = server.Endpoint(settings)
+    for _ in range(3):
+        conn = server._connect(endpoint.socket, endpoint.key_file.read_bytes())
+        conn.send_bytes(json.dumps({"protocol": server.PROTOCOL, "settings": server.settings_key(settings), "op": "ask",
+                                    "args": {"question": QUESTION}}).encode())
+        conn.close()  # gone before the answer is sent
+    for junk in (b"[1, 2]", b"not json", b'{"protocol": 1, "settings": "x"}'):
+        conn = server._connect(endpoint.socket, endpoint.key_file.read_bytes())
+        conn.send_bytes(junk)
+        assert json.loads(conn.recv_bytes()) == {"status": "mismatch"}
+        conn.close()
+    assert proc.poll() is None
+    assert status(store)["requests"] == 3  # it answered the three that left, and still answers
+
+
+def test_a_stopped_server_does_not_hang_clients(served: tuple[Path, subprocess.Popen[str]]) -> None:
+    store, proc = served
+    proc.send_signal(signal.SIGSTOP)  # as Ctrl-Z on `dalil serve`
+    try:
+        started = time.monotonic()
+        answer = dalil("ask", QUESTION, "--store", str(store), timeout=60)
+        waited = time.monotonic() - started
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    assert answer.returncode == 0 and "mode: extractive" in answer.stdout  # answered in process
+    assert waited < server.HANDSHAKE_SECONDS + 30
+    assert status(store)["requests"] == 0  # the server never saw it

@@ -214,7 +214,7 @@ class ChatSession:
         return question, None
 
     def ask(self, question: str) -> Answer:
-        self.dalil = self.dalil.refreshed()  # an ingest in another terminal is seen by the next question
+        self.dalil.refresh_store()  # an ingest in another terminal is seen by the next question
         mode = self.current_mode()
         standalone, context = self.standalone(question, mode)
         if context:
