@@ -510,6 +510,12 @@ def bench_memory(run: Run) -> None:
     s = run.search(ns)
     run.add(Row("memory", "peak RSS, `dalil search` process", f"{ns:,} articles", s["dalil_search_process"]["rss_mb"],
                 s["floor_process"]["rss_mb"], "MB"))
+    built = s["store"]
+    if built.get("from") == "ingested for search":  # the store was built by this run: its ingest is measured too
+        run.add(Row("memory", "peak RSS, `dalil ingest` building the store (no baseline run at this size)", f"{ns:,} articles",
+                    built["rss_mb"], None, "MB"))
+        run.add(Row("memory", "time, `dalil ingest` building the store (articles/s in details)", f"{ns:,} articles",
+                    built["total_seconds"], None, "s"))
     run.details["memory"] = {"ingest": {"articles": ni, "dalil_mb": r["dalil"]["rss_mb"], "baseline_mb": r["baseline"]["rss_mb"]},
                              "search": {"articles": ns, "dalil_mb": s["dalil_search_process"]["rss_mb"],
                                         "floor_mb": s["floor_process"]["rss_mb"], "search_worker_mb": s["worker_rss_mb"]}}
