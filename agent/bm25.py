@@ -147,7 +147,7 @@ class BM25Index:
         self.model = model
         self.generation = generation
         self._corpus = corpus
-        self._folder = folder  # where the corpus can be read from when it is needed
+        self.folder = folder  # the version folder it was loaded from or saved to (its corpus is read from there)
 
     @cached_property
     def _position(self) -> dict[str, int]:  # only filtered searches need it
@@ -180,8 +180,8 @@ class BM25Index:
         return BM25Index.from_corpus(corpus.without_documents(gone).plus(rows_of(fresh), doc_hashes), generation)
 
     def corpus(self) -> TermCorpus | None:
-        if self._corpus is None and self._folder is not None:
-            self._corpus = TermCorpus.load(self._folder, self.ids)
+        if self._corpus is None and self.folder is not None:
+            self._corpus = TermCorpus.load(self.folder, self.ids)
         return self._corpus
 
     def save(self, folder: Path) -> None:
@@ -203,6 +203,7 @@ class BM25Index:
         tmp = folder / f"current.json.{os.getpid()}.tmp"
         tmp.write_text(json.dumps({"version": version.name, "generation": self.generation}), encoding="utf-8")
         tmp.replace(folder / CURRENT)
+        self.folder = version
         for entry in folder.iterdir():
             if entry.name not in (CURRENT, version.name, previous):
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink(missing_ok=True)

@@ -112,7 +112,7 @@ def write_probe(path: Path | None, dalil: Any, floor: Floor, query: str) -> None
     store = dalil.store
     path.write_text(json.dumps({
         "query": query, "vector": vector, "term_ids": ids, "k": floor.k, "chroma": str(store.root / "chroma"),
-        "collection": store.collection_name, "bm25": str(store.bm25_dir),
+        "collection": store.collection_name, "bm25": str(store.bm25().folder),
     }, ensure_ascii=False), encoding="utf-8")
 
 

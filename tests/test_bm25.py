@@ -89,10 +89,10 @@ def test_saved_index_updates_from_disk_and_an_old_one_without_its_corpus_is_rebu
     assert BM25Index.load(tmp_path / "ix").generation == 4  # type: ignore[union-attr]
 
     current = BM25Index.load(tmp_path / "ix")
-    assert current is not None and current._folder is not None
-    (current._folder / "corpus.npz").write_bytes(b"PK\x03\x04 torn")  # a damaged corpus: updates fall back to a full build
+    assert current is not None and current.folder is not None
+    (current.folder / "corpus.npz").write_bytes(b"PK\x03\x04 torn")  # a damaged corpus: updates fall back to a full build
     assert BM25Index.load(tmp_path / "ix").updated(hashes, lambda ids: [], 5) is None  # type: ignore[union-attr]
-    (current._folder / "data.csc.index.npy").write_bytes(b"torn")  # a damaged index: it is not loaded at all
+    (current.folder / "data.csc.index.npy").write_bytes(b"torn")  # a damaged index: it is not loaded at all
     assert BM25Index.load(tmp_path / "ix") is None
     (tmp_path / "ix" / "current.json").write_text('{"version": "../../etc"}', encoding="utf-8")
     assert BM25Index.load(tmp_path / "ix") is None
