@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import uuid
+from array import array
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -87,7 +88,9 @@ class TermCorpus:
         vocab = dict(self.vocab)
         doc_ids, doc_hashes = list(self.doc_ids), list(self.doc_hashes)
         doc_index = {d: i for i, d in enumerate(doc_ids)}
-        chunk_ids, chunk_docs, tokens, lengths = [], [], [], []
+        chunk_ids: list[str] = []
+        # C arrays, not lists: half a million chunks' tokens as Python ints took about a gigabyte
+        chunk_docs, tokens, lengths = array("i"), array("i"), array("q")
         for chunk_id, doc_id, terms in rows:
             if doc_id not in doc_index:
                 doc_index[doc_id] = len(doc_ids)
@@ -99,8 +102,8 @@ class TermCorpus:
             tokens.extend(ids)
             lengths.append(len(ids))
         return TermCorpus(
-            self.chunk_ids + chunk_ids, np.concatenate((self.chunk_docs, np.asarray(chunk_docs, np.int32))), doc_ids, doc_hashes,
-            np.concatenate((self.tokens, np.asarray(tokens, np.int32))), np.concatenate((self.lengths, np.asarray(lengths, np.int64))),
+            self.chunk_ids + chunk_ids, np.concatenate((self.chunk_docs, np.frombuffer(chunk_docs, np.int32))), doc_ids, doc_hashes,
+            np.concatenate((self.tokens, np.frombuffer(tokens, np.int32))), np.concatenate((self.lengths, np.frombuffer(lengths, np.int64))),
             vocab,
         )
 

@@ -56,7 +56,7 @@ def test_first_ingest_then_rerun_changes_nothing(tmp_path: Path, seeds_dir: Path
     assert (len(again.added), len(again.updated), len(again.unchanged)) == (0, 0, 5)
     assert again.chunks == 0 and not again.duplicates and not again.errors
     assert 0 < first.load_seconds < first.seconds  # the libraries' loading is reported as part of the run
-    assert 0 < first.bm25_seconds < first.seconds and 0 < again.bm25_seconds  # and the BM25 update, every run
+    assert 0 < first.bm25_seconds < first.seconds and again.bm25_seconds > 0  # and the BM25 update, every run
     assert again.load_seconds == 0.0  # a run with nothing to write loads nothing
 
     after = _dalil(store)
