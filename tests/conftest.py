@@ -53,5 +53,13 @@ def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def store(seeded_store: Path, tmp_path: Path) -> Path:
+    """A writable copy of the seeded store, for tests that ingest into it, write beside it or damage it."""
+    copy = tmp_path / "store"
+    shutil.copytree(seeded_store, copy)
+    return copy
+
+
+@pytest.fixture
 def runner() -> Iterator[CliRunner]:
     yield CliRunner()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import shutil
 from pathlib import Path
 
 import bm25s
@@ -98,9 +97,7 @@ def test_saved_index_updates_from_disk_and_an_old_one_without_its_corpus_is_rebu
     assert BM25Index.load(tmp_path / "ix") is None
 
 
-def test_store_keeps_bm25_in_step_with_ingests_and_deletes_vectors_by_id(seeded_store: Path, tmp_path: Path) -> None:
-    store = tmp_path / "store"
-    shutil.copytree(seeded_store, store)
+def test_store_keeps_bm25_in_step_with_ingests_and_deletes_vectors_by_id(store: Path, tmp_path: Path) -> None:
     settings = load_settings(None, {"store": {"path": store}})
     corpus = tmp_path / "more"
     corpus.mkdir()
@@ -119,11 +116,9 @@ def test_store_keeps_bm25_in_step_with_ingests_and_deletes_vectors_by_id(seeded_
     assert dalil.store.vector_count() == len(index)  # and its vector from Chroma
 
 
-def test_vectors_a_crashed_run_left_are_removed_when_the_document_is_ingested_again(seeded_store: Path, tmp_path: Path) -> None:
+def test_vectors_a_crashed_run_left_are_removed_when_the_document_is_ingested_again(store: Path, tmp_path: Path) -> None:
     """A crash between the Chroma write and the registry commit leaves vectors no registry row knows.
     The `writing` journal names their document, so the next ingest of it removes them (by a metadata scan)."""
-    store = tmp_path / "store"
-    shutil.copytree(seeded_store, store)
     settings = load_settings(None, {"store": {"path": store}})
     corpus = tmp_path / "more"
     corpus.mkdir()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,6 @@ from agent.cli import app
 
 AR_QUESTION = "متى جرى الاتصال الهاتفي بين لافروف وكيري حول حلب؟"
 FOLLOW_UP = "ومتى حدث ذلك؟"
-
-
-@pytest.fixture
-def store(seeded_store: Path, tmp_path: Path) -> Path:
-    """A private copy of the seeded store: conversations are written beside it."""
-    copy = tmp_path / "store"
-    shutil.copytree(seeded_store, copy)
-    return copy
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:

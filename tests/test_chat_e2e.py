@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -33,13 +32,6 @@ ANSWER = "ناقش لافروف وكيري في محادثة هاتفية تطب
 SLOW = " ".join(["ناقش لافروف وكيري الوضع في حلب"] * 30) + " [1]."
 REWRITE = Reply(match="search queries", content='{"ar": "اتصال هاتفي لافروف كيري حلب", "en": "Lavrov Kerry call Aleppo"}')
 PLANTED_KEY = "sk-planted-e2e-key-0042"
-
-
-@pytest.fixture
-def store(seeded_store: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "store"
-    shutil.copytree(seeded_store, copy)
-    return copy
 
 
 @pytest.fixture

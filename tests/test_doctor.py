@@ -20,13 +20,6 @@ CHECKS = ["configuration", "tiktoken", "registry", "collection", "vector count",
 
 
 @pytest.fixture
-def store(seeded_store: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "store"
-    shutil.copytree(seeded_store, copy)
-    return copy
-
-
-@pytest.fixture
 def server() -> Iterator[ScriptedOpenAI]:
     with ScriptedOpenAI() as srv:
         yield srv

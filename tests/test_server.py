@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -60,13 +59,6 @@ def status(store: Path) -> dict:
     reply = server.request(load_settings(None, {"store": {"path": store}}), "status", {})
     assert reply is not None, "the server did not answer"
     return reply
-
-
-@pytest.fixture
-def store(seeded_store: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "store"
-    shutil.copytree(seeded_store, copy)
-    return copy
 
 
 @pytest.fixture
