@@ -164,8 +164,9 @@ def search(
         if served is not None:
             result = SearchResult.model_validate(served)
         else:
-            dalil = open_dalil(store, config)
-            result = dalil.search(query, top_k, make_filters(date_from, date_to, outlet), mode)  # type: ignore[arg-type]
+            from agent.pipeline import Dalil
+
+            result = Dalil(settings).search(query, top_k, make_filters(date_from, date_to, outlet), mode)  # type: ignore[arg-type]
         if as_json:
             out().print(render.to_json(result), markup=False, soft_wrap=True)
         else:

@@ -157,19 +157,19 @@ class Registry:
             rows: Iterable[sqlite3.Row] = self._db.execute("SELECT chunk_id, doc_id, terms FROM chunks ORDER BY rowid")
         else:
             rows = sorted((row for part in _parts(doc_ids) for row in self._db.execute(
-                f"SELECT rowid, chunk_id, doc_id, terms FROM chunks WHERE doc_id IN ({','.join('?' * len(part))})", part)),
+                f"SELECT rowid, chunk_id, doc_id, terms FROM chunks WHERE doc_id IN ({_marks(part)})", part)),
                 key=lambda row: row["rowid"])
         for row in rows:
             yield row["chunk_id"], row["doc_id"], row["terms"].split(" ") if row["terms"] else []
 
     def chunk_ids_of(self, doc_ids: list[str]) -> list[str]:
         return [row[0] for part in _parts(doc_ids) for row in self._db.execute(
-            f"SELECT chunk_id FROM chunks WHERE doc_id IN ({','.join('?' * len(part))})", part)]
+            f"SELECT chunk_id FROM chunks WHERE doc_id IN ({_marks(part)})", part)]
 
     def start_writing(self, doc_ids: list[str]) -> list[str]:
         """Record that these documents' vectors are being written; return those a crashed run left half-written."""
         unfinished = [row[0] for part in _parts(doc_ids) for row in self._db.execute(
-            f"SELECT doc_id FROM writing WHERE doc_id IN ({','.join('?' * len(part))})", part)]
+            f"SELECT doc_id FROM writing WHERE doc_id IN ({_marks(part)})", part)]
         with self.transaction() as db:
             db.executemany("INSERT OR IGNORE INTO writing VALUES (?)", [(d,) for d in doc_ids])
         return unfinished
@@ -271,6 +271,7 @@ class Store:
             self.chroma_client.close()
         self._bm25 = None
         gc.unfreeze()  # what bm25() froze may now be collected
+
     @property
     def bm25_dir(self) -> Path:
         return self.root / f"{self.collection_name}.bm25"
@@ -441,6 +442,10 @@ def _parts(items: list[str], size: int = 900) -> Iterator[list[str]]:
     """``items`` in slices small enough for one SQLite ``IN (…)`` each."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def _marks(items: list[str]) -> str:
+    return ",".join("?" * len(items))
 
 
 def _without_text(nodes: list[TextNode]) -> list[TextNode]:
