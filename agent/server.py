@@ -58,7 +58,6 @@ class Endpoint:
         folder = _private_folder()
         self.socket = folder / f"{name}.sock"
         self.key_file = folder / f"{name}.key"
-        self.info_file = folder / f"{name}.json"
         self.lock_file = folder / f"{name}.lock"
 
 
@@ -189,10 +188,8 @@ def serve(settings: Settings, on_ready: Callable[[dict[str, Any]], None] | None 
         try:
             state = _ServerState(Dalil(settings), settings_key(settings))
             state.warm_up()
-            info = {"pid": os.getpid(), "store": str(Path(settings.store.path).resolve()), "socket": str(endpoint.socket)}
-            _write_private(endpoint.info_file, json.dumps(info).encode())
             if on_ready is not None:
-                on_ready({**info, **state.status()})
+                on_ready({"store": str(Path(settings.store.path).resolve()), "socket": str(endpoint.socket), **state.status()})
             while True:
                 client, _ = listening.accept()
                 _set_timeouts(client, CLIENT_SECONDS)  # a client that stalls cannot hold the others up for long
@@ -209,7 +206,7 @@ def serve(settings: Settings, on_ready: Callable[[dict[str, Any]], None] | None 
             pass
         finally:
             listening.close()
-            for path in (endpoint.socket, endpoint.key_file, endpoint.info_file):
+            for path in (endpoint.socket, endpoint.key_file):
                 path.unlink(missing_ok=True)
 
 
@@ -256,10 +253,11 @@ class _ServerState:
     def reply(self, message: Any) -> dict[str, Any]:
         if not isinstance(message, dict) or message.get("protocol") != PROTOCOL or message.get("settings") != self.key:
             return {"status": "mismatch"}
-        if not isinstance(message.get("args") or {}, dict):
+        args = message.get("args") or {}
+        if not isinstance(args, dict):
             return {"status": "failed"}
         try:
-            result = self.run(message.get("op"), message.get("args") or {})
+            result = self.run(message.get("op"), args)
         except DalilError as exc:
             return {"status": "error", "error": str(exc)}
         except Exception:  # a bug must not take the server down: the client answers in process

@@ -132,8 +132,7 @@ class Registry:
             rows = self._db.execute(f"SELECT {cols} FROM chunks ORDER BY rowid").fetchall()
         else:
             wanted = list(ids)
-            marks = ",".join("?" * len(wanted))
-            rows = self._db.execute(f"SELECT {cols} FROM chunks WHERE chunk_id IN ({marks})", wanted).fetchall()
+            rows = self._db.execute(f"SELECT {cols} FROM chunks WHERE chunk_id IN ({_marks(wanted)})", wanted).fetchall()
         return [ChunkRecord(**dict(r)) for r in rows]
 
     def nodes(self, ids: list[str]) -> dict[str, TextNode]:
@@ -142,11 +141,10 @@ class Registry:
 
         if not ids:
             return {}
-        marks = ",".join("?" * len(ids))
         rows = self._db.execute(
             "SELECT c.chunk_id, c.paragraph, c.ordinal, c.start_char, c.end_char, d.doc_id, d.file, d.published, d.outlet,"
             " d.title, d.url, d.language, substr(d.text, c.start_char + 1, c.end_char - c.start_char) AS text"
-            f" FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.chunk_id IN ({marks})", ids,
+            f" FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.chunk_id IN ({_marks(ids)})", ids,
         ).fetchall()
         return {r["chunk_id"]: chunk_node(r["chunk_id"], r["text"], dict(r), r["paragraph"], r["start_char"], r["end_char"], r["ordinal"])
                 for r in rows}
