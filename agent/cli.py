@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from agent.errors import DalilError
+from agent.safety import display, mask_urls_in
 
 if TYPE_CHECKING:
     from agent.config import Settings
@@ -53,13 +54,18 @@ def err() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)  # one message, one line, whatever the width
 
 
+def shown(message: object) -> str:
+    """A message for the terminal: credentials in URLs masked, control and bidi characters escaped (one line)."""
+    return display(mask_urls_in(str(message)))
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn DalilError (and Ctrl-C) into one line and an exit code, never a traceback."""
     try:
         yield
     except DalilError as exc:
-        err().print(f"dalil: error: {exc}", markup=False)
+        err().print(f"dalil: error: {shown(exc)}", markup=False)
         raise typer.Exit(EXIT_ERROR) from None
     except KeyboardInterrupt:
         err().print("dalil: interrupted", markup=False)
@@ -117,13 +123,14 @@ def ingest(
         else:
             render.print_ingest(out(), report)
         for error in report["errors"]:
-            err().print(f"dalil: failed: {error['path']}: {error['reason']}", markup=False)
+            err().print(f"dalil: failed: {display(error['path'])}: {display(error['reason'])}", markup=False)
     if report["errors"]:
         raise typer.Exit(EXIT_PARTIAL)
 
 
 @contextmanager
 def progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     if not enabled:
@@ -134,7 +141,7 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
         task = progress.add_task("", total=None)
 
         def advance(done: int, total: int, label: str) -> None:
-            progress.update(task, completed=done, total=total, description=label)
+            progress.update(task, completed=done, total=total, description=escape(display(label)))
 
         yield advance
 

@@ -207,11 +207,16 @@ class Settings(BaseSettings):
         return f"{self.store.collection}-{hashlib.sha1(shape.encode()).hexdigest()[:8]}"
 
     def public_dict(self) -> dict[str, Any]:
-        """Settings as plain data with secrets masked."""
+        """Settings as plain data with secrets masked: API keys, and credentials inside URLs
+        (userinfo, ``?api-key=…``; see ``agent.safety.mask_url``)."""
+        from agent.safety import mask_url
+
         data = self.model_dump(mode="json")
         for section in ("llm", "embeddings"):
             if data[section].get("api_key"):
                 data[section]["api_key"] = "****"
+            data[section]["base_url"] = mask_url(data[section].get("base_url"))
+        data["store"]["url"] = mask_url(data["store"].get("url"))
         return data
 
 

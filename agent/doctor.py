@@ -13,6 +13,7 @@ from typing import Any
 
 from agent.config import Settings, find_config_file
 from agent.errors import DalilError
+from agent.safety import mask_url, mask_urls_in
 
 
 @dataclass
@@ -37,9 +38,10 @@ def _guard(name: str, fix: str, body: Callable[[], Check]) -> Check:
     try:
         return body()
     except DalilError as exc:
-        return Check(name, False, str(exc), fix)
+        return Check(name, False, mask_urls_in(str(exc)), fix)
     except Exception as exc:  # a health check reports, it does not crash
-        return Check(name, False, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}", fix)
+        first = mask_urls_in(str(exc)).splitlines()[0][:200] if str(exc) else ""
+        return Check(name, False, f"{type(exc).__name__}: {first}", fix)
 
 
 def _config(settings: Settings) -> Check:
@@ -70,7 +72,7 @@ def _store(settings: Settings) -> list[Check]:
     try:
         store = Store(settings)
     except Exception as exc:
-        return [Check("store", False, f"cannot open {settings.store.path}: {exc}", "check the path and its permissions")]
+        return [Check("store", False, f"cannot open {settings.store.path}: {mask_urls_in(str(exc))}", "check the path and its permissions")]
     docs, chunks = store.registry.counts()
     checks = [Check("registry", True, f"{docs} documents, {chunks} chunks in {store.registry.path}")]
     collection = _guard("collection", "start the Chroma server or fix store.url; then run `dalil ingest`", lambda: _collection(store))
@@ -90,7 +92,7 @@ def _collection(store: Any) -> Check:
     names = [getattr(c, "name", c) for c in store.chroma_client.list_collections()]
     if store.collection_name not in names:
         raise DalilError(f"collection {store.collection_name} is not in the Chroma store (nothing ingested with these settings)")
-    return Check("collection", True, f"{store.collection_name} present ({store.settings.store.url or 'embedded'})")
+    return Check("collection", True, f"{store.collection_name} present ({mask_url(store.settings.store.url) or 'embedded'})")
 
 
 def _counts(store: Any, chunks: int) -> Check:
@@ -141,6 +143,6 @@ def _endpoint(settings: Settings) -> Check:
             models = [m.id for m in client.models()]
         if models and settings.llm.model not in models:
             raise DalilError(f"the endpoint does not list model {settings.llm.model!r} (it has: {', '.join(models[:5])})")
-        return Check("llm endpoint", True, f"{settings.llm.base_url or 'OpenAI'} reachable, model {settings.llm.model} available")
+        return Check("llm endpoint", True, f"{mask_url(settings.llm.base_url) or 'OpenAI'} reachable, model {settings.llm.model} available")
 
     return _guard("llm endpoint", "check llm.base_url, llm.model and the API key (DALIL_LLM_API_KEY)", body)

@@ -17,6 +17,7 @@ from typing import Any
 
 from agent.config import LLMSettings
 from agent.errors import DalilError
+from agent.safety import mask_url
 
 _THINK_BLOCK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 
@@ -163,7 +164,7 @@ class endpoint_errors:
             return False
         import openai
 
-        where = self.settings.base_url or "the OpenAI API"
+        where = mask_url(self.settings.base_url) or "the OpenAI API"
         tries = f"after {self.attempts} attempt(s)"
         message: str | None = None
         if isinstance(exc, openai.APITimeoutError):

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from agent.safety import display
 from agent.schema import Answer, SearchResult
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -144,14 +145,14 @@ def print_ingest(console: Console, report: dict[str, Any]) -> None:
     table.add_row("seconds", f"{report['seconds']:.2f}")
     console.print(table)
     for dup in report["duplicates"]:
-        console.print(Text(f"skipped {dup['file']}: same text as {dup['same_as']}", style="dim"))
+        console.print(Text(f"skipped {display(dup['file'])}: same text as {display(dup['same_as'])}", style="dim"))
     for enc_file, enc in report["encodings"].items():
         if enc != "utf-8":
-            console.print(Text(f"{enc_file}: decoded as {enc}", style="dim"))
+            console.print(Text(f"{display(enc_file)}: decoded as {display(enc)}", style="dim"))
 
 
 def print_settings(console: Console, data: dict[str, Any], source: str | None) -> None:
-    console.print(Text(f"config file: {source or '(none)'}", style="dim"))
+    console.print(Text(f"config file: {display(source) if source else '(none)'}", style="dim"))
     for section, values in data.items():
         if isinstance(values, dict):
             for key, value in values.items():
@@ -166,5 +167,5 @@ def print_checks(console: Console, checks: list[Any]) -> None:
         line.append(f"{check.name}: ", style="bold")
         line.append(safe(check.detail))
         if not check.ok and check.fix:
-            line.append(f"\n    fix: {check.fix}", style="yellow")
+            line.append(f"\n    fix: {display(check.fix)}", style="yellow")
         console.print(line)

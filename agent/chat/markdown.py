@@ -1,18 +1,23 @@
-"""`/save FILE`: a conversation as Markdown, every answer followed by its cited quotes."""
+"""`/save FILE`: a conversation as Markdown, every answer followed by its cited quotes.
+
+Article, question and answer text is untrusted: it goes through ``agent.safety.markdown_text``
+(no raw HTML, no control or bidi-override characters, no links but http(s))."""
 
 from __future__ import annotations
 
 from agent.chat.conversation import Conversation, Turn
-from agent.render import safe, source_label
+from agent.render import source_label
+from agent.safety import markdown_text
 from agent.schema import Answer, Citation
 
 
 def _inline(text: str) -> str:
-    return " ".join(safe(text).split())
+    """Untrusted text on one line: markup escaped, control and bidi-override characters removed, non-http links broken."""
+    return " ".join(markdown_text(text).split())
 
 
 def _quote_block(text: str) -> list[str]:
-    return ["> " + line if line.strip() else ">" for line in safe(text).strip().splitlines()]
+    return ["> " + line if line.strip() else ">" for line in markdown_text(text).strip().splitlines()]
 
 
 def _citation(c: Citation) -> list[str]:
@@ -58,7 +63,7 @@ def to_markdown(conversation: Conversation) -> str:
     lines = [f"# Dalil conversation {conversation.id}", "", f"- created: {conversation.created}", f"- turns: {len(conversation.turns)}"]
     active = {k: v for k, v in conversation.filters.items() if v}
     if active:
-        lines.append("- filters: " + ", ".join(f"{k}={v}" for k, v in active.items()))
+        lines.append("- filters: " + _inline(", ".join(f"{k}={v}" for k, v in active.items())))
     lines.append("")
     for n, turn in enumerate(conversation.turns, start=1):
         lines += _turn(n, turn)

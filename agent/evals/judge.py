@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from agent.errors import DalilError
 from agent.evals.records import ItemRecord, JudgeRecord, Verdict
 from agent.evals.textnorm import strip_markers
+from agent.safety import mask_url, mask_urls_in
 
 if TYPE_CHECKING:
     import openai
@@ -118,7 +119,7 @@ class Judge:
         except openai.APITimeoutError as exc:
             raise _RecoverableError(f"judge request timed out: {_one_line(exc)}") from None
         except openai.APIConnectionError as exc:
-            raise DalilError(f"judge endpoint {self.llm.base_url} unreachable: {_one_line(exc)}") from None
+            raise DalilError(f"judge endpoint {mask_url(self.llm.base_url)} unreachable: {_one_line(exc)}") from None
         except openai.OpenAIError as exc:
             raise _RecoverableError(f"judge request failed: {_one_line(exc)}") from None
         if not getattr(response, "choices", None):
@@ -133,4 +134,4 @@ class _RecoverableError(Exception):
 
 
 def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:300]
+    return " ".join(mask_urls_in(str(exc)).split())[:300]

@@ -1,4 +1,5 @@
-"""``report.html``: one self-contained page (inline CSS and SVG, no scripts, fonts or links).
+"""``report.html``: one self-contained page (inline CSS and SVG, no scripts, fonts or links;
+a Content-Security-Policy allows nothing else).
 
 Every piece of article, question and answer text goes through ``html.escape``; Arabic
 text sits in ``dir="rtl"`` blocks.
@@ -14,6 +15,7 @@ from agent.evals import charts
 from agent.evals.records import ItemRecord, RunRecord, Summary
 from agent.evals.registry import Metric, present
 from agent.evals.report_md import title
+from agent.safety import CSP_META
 
 CSS = """
 *{box-sizing:border-box}
@@ -76,7 +78,7 @@ def render_html(run: RunRecord) -> str:
         "<h2>Configuration</h2>",
         f"<details><summary>settings (secrets masked), run options</summary><pre>{esc(_config_json(run))}</pre></details>",
     ]
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{CSP_META}'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{esc(title(run))}</title>'
             f"<style>{CSS}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n")
 

@@ -1,13 +1,24 @@
-"""``report.md``: the run summary as Markdown tables plus the failing items."""
+"""``report.md``: the run summary as Markdown tables plus the failing items.
+
+Suite and answer text is untrusted, as in ``report.html``: HTML markup is escaped, control and
+bidi-override characters removed and links to anything but http(s) broken (``agent.safety``).
+"""
 
 from __future__ import annotations
 
 from agent.evals.records import ItemRecord, RunRecord
 from agent.evals.registry import present
+from agent.render import safe
+from agent.safety import markdown_text
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    return " ".join(markdown_text(text).split()).replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    """A path in a code span (shown literally, so not escaped): no backtick can close it early."""
+    return "`" + " ".join(safe(text).split()).replace("`", "'") + "`"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -25,11 +36,11 @@ def render_markdown(run: RunRecord) -> str:
     """The whole Markdown report."""
     k = run.run.k
     metrics = present(run.overall)
-    lines = [f"# {title(run)}", ""]
+    lines = [f"# {_cell(title(run))}", ""]
     lines += [
-        f"- suite: `{run.suite.path}` (sha256 `{run.suite.sha256[:12]}`), {run.overall.n} of {run.suite.items} items",
+        f"- suite: {_code(run.suite.path)} (sha256 `{run.suite.sha256[:12]}`), {run.overall.n} of {run.suite.items} items",
         f"- dalil {run.dalil_version}, started {run.started}, took {run.duration_s:.1f} s, seed {run.seed}",
-        f"- filters: limit={run.run.limit}, only={','.join(run.run.only) or '-'}, kind={run.run.kind or '-'}",
+        f"- filters: limit={run.run.limit}, only={_cell(','.join(run.run.only)) or '-'}, kind={_cell(run.run.kind or '-')}",
         "",
         "## Overall and by language",
         "",
@@ -55,12 +66,12 @@ def render_markdown(run: RunRecord) -> str:
 def _item(item: ItemRecord) -> list[str]:
     answer = item.answer.text if item.answer else f"(no answer: {item.error})"
     return [
-        f"### {item.id} ({item.lang}, {item.kind})",
+        f"### {_cell(item.id)} ({_cell(item.lang)}, {_cell(item.kind)})",
         "",
         f"- question: {_cell(item.question)}",
         f"- expected: {_cell(item.reference)}",
         f"- answer: {_cell(answer)}",
-        f"- failed: {'; '.join(item.failures)}",
+        f"- failed: {_cell('; '.join(item.failures))}",
         "",
     ]
 

@@ -12,7 +12,6 @@ offline rules for part of it; 4 nothing was published in the window (nothing wri
 from __future__ import annotations
 
 import datetime as dt
-import html
 import os
 import re
 import tempfile
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field
 
 from agent.errors import DalilError
-from agent.render import safe
+from agent.safety import markdown_text
 from agent.sequence.corpus import Article, load_articles
 from agent.sequence.grouping import people_overlap, same_time
 from agent.sequence.models import TYPE_LABELS, Disagreement, Event, Timeline
@@ -192,7 +191,8 @@ def write_brief(brief: Brief, out_dir: Path, formats: list[str]) -> list[Path]:
 
 
 def _esc(text: str | None) -> str:
-    return html.escape(safe(text or ""), quote=False)
+    """Untrusted text for the Markdown briefing: markup escaped, control and bidi characters removed, non-http links broken."""
+    return markdown_text(text or "")
 
 
 def brief_markdown(brief: Brief) -> str:

@@ -2,7 +2,8 @@
 
 All article text goes through ``html.escape`` after ``render.safe``; Arabic sits in
 ``dir="rtl" lang="ar"`` blocks; every ``[n]`` links to its source below, and sources
-link to the article's URL when the store has one. The picture is the whole sequence
+link to the article's URL when the store has an http(s) one. A Content-Security-Policy
+lets the page load and run nothing but its inline styles. The picture is the whole sequence
 known that day, one lane per event type, with the briefing's day highlighted.
 """
 
@@ -13,6 +14,7 @@ import html
 import re
 
 from agent.render import safe
+from agent.safety import CSP_META, http_link
 from agent.sequence.brief import Brief
 from agent.sequence.models import TYPE_LABELS, Disagreement, Event
 
@@ -163,7 +165,8 @@ def brief_html(brief: Brief) -> str:
         f"<h2>Published ({len(brief.articles)})</h2><ul>",
     ]
     for a in brief.articles:
-        name = f'<a href="{_e(a.url)}">{_e(a.file)}</a>' if a.url else _e(a.file)
+        link = http_link(a.url)  # only http(s): a javascript: or data: URL from front matter stays unlinked
+        name = f'<a href="{_e(link)}">{_e(a.file)}</a>' if link else _e(a.file)
         events = ", ".join(f'<a href="#{_e(i)}">{_e(brief.event(i).date.label)} {_e(TYPE_LABELS[brief.event(i).type])}</a>' for i in a.events)
         body.append(f'<li><span dir="auto">{_e(a.outlet or "unknown outlet")}</span> · {a.published} · {name} — {events or "no dated event"}</li>')
     body.append(f"</ul><h2>Events of {brief.date}</h2>")
@@ -187,6 +190,6 @@ def brief_html(brief: Brief) -> str:
     body.append("</ol>")
     body += [f'<p class="warn">note: {_e(w)}</p>' for w in brief.warnings]
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{CSP_META}'
         f"<title>Daily briefing {brief.date}</title><style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
