@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from llama_index.core.schema import NodeWithScore
 
 from agent.chunking import token_counter
-from agent.citations import verify
+from agent.citations import injection_suspected, verify
 from agent.extractive import ABSTAIN_AR, ABSTAIN_EN, passage_citation
 from agent.lexicon import Analyzer
 from agent.llm import ChatClient, Completion, load_prompt
@@ -115,6 +115,10 @@ def _verified(question: str, lang: str, prompt: Prompt, completion: Completion, 
     unsupported = [s for s in checked.sentences if not s.supported]
     if unsupported:
         warnings.append(f"{len(unsupported)} of {len(checked.sentences)} sentence(s) could not be verified against their citations")
+    injected = [s for s in checked.sentences if injection_suspected(s)]
+    if injected:
+        warnings.append(f"{len(injected)} sentence(s) repeat or rely on text shaped like an instruction to the model "
+                        "(possible prompt injection in the articles); they are not verified")
     if completion.finish_reason == "length":
         warnings.append("the model stopped at its token limit; the answer may be cut short")
     uncited = not checked.sentences or not any(s.citations for s in checked.sentences)
@@ -122,7 +126,7 @@ def _verified(question: str, lang: str, prompt: Prompt, completion: Completion, 
         warnings.append("the model did not cite its sources; nothing in this answer is verified")
     elif not any(s.supported for s in checked.sentences):
         warnings.append("no sentence of this answer is supported by the passages it cites; nothing in it is verified")
-    degraded = uncited or not any(s.supported for s in checked.sentences)
+    degraded = uncited or bool(injected) or not any(s.supported for s in checked.sentences)
     return Answer(
         question=question, mode="llm", answer=checked.text, abstained=False, citations=checked.citations,
         sentences=checked.sentences, lang=lang, degraded=degraded, warnings=warnings, usage=usage,

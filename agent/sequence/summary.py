@@ -118,7 +118,7 @@ def _offline_summary(timeline: Timeline, analyzer: Analyzer) -> Summary:
     for event in timeline.events:
         for ar, en, numbers in _units(event):
             arabic_side.append(_checked(event.id, ar, numbers, passages, analyzer))
-            english_side.append(_checked(event.id, en, numbers, passages, analyzer))
+            english_side.append(_checked(event.id, en, numbers, passages, analyzer, strict=False))  # Dalil's template line
     return Summary(
         mode="extractive", date_from=timeline.date_from, date_to=timeline.date_to, events=[e.id for e in timeline.events],
         arabic=arabic_side, english=english_side, english_note=TRANSLATION_NOTE, parity=True, citations=citations,
@@ -126,10 +126,13 @@ def _offline_summary(timeline: Timeline, analyzer: Analyzer) -> Summary:
     )
 
 
-def _checked(event_id: str, text: str, numbers: list[int], passages, analyzer: Analyzer) -> SummarySentence:
-    """One summary sentence verified against the passages its markers point to."""
+def _checked(event_id: str, text: str, numbers: list[int], passages, analyzer: Analyzer, strict: bool = True,
+             known: list[str] | None = None) -> SummarySentence:
+    """One summary sentence verified against the passages its markers point to (``strict``: every
+    content word; ``False`` only for Dalil's own English template lines; ``known``: the event's
+    participants, see ``citations.verify``)."""
     clean = _MARKER.sub("", text).strip()
-    checked = verify(f"{clean} {markers(numbers)}" if numbers else clean, passages, analyzer)
+    checked = verify(f"{clean} {markers(numbers)}" if numbers else clean, passages, analyzer, strict=strict, known=known or ())
     problems = list(dict.fromkeys(p for s in checked.sentences for p in s.problems))
     if checked.dangling:
         problems.append("cites passages that do not exist: " + ", ".join(map(str, checked.dangling)))
@@ -179,8 +182,9 @@ def _llm_summary(timeline: Timeline, analyzer: Analyzer, client: ChatClient) -> 
     parity, last = True, -1
     for pair in pairs:
         ar_markers, en_markers = marker_list(pair.ar), marker_list(pair.en)
-        ar = _checked(pair.event, _one_sentence(pair.ar), ar_markers, passages, analyzer)
-        en = _checked(pair.event, _one_sentence(pair.en), en_markers, passages, analyzer)
+        known = next((e.participants for e in timeline.events if e.id == pair.event), [])  # names the event's quote may omit
+        ar = _checked(pair.event, _one_sentence(pair.ar), ar_markers, passages, analyzer, known=known)
+        en = _checked(pair.event, _one_sentence(pair.en), en_markers, passages, analyzer, known=known)
         if ar_markers != en_markers:
             parity = False
             for side in (ar, en):
