@@ -30,6 +30,7 @@ app = typer.Typer(
 
 EXIT_ERROR = 1
 EXIT_PARTIAL = 3
+EXIT_UNVERIFIED = 4  # dalil ask --strict: the answer is degraded or has unsupported sentences
 
 StoreOpt = Annotated[Optional[Path], typer.Option("--store", envvar="DALIL_STORE", help="Store folder (default: ./store).", show_default=False)]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", envvar="DALIL_CONFIG", help="TOML config file.", show_default=False)]
@@ -96,6 +97,28 @@ def filter_args(date_from: dt.datetime | None, date_to: dt.datetime | None, outl
     """The --from / --to / --outlet options as text, the form ``SearchFilters.parse`` and ``dalil serve`` take."""
     return {"date_from": date_from.date().isoformat() if date_from else None,
             "date_to": date_to.date().isoformat() if date_to else None, "outlet": outlet}
+
+
+def known_outlets(settings: Settings) -> set[str] | None:
+    """The outlets of the store's articles, read from its registry without writing to it (None: no registry yet)."""
+    import sqlite3
+    from contextlib import closing
+
+    registry = Path(settings.store.path) / f"{settings.collection_name()}.sqlite"
+    if not registry.is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(f"{registry.resolve().as_uri()}?mode=ro", uri=True, timeout=30)) as db:
+            return {row[0] for row in db.execute("SELECT DISTINCT outlet FROM documents WHERE outlet IS NOT NULL")}
+    except sqlite3.Error:
+        return None  # the search itself reports a broken store
+
+
+def check_outlet(settings: Settings, outlet: str | None) -> None:
+    """--outlet must name an outlet of the store, as chat's /filter requires: else one line listing the known ones."""
+    known = known_outlets(settings) if outlet else None
+    if known is not None and outlet not in known:
+        raise DalilError(f"no articles from outlet {outlet!r} (known outlets: {', '.join(sorted(known)) or 'none'})")
 
 
 def make_filters(date_from: dt.datetime | None, date_to: dt.datetime | None, outlet: str | None) -> SearchFilters:
@@ -166,6 +189,7 @@ def search(
         if mode not in (None, "hybrid", "dense", "bm25"):
             raise DalilError(f"--mode must be hybrid, dense or bm25, not {mode!r}")
         settings = settings_for(store, config)
+        check_outlet(settings, outlet)
         served = server.request(settings, "search", {"query": query, "top_k": top_k, "mode": mode,
                                                      **filter_args(date_from, date_to, outlet)})
         if served is not None:
@@ -194,6 +218,8 @@ def ask(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Exit with code 4 when the answer is degraded or has an unsupported sentence.")] = False,
 ) -> None:
     """Answer QUESTION from the articles, every sentence cited and checked (extractive when offline)."""
     from agent import render, server
@@ -203,6 +229,7 @@ def ask(
         if mode not in (None, "llm", "extractive"):
             raise DalilError(f"--mode must be llm or extractive, not {mode!r}")
         settings = settings_for(store, config)
+        check_outlet(settings, outlet)
         console = out()
         streaming = not as_json and (mode or settings.default_answer_mode) == "llm"
         streamed = render.StreamPrinter(console) if streaming else None
@@ -224,6 +251,19 @@ def ask(
             render.print_verification(console, answer)
         else:
             render.print_answer(console, answer)
+    if strict and (unverified := unverified_reason(answer)):
+        err().print(f"dalil: not verified (--strict): {unverified}", markup=False)
+        raise typer.Exit(EXIT_UNVERIFIED)
+
+
+def unverified_reason(answer: Any) -> str | None:
+    """Why ``dalil ask --strict`` rejects an answer: degraded, or sentences its citations do not support."""
+    unsupported = sum(not s.supported for s in answer.sentences)
+    if unsupported:
+        return f"{unsupported} of {len(answer.sentences)} sentence(s) not supported by their citations"
+    if answer.degraded:
+        return "degraded answer" + (f": {shown(answer.warnings[0])}" if answer.warnings else "")
+    return None
 
 
 @app.command()

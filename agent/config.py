@@ -99,7 +99,11 @@ class LLMSettings(BaseModel):
     base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint base URL (…/v1); unset = OpenAI's.")
     model: str | None = Field(default=None, description="Chat model name; LLM mode is available only when set.")
     api_key: SecretStr | None = Field(default=None, description="API key (DALIL_LLM_API_KEY or OPENAI_API_KEY).")
-    timeout: float = Field(default=60.0, gt=0, description="Seconds per request.")
+    timeout: float = Field(default=60.0, gt=0, description="Seconds per request (each read of a streamed answer).")
+    total_timeout: float = Field(
+        default=300.0, gt=0,
+        description="Seconds a whole answer may take, however slowly it trickles in; then the answer ends with an error.",
+    )
     max_retries: int = Field(default=3, ge=0, le=10, description="Retries on timeouts, 429 and 5xx.")
     context_window: int = Field(default=8192, ge=512, description="Model context window in tokens.")
     max_tokens: int = Field(default=800, ge=16, description="Completion tokens reserved for the answer.")
@@ -236,7 +240,7 @@ def find_config_file(explicit: Path | None = None) -> Path | None:
         return explicit
     if os.environ.get(CONFIG_ENV):
         return Path(os.environ[CONFIG_ENV])
-    return next((p for p in DEFAULT_CONFIG_PATHS if p.is_file()), None)
+    return next((p for p in DEFAULT_CONFIG_PATHS if p.exists()), None)  # a folder or unreadable file there is an error, not skipped
 
 
 def read_config_file(path: Path | None) -> dict[str, Any]:
@@ -246,6 +250,12 @@ def read_config_file(path: Path | None) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DalilError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise DalilError(f"config file {path} is a folder: point --config (or DALIL_CONFIG) at a TOML file") from None
+    except PermissionError:
+        raise DalilError(f"cannot read config file {path}: permission denied") from None
+    except OSError as exc:
+        raise DalilError(f"cannot read config file {path}: {exc.strerror or type(exc).__name__}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DalilError(f"config file {path} is not valid TOML: {exc}") from None
 

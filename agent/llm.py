@@ -1,15 +1,18 @@
 """Chat client for any OpenAI-compatible endpoint (OpenAI, Azure, vLLM, Ollama, llama.cpp).
 
 Takes ``LLMSettings`` and chat messages; returns a ``Completion`` (text with
-``<think>`` blocks removed, token usage) or streams text deltas. Retries with backoff
+``<think>`` blocks removed, token usage) or streams text deltas; ``llm.timeout`` bounds each
+request (each read of a stream), ``llm.total_timeout`` a whole streamed answer. Retries with backoff
 (honouring ``Retry-After``) are the ``openai`` SDK's own; what is left after them
 becomes one ``DalilError`` line. The API key is never put in a message.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -128,8 +131,15 @@ class ChatClient:
         think = ThinkFilter()
         parts: list[str] = []
         completion = Completion(text="")
+        deadline = time.monotonic() + self.settings.total_timeout  # llm.timeout bounds each read, this the whole answer
         with endpoint_errors(self.settings):
-            for chunk in self._request(messages, max_tokens, stream=True):
+            response = self._request(messages, max_tokens, stream=True)
+            for chunk in response:
+                if time.monotonic() > deadline:
+                    _close(response)
+                    where = mask_url(self.settings.base_url) or "the OpenAI API"
+                    raise DalilError(f"the LLM endpoint at {where} did not finish its answer within "
+                                     f"{self.settings.total_timeout:g}s (llm.total_timeout); the answer is incomplete")
                 if getattr(chunk, "usage", None):
                     completion.prompt_tokens = chunk.usage.prompt_tokens or 0
                     completion.completion_tokens = chunk.usage.completion_tokens or 0
@@ -147,6 +157,14 @@ class ChatClient:
                 on_text(tail)
         completion.text = strip_think("".join(parts))
         return completion
+
+
+def _close(response: Any) -> None:
+    """Stop reading a streamed response (the connection is dropped, the server stops sending)."""
+    close = getattr(response, "close", None)
+    if callable(close):
+        with contextlib.suppress(Exception):  # already broken: nothing left to stop
+            close()
 
 
 class endpoint_errors:

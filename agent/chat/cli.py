@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         from agent.chat.repl import run_repl
         from agent.chat.session import ChatSession
         from agent.chat.view import make_console
-        from agent.cli import make_filters, open_dalil, out, user_errors
+        from agent.cli import check_outlet, make_filters, open_dalil, out, user_errors
         from agent.errors import DalilError
 
         with user_errors():
@@ -56,6 +56,7 @@ def register(app: typer.Typer) -> None:
             if lang not in (None, "ar", "en"):
                 raise DalilError(f"--lang must be ar or en, not {lang!r}")
             dalil = open_dalil(store, config)
+            check_outlet(dalil.settings, outlet)  # like /filter outlet=: a name the store does not know is an error
             conversations = ConversationStore(conversations_dir(dalil))
             if list_:
                 print_list(conversations, as_json, out())
