@@ -141,9 +141,16 @@ def stopwords() -> frozenset[str]:
     return frozenset(words | QUESTION_WORDS)
 
 
+# No word of any language comes close; a longer run of letters (a base64 blob, a 50 MB "word") is
+# cut here, once for BM25 terms, the local embedder and queries alike, so its stem and character
+# n-grams cost memory in proportion to this, not to the run (an 8 MB word took 2.2 GB to embed).
+# Not a setting: stored terms and vectors depend on it, so it must not differ between runs.
+MAX_TOKEN_CHARS = 64
+
+
 def words(text: str) -> list[str]:
-    """Normalized word tokens (no stemming, stopwords kept)."""
-    return _WORD.findall(normalize(text))
+    """Normalized word tokens (no stemming, stopwords kept), each at most ``MAX_TOKEN_CHARS`` long."""
+    return [w[:MAX_TOKEN_CHARS] for w in _WORD.findall(normalize(text))]
 
 
 def stem(word: str) -> str:

@@ -49,7 +49,23 @@ def token_counter(encoding: str):
     import tiktoken
 
     enc = tiktoken.get_encoding(encoding)
-    return lambda text: len(enc.encode(text, disallowed_special=()))
+
+    def count(text: str) -> int:
+        if len(text) <= _COUNT_SLICE:
+            return len(enc.encode(text, disallowed_special=()))
+        # a long text (a 50 MB word) in slices, up to a ceiling: whole, its token list took GBs
+        total = 0
+        for i in range(0, len(text), _COUNT_SLICE):
+            total += len(enc.encode(text[i:i + _COUNT_SLICE], disallowed_special=()))
+            if total > _COUNT_CEILING:
+                break
+        return total
+
+    return count
+
+
+_COUNT_SLICE = 65_536  # characters encoded at once; shorter texts (every normal chunk) are counted exactly
+_COUNT_CEILING = 1_000_000  # tokens: far over any chunk or context budget, so counting stops there
 
 
 def chunk_id(doc_id: str, start: int, end: int) -> str:

@@ -29,7 +29,7 @@ from llama_index.core.schema import Document, TextNode
 
 from agent.chunking import ArabicSentenceChunker, chunk_node, token_counter
 from agent.lexicon import Analyzer
-from agent.readers import ReadError, discover, iter_files
+from agent.readers import DEFAULT_MAX_BYTES, ReadError, discover, iter_files
 from agent.store import PreparedDocument, Store
 
 if TYPE_CHECKING:
@@ -80,8 +80,10 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 class Preparer:
     """Chunks, embeds and analyzes documents: everything before the store."""
 
-    def __init__(self, chunker: ArabicSentenceChunker, embedder: BaseEmbedding, analyzer: Analyzer) -> None:
+    def __init__(self, chunker: ArabicSentenceChunker, embedder: BaseEmbedding, analyzer: Analyzer,
+                 max_file_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.chunker, self.embedder, self.analyzer = chunker, embedder, analyzer
+        self.max_file_bytes = max_file_bytes  # files larger than this are not read (ingest.max_file_mb)
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: BaseEmbedding | None = None, analyzer: Analyzer | None = None) -> Preparer:
@@ -91,7 +93,8 @@ class Preparer:
         c = settings.chunking
         analyzer = analyzer or load_analyzer(settings.lexicon)
         chunker = ArabicSentenceChunker(chunk_tokens=c.chunk_tokens, overlap_tokens=c.overlap_tokens, encoding=c.encoding)
-        return cls(chunker, embedder or make_embedder(settings.embeddings, analyzer), analyzer)
+        max_file_bytes = int(settings.ingest.max_file_mb * 1_000_000)
+        return cls(chunker, embedder or make_embedder(settings.embeddings, analyzer), analyzer, max_file_bytes)
 
     def load(self) -> None:
         """Load the tokenizer now rather than inside the first chunk."""
@@ -124,7 +127,7 @@ def ingest_paths(
     files, errors = discover(paths)
     report = IngestReport(errors=errors)
     with store.ingest_lock():
-        todo = _to_ingest(files, store, report, progress)
+        todo = _to_ingest(files, store, report, progress, preparer.max_file_bytes)
         first = next(todo, None)
         if first is not None:  # only a run with work to do loads them
             report.load_seconds = _load_libraries(store, preparer)
@@ -159,10 +162,11 @@ class _Todo:
     label: str
 
 
-def _to_ingest(files: list[Path], store: Store, report: IngestReport, progress: ProgressFn | None) -> Iterator[_Todo]:
+def _to_ingest(files: list[Path], store: Store, report: IngestReport, progress: ProgressFn | None,
+               max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[_Todo]:
     """The documents that need work, in order; unchanged ones and duplicates are only reported."""
     queued: dict[str, str] = {}  # content hash -> label, for duplicates within this run
-    for i, (path, documents) in enumerate(iter_files(files, report.errors), start=1):
+    for i, (path, documents) in enumerate(iter_files(files, report.errors, max_bytes), start=1):
         if progress:
             progress(i, len(files), path.name)
         for doc in documents:

@@ -235,7 +235,7 @@ def test_worker_process_writes_the_same_store_as_one_process(tmp_path: Path, see
         contents.append(_store_contents(dalil))
     one, two = reports
     assert (len(one.added), one.chunks, len(one.duplicates)) == (len(two.added), two.chunks, len(two.duplicates))
-    assert len(one.duplicates) == 1 and not one.errors
+    assert len(one.duplicates) == 1 and [e.reason for e in one.errors] == ["line 1: id 'same' is used again on line 2, which replaces this record"]
     assert contents[0][0] == contents[1][0] and contents[0][2] == contents[1][2]
     assert contents[0][1].keys() == contents[1][1].keys()
     assert all(max(abs(a - b) for a, b in zip(v, contents[1][1][k], strict=True)) < 1e-6 for k, v in contents[0][1].items())
