@@ -31,6 +31,7 @@ GOOD = "أعلنت وزارة الخارجية الروسية أن لافروف 
 OTHER = "وقالت الخارجية الأمريكية إن كيري سيلتقي لافروف في لوزان لبحث وقف إطلاق النار.\n"
 THIRD = "وذكرت الأمم المتحدة أن قوافل المساعدات لم تدخل الأحياء الشرقية من حلب منذ أسبوعين.\n"
 MEMORY_LIMIT = 1536 * 2**20  # address space of every child: seeds need under 1 GiB; a runaway read or n-gramming hits it
+THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # per-thread buffers would count against the limit on many cores
 PR_CAPBSET_DROP = 24
 CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
 
@@ -51,7 +52,7 @@ def ingest(*paths: Path, store: Path, env: dict[str, str] | None = None, timeout
     done = subprocess.run(
         [str(DALIL), "ingest", *map(str, paths), "--store", str(store), "--json"],
         capture_output=True, text=True, encoding="utf-8", errors="backslashreplace", timeout=timeout,
-        env={**os.environ, **(env or {})}, preexec_fn=lambda: _limit_child(drop),
+        env={**os.environ, **THREADS, **(env or {})}, preexec_fn=lambda: _limit_child(drop),
     )
     assert "Traceback" not in done.stderr, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
