@@ -299,13 +299,24 @@ def show_config(store: StoreOpt = None, config: ConfigOpt = None, as_json: JsonO
 
 
 @app.command()
-def doctor(store: StoreOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+def doctor(
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="First rebuild the vector index from the registry (the articles' text is kept there).")] = False,
+) -> None:
     """Check the configuration, the store, the LLM endpoint and the tiktoken cache; say how to fix failures."""
     from agent import render
     from agent.doctor import run_checks
 
     with user_errors():
         dalil = open_dalil(store, config)
+        if repair:
+            rebuilt = dalil.rebuild_vectors()
+            kept = f"; the old index was moved to {rebuilt.set_aside} (delete it when satisfied)" if rebuilt.set_aside else ""
+            err().print(f"repair: {rebuilt.vectors} vectors rebuilt from the registry in {rebuilt.seconds:.1f}s{kept}", markup=False)
+            dalil.store.close()
         checks = run_checks(dalil.settings)
         if as_json:
             out().print(render.to_json([c.as_dict() for c in checks]), markup=False, soft_wrap=True)

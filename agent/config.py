@@ -33,6 +33,8 @@ class StoreSettings(BaseModel):
     path: Path = Field(default=Path("store"), description="On-disk store: Chroma (embedded), registry and BM25 index.")
     url: str | None = Field(default=None, description="Chroma server URL (http://host:port); when set, vectors live there.")
     lock_timeout: float = Field(default=30.0, ge=0, description="Seconds a second ingest waits for the store's write lock.")
+    read_wait: float = Field(default=5.0, ge=0, description="Seconds a search waits for the vector store while another (non-ingest) "
+                             "process uses it, before answering from BM25 alone.")
     collection: str = Field(default="dalil", description="Collection name prefix; a fingerprint of embedder and chunking is appended.")
 
 
@@ -212,12 +214,16 @@ class Settings(BaseSettings):
             return self.retrieval.bm25_weight
         return 0.75 if self.embeddings.provider == "local" else 0.5
 
-    def collection_name(self) -> str:
-        """Collection name with a fingerprint of everything that shapes the vectors (after paper-qa)."""
+    def vector_shape(self) -> dict[str, Any]:
+        """Everything that shapes the stored vectors and chunks, as the settings name it."""
         emb = self.embeddings
         model = {"openai": emb.model, "e5": "multilingual-e5-small-q4"}.get(emb.provider, f"hash-v3-{emb.dim}")
-        shape = f"{emb.provider}|{model}|" \
-                f"{self.chunking.chunk_tokens}|{self.chunking.overlap_tokens}|{self.chunking.encoding}"
+        return {"embeddings.provider": emb.provider, "embeddings.model": model, "chunking.chunk_tokens": self.chunking.chunk_tokens,
+                "chunking.overlap_tokens": self.chunking.overlap_tokens, "chunking.encoding": self.chunking.encoding}
+
+    def collection_name(self) -> str:
+        """Collection name with a fingerprint of everything that shapes the vectors (after paper-qa)."""
+        shape = "|".join(str(value) for value in self.vector_shape().values())
         return f"{self.store.collection}-{hashlib.sha1(shape.encode()).hexdigest()[:8]}"
 
     def public_dict(self) -> dict[str, Any]:

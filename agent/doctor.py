@@ -67,7 +67,9 @@ def _store(settings: Settings) -> list[Check]:
 
     registry_file = settings.store.path / f"{settings.collection_name()}.sqlite"
     if not registry_file.is_file():
-        return [Check("store", False, f"no store for these settings at {settings.store.path}",
+        from agent.store import missing_store_reason
+
+        return [Check("store", False, missing_store_reason(settings.store.path, settings),
                       f"run `dalil ingest PATH --store {settings.store.path}` (or point --store / DALIL_STORE at your store)")]
     try:
         store = Store(settings)
@@ -75,12 +77,16 @@ def _store(settings: Settings) -> list[Check]:
         return [Check("store", False, f"cannot open {settings.store.path}: {mask_urls_in(str(exc))}", "check the path and its permissions")]
     docs, chunks = store.registry.counts()
     checks = [Check("registry", True, f"{docs} documents, {chunks} chunks in {store.registry.path}")]
+    if not settings.store.url:
+        damage = _guard("vector index", REPAIR_FIX, lambda: _probe_vectors(store))
+        checks.append(damage)
+        if not damage.ok:
+            return checks
     collection = _guard("collection", "start the Chroma server or fix store.url; then run `dalil ingest`", lambda: _collection(store))
     checks.append(collection)
     if not collection.ok:
         return checks
-    checks.append(_guard("vector count", "run `dalil ingest` again on the same files: it re-adds missing vectors",
-                         lambda: _counts(store, chunks)))
+    checks.append(_guard("vector count", REPAIR_FIX, lambda: _counts(store, chunks)))
     checks.append(_guard("embedding dimension", "the store was built with another embedder: use its settings or re-ingest into a new store",
                          lambda: _dimension(store, settings)))
     checks.append(_guard("bm25 index", "run any search: the index is rebuilt from the registry when out of date",
@@ -88,8 +94,51 @@ def _store(settings: Settings) -> list[Check]:
     return checks
 
 
+REPAIR_FIX = "run `dalil doctor --repair`: it rebuilds the vectors from the registry, which keeps every article's text"
+
+
+def _probe_vectors(store: Any) -> Check:
+    """Open the embedded Chroma store and query it in a child process, under this one's lease: a
+    damaged index crashes Chroma's native code (a segfault), which no ``except`` can catch."""
+    import subprocess
+    import sys
+
+    with store.vector_lease() as busy:
+        if busy:
+            return Check("vector index", True, f"not checked: {busy}")
+        probe = subprocess.run([sys.executable, "-c", _PROBE, str(store.root / "chroma"), store.collection_name],
+                               capture_output=True, text=True, timeout=600)
+    if probe.returncode < 0:
+        import signal
+
+        raise DalilError(f"the vector index is damaged: Chroma crashed reading it ({signal.Signals(-probe.returncode).name})")
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["no message"])[-1][:200]
+        raise DalilError(f"the vector index cannot be read: {last}")
+    return Check("vector index", True, f"readable ({probe.stdout.strip()} vectors queried)")
+
+
+# run by _probe_vectors in a child process: open, count, read one vector, query with it
+_PROBE = """
+import sys
+import chromadb
+from chromadb.config import Settings
+client = chromadb.PersistentClient(path=sys.argv[1], settings=Settings(anonymized_telemetry=False))
+names = [getattr(c, "name", c) for c in client.list_collections()]
+count = 0
+if sys.argv[2] in names:
+    collection = client.get_collection(sys.argv[2], embedding_function=None)
+    count = collection.count()
+    sample = collection.get(limit=1, include=["embeddings"])["embeddings"]
+    if count and sample is not None and len(sample):
+        collection.query(query_embeddings=[list(sample[0])], n_results=min(count, 10), include=["distances"])
+client.close()
+print(count)
+"""
+
+
 def _collection(store: Any) -> Check:
-    names = [getattr(c, "name", c) for c in store.chroma_client.list_collections()]
+    names = store.collection_names()
     if store.collection_name not in names:
         raise DalilError(f"collection {store.collection_name} is not in the Chroma store (nothing ingested with these settings)")
     return Check("collection", True, f"{store.collection_name} present ({mask_url(store.settings.store.url) or 'embedded'})")
@@ -103,11 +152,10 @@ def _counts(store: Any, chunks: int) -> Check:
 
 
 def _dimension(store: Any, settings: Settings) -> Check:
-    sample = store.collection.get(limit=1, include=["embeddings"])
-    embeddings = sample.get("embeddings")
-    if embeddings is None or len(embeddings) == 0:
+    sample = store.sample_vector()
+    if sample is None:
         return Check("embedding dimension", True, "no vectors yet")
-    stored = len(embeddings[0])
+    stored = len(sample)
     if settings.embeddings.provider == "local":
         expected = settings.embeddings.dim
     else:

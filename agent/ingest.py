@@ -41,6 +41,7 @@ class IngestReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)  # left half-written by a crashed run, written again
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     chunks: int = 0
     errors: list[ReadError] = field(default_factory=list)
@@ -51,7 +52,7 @@ class IngestReport:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "added": len(self.added), "updated": len(self.updated), "unchanged": len(self.unchanged),
+            "added": len(self.added), "updated": len(self.updated), "unchanged": len(self.unchanged), "repaired": len(self.repaired),
             "duplicates": [{"file": f, "same_as": s} for f, s in self.duplicates],
             "chunks": self.chunks, "errors": [{"path": e.path, "reason": e.reason} for e in self.errors],
             "seconds": round(self.seconds, 3), "load_seconds": round(self.load_seconds, 3),
@@ -147,6 +148,30 @@ def ingest_paths(
     return report
 
 
+@dataclass
+class RebuildReport:
+    vectors: int
+    set_aside: Path | None  # where the old embedded Chroma folder was moved
+    seconds: float
+
+
+def rebuild_vectors(store: Store, preparer: Preparer) -> RebuildReport:
+    """Registry → vectors: start the vector store afresh and embed every chunk again from the text
+    the registry keeps (no source file is needed), then bring the BM25 index up to date."""
+    started = time.perf_counter()
+    with store.ingest_lock():
+        set_aside = store.reset_vectors()
+        written = 0
+        for ids in batched((c.chunk_id for c in store.registry.chunks()), BATCH):
+            nodes = list(store.registry.nodes(ids).values())
+            preparer.finish(nodes)  # embeds in place; the terms are already in the registry
+            store.add_vectors(nodes)
+            written += len(nodes)
+        store.registry.finish_writing(list(store.registry.unfinished()))
+        store.bm25(writer=True)
+    return RebuildReport(written, set_aside, time.perf_counter() - started)
+
+
 def _load_libraries(store: Store, preparer: Preparer) -> float:
     """Import Chroma's client and load the tokenizer up front, and say how long that took, so the
     report can tell library loading (about 1.5 s, whatever the size) from the ingest itself."""
@@ -166,6 +191,7 @@ def _to_ingest(files: list[Path], store: Store, report: IngestReport, progress: 
                max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[_Todo]:
     """The documents that need work, in order; unchanged ones and duplicates are only reported."""
     queued: dict[str, str] = {}  # content hash -> label, for duplicates within this run
+    unfinished = store.registry.unfinished()  # a crashed run's documents: redone whatever their hash
     for i, (path, documents) in enumerate(iter_files(files, report.errors, max_bytes), start=1):
         if progress:
             progress(i, len(files), path.name)
@@ -174,7 +200,8 @@ def _to_ingest(files: list[Path], store: Store, report: IngestReport, progress: 
             label = meta["file"] if "#" not in meta["source"] else f"{meta['file']}#{meta['source'].rsplit('#', 1)[1]}"
             report.encodings[label] = meta["encoding"]
             previous = store.registry.document_by_source(meta["source"])
-            if previous and previous.content_hash == meta["content_hash"] and _same_meta(previous, meta):
+            same = previous is not None and previous.content_hash == meta["content_hash"] and _same_meta(previous, meta)
+            if same and doc.doc_id not in unfinished:
                 report.unchanged.append(label)
                 continue
             twin = store.registry.document_by_hash(meta["content_hash"])
@@ -185,7 +212,7 @@ def _to_ingest(files: list[Path], store: Store, report: IngestReport, progress: 
                 report.duplicates.append((label, queued[meta["content_hash"]].split("#", 1)[0]))
                 continue
             queued[meta["content_hash"]] = label
-            (report.updated if previous else report.added).append(label)
+            (report.repaired if same else report.updated if previous else report.added).append(label)
             yield _Todo(doc, label)
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.schema import NodeWithScore
 
-    from agent.ingest import IngestReport, ProgressFn
+    from agent.ingest import IngestReport, ProgressFn, RebuildReport
     from agent.lexicon import Analyzer
     from agent.llm import ChatClient
     from agent.store import Store
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 class Dalil:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.retrieval_warnings: list[str] = []  # what the last retrieve() could not do (e.g. the vector store was busy)
 
     @cached_property
     def store(self) -> Store:
@@ -62,10 +63,20 @@ class Dalil:
     def ingest(self, paths: list[Path], progress: ProgressFn | None = None) -> IngestReport:
         from agent.ingest import WORKER_MIN_BYTES, Preparer, ingest_paths
 
+        if "store" not in self.__dict__:  # the one job that may create a store
+            from agent.store import Store
+
+            self.store = Store(self.settings, create=True)
         preparer = Preparer.from_settings(self.settings, self.embedder, self.analyzer)
         worker = self.settings if self.settings.ingest_worker() else None
         min_bytes = 0 if self.settings.chunking.worker else WORKER_MIN_BYTES  # forced on: every ingest
         return ingest_paths(paths, self.store, preparer, progress, worker_settings=worker, worker_min_bytes=min_bytes)
+
+    def rebuild_vectors(self) -> RebuildReport:
+        """Embed every stored chunk again into a fresh vector store (the repair for a damaged index)."""
+        from agent.ingest import Preparer, rebuild_vectors
+
+        return rebuild_vectors(self.store, Preparer.from_settings(self.settings, self.embedder, self.analyzer))
 
     def retrieve(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
                  mode: RetrievalMode | None = None, rewrites: list[str] | None = None) -> list[NodeWithScore]:
@@ -74,19 +85,27 @@ class Dalil:
         self._require_documents()
         r = self.settings.retrieval
         top_k = k or r.top_k
-        retriever = build_retriever(
-            self.store, self.analyzer, self.embedder, top_k=top_k, candidates=max(r.candidates, top_k),
-            mode=mode or r.mode, filters=filters, rewrites=rewrites, bm25_weight=self.settings.bm25_weight, rrf_k=r.rrf_k,
-            fusion=r.fusion,
-        )
-        return retrieve(retriever, query)
+        mode = mode or r.mode
+        self.retrieval_warnings = []
+        with self.store.vectors_in_use() as busy:
+            if busy and mode == "dense":
+                raise DalilError(f"{busy}: dense search needs the vector store; try again, or use --mode bm25")
+            if busy:
+                self.retrieval_warnings.append(f"{busy}, so these results come from BM25 (lexical) search alone")
+                mode = "bm25"
+            retriever = build_retriever(
+                self.store, self.analyzer, self.embedder, top_k=top_k, candidates=max(r.candidates, top_k),
+                mode=mode, filters=filters, rewrites=rewrites, bm25_weight=self.settings.bm25_weight, rrf_k=r.rrf_k,
+                fusion=r.fusion,
+            )
+            return retrieve(retriever, query)
 
     def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
                mode: RetrievalMode | None = None) -> SearchResult:
         hits = self.retrieve(query, k, filters, mode)
         return SearchResult(
             query=query, mode=mode or self.settings.retrieval.mode,
-            hits=[SearchHit.from_node(i, h) for i, h in enumerate(hits, start=1)],
+            hits=[SearchHit.from_node(i, h) for i, h in enumerate(hits, start=1)], warnings=self.retrieval_warnings,
         )
 
     @cached_property
@@ -119,8 +138,11 @@ class Dalil:
         if lang not in (None, "ar", "en"):
             raise DalilError(f"--lang must be ar or en, not {lang!r}")
         if self.answer_mode(mode) == "extractive":
-            return self._extractive(question, self.retrieve(question, k, filters))
-        return self._llm(question, filters, k, lang or ("ar" if is_arabic(question) else "en"), on_text)
+            answer = self._extractive(question, self.retrieve(question, k, filters))
+        else:
+            answer = self._llm(question, filters, k, lang or ("ar" if is_arabic(question) else "en"), on_text)
+        answer.warnings[:0] = self.retrieval_warnings
+        return answer
 
     def _extractive(self, question: str, passages: list[NodeWithScore]) -> Answer:
         from agent.extractive import extractive_answer

@@ -45,7 +45,6 @@ def source_label(published: str | None, outlet: str | None, file: str) -> str:
 def print_search(console: Console, result: SearchResult) -> None:
     if not result.hits:
         console.print(Text(f"No passages found for: {safe(result.query)}", style="yellow"))
-        return
     for hit in result.hits:
         header = Text(f"{hit.rank}. ", style="bold")
         header.append(source_label(hit.published, hit.outlet, hit.file), style="cyan")
@@ -53,6 +52,8 @@ def print_search(console: Console, result: SearchResult) -> None:
         console.print(header)
         console.print(Text(safe(hit.text)))
         console.print()
+    for warning in result.warnings:
+        console.print(Text(f"note: {warning}", style="yellow"))
 
 
 def print_answer(console: Console, answer: Answer) -> None:
@@ -139,6 +140,8 @@ def print_ingest(console: Console, report: dict[str, Any]) -> None:
     table = Table(title="ingest", show_header=False, box=None)
     for key in ("added", "updated", "unchanged"):
         table.add_row(key, str(report[key]))
+    if report.get("repaired"):
+        table.add_row("repaired", str(report["repaired"]))  # half-written by a crashed run, written again
     table.add_row("duplicates", str(len(report["duplicates"])))
     table.add_row("chunks written", str(report["chunks"]))
     table.add_row("failed", str(len(report["errors"])))

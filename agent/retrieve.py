@@ -92,10 +92,7 @@ class DenseRetriever(BaseRetriever):
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         vector = query_bundle.embedding or self._embedder.get_query_embedding(query_bundle.query_str)
-        found = self._store.collection.query(
-            query_embeddings=[vector], n_results=self._top_k, where=self._where, include=["distances"],
-        )
-        ids, distances = found["ids"][0], found["distances"][0]
+        ids, distances = self._store.query_vectors(vector, self._top_k, self._where)
         nodes = self._store.registry.nodes(ids)
         return [NodeWithScore(node=nodes[cid], score=1.0 - float(d)) for cid, d in zip(ids, distances, strict=True) if cid in nodes]
 

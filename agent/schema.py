@@ -39,6 +39,7 @@ class SearchResult(BaseModel):
     query: str
     mode: str = Field(description="retrieval mode: hybrid, dense or bm25")
     hits: list[SearchHit]
+    warnings: list[str] = Field(default_factory=list, description="what limited this search (e.g. BM25 alone while an ingest runs)")
 
 
 class DateNote(BaseModel):

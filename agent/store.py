@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
+import os
+import signal
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from agent.config import Settings
 from agent.errors import DalilError
+from agent.locks import LeaseWatcher, VectorLease
 
 if TYPE_CHECKING:
     from llama_index.core.schema import Document, TextNode
-    from llama_index.vector_stores.chroma import ChromaVectorStore
 
     from agent.bm25 import BM25Index
 
@@ -45,6 +48,18 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS writing (doc_id TEXT PRIMARY KEY);
 """
+# The registry layout this Dalil reads and writes, kept in SQLite's ``user_version``. A registry
+# from before versioning (user_version 0) is adopted when its tables have exactly these columns.
+SCHEMA_VERSION = 1
+_COLUMNS = {"documents": 13, "chunks": 9, "meta": 2, "writing": 1}
+
+
+class VectorsUnavailable(DalilError):
+    """The embedded Chroma store cannot be used now: busy or damaged (search can go on with BM25 alone)."""
+
+
+class VectorsBusy(VectorsUnavailable):
+    """Another process holds the embedded Chroma store (see ``agent.locks``)."""
 
 
 @dataclass
@@ -88,14 +103,28 @@ class ChunkRecord:
 class Registry:
     """SQLite registry of documents and chunks, next to the vectors."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, shape: dict[str, Any] | None = None) -> None:
+        """Open the registry at ``path`` (created when missing); ``shape`` (the settings that shape the
+        vectors) is recorded in a new registry, so a later mismatch can say what the store needs."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        try:
+            _check_layout(self._db, path)  # before anything is written to it
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+            if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if shape is not None:
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('shape', ?)", (json.dumps(shape),))
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise DalilError(f"cannot open the registry {path}: {exc}") from None
+        except DalilError:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         self._db.close()
@@ -188,6 +217,10 @@ class Registry:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
 
+    def unfinished(self) -> set[str]:
+        """Documents whose vectors a crashed run may have left half-written: they are redone, whatever their hash."""
+        return {row[0] for row in self._db.execute("SELECT doc_id FROM writing")}
+
     @contextmanager
     def document_writer(self, doc: Document) -> Iterator[Callable[[list[TextNode], list[list[str]]], None]]:
         """Replace the document's rows in one transaction; yields ``add(nodes, terms)`` for chunk batches.
@@ -205,7 +238,6 @@ class Registry:
 
             yield add
             db.execute("UPDATE documents SET n_chunks = ? WHERE doc_id = ?", (count, doc.doc_id))
-            db.execute("DELETE FROM writing WHERE doc_id = ?", (doc.doc_id,))
             self._bump(db)
 
     def write_documents(self, batch: list[PreparedDocument]) -> None:
@@ -214,8 +246,12 @@ class Registry:
             for item in batch:
                 self._insert_document(db, item.doc, len(item.nodes))
                 self._insert_chunks(db, item.doc.doc_id, item.nodes, item.terms)
-            db.executemany("DELETE FROM writing WHERE doc_id = ?", [(item.doc.doc_id,) for item in batch])
             self._bump(db)
+
+    def finish_writing(self, doc_ids: list[str]) -> None:
+        """Strike documents off the ``writing`` list: their vectors and rows are complete."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM writing WHERE doc_id = ?", [(d,) for d in doc_ids])
 
     @staticmethod
     def _insert_document(db: sqlite3.Connection, doc: Document, n_chunks: int = 0) -> None:
@@ -245,28 +281,47 @@ class Registry:
 
 
 class Store:
-    """Everything on disk (or on a Chroma server) for one collection."""
+    """Everything on disk (or on a Chroma server) for one collection.
 
-    def __init__(self, settings: Settings) -> None:
+    The embedded Chroma files are opened only under the store's ``VectorLease`` (one process at
+    a time, see ``agent.locks``): an ingest holds it for its whole run; a reader takes it for
+    its queries and hands it over when idle and someone else waits. The registry (SQLite in WAL
+    mode) and the BM25 index (folders published atomically) are read by any number of processes.
+    """
+
+    def __init__(self, settings: Settings, create: bool = False) -> None:
+        """Open the store for ``settings``; without ``create``, a store with no registry for these
+        settings is an error that says what the folder holds (nothing, or another embedder's store)."""
         self.settings = settings
         self.root = settings.store.path
+        if self.root.exists() and not self.root.is_dir():
+            raise DalilError(f"the store path {self.root} is not a folder: point --store (or DALIL_STORE) at a folder")
         self.collection_name = settings.collection_name()
-        self.registry = Registry(self.root / f"{self.collection_name}.sqlite")
+        registry_path = self.root / f"{self.collection_name}.sqlite"
+        if not create and not registry_path.exists():
+            raise DalilError(missing_store_reason(self.root, settings))
+        try:
+            self.registry = Registry(registry_path, settings.vector_shape())
+        except OSError as exc:
+            raise DalilError(f"cannot open the store at {self.root}: {exc.strerror or exc}") from None
         self.opened_generation = self.registry.generation()
         self._bm25: BM25Index | None = None
+        self._lease = None if settings.store.url else VectorLease(self.root)
+        self._vectors_lock = threading.RLock()  # held while Chroma is in use, so the lease is never handed over mid-query
+        self._chroma: tuple[Any, Any] | None = None  # (client, collection), open only under the lease
+        self._writing = False
+        self._watcher: LeaseWatcher | None = None
 
     def changed_since_open(self) -> bool:
         """Whether an ingest (in any process) wrote to the store after this object opened it."""
         return self.registry.generation() != self.opened_generation
 
     def close(self) -> None:
-        """Release the registry, the Chroma client and the BM25 index, so a new Store re-reads the store from disk.
-
-        Chroma keeps one system per path for the whole process, and it never sees vectors another
-        process wrote later; closing the last client stops it, so the next one starts afresh."""
+        """Release the registry, the Chroma client and the BM25 index, so a new Store re-reads the store from disk."""
+        self.close_vectors()
+        if self._watcher is not None:
+            self._watcher.stop()
         self.registry.close()
-        if "chroma_client" in self.__dict__:
-            self.chroma_client.close()
         self._bm25 = None
         gc.unfreeze()  # what bm25() froze may now be collected
 
@@ -278,8 +333,142 @@ class Store:
         """Import chromadb (about a second) without opening anything, so an ingest can time it apart."""
         import chromadb  # noqa: F401
 
-    @cached_property
-    def chroma_client(self) -> Any:
+    # --- vectors: Chroma, opened under the lease -------------------------------------------------
+
+    @contextmanager
+    def vectors_in_use(self) -> Iterator[str | None]:
+        """Hold the vectors for a retrieval: yields None when they are open, else why they are not
+        (another process holds the embedded store). Nothing can hand them over inside the block."""
+        with self._vectors_lock:
+            try:
+                self._open_vectors()
+            except VectorsUnavailable as exc:
+                yield str(exc)
+                return
+            yield None
+
+    @contextmanager
+    def open_collection(self) -> Iterator[Any]:
+        """The Chroma collection itself, held under the lease for the block (None when nothing was
+        ingested with these settings): for inspection by tests and tools."""
+        with self._vectors_lock:
+            yield self._open_vectors()
+
+    def query_vectors(self, vector: list[float], n: int, where: dict[str, Any] | None) -> tuple[list[str], list[float]]:
+        """Ids and cosine distances of the ``n`` nearest chunks (none when nothing was ingested with these settings)."""
+        with self._vectors_lock:
+            collection = self._open_vectors()
+            if collection is None:
+                return [], []
+            found = collection.query(query_embeddings=[vector], n_results=n, where=where, include=["distances"])
+            return list(found["ids"][0]), [float(d) for d in found["distances"][0]]
+
+    def vector_count(self) -> int:
+        with self._vectors_lock:
+            collection = self._open_vectors()
+            return collection.count() if collection is not None else 0
+
+    def sample_vector(self) -> list[float] | None:
+        """One stored vector (for the doctor's dimension check), or None when there is none."""
+        with self._vectors_lock:
+            collection = self._open_vectors()
+            if collection is None:
+                return None
+            embeddings = collection.get(limit=1, include=["embeddings"]).get("embeddings")
+            return None if embeddings is None or len(embeddings) == 0 else list(embeddings[0])
+
+    def collection_names(self) -> list[str]:
+        with self._vectors_lock:
+            self._open_vectors()
+            assert self._chroma is not None
+            return [getattr(c, "name", c) for c in self._chroma[0].list_collections()]
+
+    @contextmanager
+    def vector_lease(self) -> Iterator[str | None]:
+        """Hold the lease with Chroma closed, for a child process that opens it on this one's behalf
+        (the doctor's probe); yields None, or why the lease is not available."""
+        with self._vectors_lock:
+            self.close_vectors()
+            try:
+                self._take_lease()
+            except VectorsBusy as exc:
+                yield str(exc)
+                return
+            try:
+                yield None
+            finally:
+                self.close_vectors()
+
+    def close_vectors(self) -> None:
+        """Close the Chroma client (it writes its files as it closes) and give the lease back."""
+        with self._vectors_lock:
+            if self._chroma is not None:
+                client, self._chroma = self._chroma[0], None
+                client.close()
+            if self._lease is not None:
+                self._lease.release()
+
+    def _hand_over(self) -> None:
+        """From the watcher: another process waits for the lease; give it up unless a query or an ingest is running."""
+        if self._writing or not self._vectors_lock.acquire(blocking=False):
+            return
+        try:
+            if not self._writing:
+                self.close_vectors()
+        finally:
+            self._vectors_lock.release()
+
+    def _open_vectors(self) -> Any:
+        """The collection, opening Chroma under the lease if needed; None for a reader when the
+        collection does not exist (a reader never creates anything)."""
+        if self._chroma is None:
+            self._take_lease()
+            client = self._client()
+            try:
+                if self._writing:
+                    # embedding_function=None: Dalil always passes its own vectors, so Chroma never
+                    # loads (or downloads) its default ONNX embedder
+                    collection = client.get_or_create_collection(self.collection_name, embedding_function=None,
+                                                                 metadata={"hnsw:space": "cosine"})
+                else:
+                    names = [getattr(c, "name", c) for c in client.list_collections()]
+                    collection = (client.get_collection(self.collection_name, embedding_function=None)
+                                  if self.collection_name in names else None)
+            except Exception as exc:
+                client.close()
+                if self._lease is not None:
+                    self._lease.release()
+                raise self._unreadable(f"cannot open Chroma collection {self.collection_name}: {_first_line(exc)}") from None
+            self._chroma = (client, collection)
+        if self._chroma[1] is None and self._writing:  # opened by a reader, now written to
+            self._chroma = (self._chroma[0], self._chroma[0].get_or_create_collection(
+                self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"}))
+        return self._chroma[1]
+
+    def _take_lease(self) -> None:
+        if self._lease is None:  # a Chroma server: it serializes its own writers
+            return
+        try:
+            self._wait_for_lease(self._lease)
+        except OSError as exc:
+            raise DalilError(f"cannot lock the vector store at {self.root}: {exc.strerror or exc}") from None
+
+    def _wait_for_lease(self, lease: VectorLease) -> None:
+        if self._writing:
+            wait = self.settings.store.lock_timeout
+            if not lease.acquire(wait):
+                raise VectorsBusy(f"another Dalil process kept the vector store at {self.root} busy for {wait:g}s; try again")
+            return
+        if lease.acquire(0):
+            pass
+        elif lease.writer_running():  # an ingest keeps the lease for its whole run: no use waiting
+            raise VectorsBusy("a `dalil ingest` is writing the vector store")
+        elif not lease.acquire(self.settings.store.read_wait):
+            raise VectorsBusy(f"another Dalil process kept the vector store busy for {self.settings.store.read_wait:g}s")
+        if self._watcher is None:
+            self._watcher = LeaseWatcher(lease, self._hand_over)
+
+    def _client(self) -> Any:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -296,73 +485,124 @@ class Store:
                 )
             return chromadb.PersistentClient(path=str(self.root / "chroma"), settings=chroma_settings)
         except DalilError:
+            if self._lease is not None:
+                self._lease.release()
             raise
         except Exception as exc:  # chromadb raises bare exceptions for unreachable servers
-            raise DalilError(f"cannot open the Chroma store ({url or self.root}): {str(exc).splitlines()[0][:200]}") from None
+            if self._lease is not None:
+                self._lease.release()
+            raise self._unreadable(f"cannot open the Chroma store ({url or self.root}): {_first_line(exc)}") from None
 
-    @cached_property
-    def collection(self) -> Any:
-        # embedding_function=None: Dalil always passes its own vectors, so Chroma never
-        # loads (or downloads) its default ONNX embedder (OFFLINE-FACTS).
-        try:
-            return self.chroma_client.get_or_create_collection(
-                self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"},
-            )
-        except Exception as exc:
-            raise DalilError(f"cannot open Chroma collection {self.collection_name}: {str(exc).splitlines()[0][:200]}") from None
+    def _unreadable(self, message: str) -> DalilError:
+        """A Chroma server that cannot be reached is an error; an embedded store that cannot be read is
+        damaged, and searches go on with BM25 alone while they say how to repair it."""
+        if self.settings.store.url:
+            return DalilError(message)
+        return VectorsUnavailable(f"{message} (run `dalil doctor --repair` to rebuild the vectors)")
 
-    @cached_property
-    def vector_store(self) -> ChromaVectorStore:
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        return ChromaVectorStore(chroma_collection=self.collection)
+    # --- writing (inside ingest_lock) -------------------------------------------------------------
 
     def write_documents(self, batch: list[PreparedDocument]) -> None:
-        """Store several whole documents at once: their old vectors go (one delete), all their vectors
-        are added (one Chroma write), then their registry rows commit (one transaction). A crash
-        leaves vectors without registry rows, and the next ingest deletes them before adding."""
+        """Store several whole documents at once (one Chroma write, one registry commit).
+
+        Each document is first listed as being written; its new vectors are added, its registry
+        rows commit, its old vectors that the new ones did not replace are deleted, and only then
+        is it struck off the list. A crash at any point leaves it listed, and the next ingest
+        redoes it, whatever its content hash (its vectors are deleted and written again)."""
         if not batch:
             return
-        self._delete_old_vectors([item.doc.doc_id for item in batch])
+        doc_ids = [item.doc.doc_id for item in batch]
         nodes = [node for item in batch for node in item.nodes]
+        stale = self._begin_writing(doc_ids, [n.node_id for n in nodes])
         if nodes:
-            self.vector_store.add(_without_text(nodes))
+            self._add_vectors(nodes)
+        _crash_point("vectors-added")
         self.registry.write_documents(batch)
+        _crash_point("rows-committed")
+        self._finish_writing(doc_ids, stale)
 
     @contextmanager
     def writing(self, doc: Document) -> Iterator[Callable[[list[TextNode], list[list[str]]], None]]:
-        """Store one document in batches: its old vectors go first, then each batch's vectors are
-        added to Chroma and its rows to the registry transaction, which commits at the end. A crash
-        leaves vectors without a registry row, and the next ingest deletes them before adding."""
-        self._delete_old_vectors([doc.doc_id])
+        """Store one (very large) document in batches, with the same order as ``write_documents``:
+        vectors added batch by batch, registry rows committed at the end, then the old vectors deleted."""
+        old = self._begin_writing([doc.doc_id], [])
+        written: set[str] = set()
         with self.registry.document_writer(doc) as add_rows:
 
             def add(nodes: list[TextNode], terms: list[list[str]]) -> None:
                 if nodes:
-                    self.vector_store.add(_without_text(nodes))
+                    ids = {n.node_id for n in nodes}
+                    self._delete_vectors(sorted(ids & old))  # about to be replaced: Chroma's add keeps an existing id
+                    self._add_vectors(nodes)
                     add_rows(nodes, terms)
+                    written.update(ids)
 
             yield add
+        self._finish_writing([doc.doc_id], old - written)
 
-    def _delete_old_vectors(self, doc_ids: list[str]) -> None:
-        """Remove the vectors these documents have in Chroma before their new ones are added.
-
-        By id, from the registry's list of their chunks: a metadata ``where`` delete scans the
-        whole collection (8 s per write at 500,000 chunks, issue #8). Only a document a crashed
-        run left half-written (its vectors stored, its rows not) needs that scan."""
+    def _begin_writing(self, doc_ids: list[str], new_ids: list[str]) -> set[str]:
+        """List the documents as being written and clear what must go before their new vectors are
+        added; return their old vector ids that the new ones do not replace (deleted after the commit)."""
+        collection = self._writable_collection()
         unfinished = self.registry.start_writing(doc_ids)
-        old = self.registry.chunk_ids_of(doc_ids)
-        if old:
-            self.collection.delete(ids=old)
-        if unfinished:
-            self.collection.delete(where={"document_id": {"$in": unfinished}})
+        _crash_point("listed")
+        if unfinished:  # a crashed run's leftovers: whatever vectors these documents have
+            collection.delete(where={"document_id": {"$in": unfinished}})
+        old = set(self.registry.chunk_ids_of(doc_ids))
+        self._delete_vectors(sorted(old.intersection(new_ids)))  # Chroma's add keeps an existing id's old vector
+        _crash_point("replaced-deleted")
+        return old.difference(new_ids)
+
+    def _finish_writing(self, doc_ids: list[str], stale: set[str]) -> None:
+        self._delete_vectors(sorted(stale))
+        _crash_point("stale-deleted")
+        self.registry.finish_writing(doc_ids)
+
+    def reset_vectors(self) -> Path | None:
+        """Start the vectors afresh (inside ``ingest_lock``): the embedded Chroma folder is moved aside,
+        not deleted, and its path returned; on a Chroma server this store's collection is dropped."""
+        with self._vectors_lock:
+            self.close_vectors()
+            if self.settings.store.url:
+                client = self._client()
+                if self.collection_name in [getattr(c, "name", c) for c in client.list_collections()]:
+                    client.delete_collection(self.collection_name)
+                return None
+            self._take_lease()  # kept: the next write opens a new Chroma folder under it
+            folder = self.root / "chroma"
+            if not folder.exists():
+                return None
+            aside = self.root / f"chroma.damaged-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
+            folder.rename(aside)
+            return aside
+
+    def add_vectors(self, nodes: list[TextNode]) -> None:
+        """Add vectors for chunks already in the registry (inside ``ingest_lock``; used to rebuild them)."""
+        self._add_vectors(nodes)
+
+    def _add_vectors(self, nodes: list[TextNode]) -> None:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        ChromaVectorStore(chroma_collection=self._writable_collection()).add(_without_text(nodes))
+
+    def _delete_vectors(self, ids: list[str]) -> None:
+        if ids:
+            self._writable_collection().delete(ids=ids)
+
+    def _writable_collection(self) -> Any:
+        if not self._writing:
+            raise RuntimeError("the store is written only inside ingest_lock()")
+        with self._vectors_lock:
+            return self._open_vectors()
 
     @contextmanager
     def ingest_lock(self) -> Iterator[None]:
-        """One writer per store: a second ingest waits ``store.lock_timeout`` seconds, then fails clearly."""
+        """One writer per store: a second ingest waits ``store.lock_timeout`` seconds, then fails clearly.
+
+        Inside, this store writes; it keeps the vector lease from its first write until the block
+        ends, then closes Chroma (which writes its files) and gives the lease back."""
         from filelock import FileLock, Timeout
 
-        self.root.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.root / "ingest.lock"))
         wait = self.settings.store.lock_timeout
         try:
@@ -373,12 +613,17 @@ class Store:
                 "try again when it has finished"
             ) from None
         try:
-            yield
+            with self._vectors_lock:
+                self.close_vectors()  # a reader's client (same process) is reopened as the writer's
+                self._writing = True
+            try:
+                yield
+            finally:
+                with self._vectors_lock:
+                    self._writing = False
+                    self.close_vectors()
         finally:
             lock.release()
-
-    def vector_count(self) -> int:
-        return self.collection.count()
 
     def bm25(self, writer: bool = False) -> BM25Index:
         """The BM25 index, brought up to date from the registry's stored terms when it is out of date.
@@ -430,10 +675,62 @@ class Store:
             raise DalilError(f"document {doc_id} is not in the store")
         return record.text
 
-    def describe(self) -> dict[str, Any]:
-        docs, chunks = self.registry.counts()
-        return {"path": str(self.root), "url": self.settings.store.url, "collection": self.collection_name,
-                "documents": docs, "chunks": chunks}
+
+def missing_store_reason(root: Path, settings: Settings) -> str:
+    """Why there is no registry for these settings at ``root``: nothing ingested, or a store made with other settings."""
+    others = sorted(root.glob(f"{settings.store.collection}-*.sqlite")) if root.is_dir() else []
+    if not others:
+        return f"the store at {root} is empty: run `dalil ingest seeds` first"
+    shapes = [_recorded_shape(path) for path in others]
+    described = "; ".join(_describe_shape(shape) if shape else f"{path.stem} (settings not recorded)"
+                          for path, shape in zip(others, shapes, strict=True))
+    return (f"the store at {root} was built with other embedding or chunking settings ({described}); "
+            f"the current ones ({_describe_shape(settings.vector_shape())}) have nothing there: "
+            "use the store's settings, or run `dalil ingest` with these to index the articles again")
+
+
+def _recorded_shape(path: Path) -> dict[str, Any] | None:
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'shape'").fetchone()
+        finally:
+            db.close()
+        return json.loads(row[0]) if row else None
+    except (sqlite3.Error, ValueError):
+        return None
+
+
+def _describe_shape(shape: dict[str, Any]) -> str:
+    return ", ".join(f"{key} = {value}" for key, value in shape.items())
+
+
+def _check_layout(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse, before writing anything, a registry written by another version of Dalil."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise DalilError(f"the registry {path} was written by a newer Dalil (layout {version}; this one reads {SCHEMA_VERSION}): "
+                         "upgrade Dalil, or use another --store")
+    for table, expected in _COLUMNS.items():
+        columns = len(db.execute(f"PRAGMA table_info({table})").fetchall())
+        if columns and columns != expected:
+            raise DalilError(f"the registry {path} has a layout this Dalil does not know (table {table} has {columns} columns, "
+                             f"expected {expected}): use the Dalil that wrote it, or ingest into a new --store")
+
+
+CRASH_POINTS = ("listed", "replaced-deleted", "vectors-added", "rows-committed", "stale-deleted")
+
+
+def _crash_point(name: str) -> None:
+    """A failpoint for the crash tests: ``DALIL_CRASH_AT=name`` makes the process SIGKILL itself here,
+    between two of the writes above, exactly as a ``kill -9`` would (no cleanup runs)."""
+    if os.environ.get("DALIL_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def _parts(items: list[str], size: int = 900) -> Iterator[list[str]]:

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -63,3 +64,9 @@ def store(seeded_store: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def runner() -> Iterator[CliRunner]:
     yield CliRunner()
+
+
+def chroma_of(store: Any) -> Any:
+    """A ``Store``'s Chroma collection, opened under its lease (kept open until the store closes or hands it over)."""
+    with store.open_collection() as collection:
+        return collection

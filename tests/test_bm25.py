@@ -11,6 +11,7 @@ import numpy as np
 from agent.bm25 import EMPTY_TERM, BM25Index, FlatBM25, TermCorpus
 from agent.config import load_settings
 from agent.pipeline import Dalil
+from tests.conftest import chroma_of
 
 
 def random_rows(seed: int, docs: int, prefix: str = "d") -> list[tuple[str, str, list[str]]]:
@@ -129,12 +130,12 @@ def test_vectors_a_crashed_run_left_are_removed_when_the_document_is_ingested_ag
     crashed = Dalil(settings)
     assert crashed.store.registry.start_writing([doc_id]) == []  # the run that will crash records its document
     vector = crashed.embedder.get_text_embedding("زلزال")
-    crashed.store.collection.add(ids=["left-by-the-crash"], embeddings=[vector], metadatas=[{"document_id": doc_id}])
+    chroma_of(crashed.store).add(ids=["left-by-the-crash"], embeddings=[vector], metadatas=[{"document_id": doc_id}])
     crashed.store.close()
 
     report = Dalil(settings).ingest([corpus])
     assert report.added == ["quake.txt"]
     after = Dalil(settings)
-    assert after.store.collection.get(ids=["left-by-the-crash"])["ids"] == []
+    assert chroma_of(after.store).get(ids=["left-by-the-crash"])["ids"] == []
     assert after.store.registry.start_writing([doc_id]) == []  # the journal was cleared by the commit
     assert after.store.vector_count() == after.store.registry.counts()[1]

@@ -197,8 +197,8 @@ def test_collection_name_ignores_settings_that_do_not_shape_vectors() -> None:
 def test_changing_chunk_size_uses_a_separate_store_collection(tmp_path: Path) -> None:
     from agent.store import Store
 
-    a = Store(load_settings(None, {"store": {"path": tmp_path}}))
-    b = Store(load_settings(None, {"store": {"path": tmp_path}, "chunking": {"chunk_tokens": 100}}))
+    a = Store(load_settings(None, {"store": {"path": tmp_path}}), create=True)
+    b = Store(load_settings(None, {"store": {"path": tmp_path}, "chunking": {"chunk_tokens": 100}}), create=True)
     assert a.collection_name != b.collection_name
     assert a.registry.path != b.registry.path and a.bm25_dir != b.bm25_dir
     a.registry.close()

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from agent.cli import app
 from tests.scripted_openai import ScriptedOpenAI
 
-CHECKS = ["configuration", "tiktoken", "registry", "collection", "vector count", "embedding dimension", "bm25 index", "llm endpoint"]
+CHECKS = ["configuration", "tiktoken", "registry", "vector index", "collection", "vector count", "embedding dimension", "bm25 index", "llm endpoint"]
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_vectors_deleted_behind_dalils_back_fail_the_count(store: Path) -> None:
     code, lines, checks = doctor(store)
     assert code == 1 and failing(checks) == ["vector count"]
     assert "Chroma holds 61 vectors but the registry lists 65 chunks" in checks["vector count"]["detail"]
-    assert "dalil ingest" in fix_line_after(lines, "vector count")
+    assert "dalil doctor --repair" in fix_line_after(lines, "vector count")
 
 
 def test_missing_store_is_one_failing_store_check(tmp_path: Path) -> None:

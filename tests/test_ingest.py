@@ -12,6 +12,7 @@ from agent.cli import app
 from agent.config import load_settings
 from agent.pipeline import Dalil
 from agent.retrieve import SearchFilters
+from tests.conftest import chroma_of
 
 F002 = "002_e83c710a14adfa23.txt"
 F004 = "004_2399a9a2b0d5824e.txt"
@@ -24,7 +25,7 @@ def _dalil(store: Path) -> Dalil:
 
 def _chroma_ids(dalil: Dalil, doc_id: str | None = None) -> set[str]:
     where = {"doc_id": doc_id} if doc_id else None
-    return set(dalil.store.collection.get(where=where, include=[])["ids"])
+    return set(chroma_of(dalil.store).get(where=where, include=[])["ids"])
 
 
 def _registry_ids(dalil: Dalil, doc_id: str | None = None) -> set[str]:
@@ -94,14 +95,14 @@ def test_changed_file_replaces_its_chunks(tmp_path: Path, seeds_dir: Path) -> No
     assert new_ids != old_ids
     gone = old_ids - new_ids
     assert gone
-    assert not after.store.collection.get(ids=sorted(gone), include=[])["ids"]
+    assert not chroma_of(after.store).get(ids=sorted(gone), include=[])["ids"]
     assert _chroma_ids(after, doc.doc_id) == new_ids
     assert _registry_ids(after) - new_ids == other_ids  # other documents untouched
     assert after.store.vector_count() == len(_registry_ids(after))
     stored = [n.get_content() for n in after.store.registry.nodes(sorted(new_ids)).values()]
     assert stored and not any("27 شباط" in t for t in stored)
     # Chroma keeps vectors and filter metadata only: the text lives in the registry
-    assert set(after.store.collection.get(include=["documents"])["documents"]) <= {"", None}
+    assert set(chroma_of(after.store).get(include=["documents"])["documents"]) <= {"", None}
     assert after.store.text_of(doc.doc_id) == path.read_text(encoding="utf-8")
 
     for mode in ("bm25", "dense", "hybrid"):
@@ -208,7 +209,7 @@ def test_cli_ingest_missing_path_fails_with_exit_3(tmp_path: Path) -> None:
 def _store_contents(dalil: Dalil) -> tuple[dict[str, str], dict[str, list[float]], dict[str, str]]:
     """Registry terms by chunk, Chroma vectors by chunk, and chunk texts: everything an ingest writes."""
     terms = dict(dalil.store.registry._db.execute("SELECT chunk_id, terms FROM chunks").fetchall())
-    got = dalil.store.collection.get(include=["embeddings"])
+    got = chroma_of(dalil.store).get(include=["embeddings"])
     vectors = {i: list(v) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
     texts = {i: n.get_content() for i, n in dalil.store.registry.nodes(list(terms)).items()}
     return terms, vectors, texts

@@ -161,7 +161,8 @@ INSPECT = textwrap.dedent(
     store = Store(load_settings(None, {"store": {"path": Path(sys.argv[1])}}))
     db = store.registry._db
     registry_ids = [r[0] for r in db.execute("SELECT chunk_id FROM chunks")]
-    got = store.collection.get(include=["metadatas"])
+    with store.open_collection() as collection:
+        got = collection.get(include=["metadatas"])
     spans = collections.Counter((m.get("doc_id"), m.get("start_char"), m.get("end_char")) for m in got["metadatas"])
     known = set(registry_ids)
     print(json.dumps({

@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from agent.cli import app
 from agent.config import load_settings
 from agent.pipeline import Dalil
+from tests.conftest import chroma_of
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 DALIL = Path(sys.executable).parent / "dalil"
@@ -46,7 +47,7 @@ def snapshot(store: Path, doc_ids: set[str] | None = None) -> dict:
     docs = {d.doc_id: (d.file, d.source, d.content_hash, d.text, d.n_chunks, d.ingested_at, d.published, d.outlet)
             for d in registry.documents() if doc_ids is None or d.doc_id in doc_ids}
     chunks = {c.chunk_id: (c.doc_id, c.ordinal, c.start_char, c.end_char) for c in registry.chunks() if c.doc_id in docs}
-    records = dalil.store.collection.get(where={"doc_id": {"$in": sorted(docs)}}, include=["embeddings", "metadatas"])
+    records = chroma_of(dalil.store).get(where={"doc_id": {"$in": sorted(docs)}}, include=["embeddings", "metadatas"])
     chroma = {i: (tuple(round(float(x), 6) for x in vector), meta["doc_id"], meta["start_char"], meta["end_char"])
               for i, vector, meta in zip(records["ids"], records["embeddings"], records["metadatas"], strict=True)}
     return {"docs": docs, "chunks": chunks, "chroma": chroma, "counts": registry.counts(), "vectors": dalil.store.vector_count()}
