@@ -159,8 +159,9 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None]]:
     if not enabled:
         yield lambda done, total, label: None
         return
-    with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=err(), transient=True) as progress:
+    console = err()
+    with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
+                  console=console, transient=True, disable=not console.is_terminal) as progress:  # cron logs get no blank line
         task = progress.add_task("", total=None)
 
         def advance(done: int, total: int, label: str) -> None:

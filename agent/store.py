@@ -10,6 +10,7 @@ only after its vectors are in Chroma, so an interrupted ingest is redone, never 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import gc
 import json
 import os
@@ -17,7 +18,7 @@ import signal
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -618,10 +619,18 @@ class Store:
                 self._writing = True
             try:
                 yield
-            finally:
                 with self._vectors_lock:
                     self._writing = False
                     self.close_vectors()
+            except Exception as exc:
+                with self._vectors_lock:
+                    self._writing = False
+                    with suppress(Exception):  # closing writes too; the error that stopped the ingest is the one to tell
+                        self.close_vectors()
+                if _disk_full(exc):
+                    raise DalilError(f"the disk holding the store at {self.root} is full ({_first_line(exc)}): free some space and "
+                                     "run `dalil ingest` again; nothing half-written is kept (documents being written are redone)") from None
+                raise
         finally:
             lock.release()
 
@@ -726,6 +735,14 @@ def _crash_point(name: str) -> None:
     between two of the writes above, exactly as a ``kill -9`` would (no cleanup runs)."""
     if os.environ.get("DALIL_CRASH_AT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` means the disk (or the user's quota) is full, however the library that met it words it."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return "database or disk is full" in text or "no space left on device" in text or "disk quota exceeded" in text
 
 
 def _first_line(exc: BaseException) -> str:

@@ -329,3 +329,48 @@ def test_copying_the_store_while_no_process_holds_it_is_safe(store: Path, tmp_pa
     shutil.copytree(store, copy)
     done = run("search", QUERY, "--store", str(copy), "--json")
     assert done.returncode == 0 and json.loads(done.stdout)["warnings"] == []
+
+
+# --- a full disk during an ingest ----------------------------------------------------------------
+
+FULL_DISK = textwrap.dedent("""
+    set -u
+    mnt=$1; out=$2; corpus=$3; seeded=$4
+    mount -t tmpfs -o size=4m tmpfs "$mnt" || exit 90
+    cp -r "$seeded" "$mnt/store"
+    "$DALIL" ingest "$corpus" --store "$mnt/store" > "$out/ingest1.out" 2> "$out/ingest1.err"; echo $? > "$out/ingest1.rc"
+    mount -o remount,size=300m "$mnt"
+    "$DALIL" doctor --json --store "$mnt/store" > "$out/doctor1.out" 2>&1; echo $? > "$out/doctor1.rc"
+    "$DALIL" ingest "$corpus" --store "$mnt/store" --json > "$out/ingest2.out" 2> "$out/ingest2.err"; echo $? > "$out/ingest2.rc"
+    "$DALIL" doctor --json --store "$mnt/store" > "$out/doctor2.out" 2>&1; echo $? > "$out/doctor2.rc"
+""")
+
+
+@pytest.mark.slow
+def test_a_full_disk_during_an_ingest_is_one_line_and_the_store_stays_consistent(tmp_path: Path, seeded_store: Path) -> None:
+    """A real full disk: a 4 MB tmpfs in a private mount namespace (``unshare``: no root needed where user
+    namespaces are allowed), filled by the ingest, then grown so the same ingest can finish."""
+    corpus = tmp_path / "corpus"
+    made = subprocess.run([sys.executable, str(ROOT / "bench" / "corpus.py"), "--articles", "1000", "--out", str(corpus)],
+                          capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    (tmp_path / "mnt").mkdir()
+    script = tmp_path / "full.sh"
+    script.write_text(FULL_DISK, encoding="utf-8")
+    env = child_env(DALIL_SERVER_USE="false", DALIL="/".join(dalil_cmd())) | {"HOME": str(tmp_path)}
+    done = subprocess.run(["unshare", "--mount", "--map-root-user", "bash", str(script), str(tmp_path / "mnt"), str(tmp_path),
+                           str(corpus), str(seeded_store)], capture_output=True, text=True, env=env, timeout=900)
+    assert done.returncode == 0, f"could not make a small disk to fill: {done.stderr}"
+
+    def read(name: str) -> str:
+        return (tmp_path / name).read_text(encoding="utf-8")
+
+    assert read("ingest1.rc").strip() == "1", read("ingest1.err")
+    lines = read("ingest1.err").strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dalil: error: the disk holding the store at ") and " is full (" in lines[0], lines
+    assert "Traceback" not in read("ingest1.err")
+    assert read("doctor1.rc").strip() == "0", read("doctor1.out")  # consistent: what was written is whole
+    assert read("ingest2.rc").strip() == "0", read("ingest2.err")
+    second = json.loads(read("ingest2.out"))
+    assert second["added"] + second["unchanged"] + second["repaired"] == 1000
+    assert read("doctor2.rc").strip() == "0", read("doctor2.out")
