@@ -2,7 +2,7 @@
 
 Takes ``LLMSettings`` and chat messages; returns a ``Completion`` (text with
 ``<think>`` blocks removed, token usage) or streams text deltas; ``llm.timeout`` bounds each
-request (each read of a stream), ``llm.total_timeout`` a whole streamed answer. Retries with backoff
+request (each read of a stream), ``llm.total_timeout`` a whole answer, streamed or not. Retries with backoff
 (honouring ``Retry-After``) are the ``openai`` SDK's own; what is left after them
 becomes one ``DalilError`` line. The API key is never put in a message.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,6 +99,11 @@ class ChatClient:
             base_url=settings.base_url, api_key=key, timeout=settings.timeout, max_retries=settings.max_retries,
         )
 
+    def _too_slow(self) -> DalilError:
+        where = mask_url(self.settings.base_url) or "the OpenAI API"
+        return DalilError(f"the LLM endpoint at {where} did not finish its answer within "
+                          f"{self.settings.total_timeout:g}s (llm.total_timeout); the answer is incomplete")
+
     def models(self) -> list[Any]:
         """Models the endpoint lists (one quick request, no retries)."""
         return list(self._client.with_options(max_retries=0, timeout=min(self.settings.timeout, 10)).models.list())
@@ -114,7 +120,8 @@ class ChatClient:
     def complete(self, messages: list[dict[str, str]], max_tokens: int | None = None) -> Completion:
         """One non-streamed completion."""
         with endpoint_errors(self.settings):
-            response = self._request(messages, max_tokens, stream=False)
+            response = _within(self.settings.total_timeout, lambda: self._request(messages, max_tokens, stream=False),
+                               self._too_slow)
             if not getattr(response, "choices", None):
                 raise DalilError("the LLM endpoint returned a malformed completion (no choices)")
             choice = response.choices[0]
@@ -137,9 +144,7 @@ class ChatClient:
             for chunk in response:
                 if time.monotonic() > deadline:
                     _close(response)
-                    where = mask_url(self.settings.base_url) or "the OpenAI API"
-                    raise DalilError(f"the LLM endpoint at {where} did not finish its answer within "
-                                     f"{self.settings.total_timeout:g}s (llm.total_timeout); the answer is incomplete")
+                    raise self._too_slow()
                 if getattr(chunk, "usage", None):
                     completion.prompt_tokens = chunk.usage.prompt_tokens or 0
                     completion.completion_tokens = chunk.usage.completion_tokens or 0
@@ -157,6 +162,29 @@ class ChatClient:
                 on_text(tail)
         completion.text = strip_think("".join(parts))
         return completion
+
+
+def _within(seconds: float, call: Callable[[], Any], too_slow: Callable[[], DalilError]) -> Any:
+    """``call()``, or ``too_slow()`` raised once ``seconds`` have passed. The OpenAI SDK's timeout bounds each
+    read, so a server trickling a non-streamed body byte by byte never trips it; the call runs in a daemon
+    thread, abandoned (its socket times out on its own) if it overruns, and never keeps the process alive."""
+    result: list[Any] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(call())
+        except BaseException as exc:
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, name="dalil-llm-request", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise too_slow()
+    if failure:
+        raise failure[0]
+    return result[0]
 
 
 def _close(response: Any) -> None:

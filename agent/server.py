@@ -38,6 +38,7 @@ from pydantic import SecretStr
 
 from agent.config import Settings
 from agent.errors import DalilError
+from agent.safety import mask_url
 
 if TYPE_CHECKING:
     from agent.pipeline import Dalil
@@ -62,7 +63,7 @@ class Endpoint:
 
 
 # settings that change how, not what, Dalil answers: a client differing only in these still uses the server
-_NOT_IN_KEY = {"server": True, "store": {"lock_timeout"}, "chunking": {"worker"}, "embeddings": {"threads", "batch_size"}}
+_NOT_IN_KEY = {"server": True, "store": {"lock_timeout", "read_wait"}, "chunking": {"worker"}, "embeddings": {"threads", "batch_size"}}
 
 
 def settings_key(settings: Settings) -> str:
@@ -218,7 +219,7 @@ def _exclusive(endpoint: Endpoint) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise DalilError(f"a dalil serve process already serves the store at {endpoint.store} (stop it first)") from None
+            raise DalilError(f"a dalil serve process already serves the store at {mask_url(str(endpoint.store))} (stop it first)") from None
         yield
     finally:
         handle.close()

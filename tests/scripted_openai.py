@@ -198,8 +198,9 @@ class _Handler(BaseHTTPRequestHandler):
         body: bytes,
         content_type: str,
         headers: dict[str, str] | None = None,
+        trickle: float = 0.0,
     ) -> None:
-        """Send a complete response with Content-Length."""
+        """Send a complete response with Content-Length (``trickle``: one byte every that many seconds)."""
         self.send_response(status)
         extra = dict(headers or {})
         for name in [n for n in extra if n.lower() == "content-type"]:
@@ -209,12 +210,18 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in extra.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        if not trickle:
+            self.wfile.write(body)
+            return
+        for i in range(len(body)):
+            self.wfile.write(body[i:i + 1])
+            self.wfile.flush()
+            time.sleep(trickle)
 
     def send_json(
-        self, status: int, obj: Any, headers: dict[str, str] | None = None
+        self, status: int, obj: Any, headers: dict[str, str] | None = None, trickle: float = 0.0
     ) -> None:
-        self.send_bytes(status, json.dumps(obj).encode(), "application/json", headers)
+        self.send_bytes(status, json.dumps(obj).encode(), "application/json", headers, trickle)
 
     def send_stream(
         self, events: Iterable[bytes], headers: dict[str, str], delay: float
@@ -416,8 +423,8 @@ class ScriptedOpenAI:
         elif stream:
             events = self._chunks(reply, body)
             handler.send_stream(events, reply.headers, reply.chunk_delay)
-        else:
-            handler.send_json(200, self._completion(reply, body), reply.headers)
+        else:  # a non-streamed body trickles one byte per chunk_delay
+            handler.send_json(200, self._completion(reply, body), reply.headers, reply.chunk_delay)
 
     def _usage(self, reply: Reply, body: dict[str, Any]) -> dict[str, int]:
         prompt = reply.prompt_tokens

@@ -176,6 +176,26 @@ def test_a_trickling_answer_ends_at_the_total_timeout(store: Path, tmp_path: Pat
     assert took < 15, f"took {took:.1f}s"
 
 
+def test_a_trickling_non_streamed_answer_ends_at_the_total_timeout(store: Path, tmp_path: Path) -> None:
+    """`ask --json` asks for the whole completion at once: a body sent one byte every 0.5 s never trips the
+    per-read llm.timeout, so only the total bound stops it."""
+    import time
+
+    from tests.scripted_openai import Reply, ScriptedOpenAI
+
+    with ScriptedOpenAI(default=Reply(content=CITED, chunk_delay=0.5)) as server:
+        started = time.monotonic()
+        done = run("ask", QUESTION, "--json", cwd=tmp_path,
+                   env=llm_env(server.base_url, store, DALIL_LLM_TIMEOUT="1", DALIL_LLM_TOTAL_TIMEOUT="2"))
+        took = time.monotonic() - started
+        base_url = server.base_url
+        assert server.chat_requests
+    assert done.returncode == 1 and done.stdout == "", done.stdout
+    assert one_error_line(done) == (f"dalil: error: the LLM endpoint at {base_url} did not finish its answer within 2s "
+                                    "(llm.total_timeout); the answer is incomplete")
+    assert took < 15, f"took {took:.1f}s"
+
+
 # ------------------------------------------------------------------ --outlet
 
 
