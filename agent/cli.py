@@ -221,6 +221,8 @@ def ask(
     as_json: JsonOpt = False,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit with code 4 when the answer is degraded or has an unsupported sentence.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Also show how the question was understood (what is asked, names, "
+                                                             "dates, event).")] = False,
 ) -> None:
     """Answer QUESTION from the articles, every sentence cited and checked (extractive when offline)."""
     from agent import render, server
@@ -250,7 +252,11 @@ def ask(
         elif streamed is not None and streamed.started:
             streamed.finish()
             render.print_verification(console, answer)
+            if explain:
+                render.print_frame(console, answer.frame)
         else:
+            if explain:
+                render.print_frame(console, answer.frame)
             render.print_answer(console, answer)
     if strict and (unverified := unverified_reason(answer)):
         err().print(f"dalil: not verified (--strict): {unverified}", markup=False)

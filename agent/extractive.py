@@ -12,7 +12,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from llama_index.core.schema import NodeWithScore
 
@@ -70,12 +70,53 @@ def candidates(question_weights: dict[Concept, float], passages: list[NodeWithSc
     return out
 
 
-_WHEN = re.compile(r"(^|\s)(متى|متي|اي يوم|في اي تاريخ|when|what day|what date|which day)(\s|$|[?؟])", re.IGNORECASE)
-DATE_BONUS = 0.15
+SLOT_BONUS = 0.15  # a sentence that fills the asked slot (a day for "when", an initiator for "who initiated", …)
+NEIGHBOURS = 3  # the best sentences whose next sentence in the article is also considered
+
+# what fills each slot, on normalized text (agent.arabic.normalize)
+_INITIATOR = re.compile(r"بمبادر|بناء علي طلب|بطلب من|(^|\s)(و|ف)?بادر|اجري .{0,40}(اتصالا|مكالمه|محادثه)|اتصل .{0,25}ب|"
+                        r"\binitiat|\bat the request|\bplaced the call|\bcalled\b")
+_SPEAKER = re.compile(r"(^|\s)(و|ف)?(قال|قالت|اعلن|اعلنت|صرح|صرحت|اكد|اكدت|حذر|حذرت|ذكر|ذكرت|اضاف|اضافت|اوضح|اوضحت|ابلغ|بحسب|وفق|"
+                      r"المتحدث|المتحدثه)(\s|$)|\b(said|told|stated|announced|warned)\b")
+_NUMBER = re.compile(r"[0-9]|(^|\s)(واحد|اثنين|اثنان|ثلاث|اربع|خمس|ست|سبع|ثماني|تسع|عشر|عشرات|مئات|الاف|مائه|مئه|الف)")
+_DURATION = re.compile(r"دقيق|دقائق|(^|\s)ساع|استمر|(^|\s)دام|minute|hour")
+_PLACE = re.compile(r"(^|\s)(في|من|الى)\s+(مدينه|العاصمه|حلب|دمشق|موسكو|واشنطن|جنيف|نيويورك|لوزان)")
 
 
-def asks_when(question: str) -> bool:
-    return bool(_WHEN.search(arabic.normalize(question)))
+def fills_slot(asks: str, sentence: str) -> bool:
+    """Whether ``sentence`` has what the asked slot needs (day, initiator, number, speaker, duration, place)."""
+    norm = arabic.normalize(sentence).replace("ة", "ه")
+    if asks == "when":
+        return mentions_day(sentence)
+    pattern = {"who_initiated": _INITIATOR, "who_said": _SPEAKER, "how_many": _NUMBER, "how_long": _DURATION,
+               "where": _PLACE}.get(asks)
+    return bool(pattern and pattern.search(norm))
+
+
+def states_attribute(attribute: str | None, sentence: str) -> bool:
+    """Whether ``sentence`` states the attribute the question needs (a duration, a casualty count)."""
+    if attribute is None:
+        return True
+    norm = arabic.normalize(sentence).replace("ة", "ه")
+    if attribute == "duration":
+        return bool(_DURATION.search(norm))
+    return bool(_NUMBER.search(norm)) and bool(re.search(r"قتل|ضحايا|جرحي|مصرع|توفي|وفاه|killed|dead|casualt|wounded", norm))
+
+
+@dataclass(frozen=True)
+class Slots:
+    """What question understanding adds to an extractive answer (``agent.question``, ``agent.grounding``).
+
+    ``next_sentence`` gives the sentence after a candidate in its article (the answer is often there:
+    "… discussed Aleppo. It added that the call took place on Saturday"); ``evidence`` are sentences the
+    event index says fill the slot; ``unknown`` are names the corpus never mentions (the question is then
+    not answered); ``attribute`` must be stated by the quoted evidence."""
+
+    asks: str = "what"
+    next_sentence: Callable[[Candidate], Candidate | None] | None = None
+    evidence: tuple[Candidate, ...] = ()
+    unknown: tuple[str, ...] = ()
+    attribute: str | None = None
 
 
 def mentions_day(sentence: str) -> bool:
@@ -134,20 +175,30 @@ def extractive_answer(
     total_chunks: int,
     min_coverage: float,
     max_sentences: int,
+    slots: Slots | None = None,
 ) -> Answer:
     """The few sentences that best answer ``question``, each cited, or an abstention."""
     lang = "ar" if arabic.is_arabic(question) else "en"
+    slots = slots or Slots()
     weights = concept_weights(analyzer.concepts(question), document_frequency, total_chunks)
-    when = asks_when(question)
+    if slots.unknown:
+        return _abstain(question, lang, passages, weights, [f"the articles never mention: {', '.join(slots.unknown)}"])
 
     def priority(c: Candidate) -> tuple[float, int, int]:
-        bonus = DATE_BONUS if when and mentions_day(c.text) else 0.0
+        bonus = SLOT_BONUS if fills_slot(slots.asks, c.text) else 0.0
+        if slots.attribute and states_attribute(slots.attribute, c.text):
+            bonus += SLOT_BONUS
         return (round(c.coverage + bonus, 6), -c.rank, -c.start)
 
-    ranked = sorted(candidates(weights, passages, analyzer), key=priority, reverse=True)
-    best = max((c.coverage for c in ranked), default=0.0)
+    pool = candidates(weights, passages, analyzer)
+    pool += _neighbours(pool, priority, slots, weights, analyzer)
+    best = max((c.coverage for c in pool), default=0.0)
+    pool += [replace(c, coverage=max(c.coverage, best)) for c in slots.evidence]  # the event index's answer to the slot
+    ranked = sorted(_unique(pool), key=priority, reverse=True)
     if not weights or best < min_coverage:
         return _abstain(question, lang, passages, weights)
+    if slots.attribute and not any(states_attribute(slots.attribute, c.text) for c in ranked if c.coverage >= min_coverage):
+        return _abstain(question, lang, passages, weights, [f"no passage states the {slots.attribute} asked about"])
     chosen: list[Candidate] = []
     for cand in ranked:
         if len(chosen) == max_sentences:
@@ -167,8 +218,78 @@ def extractive_answer(
                   sentences=sentences, lang=lang, warnings=warnings)
 
 
-def _abstain(question: str, lang: str, passages: list[NodeWithScore], weights: dict[Concept, float]) -> Answer:
-    warnings = []
+class ArticleSentences:
+    """Sentences of stored articles as answer candidates, read from the registry on demand (one article
+    at a time, cached for one answer): the sentence after a candidate, or the one around an offset."""
+
+    def __init__(self, text_of: Callable[[str], str], passages_of: Callable[[str], list[NodeWithScore]]) -> None:
+        self._text_of, self._passages_of = text_of, passages_of
+        self._spans: dict[str, list[arabic.Span]] = {}
+        self._passages: dict[str, list[NodeWithScore]] = {}
+
+    def around(self, doc_id: str, offset: int, rank: int = 0) -> Candidate | None:
+        """The sentence holding ``offset`` in the article ``doc_id``."""
+        text = self._text(doc_id)
+        span = next((s for s in self._sentences(doc_id) if s.start <= offset < s.end), None)
+        return None if span is None else self._candidate(doc_id, span, text, rank)
+
+    def after(self, cand: Candidate) -> Candidate | None:
+        """The sentence that follows ``cand`` in its article."""
+        doc_id = cand.passage.node.metadata["doc_id"]
+        text = self._text(doc_id)
+        span = next((s for s in self._sentences(doc_id) if s.start >= cand.end), None)
+        return None if span is None else self._candidate(doc_id, span, text, cand.rank)
+
+    def _text(self, doc_id: str) -> str:
+        return self._text_of(doc_id)
+
+    def _sentences(self, doc_id: str) -> list[arabic.Span]:
+        if doc_id not in self._spans:
+            self._spans[doc_id] = arabic.sentence_spans(self._text(doc_id))
+        return self._spans[doc_id]
+
+    def _candidate(self, doc_id: str, span: arabic.Span, text: str, rank: int) -> Candidate | None:
+        if doc_id not in self._passages:
+            self._passages[doc_id] = self._passages_of(doc_id)
+        holder = next((p for p in self._passages[doc_id]
+                       if int(p.node.metadata["start_char"]) <= span.start and span.end <= int(p.node.metadata["end_char"])), None)
+        if holder is None:
+            return None  # a sentence no chunk holds whole (chunks split very long sentences): not quotable with one citation
+        return Candidate(holder, rank, span.start, span.end, span.of(text), 0.0)
+
+
+def _neighbours(pool: list[Candidate], priority: Callable[[Candidate], tuple[float, int, int]], slots: Slots,
+                weights: dict[Concept, float], analyzer: Analyzer) -> list[Candidate]:
+    """The sentence after each of the best candidates, when it is not in the pool already. One that fills
+    the asked slot carries its predecessor's coverage: it goes on with the same subject ("وأضافت أن
+    المحادثة أجريت أمس الأول السبت" after the sentence about the call)."""
+    if slots.next_sentence is None:
+        return []
+    have = {(c.passage.node.metadata["doc_id"], c.start) for c in pool}
+    out = []
+    for cand in sorted(pool, key=priority, reverse=True)[:NEIGHBOURS]:
+        after = slots.next_sentence(cand)
+        if after is None or (after.passage.node.metadata["doc_id"], after.start) in have:
+            continue
+        own = coverage(set(analyzer.terms(after.text)), weights)
+        inherited = cand.coverage if fills_slot(slots.asks, after.text) and slots.asks != "what" else 0.0
+        out.append(replace(after, rank=cand.rank, coverage=max(own, inherited)))
+    return out
+
+
+def _unique(pool: list[Candidate]) -> list[Candidate]:
+    """One candidate per article span, the best-covered kept."""
+    best: dict[tuple[str, int], Candidate] = {}
+    for c in pool:
+        key = (c.passage.node.metadata["doc_id"], c.start)
+        if key not in best or c.coverage > best[key].coverage:
+            best[key] = c
+    return list(best.values())
+
+
+def _abstain(question: str, lang: str, passages: list[NodeWithScore], weights: dict[Concept, float],
+             reasons: list[str] | None = None) -> Answer:
+    warnings = list(reasons or [])
     if not weights:
         warnings.append("none of the question's words can be searched offline; configure an LLM endpoint for translation")
     return Answer(

@@ -21,9 +21,12 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.schema import NodeWithScore
 
+    from agent.extractive import ArticleSentences, Slots
     from agent.ingest import IngestReport, ProgressFn, RebuildReport
     from agent.lexicon import Analyzer
     from agent.llm import ChatClient
+    from agent.question import QuestionFrame
+    from agent.sequence.models import Event
     from agent.store import Store
 
 
@@ -79,7 +82,7 @@ class Dalil:
         return rebuild_vectors(self.store, Preparer.from_settings(self.settings, self.embedder, self.analyzer))
 
     def retrieve(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
-                 mode: RetrievalMode | None = None, rewrites: list[str] | None = None) -> list[NodeWithScore]:
+                 mode: RetrievalMode | None = None, rewrites: list[str] | None = None, ground: bool = True) -> list[NodeWithScore]:
         from agent.retrieve import build_retriever, retrieve
 
         self._require_documents()
@@ -98,7 +101,10 @@ class Dalil:
                 mode=mode, filters=filters, rewrites=rewrites, bm25_weight=self.settings.bm25_weight, rrf_k=r.rrf_k,
                 fusion=r.fusion,
             )
-            return retrieve(retriever, query)
+            hits = retrieve(retriever, query)
+        if ground:
+            hits = self._ground(self.frame(query), hits, top_k)
+        return hits
 
     def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
                mode: RetrievalMode | None = None) -> SearchResult:
@@ -142,6 +148,8 @@ class Dalil:
         else:
             answer = self._llm(question, filters, k, lang or ("ar" if is_arabic(question) else "en"), on_text)
         answer.warnings[:0] = self.retrieval_warnings
+        if answer.frame is None:
+            answer.frame = self.frame(question).model_dump(mode="json")
         return answer
 
     def _extractive(self, question: str, passages: list[NodeWithScore]) -> Answer:
@@ -149,9 +157,110 @@ class Dalil:
 
         bm25 = self.store.bm25()
         r = self.settings.retrieval
-        return extractive_answer(
+        frame = self.frame(question)
+        event = self._event_of(frame, passages)
+        if event is not None and self._pinned(frame):  # the question names one event: quote only what reports it
+            from agent.grounding import event_chunks
+
+            chunks = event_chunks(event)
+            passages = [p for p in passages if p.node.node_id in chunks] or passages
+        sentences = self._article_sentences()
+        answer = extractive_answer(
             question, passages, self.analyzer, bm25.document_frequency, max(len(bm25), 1), r.min_coverage, r.max_sentences,
+            self._slots(frame, event, sentences),
         )
+        if event is not None and not answer.abstained:
+            from agent.grounding import label
+
+            answer.about = label(event, answer.lang)
+            answer.lead = self._lead(frame, event, answer)
+        answer.frame = frame.model_dump(mode="json")
+        return answer
+
+    # --- question understanding and the events it points at ---------------------------------------
+
+    def frame(self, question: str) -> QuestionFrame:
+        """How ``question`` is understood (``dalil ask --explain``); dates resolve against the latest article."""
+        from agent.question import understand
+
+        return understand(question, self.analyzer, self.store.registry.latest_published())
+
+    def events(self) -> list[Event]:
+        """The corpus's events (offline rules), computed once per registry generation."""
+        generation = self.store.registry.generation()
+        cached = self.__dict__.get("_events")
+        if cached is None or cached[0] != generation:
+            from agent.sequence.timeline import timeline_for
+
+            cached = (generation, timeline_for(self, "extractive").events)
+            self.__dict__["_events"] = cached
+        return cached[1]
+
+    def _pinned(self, frame: QuestionFrame) -> bool:
+        """Whether the frame's time constraints select exactly one event."""
+        from agent.grounding import candidate_events, constrained
+
+        return constrained(frame) and len(candidate_events(frame, self.events(), self._people(frame))) == 1
+
+    def _people(self, frame: QuestionFrame) -> list[str]:
+        kinds = {e.en: getattr(e, "kind", None) for e in self.analyzer.entities}
+        return [name for name in frame.entities if kinds.get(name) in (None, "person")]
+
+    def _event_of(self, frame: QuestionFrame, passages: list[NodeWithScore]) -> Event | None:
+        from agent.grounding import event_of_passages
+
+        if frame.event is None and not frame.pins_time and frame.asks not in ("who_initiated", "when"):
+            return None
+        try:
+            return event_of_passages(frame, self.events(), passages, self._people(frame))
+        except DalilError:
+            return None
+
+    def _article_sentences(self) -> ArticleSentences:
+        from llama_index.core.schema import NodeWithScore
+
+        from agent.extractive import ArticleSentences
+
+        registry = self.store.registry
+
+        def passages_of(doc_id: str) -> list[NodeWithScore]:
+            return [NodeWithScore(node=n, score=0.0) for n in registry.nodes(registry.chunk_ids_of([doc_id])).values()]
+
+        return ArticleSentences(self.store.text_of, passages_of)
+
+    def _slots(self, frame: QuestionFrame, event: Event | None, sentences: ArticleSentences) -> Slots:
+        from agent.extractive import Slots
+
+        evidence = []
+        if event is not None:
+            for doc_id, offset in _slot_offsets(frame, event):
+                found = sentences.around(doc_id, offset)
+                if found is not None:
+                    evidence.append(found)
+        unknown = []
+        if frame.names_unknown:
+            bm25 = self.store.bm25()
+            unknown = [n for n in frame.names_unknown
+                       if not any(bm25.knows(t) for t in self.analyzer.terms(n) + self.analyzer.query_terms(n))]
+        return Slots(asks=frame.asks, next_sentence=sentences.after, evidence=tuple(evidence), unknown=tuple(unknown),
+                     attribute=frame.attribute)
+
+    @staticmethod
+    def _lead(frame: QuestionFrame, event: Event, answer: Answer) -> str | None:
+        """A short English sentence built only from facts in the cited quotes (English questions, structured slots)."""
+        from agent.grounding import TYPE_EN, label
+
+        if answer.lang != "en":
+            return None
+        quotes = " ".join(c.quote for c in answer.citations)
+        if frame.asks == "when" and event.date.phrase and event.date.phrase in quotes:
+            when = label(event, "en").split(" of ", 1)[1]
+            return f"Derived from the quotes: the {TYPE_EN.get(event.type, event.type)} took place on {when}."
+        if frame.asks == "who_initiated":
+            for report in event.reports:
+                if report.initiator and report.initiator_phrase and report.initiator_phrase in quotes:
+                    return f"Derived from the quotes: {report.initiator} initiated {label(event, 'en')}."
+        return None
 
     def rewrites(self, question: str) -> list[str]:
         from agent.generate import rewrite_queries
@@ -193,6 +302,44 @@ class Dalil:
             answer.warnings.append("searched with: " + " | ".join(rewrites))
         return answer
 
+    def _ground(self, frame: QuestionFrame, hits: list[NodeWithScore], top_k: int) -> list[NodeWithScore]:
+        """Passages reporting the events a time-constrained question is about come first; those the
+        retrievers missed are added from the registry (event-grounded retrieval, any mode or embedder)."""
+        from llama_index.core.schema import NodeWithScore
+
+        from agent.grounding import candidate_events, constrained, event_chunks
+
+        if not constrained(frame):
+            return hits
+        try:
+            events = candidate_events(frame, self.events(), self._people(frame))
+        except DalilError:
+            return hits
+        if not events or len(events) > 3:  # nothing pinned, or too broad to say which
+            return hits
+        wanted = list(dict.fromkeys(c for e in events for c in sorted(event_chunks(e))))
+        have = {h.node.node_id for h in hits}
+        floor = min((h.score or 0.0 for h in hits), default=0.0)
+        added = [NodeWithScore(node=n, score=floor) for n in self.store.registry.nodes([c for c in wanted if c not in have]).values()]
+        first = [h for h in hits if h.node.node_id in wanted] + added
+        return (first + [h for h in hits if h.node.node_id not in wanted])[:top_k]
+
     def _require_documents(self) -> None:
         if self.store.registry.is_empty():
             raise DalilError(f"the store at {self.settings.store.path} is empty: run `dalil ingest seeds` first")
+
+
+def _slot_offsets(frame: QuestionFrame, event: Event) -> list[tuple[str, int]]:
+    """Where the event index says the asked slot is stated: the phrase dating the event (not the day it
+    was reported), or the words naming who initiated it; as (doc_id, offset in the article)."""
+    doc_of = {r.file: r.doc_id for r in event.reports}
+    if frame.asks == "when" and event.date.phrase_start is not None and event.date.file in doc_of:
+        return [(doc_of[event.date.file], event.date.phrase_start)]
+    if frame.asks == "who_initiated":
+        out = []
+        for report in event.reports:
+            for c in report.citations:
+                if report.initiator_phrase and report.initiator_phrase in c.quote:
+                    out.append((c.doc_id, c.start + c.quote.index(report.initiator_phrase)))
+        return out
+    return []

@@ -42,6 +42,17 @@ def source_label(published: str | None, outlet: str | None, file: str) -> str:
     return safe(f"{outlet or 'unknown outlet'} · {published or 'undated'} · {file}")
 
 
+def print_frame(console: Console, frame: dict[str, Any] | None) -> None:
+    """``dalil ask --explain``: how the question was understood, one decision a line."""
+    from agent.question import QuestionFrame
+
+    if frame:
+        console.print(Text("question understood as:", style="dim"))
+        for line in QuestionFrame.model_validate(frame).explain():
+            console.print(Text(f"  {safe(line)}", style="dim"))
+        console.print()
+
+
 def print_search(console: Console, result: SearchResult) -> None:
     if not result.hits:
         console.print(Text(f"No passages found for: {safe(result.query)}", style="yellow"))
@@ -70,6 +81,10 @@ def print_answer(console: Console, answer: Answer) -> None:
                 line.append(safe(c.quote[:220]) + ("…" if len(c.quote) > 220 else ""))
                 console.print(line)
     else:
+        if answer.about:
+            console.print(Text(("عن: " if answer.lang == "ar" else "about: ") + safe(answer.about), style="bold"))
+        if answer.lead:
+            console.print(Text(safe(answer.lead), style="italic"))
         print_sentences(console, answer)
         print_sources(console, answer)
     for warning in answer.warnings:

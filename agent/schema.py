@@ -5,7 +5,7 @@ Other tools parse these; the README documents them and tests pin them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -89,3 +89,6 @@ class Answer(BaseModel):
     degraded: bool = Field(default=False, description="the model's output could not be fully verified or used")
     warnings: list[str] = Field(default_factory=list)
     usage: Usage | None = None
+    about: str | None = Field(default=None, description="the event the answer is about, in the question's language")
+    lead: str | None = Field(default=None, description="a short English sentence derived from the cited quotes' facts (English questions)")
+    frame: dict[str, Any] | None = Field(default=None, description="how the question was understood (agent.question.QuestionFrame)")

@@ -218,6 +218,14 @@ class Registry:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
 
+    def latest_published(self) -> dt.date | None:
+        """The latest publication day in the store (what a question's "5 October" is resolved against)."""
+        row = self._db.execute("SELECT MAX(published) FROM documents").fetchone()
+        try:
+            return dt.date.fromisoformat(row[0][:10]) if row and row[0] else None
+        except ValueError:
+            return None
+
     def unfinished(self) -> set[str]:
         """Documents whose vectors a crashed run may have left half-written: they are redone, whatever their hash."""
         return {row[0] for row in self._db.execute("SELECT doc_id FROM writing")}

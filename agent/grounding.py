@@ -1,0 +1,105 @@
+"""Event grounding: a ``QuestionFrame`` and the store's events → the events a question is about.
+
+Takes a frame, the events of the corpus (``agent.sequence`` models: dated, with participants,
+initiator and cited reports) and retrieved passages; returns the candidate events the
+frame's constraints select, the chunks that report them (to boost or add in retrieval),
+the one event an answer is about, and its label in the question's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from agent.question import QuestionFrame
+
+if TYPE_CHECKING:
+    from llama_index.core.schema import NodeWithScore
+
+    from agent.sequence.models import Event
+
+_KINDS = {"ceasefire": ("ceasefire_start", "ceasefire_collapse")}
+TYPE_EN = {"call": "phone call", "agreement": "agreement", "ceasefire_start": "start of the ceasefire",
+           "ceasefire_collapse": "end of the ceasefire", "suspension": "suspension", "meeting": "meeting", "statement": "statement"}
+TYPE_AR = {"call": "الاتصال الهاتفي", "agreement": "الاتفاق", "ceasefire_start": "بدء الهدنة", "ceasefire_collapse": "انهيار الهدنة",
+           "suspension": "التعليق", "meeting": "اللقاء", "statement": "البيان"}
+WEEKDAYS_AR = ("الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد")
+MONTHS_AR = ("كانون الثاني", "شباط", "آذار", "نيسان", "أيار", "حزيران", "تموز", "آب", "أيلول", "تشرين الأول", "تشرين الثاني", "كانون الأول")
+_PEOPLE_KINDS = ("person",)
+
+
+def constrained(frame: QuestionFrame) -> bool:
+    """Whether the frame narrows the events by time or relation (a kind of event alone does not)."""
+    return frame.pins_time or frame.relation is not None
+
+
+def kind_matches(frame: QuestionFrame, event: Event) -> bool:
+    return frame.event is None or event.type in _KINDS.get(frame.event, (frame.event,))
+
+
+def candidate_events(frame: QuestionFrame, events: list[Event], people: Iterable[str] = ()) -> list[Event]:
+    """The events that meet the frame's kind, date, weekday, people and relation constraints."""
+    wanted_people = set(people)
+    out = []
+    for event in events:
+        if not kind_matches(frame, event):
+            continue
+        if frame.date_from is not None and not event.date.overlaps(frame.date_from, frame.date_to):
+            continue
+        if frame.weekday is not None and not (event.date.granularity == "day" and event.date.date is not None
+                                              and event.date.date.weekday() == frame.weekday):
+            continue
+        if wanted_people and event.participants and not wanted_people & set(event.participants):
+            continue
+        out.append(event)
+    if frame.relation and frame.relation_event:
+        anchors = [e for e in events if e.type in _KINDS.get(frame.relation_event, (frame.relation_event,))]
+        if anchors:
+            anchor = anchors[0].date
+            if frame.relation == "after":
+                out = [e for e in out if e.date.start > anchor.end and e not in anchors]
+            else:
+                out = [e for e in out if e.date.end < anchor.start and e not in anchors]
+    return out
+
+
+def event_chunks(event: Event) -> set[str]:
+    """Chunks holding the event's evidence (every report's citations)."""
+    return {c.chunk_id for r in event.reports for c in r.citations}
+
+
+def event_of_passages(frame: QuestionFrame, events: list[Event], passages: list[NodeWithScore],
+                      people: Iterable[str] = ()) -> Event | None:
+    """The event an answer is about: among the frame's candidates (or, with no time constraint, the
+    events of the asked kind), the one the top passages report most (rank-weighted). A time-pinned
+    frame that selects a single event gets it even when no passage reports it."""
+    pool = candidate_events(frame, events, people) if constrained(frame) else [e for e in events if kind_matches(frame, e)]
+    if not pool:
+        return None
+    rank_of = {p.node.node_id: rank for rank, p in enumerate(passages)}
+    scored = []
+    for event in pool:
+        ranks = [rank_of[c] for c in event_chunks(event) if c in rank_of]
+        scored.append((sum(1.0 / (1 + r) for r in ranks), -min(ranks, default=99), event))
+    scored.sort(key=lambda s: (s[0], s[1]), reverse=True)
+    best_score, best_rank, best = scored[0]
+    if constrained(frame) and len(pool) == 1:
+        return best
+    if best_score == 0 or -best_rank > 1:  # reported by neither of the two best passages: not what they are about
+        return None
+    return best
+
+
+def label(event: Event, lang: str) -> str:
+    """"the phone call of Saturday 1 October 2016" / "الاتصال الهاتفي يوم السبت 1 تشرين الأول 2016"."""
+    date = event.date
+    if lang == "ar":
+        kind = TYPE_AR.get(event.type, event.type)
+        if date.granularity == "day" and date.date:
+            d = date.date
+            return f"{kind} يوم {WEEKDAYS_AR[d.weekday()]} {d.day} {MONTHS_AR[d.month - 1]} {d.year}"
+        return f"{kind} ({date.label})"
+    kind = TYPE_EN.get(event.type, event.type)
+    if date.granularity == "day" and date.date:
+        return f"the {kind} of {date.date:%A} {date.date.day} {date.date:%B %Y}"
+    return f"the {kind} of {date.spoken}"

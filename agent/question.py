@@ -1,0 +1,264 @@
+"""Question understanding: a question → a typed ``QuestionFrame`` (offline, Arabic and English).
+
+Takes the question text, the analyzer (its lexicon names people and places in both scripts)
+and the corpus's latest publication day (what "5 October" or "the Wednesday call" is
+resolved against); returns what is asked (who initiated, when, how many, …), the focus
+words, and the constraints a passage must meet: dates and ranges, a weekday, the people and
+places named, the kind of event and a relation to another event. Nothing here reads the
+store: ``agent.grounding`` matches a frame against the event index.
+
+Written with patterns rather than a parser: the questions are short, the two languages'
+question words are few, and every decision must be explainable in ``dalil ask --explain``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from agent import arabic
+from agent.lexicon import Analyzer
+
+Asks = Literal["who_initiated", "who_said", "who", "when", "where", "how_many", "how_long", "why", "list", "order",
+               "compare", "yes_no", "what"]
+EventKind = Literal["call", "agreement", "ceasefire", "suspension", "meeting", "statement"]
+Attribute = Literal["duration", "casualties"]
+
+WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAYS_AR = ("الاثنين", "الثلاثاء", "الاربعاء", "الخميس", "الجمعه", "السبت", "الاحد")  # normalized (ة→ه kept below)
+
+# what is asked: the first pattern that matches wins, so the specific ones come first
+_ASKS: list[tuple[Asks, str]] = [
+    ("who_initiated", r"\bwho (initiated|placed|made|started|requested|asked for|called whom)\b|\binitiat|\bat whose (request|initiative)"
+                      r"|\bwhich side (called|initiated|made|placed|requested)|(^|\s)(من|ومن) (الذي )?(بادر|طلب|اجرى|اتصل|بدا)"
+                      r"|بمبادره (من )?(من|اي)|بطلب من (من|اي)|اي (طرف|جانب) (بادر|طلب|اتصل|اجرى)"),
+    ("who_said", r"\bwho (said|says|warned|stated|announced|told|reported|claimed|accused|confirmed)\b|\baccording to whom\b"
+                 r"|(^|\s)(من|ومن) (الذي )?(قال|صرح|اعلن|حذر|اكد|ذكر|اتهم|ابلغ)|(وفق|بحسب) من"),
+    ("how_long", r"\bhow long\b|\bduration\b|\bfor how many (minutes|hours)\b|كم (استمر|دام|استغرق)|(^|\s)مده|كم (دقيقه|ساعه)"),
+    ("order", r"\b(in (chronological )?order|chronolog\w*|which came first|sequence of|order these)\b|(^|\s)(رتب|ترتيب|تسلسل)"),
+    ("list", r"^(list|name|enumerate)\b|\b(list|name) (all|the|every)\b|\bwhat (calls|events)\b|(^|\s)(اذكر|عدد|ما هي) (جميع|كل|الاتصالات)"),
+    ("compare", r"\b(compare|differ|differs|difference|different|versus|vs\.?)\b|(^|\s)(قارن|الفرق|يختلف|تختلف|مقارنه)"),
+    ("when", r"\b(when|what day|which day|what date|on what date|what time)\b|(^|\s)(متى|متي|اي يوم|اي تاريخ)"),
+    ("how_many", r"\bhow (many|much)\b|\bnumber of\b|(^|\s)كم(\s|$)|(^|\s)عدد "),
+    ("where", r"\bwhere\b|\bin which (city|country|place)\b|(^|\s)(اين|في اي مدينه|في اي بلد)"),
+    ("why", r"\bwhy\b|\bfor what reason\b|\bwhat (was|is) the reason\b|(^|\s)(لماذا|ما سبب|ما السبب|لم )"),
+    ("yes_no", r"^(did|was|were|is|are|does|do|has|have|had|can|could|will|would)\b|^هل(\s|$)"),
+    ("who", r"\bwho\b|\bwhom\b|^(من|ومن) (هو|هي|هم)?"),
+]
+_ASK_RE = [(asks, re.compile(pattern)) for asks, pattern in _ASKS]
+
+_EVENTS: list[tuple[EventKind, str]] = [
+    ("suspension", r"\bsuspen\w*|\bhalt\w*|\bfreez\w*|(^|\s)(و|ب|ل)?(ال)?(تعليق|علق|تعلق|يعلق|وقف التعاون)"),
+    ("ceasefire", r"\bceasefire|\bcease-fire|\btruce|\bcessation of hostilities|(^|\s)(و|ب|ل)?(ال)?(هدنه|وقف اطلاق النار|وقف الاعمال)"),
+    ("agreement", r"\bagreement|\bdeal\b|\baccord\b|(^|\s)(و|ب|ل)?(ال)?(اتفاق|اتفاقيه)"),
+    ("meeting", r"\bmeet\w*|\bvisit\w*|\btalks in\b|(^|\s)(و|ب|ل)?(ال)?(لقاء|اجتماع|زياره|التقى|يلتقي)"),
+    ("call", r"\bcall\w*|\bphone\w*|\btelephone\w*|\bspoke\b|\bconversation|(^|\s)(و|ب|ل|ف)?(ال)?(اتصال|اتصالا|هاتف\w*|مكالم\w*|محادث\w*)"),
+    ("statement", r"\bstatement|\bdeclar\w*|(^|\s)(و|ب|ل)?(ال)?(بيان|تصريح)"),
+]
+_EVENT_RE = [(kind, re.compile(pattern)) for kind, pattern in _EVENTS]
+_RELATION = re.compile(r"\b(after|before|following|followed|prior to)\b((?:\s+\w+){1,3})|(^|\s)(بعد|قبل)((?:\s+\S+){1,2})")
+_LATE = re.compile(r"\b(late|end of)\s+$|(اواخر|نهايه|اخر)\s+(شهر\s+)?$")
+_EARLY = re.compile(r"\b(early|beginning of|start of)\s+$|(اوائل|بدايه|مطلع)\s+(شهر\s+)?$")
+_MID = re.compile(r"\b(mid|middle of)[- ]?\s*$|(منتصف)\s+(شهر\s+)?$")
+_DURATION_WORDS = re.compile(r"\bhow long\b|\bduration\b|\bminutes?\b|\bhours?\b|(^|\s)(مده|دقيقه|دقائق|ساعه|ساعات|استمر|دام)(\s|$)")
+_CASUALTIES = re.compile(r"\b(killed|dead|deaths|casualt\w*|wounded|injured|victims)\b|(^|\s)(قتلي|القتلي|قتيل|ضحايا|الضحايا|جرحي|الجرحي)(\s|$)")
+# words an English question uses that are not its subject (the focus is what is left)
+_QUESTION_WORDS = frozenset(
+    "who whom whose what which when where why how did does do was were is are has have had according "
+    "many much long initiated initiate initiative placed made said told day date".split()
+) | frozenset(arabic.normalize(w) for w in "من ما ماذا متى أين لماذا كيف كم هل أي الذي التي".split())
+
+
+class QuestionFrame(BaseModel):
+    """What a question asks and what a passage must meet to answer it."""
+
+    question: str
+    lang: Literal["ar", "en"]
+    asks: Asks = Field(description="the slot asked for")
+    focus: list[str] = Field(default_factory=list, description="the content words, question words left out")
+    entities: list[str] = Field(default_factory=list, description="people, places and bodies named (English names from the lexicon)")
+    names_unknown: list[str] = Field(default_factory=list, description="capitalized or alphanumeric names the lexicon does not know")
+    event: EventKind | None = Field(default=None, description="the kind of event asked about")
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    date_phrase: str | None = Field(default=None, description="the words that set the date constraint")
+    weekday: int | None = Field(default=None, description="0 = Monday … 6 = Sunday")
+    relation: Literal["after", "before"] | None = None
+    relation_event: EventKind | None = None
+    attribute: Attribute | None = Field(default=None, description="an attribute the evidence must state (a duration, a casualty count)")
+
+    @property
+    def pins_time(self) -> bool:
+        return self.date_from is not None or self.weekday is not None
+
+    @property
+    def weekday_name(self) -> str | None:
+        return None if self.weekday is None else WEEKDAYS_EN[self.weekday].capitalize()
+
+    def explain(self) -> list[str]:
+        """One line per decision, for ``dalil ask --explain``."""
+        lines = [f"asks: {self.asks.replace('_', ' ')}", f"language: {self.lang}"]
+        if self.focus:
+            lines.append("focus: " + ", ".join(self.focus))
+        if self.entities:
+            lines.append("names: " + ", ".join(self.entities))
+        if self.names_unknown:
+            lines.append("names the lexicon does not know: " + ", ".join(self.names_unknown))
+        if self.event:
+            lines.append(f"event: {self.event}")
+        if self.date_from:
+            span = str(self.date_from) if self.date_from == self.date_to else f"{self.date_from} … {self.date_to}"
+            lines.append(f"date: {span} (from {self.date_phrase!r})")
+        if self.weekday is not None:
+            lines.append(f"weekday: {self.weekday_name}")
+        if self.relation:
+            lines.append(f"relation: {self.relation} the {self.relation_event or 'event'}")
+        if self.attribute:
+            lines.append(f"the evidence must state: {self.attribute}")
+        return lines
+
+
+def understand(question: str, analyzer: Analyzer, reference: dt.date | None = None) -> QuestionFrame:
+    """The frame of ``question``; dates without a year are resolved against ``reference`` (the latest publication day)."""
+    lang: Literal["ar", "en"] = "ar" if arabic.is_arabic(question) else "en"
+    norm = " ".join(arabic.normalize(question).replace("ة", "ه").split())
+    norm = re.sub(r"[?؟!.,،:;؛\"'«»()]", " ", norm)
+    norm = " ".join(norm.split())
+    frame = QuestionFrame(question=question, lang=lang, asks=_asks(norm))
+    frame.event = _event_kind(norm)
+    if frame.event == "statement" and frame.asks != "who_said":
+        frame.event = None  # "statement" is too weak a cue on its own; a call asked about says "call"
+    _relation(frame, norm)
+    _dates(frame, question, reference)
+    frame.entities = _entities(question, analyzer)
+    frame.names_unknown = _unknown_names(question, analyzer, frame.entities) if lang == "en" else []
+    frame.focus = _focus(question, analyzer)
+    if frame.asks == "how_long" or (frame.asks == "how_many" and _DURATION_WORDS.search(norm)):
+        frame.attribute = "duration"
+    elif frame.asks == "how_many" and _CASUALTIES.search(norm):
+        frame.attribute = "casualties"
+    return frame
+
+
+def _asks(norm: str) -> Asks:
+    for asks, pattern in _ASK_RE:
+        if pattern.search(norm):
+            return asks
+    return "what"
+
+
+def _event_kind(norm: str) -> EventKind | None:
+    """The kind of event the question is about: the first one it names ("the Friday call that followed his
+    meeting" is about a call); a suspension or a meeting named after "after"/"before" is a relation, not the subject."""
+    found = []
+    for kind, pattern in _EVENT_RE:
+        for m in pattern.finditer(norm):
+            if not re.search(r"\b(after|before|following|followed|prior to)(\s+\w+){0,2}\s*$|(بعد|قبل)(\s+\S+)?\s*$", norm[:m.start()]):
+                found.append((m.start(), kind))
+                break
+    return min(found)[1] if found else None
+
+
+def _relation(frame: QuestionFrame, norm: str) -> None:
+    for m in _RELATION.finditer(norm):
+        word = m.group(1) or m.group(4)
+        target = m.group(2) or m.group(5) or ""
+        kind = next((k for k, pattern in _EVENT_RE if pattern.search(target)), None)
+        if kind is not None and kind != "statement":
+            frame.relation = "before" if word in ("before", "prior to", "قبل") else "after"
+            frame.relation_event = kind
+            return
+
+
+def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> None:
+    from agent.dates import resolve_dates
+
+    if reference is None:
+        reference = dt.date.today()
+    for found in resolve_dates(question, reference, lang="any"):
+        phrase = arabic.normalize(found.phrase).replace("ة", "ه")
+        bare = re.sub(r"^(يوم|ال)\s*", "", phrase).strip()
+        weekday = _weekday_of(bare)
+        if weekday is not None and len(bare.split()) == 1:
+            frame.weekday = weekday  # "the Wednesday call", "اتصال الثلاثاء": any Wednesday in the corpus
+            continue
+        if found.period_start is None or found.period_end is None or found.granularity == "year":
+            continue
+        start, end = found.period_start, found.period_end
+        before = arabic.normalize(question[:found.start]).replace("ة", "ه")
+        if found.granularity == "month":
+            if _LATE.search(before):
+                start = start.replace(day=21)
+            elif _EARLY.search(before):
+                end = start.replace(day=10)
+            elif _MID.search(before):
+                start, end = start.replace(day=11), start.replace(day=20)
+        frame.date_from, frame.date_to, frame.date_phrase = start, end, found.phrase
+        if found.weekday_stated:
+            frame.weekday = _weekday_of(arabic.normalize(found.weekday_stated).replace("ة", "ه"))
+        return
+
+
+def _weekday_of(word: str) -> int | None:
+    word = word.lower().strip()
+    if word in WEEKDAYS_EN:
+        return WEEKDAYS_EN.index(word)
+    word = re.sub(r"^(و|ب|ف)?ال", "ال", word)
+    return WEEKDAYS_AR.index(word) if word in WEEKDAYS_AR else None
+
+
+def _entities(question: str, analyzer: Analyzer) -> list[str]:
+    lowered = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z.'-]*", question)}
+    terms = set(analyzer.terms(question))
+    for word in arabic.words(question):  # "لكيري", "ولافروف": a one-letter prefix the stemmer keeps
+        if len(word) > 4 and word[0] in "وبلفك":
+            terms.update(analyzer.terms(word[1:]))
+    found = []
+    for entity in analyzer.entities:
+        english = {entity.en.lower(), *(v.lower() for v in entity.en_variants)}
+        names = [entity.ar, *entity.variants]
+        arabic_terms = {t for name in names for t in analyzer.terms(name)}
+        # a one-word Arabic name must match itself; a longer one needs its distinctive (last) word
+        distinctive = {t for name in names for t in analyzer.terms(name)[-1:]}
+        if english & lowered or entity.en.lower() in question.lower() or (distinctive & terms and arabic_terms):
+            found.append(entity.en)
+    return list(dict.fromkeys(found))
+
+
+# capitalized words that name no one (sentence starts, titles, months, weekdays)
+_GENERIC_CAPS = frozenset(
+    "what who whom whose when where why how which did does do was were is are has have had can could will would the a an in on "
+    "at of for and or to from by with about according foreign minister ministry secretary state department office president "
+    "spokesman spokeswoman spokesperson government army forces regime opposition rebels un u.n. us u.s. usa uk eu "
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
+
+
+def _unknown_names(question: str, analyzer: Analyzer, known: list[str]) -> list[str]:
+    """Names in an English question that the lexicon cannot carry into Arabic: "G20", "Yemen".
+    ``known`` are the entities found (their words are not unknown: "United States", "Mark Toner").
+    Whether the corpus knows the rest is for the caller (it has the index)."""
+    named = {e.en: e for e in analyzer.entities}
+    covered = {w.lower() for name in known if name in named
+               for w in [*named[name].en.split(), *named[name].en_variants]}
+    covered |= {w for phrase in analyzer.bridges if " " in phrase and phrase in question.lower() for w in phrase.split()}
+    out = []
+    for i, m in enumerate(re.finditer(r"[A-Za-z][A-Za-z0-9.'-]*[A-Za-z0-9]|[A-Za-z]", question)):
+        word = m.group(0).rstrip(".'")
+        low = word.lower()
+        if low in _GENERIC_CAPS or low in analyzer.bridges or low in covered or len(word) < 2:
+            continue
+        named = (word[0].isupper() and i > 0) or any(ch.isdigit() for ch in word)
+        if named:
+            out.append(word)
+    return list(dict.fromkeys(out))
+
+
+def _focus(question: str, analyzer: Analyzer) -> list[str]:
+    stop = arabic.stopwords()
+    words = [w for w in arabic.words(question) if w not in stop and w not in _QUESTION_WORDS]
+    return list(dict.fromkeys(words))

@@ -1,0 +1,131 @@
+"""Answers that answer: question frames, event-grounded retrieval, slot-aware extractive answers and
+abstention on near misses, on the seeds with default settings (offline).
+
+The questions are the ones a new user tried (the issue's list); each must come out right.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agent.config import load_settings
+from agent.lexicon import load_analyzer
+from agent.pipeline import Dalil
+from agent.question import understand
+from tests.test_reliability_crash import child_env, dalil_cmd
+
+REFERENCE = dt.date(2016, 10, 30)  # the latest seed article
+
+
+@pytest.fixture(scope="module")
+def dalil(seeded_store: Path) -> Dalil:
+    return Dalil(load_settings(None, {"store": {"path": seeded_store}}))
+
+
+def frame(question: str):
+    return understand(question, load_analyzer(), REFERENCE)
+
+
+# --- question understanding --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("question", "asks", "event", "date", "weekday"), [
+    ("Who initiated the call on 5 October?", "who_initiated", "call", (dt.date(2016, 10, 5), dt.date(2016, 10, 5)), None),
+    ("من بادر إلى اتصال يوم الثلاثاء بين لافروف وكيري؟", "who_initiated", "call", None, 1),
+    ("the Wednesday call: who initiated it?", "who_initiated", "call", None, 2),
+    ("Who called whom in late October?", "who_initiated", "call", (dt.date(2016, 10, 21), dt.date(2016, 10, 31)), None),
+    ("متى جرى الاتصال الهاتفي بين لافروف وكيري حول حلب؟", "when", "call", None, None),
+    ("How long did the 5 October call last?", "how_long", "call", (dt.date(2016, 10, 5), dt.date(2016, 10, 5)), None),
+    ("List the Lavrov–Kerry calls in chronological order", "order", "call", None, None),
+    ("Who said Washington failed to separate the opposition?", "who_said", None, None, None),
+    ("كم عدد القتلى في حلب؟", "how_many", None, None, None),
+    ("Did Kerry call Lavrov in August?", "yes_no", "call", (dt.date(2016, 8, 1), dt.date(2016, 8, 31)), None),
+])
+def test_the_frame_says_what_is_asked_and_what_constrains_it(question, asks, event, date, weekday) -> None:
+    f = frame(question)
+    assert f.asks == asks
+    assert f.event == event
+    assert ((f.date_from, f.date_to) if f.date_from else None) == date
+    assert f.weekday == weekday
+
+
+def test_the_frame_names_people_in_either_script_and_flags_names_the_lexicon_lacks() -> None:
+    english = frame("What did Obama say to Putin at the G20?")
+    assert {"Barack Obama", "Vladimir Putin"} <= set(english.entities) and english.names_unknown == ["G20"]
+    arabic = frame("ماذا قال لافروف لكيري عن حلب؟")
+    assert {"Sergei Lavrov", "John Kerry", "Aleppo"} <= set(arabic.entities) and arabic.names_unknown == []
+    assert frame("How did State Department spokesman Mark Toner describe it?").names_unknown == []
+    assert frame("What did the relation after the suspension look like?").relation == "after"
+    assert frame("On which day was the Friday call that followed his trilateral meeting?").event == "call"
+    assert frame("How long did the 5 October call last?").attribute == "duration"
+
+
+# --- event-grounded retrieval -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])
+def test_a_question_about_one_call_ranks_that_calls_passages_first(dalil: Dalil, mode: str) -> None:
+    """Without grounding, "the 5 October call" also matched the other calls' passages (bm25: 002 first)."""
+    hits = dalil.retrieve("What was said in the 5 October call?", 3, mode=mode)
+    assert [h.node.metadata["file"] for h in hits] == ["000_05ef239a9c3f61f9.txt"] * 3
+    tuesday = dalil.retrieve("ماذا بحث الوزيران في اتصال الثلاثاء؟", 2, mode=mode)
+    assert tuesday[0].node.metadata["file"] == "004_2399a9a2b0d5824e.txt"
+
+
+# --- slot-aware extractive answers -------------------------------------------------------------
+
+
+def test_who_initiated_the_5_october_call_quotes_the_000_sentences_and_says_which_call(dalil: Dalil) -> None:
+    answer = dalil.ask("Who initiated the call on 5 October?", mode="extractive")
+    assert not answer.abstained
+    assert {c.file for c in answer.citations} == {"000_05ef239a9c3f61f9.txt"}
+    assert any("بمبادرة من هذه الأخيرة" in c.quote or "بعد مبادرة من هذا الأخير" in c.quote for c in answer.citations)
+    assert answer.about == "the phone call of Wednesday 5 October 2016"
+    assert answer.lead == "Derived from the quotes: John Kerry initiated the phone call of Wednesday 5 October 2016."
+
+
+def test_when_quotes_the_day_of_the_call_not_the_day_the_ministry_spoke(dalil: Dalil) -> None:
+    answer = dalil.ask("On what day did Lavrov and Kerry discuss normalizing Aleppo?", mode="extractive")
+    assert not answer.abstained
+    assert any("أمس الأول السبت" in c.quote for c in answer.citations)
+    assert answer.about == "the phone call of Saturday 1 October 2016"
+    assert answer.lead == "Derived from the quotes: the phone call took place on Saturday 1 October 2016."
+
+
+def test_who_initiated_the_tuesday_call_quotes_the_next_sentence_that_names_the_initiator(dalil: Dalil) -> None:
+    answer = dalil.ask("من بادر إلى اتصال يوم الثلاثاء بين لافروف وكيري؟", mode="extractive")
+    assert not answer.abstained
+    assert "بمبادرة من الجانب الأمريكي" in answer.citations[0].quote
+    assert answer.about == "الاتصال الهاتفي يوم الثلاثاء 16 آب 2016"
+    assert answer.lead is None  # Arabic questions get the Arabic quotes only
+
+
+@pytest.mark.parametrize(("question", "reason"), [
+    ("What did Obama say to Putin at the G20?", "the articles never mention: G20"),
+    ("How long did the 5 October call last?", "no passage states the duration asked about"),
+    ("What did they say about Yemen?", "the articles never mention: Yemen"),
+])
+def test_near_misses_abstain_and_say_why(dalil: Dalil, question: str, reason: str) -> None:
+    answer = dalil.ask(question, mode="extractive")
+    assert answer.abstained and answer.citations == [] and answer.nearest
+    assert reason in answer.warnings
+
+
+def test_ask_explain_and_the_json_frame(seeded_store: Path) -> None:
+    question = "Who initiated the call on 5 October?"
+    run = subprocess.run(dalil_cmd("ask", question, "--explain", "--store", str(seeded_store)), capture_output=True, text=True,
+                         env=child_env(DALIL_SERVER_USE="false"), timeout=120)
+    assert run.returncode == 0, run.stderr
+    for line in ("question understood as:", "  asks: who initiated", "  event: call", "  date: 2016-10-05 (from '5 October')",
+                 "about: the phone call of Wednesday 5 October 2016"):
+        assert line in run.stdout.splitlines(), run.stdout
+    as_json = subprocess.run(dalil_cmd("ask", question, "--json", "--store", str(seeded_store)), capture_output=True, text=True,
+                             env=child_env(DALIL_SERVER_USE="false"), timeout=120)
+    payload = json.loads(as_json.stdout)
+    assert payload["frame"]["asks"] == "who_initiated" and payload["frame"]["date_from"] == "2016-10-05"
+    assert payload["about"] == "the phone call of Wednesday 5 October 2016"
