@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from llama_index.core.schema import NodeWithScore
 
@@ -83,6 +84,7 @@ _DURATION = re.compile(r"دقيق|دقائق|(^|\s)ساع|استمر|(^|\s)دا�
 _PLACE = re.compile(r"(^|\s)(في|من|الى)\s+(مدينه|العاصمه|حلب|دمشق|موسكو|واشنطن|جنيف|نيويورك|لوزان)")
 
 
+@lru_cache(maxsize=4096)  # asked again for each comparison while candidates are ranked
 def fills_slot(asks: str, sentence: str) -> bool:
     """Whether ``sentence`` has what the asked slot needs (day, initiator, number, speaker, duration, place)."""
     norm = arabic.normalize(sentence).replace("ة", "ه")
@@ -93,6 +95,7 @@ def fills_slot(asks: str, sentence: str) -> bool:
     return bool(pattern and pattern.search(norm))
 
 
+@lru_cache(maxsize=4096)
 def states_attribute(attribute: str | None, sentence: str) -> bool:
     """Whether ``sentence`` states the attribute the question needs (a duration, a casualty count)."""
     if attribute is None:

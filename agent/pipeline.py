@@ -183,7 +183,12 @@ class Dalil:
         """How ``question`` is understood (``dalil ask --explain``); dates resolve against the latest article."""
         from agent.question import understand
 
-        return understand(question, self.analyzer, self.store.registry.latest_published())
+        key = (question, self.store.registry.generation())
+        cached = self.__dict__.get("_frame")
+        if cached is None or cached[0] != key:  # ask() needs it for retrieval and for the answer: made once
+            cached = (key, understand(question, self.analyzer, self.store.registry.latest_published()))
+            self.__dict__["_frame"] = cached
+        return cached[1].model_copy()
 
     def events(self) -> list[Event]:
         """The corpus's events (offline rules), computed once per registry generation."""
