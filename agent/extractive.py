@@ -71,6 +71,7 @@ def candidates(question_weights: dict[Concept, float], passages: list[NodeWithSc
     return out
 
 
+STRUCTURED_SLOTS = ("who_initiated", "when", "how_many", "how_long", "who_said")
 SLOT_BONUS = 0.15  # a sentence that fills the asked slot (a day for "when", an initiator for "who initiated", …)
 NEIGHBOURS = 3  # the best sentences whose next sentence in the article is also considered
 
@@ -200,6 +201,9 @@ def extractive_answer(
     ranked = sorted(_unique(pool), key=priority, reverse=True)
     if not weights or best < min_coverage:
         return _abstain(question, lang, passages, weights)
+    filling = [c for c in ranked if c.coverage >= min_coverage and fills_slot(slots.asks, c.text)]
+    if slots.asks in STRUCTURED_SLOTS and filling:  # "who initiated": the sentences that name an initiator, not the others
+        ranked = filling
     if slots.attribute and not any(states_attribute(slots.attribute, c.text) for c in ranked if c.coverage >= min_coverage):
         return _abstain(question, lang, passages, weights, [f"no passage states the {slots.attribute} asked about"])
     chosen: list[Candidate] = []
