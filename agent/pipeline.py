@@ -264,7 +264,7 @@ class Dalil:
         if frame.asks == "who_initiated":
             for report in event.reports:
                 if report.initiator and report.initiator_phrase and report.initiator_phrase in quotes:
-                    return f"Derived from the quotes: {report.initiator} initiated {label(event, 'en')}."
+                    return f"Derived from the quotes: {event.initiator or report.initiator} initiated {label(event, 'en')}."
         return None
 
     def rewrites(self, question: str) -> list[str]:

@@ -86,7 +86,7 @@ def test_who_initiated_the_5_october_call_quotes_the_000_sentences_and_says_whic
     assert {c.file for c in answer.citations} == {"000_05ef239a9c3f61f9.txt"}
     assert any("بمبادرة من هذه الأخيرة" in c.quote or "بعد مبادرة من هذا الأخير" in c.quote for c in answer.citations)
     assert answer.about == "the phone call of Wednesday 5 October 2016"
-    assert answer.lead == "Derived from the quotes: John Kerry initiated the phone call of Wednesday 5 October 2016."
+    assert answer.lead == "Derived from the quotes: United States (John Kerry) initiated the phone call of Wednesday 5 October 2016."
 
 
 def test_when_quotes_the_day_of_the_call_not_the_day_the_ministry_spoke(dalil: Dalil) -> None:
