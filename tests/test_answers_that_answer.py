@@ -129,3 +129,11 @@ def test_ask_explain_and_the_json_frame(seeded_store: Path) -> None:
     payload = json.loads(as_json.stdout)
     assert payload["frame"]["asks"] == "who_initiated" and payload["frame"]["date_from"] == "2016-10-05"
     assert payload["about"] == "the phone call of Wednesday 5 October 2016"
+
+
+def test_what_kerry_told_lavrov_the_us_was_preparing_quotes_the_suspension_warning(dalil: Dalil) -> None:
+    """Before, the 28 October call (003) was quoted: "preparing" had no Arabic bridge (تستعد)."""
+    answer = dalil.ask("What did Kerry tell Lavrov the US was preparing to do?", mode="extractive")
+    assert not answer.abstained
+    assert answer.citations[0].file == "002_e83c710a14adfa23.txt"
+    assert "تستعد لتعليق التزامها الثنائي" in answer.citations[0].quote
