@@ -124,14 +124,16 @@ def build_retriever(
     embedder: BaseEmbedding,
     top_k: int,
     candidates: int,
-    mode: RetrievalMode = "hybrid",
-    filters: SearchFilters | None = None,
-    rewrites: list[str] | None = None,
-    bm25_weight: float = 0.5,
-    rrf_k: int = 60,
-    fusion: str = "rrf",
+    mode: RetrievalMode,
+    filters: SearchFilters | None,
+    rewrites: list[str] | None,
+    bm25_weight: float,
+    rrf_k: int,
+    fusion: str,
 ) -> BaseRetriever:
-    """The retriever for ``mode``; hybrid (and any rewritten queries) fuse by reciprocal rank."""
+    """The retriever for ``mode``; hybrid (and any rewritten queries) fuse by reciprocal rank.
+
+    No defaults here: every knob comes from ``RetrievalSettings``, the one place they live."""
     filters = filters or SearchFilters()
     fused = mode == "hybrid" or bool(rewrites)
     per_list = candidates if fused else top_k
@@ -152,7 +154,7 @@ class FusionRetriever(QueryFusionRetriever):
     """
 
     def __init__(self, retrievers: list[BaseRetriever], top_k: int, rewrites: list[str],
-                 weights: list[float] | None = None, rrf_k: int = 60, fusion: str = "rrf") -> None:
+                 weights: list[float] | None, rrf_k: int, fusion: str = "rrf") -> None:
         mode = {"rrf": "reciprocal_rerank"}.get(fusion, fusion)
         super().__init__(
             retrievers, llm=_mock_llm(), mode=mode, similarity_top_k=top_k,
