@@ -4,10 +4,14 @@ Takes the answer text with ``[n]`` markers and the numbered passages; returns
 ``AnswerSentence`` objects (markers, ``supported`` verdict, support score, problems),
 the citations actually used (each quote the passage sentence that best matches the
 claim, verbatim), and the markers that pointed nowhere. Checks per sentence: it has a
-marker; numbers and dates in it appear in the cited passages (digits normalized); every
-content word of it (entities, verbs, nouns, bridged English→Arabic by the lexicon) occurs in
-those passages, and a negation on one side has one on the other; and it neither repeats text
-shaped like an instruction to a model nor rests on such text in a passage (prompt injection).
+marker; numbers in it (digits in any script, number words such as "ثلاثة" or "ten") are
+stated by the cited passages or their dates; every content word of it (entities, verbs,
+nouns, bridged English→Arabic by the lexicon) occurs in those passages, and a negation on one
+side has one on the other; it neither repeats text shaped like an instruction to a model nor
+rests on such text in a passage (prompt injection); and the slot it states — who initiated,
+when, who said, who took part — agrees with the facts the offline event rules extract from
+the cited passages (``agent.facts``): "Kerry initiated the 1 October call [2]" is unsupported
+when passage 2 names no initiator or another one.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass, field
 from llama_index.core.schema import NodeWithScore
 
 from agent import arabic
+from agent import facts as slot_facts
 from agent.extractive import citation_for
 from agent.lexicon import Analyzer, Concept
 from agent.schema import AnswerSentence, Citation
@@ -68,10 +73,19 @@ def _passage_numbers(text: str) -> set[str]:
 
 
 def ungrounded_numbers(sentence: str, passages: list[str], dates: set[str] | None = None) -> list[str]:
-    """Numbers in the sentence that neither the cited passages nor their resolved dates contain."""
+    """Numbers in the sentence (digits or number words, as written) that neither the cited passages (as digits,
+    number words or "250 ألف") nor their resolved dates contain."""
     available = set().union(*(_passage_numbers(p) for p in passages)) if passages else set()
     available |= dates or set()
-    return [n for n in sorted(numbers_in(sentence)) if n not in available]
+    values = set().union(*(slot_facts.numbers_of(p) for p in passages)) if passages else set()
+    digits = {n for n in numbers_in(sentence)}
+    missing = {n for n in digits if n not in available}
+    for number in slot_facts.numbers(sentence):
+        if number.value in values:
+            missing -= {n for n in digits if n in number.written.replace(",", ".") or n == number.written}
+        elif not any(ch.isdigit() for ch in number.written):
+            missing.add(number.written)
+    return sorted(missing)
 
 
 def date_numbers(passage: NodeWithScore) -> set[str]:
@@ -205,7 +219,11 @@ def _matcher(terms: set[str]):
     return lambda term: _term_found(term, terms, light)
 
 
+_LIGHT_PHRASES = re.compile(r"\b(?:take|takes|took|taken|taking)\s+place\b", re.IGNORECASE)  # "the call took place on …"
+
+
 def _content_concepts(sentence: str, analyzer: Analyzer) -> list[Concept]:
+    sentence = _LIGHT_PHRASES.sub(" ", sentence)
     return [
         c for c in analyzer.concepts(sentence)
         if len(c.word) > 1 and not any(ch.isdigit() for ch in c.word)
@@ -344,7 +362,13 @@ def verify(answer: str, passages: list[NodeWithScore], analyzer: Analyzer, stric
             missing = ungrounded_numbers(text, cited, dates)
             if missing:
                 problems.append("numbers not in the cited passages: " + ", ".join(missing))
-            check = check_claim(text, cited, analyzer, known) if strict else None
+            claim = text
+            if strict:  # a model's sentence: the slot it states must agree with the passages' facts
+                slot_problems, verified_dates = slot_facts.check_slots(
+                    text, [cited_passage(passages[n - 1]) for n in valid], analyzer, known)
+                problems.extend(slot_problems)
+                claim = _without(text, verified_dates)  # a verified date's words ("October", "Saturday") are checked
+            check = check_claim(claim, cited, analyzer, known) if strict else None
             if check is None:
                 overlap = overlap_score(text, cited, analyzer)
                 support = overlap or 0.0
@@ -373,6 +397,24 @@ def verify(answer: str, passages: list[NodeWithScore], analyzer: Analyzer, stric
     result.citations = [_best_quote(n, passages[n - 1], claims, analyzer) for n, claims in sorted(used.items())]
     result.dangling = sorted(set(result.dangling))
     return result
+
+
+def cited_passage(passage: NodeWithScore) -> slot_facts.Cited:
+    """A passage with its article's publication day, for the slot checks."""
+    import datetime as dt
+
+    published = passage.node.metadata.get("published")
+    try:
+        day = dt.date.fromisoformat(str(published)[:10]) if published else None
+    except ValueError:
+        day = None
+    return slot_facts.Cited(passage.node.get_content(), day)
+
+
+def _without(text: str, spans: list[tuple[int, int]]) -> str:
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + " " + text[end:]
+    return text
 
 
 INSTRUCTION_PROBLEM = "repeats text shaped like an instruction to the model, never verified"

@@ -126,11 +126,30 @@ def _verified(question: str, lang: str, prompt: Prompt, completion: Completion, 
         warnings.append("the model did not cite its sources; nothing in this answer is verified")
     elif not any(s.supported for s in checked.sentences):
         warnings.append("no sentence of this answer is supported by the passages it cites; nothing in it is verified")
-    degraded = uncited or bool(injected) or not any(s.supported for s in checked.sentences)
+    wrong_language = answer_language(checked.text) not in (None, lang) and lang in LANGUAGES
+    if wrong_language:
+        warnings.append(f"the answer is in {LANGUAGES[answer_language(checked.text) or '']}, but {LANGUAGES[lang]} was "
+                        f"requested (--lang {lang}); it is marked degraded")
+    degraded = uncited or bool(injected) or wrong_language or not any(s.supported for s in checked.sentences)
     return Answer(
         question=question, mode="llm", answer=checked.text, abstained=False, citations=checked.citations,
         sentences=checked.sentences, lang=lang, degraded=degraded, warnings=warnings, usage=usage,
     )
+
+
+_QUOTED = re.compile(r"«[^»]*»|“[^”]*”|\"[^\"]*\"|„[^“”]*[“”]")
+_ARABIC_LETTER = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
+
+
+def answer_language(text: str) -> str | None:
+    """"ar" or "en" by the share of Arabic letters, quoted words left out (an English answer may quote the
+    Arabic article); None when there are no letters to judge by."""
+    unquoted = _QUOTED.sub(" ", text)
+    letters = [ch for ch in unquoted if ch.isalpha()]
+    if not letters:
+        return None
+    share = sum(bool(_ARABIC_LETTER.match(ch)) for ch in letters) / len(letters)
+    return "ar" if share >= 0.5 else "en"
 
 
 def abstention(question: str, lang: str, passages: list[NodeWithScore], warnings: list[str] | None = None) -> Answer:
