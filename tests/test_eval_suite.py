@@ -28,8 +28,8 @@ def test_dev_suite_shape() -> None:
     items = load_suite(DEV).items
     langs = Counter(i.lang for i in items)
     assert len(items) >= 40
-    assert langs["ar"] == langs["en"] == len(items) // 2
-    assert sum(not i.answerable for i in items) >= 6
+    assert langs["en"] >= 0.4 * len(items) and langs["ar"] >= 0.4 * len(items)
+    assert sum(not i.answerable for i in items) >= 0.2 * len(items)
     assert {i.kind for i in items} == set(KINDS)
     assert all(i.sources for i in items if i.answerable)
 

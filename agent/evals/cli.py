@@ -19,6 +19,8 @@ from typer.core import TyperGroup
 MODES = ("extractive", "llm")
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 DEFAULT_K = 5
+FAIL_UNDER_HELP = ("METRIC[@SCOPE]=VALUE: fail when {run} METRIC (overall, or for SCOPE: a language, kind or tag) is below VALUE, "
+                   "or above it for a lower-is-better metric (dangling_rate, false_abstention_rate, latency); repeatable.")
 
 
 class SuiteOrCommand(TyperGroup):
@@ -73,10 +75,13 @@ def run(
                                                   show_default=False)] = None,
     config: Annotated[Optional[Path], typer.Option("--config", envvar="DALIL_CONFIG", help="TOML config file.", show_default=False)] = None,
     top_k: Annotated[int, typer.Option("-k", "--top-k", min=1, max=200, help="Passages retrieved per question.")] = DEFAULT_K,
+    fail_under: Annotated[Optional[list[str]], typer.Option("--fail-under", metavar="METRIC[@SCOPE]=VALUE",
+                                                            help=FAIL_UNDER_HELP.format(run="the run's"), show_default=False)] = None,
 ) -> None:
     """Run SUITE through Dalil (retrieve + ask per item), score it and write results.json, report.md, report.html."""
-    from agent.cli import open_dalil
+    from agent.cli import EXIT_ERROR, err, open_dalil
     from agent.errors import DalilError
+    from agent.evals.compare import check_thresholds, parse_thresholds
     from agent.evals.records import RunOptions
     from agent.evals.report import default_out_dir, write_reports
     from agent.evals.runner import run_suite
@@ -87,6 +92,7 @@ def run(
             raise DalilError(f"--mode must be extractive or llm, not {mode!r}")
         if retrieval not in (None, *RETRIEVAL_MODES):
             raise DalilError(f"--retrieval must be hybrid, dense or bm25, not {retrieval!r}")
+        thresholds = parse_thresholds(fail_under or [])
         loaded = load_suite(suite, corpus)
         items = select(loaded.items, only, kind, limit)
         dalil = open_dalil(store, config, retrieval__mode=retrieval)
@@ -97,6 +103,10 @@ def run(
             record = run_suite(dalil, loaded, items, options, judge_, advance)
         paths = write_reports(record, out_dir or default_out_dir(suite))
         _print_summary(record, paths)
+        reasons = check_thresholds(record, thresholds)
+    if reasons:
+        err().print("dalil: below the floor: " + "; ".join(reasons), markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_ERROR)
 
 
 def _make_judge(settings: Any) -> Any:
@@ -151,8 +161,8 @@ def compare(
     max_drop: Annotated[Optional[float], typer.Option("--max-drop", min=0.0, help="Fail when a quality metric gets worse "
                                                       "by more than this (absolute, on the metric's scale: 0.05 = 5 points).",
                                                       show_default=False)] = None,
-    fail_under: Annotated[Optional[list[str]], typer.Option("--fail-under", metavar="METRIC=VALUE", help="METRIC=VALUE: fail when B's overall METRIC "
-                                                            "is below VALUE (repeatable).", show_default=False)] = None,
+    fail_under: Annotated[Optional[list[str]], typer.Option("--fail-under", metavar="METRIC[@SCOPE]=VALUE", help=FAIL_UNDER_HELP.format(run="B's"),
+                                                            show_default=False)] = None,
 ) -> None:
     """Show metric deltas from run A to run B (per-item regressions first); exit 1 on a regression."""
     from agent.cli import EXIT_ERROR, err, out
@@ -161,9 +171,10 @@ def compare(
 
     with _errors():
         thresholds = parse_thresholds(fail_under or [])
-        comparison = compare_runs(load_run(a), load_run(b))
+        run_b = load_run(b)
+        comparison = compare_runs(load_run(a), run_b)
         print_comparison(out(), comparison, str(a), str(b))
-        reasons = gate(comparison, max_drop, thresholds)
+        reasons = gate(comparison, max_drop, thresholds, run_b)
     if reasons:
         err().print("dalil: regression: " + "; ".join(reasons), markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_ERROR)

@@ -14,6 +14,7 @@ from rich.table import Table
 from agent.errors import DalilError
 from agent.evals.records import RunRecord
 from agent.evals.registry import METRICS, Metric
+from agent.evals.suite import CALL_TAG, KINDS, LANGS, TAGS
 
 EPSILON = 1e-9
 
@@ -82,37 +83,78 @@ def _notes(a: RunRecord, b: RunRecord) -> list[str]:
     return notes
 
 
-def parse_thresholds(specs: list[str]) -> dict[str, float]:
-    """``["key_recall=0.6", ...]`` → ``{"key_recall": 0.6}``; unknown names and bad numbers are errors."""
-    thresholds = {}
+@dataclass(frozen=True)
+class Threshold:
+    """``--fail-under METRIC[@SCOPE]=VALUE``: a floor, or a ceiling for a lower-is-better metric.
+
+    SCOPE is a language (``ar``, ``en``), a kind or a suite tag; without it the overall value is checked.
+    """
+
+    metric: str
+    scope: str | None
+    value: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.metric}@{self.scope}" if self.scope else self.metric
+
+
+def _known_scope(scope: str) -> bool:
+    return scope in LANGS or scope in KINDS or scope in TAGS or bool(CALL_TAG.match(scope))
+
+
+def parse_thresholds(specs: list[str]) -> list[Threshold]:
+    """``["answer_hit@en=0.6", "dangling_rate=0"]`` → thresholds; unknown names, scopes and bad numbers are errors."""
+    thresholds = []
     for spec in specs:
-        name, sep, value = spec.partition("=")
-        name = name.strip()
+        key, sep, value = spec.partition("=")
+        name, _, scope = key.strip().partition("@")
+        name, scope = name.strip(), scope.strip()
         if not sep or name not in METRICS:
-            raise DalilError(f"--fail-under wants METRIC=VALUE with METRIC one of: {', '.join(METRICS)} (got {spec!r})")
+            raise DalilError(f"--fail-under wants METRIC=VALUE or METRIC@SCOPE=VALUE with METRIC one of: {', '.join(METRICS)} (got {spec!r})")
+        if scope and not _known_scope(scope):
+            raise DalilError(f"--fail-under {spec!r}: SCOPE must be a language ({', '.join(LANGS)}), a kind or a suite tag, "
+                             f"not {scope!r}")
         try:
-            thresholds[name] = float(value)
+            threshold = float(value)
         except ValueError:
             raise DalilError(f"--fail-under {spec!r}: {value!r} is not a number") from None
+        thresholds.append(Threshold(name, scope or None, threshold))
     return thresholds
 
 
-def gate(comparison: Comparison, max_drop: float | None, fail_under: dict[str, float]) -> list[str]:
-    """Reasons to fail: gated metrics worse by more than ``max_drop``, or B values under a threshold."""
+def scoped_value(run: RunRecord, name: str, scope: str | None) -> float | None:
+    """``run``'s value of metric ``name`` overall, or for one language, kind or tag."""
+    if scope is None:
+        return run.overall.metrics.get(name)
+    summary = run.by_lang.get(scope) or run.by_kind.get(scope) or run.by_tag.get(scope)
+    return summary.metrics.get(name) if summary is not None else None
+
+
+def check_thresholds(run: RunRecord, thresholds: list[Threshold]) -> list[str]:
+    """Reasons ``run`` misses its thresholds: a higher-is-better metric below its floor, a
+    lower-is-better one (dangling rate, false abstention rate, latency, tokens) above it."""
+    reasons = []
+    for t in thresholds:
+        metric, value = METRICS[t.metric], scoped_value(run, t.metric, t.scope)
+        if value is None:
+            reasons.append(f"{t.label} has no value (--fail-under {t.value:g})")
+        elif metric.higher_is_better and value < t.value - EPSILON:
+            reasons.append(f"{t.label} {metric.format(value)} < --fail-under {t.value:g}")
+        elif not metric.higher_is_better and value > t.value + EPSILON:
+            reasons.append(f"{t.label} {metric.format(value)} > --fail-under {t.value:g} (lower is better: the value is a ceiling)")
+    return reasons
+
+
+def gate(comparison: Comparison, max_drop: float | None, thresholds: list[Threshold], b: RunRecord) -> list[str]:
+    """Reasons to fail: gated metrics worse by more than ``max_drop``, or B missing a threshold."""
     reasons = []
     if max_drop is not None:
         for d in comparison.deltas:
             if d.metric.gated and d.worsening > max_drop + EPSILON:
                 reasons.append(f"{d.metric.name} {d.metric.format(d.before)} → {d.metric.format(d.after)} "
                                f"(worse by {d.worsening:.3f} > --max-drop {max_drop:g})")
-    after = {d.metric.name: d.after for d in comparison.deltas}
-    for name, threshold in fail_under.items():
-        value = after.get(name)
-        if value is None:
-            reasons.append(f"{name} has no value in B (--fail-under {threshold:g})")
-        elif value < threshold:
-            reasons.append(f"{name} {METRICS[name].format(value)} < --fail-under {threshold:g}")
-    return reasons
+    return reasons + check_thresholds(b, thresholds)
 
 
 def print_comparison(console: Console, comparison: Comparison, a_label: str, b_label: str, limit: int = 30) -> None:

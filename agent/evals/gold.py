@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent import arabic
 from agent.evals.suite import Item, Suite
 from agent.evals.textnorm import norm
 
@@ -57,3 +58,21 @@ def matches(gold: GoldSpan, file: str, text: str, start: int, end: int) -> bool:
 def matched(golds: list[GoldSpan], file: str, text: str, start: int, end: int) -> list[int]:
     """Indices of the gold sources the passage matches."""
     return [i for i, g in enumerate(golds) if matches(g, file, text, start, end)]
+
+
+def reference_sentences(item: Item, suite: Suite) -> list[str]:
+    """The item's reference sentences: each gold quote and every article sentence it overlaps.
+
+    A quote is often a clause; an extractive answer quotes whole sentences. An answer that
+    contains any of these (after normalization) quotes the reference (``answer_hit``).
+    """
+    found: list[str] = []
+    for source in item.sources:
+        text = suite.text_of(source.file)
+        start = text.find(source.quote)
+        found.append(source.quote)
+        if start < 0:
+            continue
+        end = start + len(source.quote)
+        found += [span.of(text) for span in arabic.sentence_spans(text) if span.start < end and start < span.end]
+    return list(dict.fromkeys(found))

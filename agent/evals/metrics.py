@@ -122,6 +122,43 @@ def key_recall(answer: str, keys: Sequence[Sequence[str]]) -> float | None:
     return sum(1 for alts in keys if any(norm(a) in text for a in alts if norm(a))) / len(keys)
 
 
+def _phrase(text: str) -> str:
+    """Normalized word tokens joined by single spaces and padded, for whole-word containment."""
+    return " " + " ".join(tokens(strip_markers(text))) + " "
+
+
+def contains_phrase(text: str, phrase: str) -> bool:
+    """Does ``text`` contain ``phrase`` as whole normalized words (punctuation and markers ignored)?"""
+    needle = _phrase(phrase)
+    return bool(needle.strip()) and needle in _phrase(text)
+
+
+def answer_hit(answer: str, reference_sentences: Sequence[str]) -> float:
+    """1.0 when the answer quotes a reference sentence (a gold quote or a sentence containing one).
+
+    Quoting is whole-word containment of the normalized sentence in the normalized answer.
+    """
+    return 1.0 if any(contains_phrase(answer, s) for s in reference_sentences) else 0.0
+
+
+def first_citation_precision(citation_golds: Sequence[Collection[int]]) -> float | None:
+    """1.0 when the first citation matches a gold source (None without citations)."""
+    if not citation_golds:
+        return None
+    return 1.0 if citation_golds[0] else 0.0
+
+
+def slot_correct(texts: Sequence[str], forms: Sequence[str], reject: Sequence[str] = (), lead: str | None = None) -> float:
+    """1.0 when an accepted form of the slot value is in one of ``texts`` and no rejected form is in ``lead``.
+
+    Forms are compared as whole normalized words (``agent.arabic.normalize``): ``1 October``
+    matches ``on 1 October 2016`` but ``1 October`` does not match ``11 October``.
+    """
+    if lead and any(contains_phrase(lead, r) for r in reject):
+        return 0.0
+    return 1.0 if any(contains_phrase(t, f) for t in texts if t for f in forms) else 0.0
+
+
 def exact_match(answer: str, reference: str) -> float:
     """1.0 when both have the same normalized tokens (punctuation and markers ignored)."""
     return 1.0 if tokens(strip_markers(answer)) == tokens(reference) else 0.0

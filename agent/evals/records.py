@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agent.evals.suite import Source
+from agent.evals.suite import Slot, Source
 
 SCHEMA_VERSION = 1
 
@@ -54,6 +54,9 @@ class AnswerRecord(BaseModel):
     sentences: list[SentenceRecord] = Field(default_factory=list)
     degraded: bool = False
     warnings: list[str] = Field(default_factory=list)
+    lead: str | None = Field(default=None, description="Answer.lead: the derived English statement, when the answer has one")
+    about: str | None = Field(default=None, description="Answer.about: the event the answer says it is about")
+    frame: dict[str, Any] | None = Field(default=None, description="Answer.frame: how the question was understood")
 
 
 class Verdict(BaseModel):
@@ -82,6 +85,10 @@ class ItemRecord(BaseModel):
     reference: str
     keys: list[list[str]] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
+    slot: Slot | None = None
+    tags: list[str] = Field(default_factory=list)
+    reference_sentences: list[str] = Field(default_factory=list,
+                                           description="the gold quotes and the article sentences they overlap (answer_hit)")
     retrieved: list[Passage] = Field(default_factory=list)
     answer: AnswerRecord | None = None
     error: str | None = None
@@ -140,4 +147,5 @@ class RunRecord(BaseModel):
     overall: Summary
     by_lang: dict[str, Summary]
     by_kind: dict[str, Summary]
+    by_tag: dict[str, Summary] = Field(default_factory=dict, description="per suite tag (an item counts in each of its tags)")
     items: list[ItemRecord]

@@ -121,6 +121,34 @@ def _cit_recall(item: ItemRecord, k: int) -> float | None:
     return m.citation_recall([c.gold for c in item.answer.citations] if item.answer else [], len(item.sources))
 
 
+def _answer_hit(item: ItemRecord, k: int) -> float | None:
+    if not _has_gold(item) or item.answer is None:
+        return None
+    if item.answer.abstained:
+        return 0.0
+    return m.answer_hit(item.answer.text, item.reference_sentences or [s.quote for s in item.sources])
+
+
+def _first_citation(item: ItemRecord, k: int) -> float | None:
+    """Precision of the first citation: the one the answer's first marker names (else the lowest number)."""
+    if not _has_gold(item) or item.answer is None or item.answer.abstained or not item.answer.citations:
+        return None
+    by_n = {c.n: c for c in item.answer.citations}
+    first = next((by_n[n] for n in marker_numbers(item.answer.text) if n in by_n), by_n[min(by_n)])
+    return m.first_citation_precision([first.gold])
+
+
+def _slot(item: ItemRecord, k: int) -> float | None:
+    """The slot value (or an accepted form) in the answer, its derived lead or, for an event slot, its ``about``."""
+    if item.slot is None or not item.answerable or item.answer is None:
+        return None
+    answer = item.answer
+    if answer.abstained:
+        return 0.0
+    texts = [answer.text, answer.lead or ""] + ([answer.about or ""] if item.slot.type == "event" else [])
+    return m.slot_correct(texts, item.slot.forms(), item.slot.reject, answer.lead)
+
+
 def _answerable_only(fn: Callable[[str, str], float]) -> ItemFn:
     return lambda item, k: fn(_answer_text(item), item.reference) if item.answerable and item.answer else None
 
@@ -170,8 +198,14 @@ METRICS: dict[str, Metric] = {metric.name: metric for metric in (
            item=_numbers, fail_below=1.0),
     Metric("citation_precision", "citation precision", "citations", "citations whose quote matches a gold source",
            item=_cit_precision),
+    Metric("first_citation_precision", "first-citation precision", "citations", "the first citation matches a gold source",
+           item=_first_citation),
     Metric("citation_recall", "citation recall", "citations", "gold sources matched by some citation",
            item=_cit_recall, main=True),
+    Metric("answer_hit", "answer hit", "answer", "the answer quotes a reference sentence (a gold quote or the sentence holding it)",
+           item=_answer_hit, main=True, fail_below=1.0, headline=True),
+    Metric("slot_accuracy", "slot accuracy", "answer", "the asked slot's value (or an accepted form) in the answer or its derived lead",
+           item=_slot, fail_below=1.0),
     Metric("key_recall", "key-fact recall", "answer", "key facts with an alternative in the normalized answer",
            item=lambda i, k: m.key_recall(_answer_text(i), i.keys) if i.answerable and i.answer else None,
            main=True, fail_below=1.0, headline=True),
@@ -238,6 +272,15 @@ def breakdown(items: list[ItemRecord], key: Callable[[ItemRecord], str], order: 
     for item in items:
         groups.setdefault(key(item), []).append(item)
     return {name: summarize(members) for name, members in groups.items() if members}
+
+
+def breakdown_multi(items: list[ItemRecord], keys: Callable[[ItemRecord], Iterable[str]]) -> dict[str, Summary]:
+    """``summarize`` per label where an item may carry several labels (e.g. suite tags), sorted by label."""
+    groups: dict[str, list[ItemRecord]] = {}
+    for item in items:
+        for label in keys(item):
+            groups.setdefault(label, []).append(item)
+    return {name: summarize(groups[name]) for name in sorted(groups)}
 
 
 def _rounded(value: float | None) -> float | None:

@@ -73,6 +73,8 @@ def render_html(run: RunRecord) -> str:
         _failing(run),
         "<h2>By kind: every metric</h2>",
         _summary_table([m for m in metrics if m.group != "cost"], {f"{kind} (n={s.n})": s for kind, s in run.by_kind.items()}, k),
+        *(["<h2>By tag</h2>", _summary_table([m for m in metrics if m.group not in ("cost", "retrieval")],
+                                             {f"{tag} (n={s.n})": s for tag, s in run.by_tag.items()}, k)] if run.by_tag else []),
         '<h2 id="items">All items</h2>',
         _items_table(run, k),
         "<h2>Configuration</h2>",

@@ -56,6 +56,13 @@ def render_markdown(run: RunRecord) -> str:
     rows = [[m.title(k)] + [m.format(run.by_kind[kind].metrics.get(m.name)) for kind in kinds] for m in metrics
             if m.group != "cost"]
     lines += _table(header, rows)
+    if run.by_tag:
+        lines += ["## By tag", "", "An item counts under each of its suite tags.", ""]
+        tags = list(run.by_tag)
+        header = ["metric"] + [f"{tag} (n={run.by_tag[tag].n})" for tag in tags]
+        rows = [[m.title(k)] + [m.format(run.by_tag[tag].metrics.get(m.name)) for tag in tags] for m in metrics
+                if m.group not in ("cost", "retrieval")]
+        lines += _table(header, rows)
     failing = [i for i in run.items if i.failures]
     lines += [f"## Failing items ({len(failing)} of {len(run.items)})", ""]
     for item in failing:

@@ -11,7 +11,7 @@ import datetime as dt
 import inspect
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import agent
 from agent.errors import DalilError
@@ -65,6 +65,7 @@ def run_suite(dalil: Dalil, suite: Suite, items: list[Item], options: RunOptions
         overall=registry.summarize(records),
         by_lang=registry.breakdown(records, lambda r: r.lang, LANGS),
         by_kind=registry.breakdown(records, lambda r: r.kind, KINDS),
+        by_tag=registry.breakdown_multi(records, lambda r: r.tags),
         items=records,
     )
 
@@ -73,7 +74,8 @@ def run_item(dalil: Dalil, suite: Suite, item: Item, options: RunOptions) -> Ite
     """Retrieve and answer one item the way users do; answer errors are recorded, not raised."""
     golds = gold.gold_spans(item, suite)
     record = ItemRecord(id=item.id, question=item.question, lang=item.lang, kind=item.kind, answerable=item.answerable,
-                        reference=item.answer, keys=item.keys, sources=item.sources)
+                        reference=item.answer, keys=item.keys, sources=item.sources, slot=item.slot, tags=item.tags,
+                        reference_sentences=gold.reference_sentences(item, suite))
     clock = time.perf_counter()
     hits = dalil.retrieve(item.question, options.k, None, options.retrieval)
     record.retrieval_latency_s = round(time.perf_counter() - clock, 4)
@@ -128,4 +130,14 @@ def answer_record(answer: Answer, golds: list[gold.GoldSpan]) -> AnswerRecord:
         text=answer.answer, mode=answer.mode, abstained=answer.abstained, lang=answer.lang, citations=citations,
         sentences=[SentenceRecord(text=s.text, citations=s.citations) for s in answer.sentences],
         degraded=answer.degraded, warnings=answer.warnings,
+        # read defensively: an older Answer has no lead / about / frame
+        lead=getattr(answer, "lead", None), about=getattr(answer, "about", None), frame=_frame(answer),
     )
+
+
+def _frame(answer: Answer) -> dict[str, Any] | None:
+    frame = getattr(answer, "frame", None)
+    if frame is None or isinstance(frame, dict):
+        return frame
+    dump = getattr(frame, "model_dump", None)
+    return dump(mode="json") if callable(dump) else None

@@ -9,6 +9,7 @@ pydantic, checks each quote against the corpus folder and reports one line per b
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -18,10 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agent.errors import DalilError
 
-Kind = Literal["factoid", "number", "multi_hop", "timeline", "disagreement", "unanswerable"]
+Kind = Literal["factoid", "number", "multi_hop", "timeline", "disagreement", "initiator", "which_call", "unanswerable"]
 Lang = Literal["ar", "en"]
+SlotType = Literal["initiator", "date", "number", "speaker", "participant", "event", "place"]
+Tag = Literal["paraphrase", "weekday", "relative_date", "near_miss", "issue"]
 KINDS: tuple[str, ...] = get_args(Kind)
 LANGS: tuple[str, ...] = get_args(Lang)
+SLOT_TYPES: tuple[str, ...] = get_args(SlotType)
+TAGS: tuple[str, ...] = get_args(Tag)
+CALL_TAG = re.compile(r"^call:\d{4}-\d{2}-\d{2}$")  # the dated call an item is about, e.g. call:2016-10-05
 
 
 class SuiteError(DalilError):
@@ -42,6 +48,33 @@ class Source(BaseModel):
     quote: str = Field(min_length=1, description="verbatim substring of that file")
 
 
+class Slot(BaseModel):
+    """The one fact a structured question asks for (who initiated, when, how many, who said ...).
+
+    ``value`` is the canonical answer; ``accept`` other forms that count as the same value
+    (e.g. the Arabic phrases an extractive answer quotes); ``reject`` forms that, in the
+    derived English lead, mean a wrong value (e.g. the day the ministry reported the call
+    instead of the day it took place). All are compared after ``textnorm.norm``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: SlotType
+    value: str = Field(min_length=1)
+    accept: list[str] = Field(default_factory=list)
+    reject: list[str] = Field(default_factory=list)
+
+    @field_validator("accept", "reject")
+    @classmethod
+    def _no_blank_forms(cls, value: list[str]) -> list[str]:
+        if not all(v.strip() for v in value):
+            raise ValueError("forms must be non-empty")
+        return value
+
+    def forms(self) -> list[str]:
+        return [self.value, *self.accept]
+
+
 class Item(BaseModel):
     """One question with its reference answer, key facts and gold sources."""
 
@@ -55,6 +88,16 @@ class Item(BaseModel):
     keys: list[list[str]] = Field(default_factory=list, description="facts; each a list of alternatives, any one is enough")
     sources: list[Source] = Field(default_factory=list)
     answerable: bool = True
+    slot: Slot | None = Field(default=None, description="the fact a structured question asks for (answerable items)")
+    tags: list[str] = Field(default_factory=list, description=f"any of {', '.join(TAGS)} and call:YYYY-MM-DD")
+
+    @field_validator("tags")
+    @classmethod
+    def _known_tags(cls, value: list[str]) -> list[str]:
+        unknown = [t for t in value if t not in TAGS and not CALL_TAG.match(t)]
+        if unknown:
+            raise ValueError(f"unknown tag {unknown[0]!r} (use {', '.join(TAGS)} or call:YYYY-MM-DD)")
+        return value
 
     @field_validator("keys", mode="before")
     @classmethod
@@ -77,6 +120,8 @@ class Item(BaseModel):
             raise ValueError("kind unanswerable needs answerable: false")
         if self.answerable and not self.sources:
             raise ValueError("an answerable item needs at least one source")
+        if self.slot is not None and not self.answerable:
+            raise ValueError("an unanswerable item has no slot to fill")
         return self
 
 
