@@ -71,6 +71,8 @@ def candidates(question_weights: dict[Concept, float], passages: list[NodeWithSc
     return out
 
 
+# abstain when the words no article uses carry this share of the question's weight ("سعر النفط اليوم")
+ABSENT_SHARE = 0.5
 STRUCTURED_SLOTS = ("who_initiated", "when", "how_many", "how_long", "who_said")
 SLOT_BONUS = 0.15  # a sentence that fills the asked slot (a day for "when", an initiator for "who initiated", …)
 NEIGHBOURS = 3  # the best sentences whose next sentence in the article is also considered
@@ -194,6 +196,9 @@ def extractive_answer(
             bonus += SLOT_BONUS
         return (round(c.coverage + bonus, 6), -c.rank, -c.start)
 
+    absent = _absent_share(weights, document_frequency)
+    if absent >= ABSENT_SHARE:
+        return _abstain(question, lang, passages, weights, ["most of what the question asks about is in no article"])
     pool = candidates(weights, passages, analyzer)
     pool += _neighbours(pool, priority, slots, weights, analyzer)
     best = max((c.coverage for c in pool), default=0.0)
@@ -201,19 +206,15 @@ def extractive_answer(
     ranked = sorted(_unique(pool), key=priority, reverse=True)
     if not weights or best < min_coverage:
         return _abstain(question, lang, passages, weights)
-    filling = [c for c in ranked if c.coverage >= min_coverage and fills_slot(slots.asks, c.text)]
-    if slots.asks in STRUCTURED_SLOTS and filling:  # "who initiated": the sentences that name an initiator, not the others
-        ranked = filling
     if slots.attribute and not any(states_attribute(slots.attribute, c.text) for c in ranked if c.coverage >= min_coverage):
         return _abstain(question, lang, passages, weights, [f"no passage states the {slots.attribute} asked about"])
+    cutoff = max(min_coverage, 0.75 * best)
     chosen: list[Candidate] = []
-    for cand in ranked:
-        if len(chosen) == max_sentences:
-            break
-        if cand.coverage < max(min_coverage, 0.75 * best):
-            continue
-        if not any(_near_duplicate(cand.text, c.text) for c in chosen):
-            chosen.append(cand)
+    if slots.asks in STRUCTURED_SLOTS:  # "who initiated": the sentences that name an initiator, when some are good enough
+        chosen = _choose([c for c in ranked if fills_slot(slots.asks, c.text)], cutoff, max_sentences)
+    chosen = chosen or _choose(ranked, cutoff, max_sentences)
+    if not chosen:
+        return _abstain(question, lang, passages, weights)
     citations = [citation_for(i, c.passage, c.start, c.end, c.text) for i, c in enumerate(chosen, start=1)]
     sentences = [
         AnswerSentence(text=defang_markers(c.text), citations=[i], supported=True, support=round(c.coverage, 3))
@@ -282,6 +283,25 @@ def _neighbours(pool: list[Candidate], priority: Callable[[Candidate], tuple[flo
         inherited = cand.coverage if fills_slot(slots.asks, after.text) and slots.asks != "what" else 0.0
         out.append(replace(after, rank=cand.rank, coverage=max(own, inherited)))
     return out
+
+
+def _choose(ranked: list[Candidate], cutoff: float, limit: int) -> list[Candidate]:
+    """Up to ``limit`` of the best candidates at or above ``cutoff``, near-duplicates left out."""
+    chosen: list[Candidate] = []
+    for cand in ranked:
+        if len(chosen) == limit:
+            break
+        if cand.coverage >= cutoff and not any(_near_duplicate(cand.text, c.text) for c in chosen):
+            chosen.append(cand)
+    return chosen
+
+
+def _absent_share(weights: dict[Concept, float], document_frequency: Callable[[str], int]) -> float:
+    """The share of the question's weight carried by concepts no chunk of the corpus contains."""
+    mass = sum(weights.values())
+    if not mass:
+        return 0.0
+    return sum(w for c, w in weights.items() if not any(document_frequency(t) for t in c.alternatives)) / mass
 
 
 def _unique(pool: list[Candidate]) -> list[Candidate]:

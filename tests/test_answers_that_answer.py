@@ -137,3 +137,11 @@ def test_what_kerry_told_lavrov_the_us_was_preparing_quotes_the_suspension_warni
     assert not answer.abstained
     assert answer.citations[0].file == "002_e83c710a14adfa23.txt"
     assert "تستعد لتعليق التزامها الثنائي" in answer.citations[0].quote
+
+
+def test_an_answer_is_never_empty_it_quotes_or_abstains(dalil: Dalil) -> None:
+    """Found by the held-out suite's author: a slot-filling sentence below the quoting cutoff left the answer
+    empty but not abstained (no citation, no quote)."""
+    answer = dalil.ask("How many hospitals were hit in the dawn air strikes on east Aleppo reported on 28 September?",
+                       mode="extractive")
+    assert answer.abstained or (answer.answer.strip() and answer.citations)
