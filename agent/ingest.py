@@ -4,7 +4,9 @@ Takes paths and a ``Preparer`` (chunker, embedder, analyzer); returns an ``Inges
 (added / updated / unchanged / duplicate documents, chunks written, errors, seconds).
 Unchanged files cost one hash comparison; a changed file replaces its old chunks; exact
 duplicates are skipped. Large runs chunk and embed in a worker process while this one
-writes, so both cores work.
+writes, so both cores work. Each written document's event reports (``agent.sequence.index``)
+are extracted here (or in the worker) and committed with its rows; documents the event index
+lacks are back-filled at the end.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from llama_index.core.schema import Document, TextNode
 from agent.chunking import ArabicSentenceChunker, chunk_node, token_counter
 from agent.lexicon import Analyzer
 from agent.readers import DEFAULT_MAX_BYTES, ReadError, discover, iter_files
-from agent.store import PreparedDocument, Store
+from agent.store import DocumentEvents, PreparedDocument, Store
 
 if TYPE_CHECKING:
     from agent.config import Settings
+    from agent.sequence.index import EventIndexer
 
 
 @dataclass
@@ -133,7 +136,7 @@ def ingest_paths(
         if first is not None:  # only a run with work to do loads them
             report.load_seconds = _load_libraries(store, preparer)
             todo = chain([first], todo)
-        pending = _Pending(store, preparer)
+        pending = _Pending(store, preparer, _indexer(store, preparer))
         if worker_settings is not None and sum(_size(f) for f in files) >= worker_min_bytes:
             _with_worker(todo, pending, preparer, worker_settings, report)
         else:
@@ -141,6 +144,10 @@ def ingest_paths(
                 _chunk_or_stream(item, pending, preparer, report)
         pending.flush()
         report.chunks = pending.written + report.chunks
+        if pending.indexer is not None:  # documents without event reports yet (a layout-1 registry, a new lexicon)
+            from agent.sequence.index import backfill
+
+            backfill(store, pending.indexer)
         bm25_started = time.perf_counter()
         store.bm25(writer=True)  # once per run, not per file; also repairs an index a crash left stale
         report.bm25_seconds = time.perf_counter() - bm25_started
@@ -170,6 +177,17 @@ def rebuild_vectors(store: Store, preparer: Preparer) -> RebuildReport:
         store.registry.finish_writing(list(store.registry.unfinished()))
         store.bm25(writer=True)
     return RebuildReport(written, set_aside, time.perf_counter() - started)
+
+
+def _indexer(store: Store, preparer: Preparer) -> EventIndexer | None:
+    """What extracts the event reports of the documents written (None when the lexicon cannot be read:
+    the documents are written without them, and readers extract them)."""
+    from agent.sequence.index import EventIndexer
+
+    try:
+        return EventIndexer(preparer.analyzer, store.settings.lexicon)
+    except OSError:
+        return None
 
 
 def _load_libraries(store: Store, preparer: Preparer) -> float:
@@ -219,17 +237,18 @@ def _to_ingest(files: list[Path], store: Store, report: IngestReport, progress: 
 class _Pending:
     """Documents chunked but not yet stored, written together once they reach ``BATCH`` chunks."""
 
-    def __init__(self, store: Store, preparer: Preparer) -> None:
-        self.store, self.preparer = store, preparer
+    def __init__(self, store: Store, preparer: Preparer, indexer: EventIndexer | None = None) -> None:
+        self.store, self.preparer, self.indexer = store, preparer, indexer
         self.items: list[PreparedDocument] = []
         self.doc_ids: set[str] = set()
         self.chunks = 0
         self.written = 0
 
-    def add(self, item: _Todo, nodes: list[TextNode], terms: list[list[str]] | None = None) -> None:
+    def add(self, item: _Todo, nodes: list[TextNode], terms: list[list[str]] | None = None,
+            events: DocumentEvents | None = None) -> None:
         if item.doc.doc_id in self.doc_ids:  # the same source twice in one run: the later one replaces it
             self.flush()
-        self.items.append(PreparedDocument(item.doc, nodes, terms or []))
+        self.items.append(PreparedDocument(item.doc, nodes, terms or [], events))
         self.doc_ids.add(item.doc.doc_id)
         self.chunks += len(nodes)
         if self.chunks >= BATCH:
@@ -242,6 +261,10 @@ class _Pending:
         terms = self.preparer.finish([n for item in unprepared for n in item.nodes])
         for item in unprepared:
             item.terms, terms = terms[:len(item.nodes)], terms[len(item.nodes):]
+        if self.indexer is not None:
+            for item in self.items:
+                if item.events is None:
+                    item.events = self.indexer.document(item.doc, _spans(item.nodes))
         self.store.write_documents(self.items)
         self.written += self.chunks
         self.items, self.doc_ids, self.chunks = [], set(), 0
@@ -255,25 +278,40 @@ def _chunk_or_stream(item: _Todo, pending: _Pending, preparer: Preparer, report:
         pending.add(item, head)
         return
     pending.flush()
-    with pending.store.writing(item.doc) as add:
+    indexer = pending.indexer
+    events = None if indexer is None else lambda spans: indexer.document(item.doc, spans)
+    with pending.store.writing(item.doc, events) as add:
         for batch in batched(chain(head, chunks), BATCH):
             add(batch, preparer.finish(batch))
             report.chunks += len(batch)
 
 
+def _spans(nodes: list[TextNode]) -> list[tuple[str, int, int]]:
+    return [(n.node_id, n.start_char_idx or 0, n.end_char_idx or 0) for n in nodes]
+
+
 def _with_worker(todo: Iterator[_Todo], pending: _Pending, preparer: Preparer, settings: Settings, report: IngestReport) -> None:
     """Chunk and embed in a worker process (spawned: it inherits no lock or open store) while this one
-    writes. Documents are still written in input order, so a crash leaves a prefix of the run."""
+    writes. Documents are still written in input order, so a crash leaves a prefix of the run.
+
+    Extracting event reports is shared: a task's documents are extracted by the worker while this
+    process is the slower one (it did not wait for the last result), else here when they are written."""
     with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=_start_worker, initargs=(settings,)) as pool:
         inflight: deque[tuple[list[_Todo], Future[list[_Remote]]]] = deque()
+        waited = [0.0]  # seconds this process last waited for the worker's result
 
         def submit(items: list[_Todo]) -> None:
             if items:
-                inflight.append((items, pool.submit(_prepare_in_worker, [(i.doc.doc_id, i.doc.text, i.doc.metadata) for i in items])))
+                docs = [(i.doc.doc_id, i.doc.text, i.doc.metadata) for i in items]
+                inflight.append((items, pool.submit(_prepare_in_worker, docs, waited[0] < 0.005)))
 
         def collect(keep: int) -> None:
             while len(inflight) > keep:
-                _collect(*inflight.popleft(), pending)
+                items, future = inflight.popleft()
+                started = time.perf_counter()
+                future.result()
+                waited[0] = time.perf_counter() - started
+                _collect(items, future, pending)
 
         batch: list[_Todo] = []
         for item in todo:
@@ -292,14 +330,22 @@ def _with_worker(todo: Iterator[_Todo], pending: _Pending, preparer: Preparer, s
         collect(0)
 
 
-_Remote = tuple[list[tuple[str, int, int, int, int]], np.ndarray, list[str]]  # chunks, vectors, terms
+# chunks, vectors, terms, event reports
+_Remote = tuple[list[tuple[str, int, int, int, int]], np.ndarray, list[str], DocumentEvents | None]
 _worker: Preparer | None = None
+_worker_indexer: EventIndexer | None = None
 
 
 def _start_worker(settings: Settings) -> None:
-    global _worker
+    global _worker, _worker_indexer
+    from agent.sequence.index import EventIndexer
+
     threading.Thread(target=_exit_with_parent, daemon=True).start()
     _worker = Preparer.from_settings(settings)
+    try:
+        _worker_indexer = EventIndexer(_worker.analyzer, settings.lexicon)
+    except OSError:
+        _worker_indexer = None
 
 
 def _exit_with_parent() -> None:
@@ -311,8 +357,9 @@ def _exit_with_parent() -> None:
         os._exit(1)
 
 
-def _prepare_in_worker(docs: list[tuple[str, str, dict[str, Any]]]) -> list[_Remote]:
-    """In the worker: each document's chunks as plain tuples, their vectors and their terms (cheap to send back)."""
+def _prepare_in_worker(docs: list[tuple[str, str, dict[str, Any]]], extract: bool = True) -> list[_Remote]:
+    """In the worker: each document's chunks as plain tuples, their vectors, their terms and (``extract``)
+    its event reports (cheap to send back)."""
     assert _worker is not None
     out: list[_Remote] = []
     for doc_id, text, metadata in docs:
@@ -320,19 +367,20 @@ def _prepare_in_worker(docs: list[tuple[str, str, dict[str, Any]]]) -> list[_Rem
         terms = _worker.finish(nodes)
         chunks = [(n.node_id, n.start_char_idx, n.end_char_idx, n.metadata["paragraph"], n.metadata["ordinal"]) for n in nodes]
         vectors = np.array([n.embedding for n in nodes], dtype=np.float32)  # (chunks, dim); (0,) for a text with no sentence
-        out.append((chunks, vectors, [" ".join(t) for t in terms]))
+        events = _worker_indexer(doc_id, text, metadata, _spans(nodes)) if extract and _worker_indexer is not None else None
+        out.append((chunks, vectors, [" ".join(t) for t in terms], events))
     return out
 
 
 def _collect(items: list[_Todo], future: Future[list[_Remote]], pending: _Pending) -> None:
-    for item, (chunks, vectors, terms) in zip(items, future.result(), strict=True):
+    for item, (chunks, vectors, terms, events) in zip(items, future.result(), strict=True):
         doc = item.doc
         nodes = []
         for (node_id, start, end, paragraph, ordinal), vector in zip(chunks, vectors, strict=True):
             node = chunk_node(node_id, doc.text[start:end], doc.metadata, paragraph, start, end, ordinal)
             node.embedding = vector.tolist()
             nodes.append(node)
-        pending.add(item, nodes, [t.split(" ") if t else [] for t in terms])
+        pending.add(item, nodes, [t.split(" ") if t else [] for t in terms], events)
 
 
 def _size(path: Path) -> int:

@@ -48,11 +48,30 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS writing (doc_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS reports (
+    report_id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, type TEXT NOT NULL, start TEXT NOT NULL, end TEXT NOT NULL, data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_doc ON reports(doc_id);
+CREATE TABLE IF NOT EXISTS report_chunks (
+    report_id INTEGER NOT NULL REFERENCES reports(report_id) ON DELETE CASCADE, chunk_id TEXT NOT NULL,
+    PRIMARY KEY (report_id, chunk_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS report_chunks_chunk ON report_chunks(chunk_id);
+CREATE TABLE IF NOT EXISTS reports_indexed (
+    doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE, extractor TEXT NOT NULL, cited INTEGER NOT NULL
+);
 """
 # The registry layout this Dalil reads and writes, kept in SQLite's ``user_version``. A registry
 # from before versioning (user_version 0) is adopted when its tables have exactly these columns.
-SCHEMA_VERSION = 1
-_COLUMNS = {"documents": 13, "chunks": 9, "meta": 2, "writing": 1}
+# Layout 2 added the event index (``reports``, ``report_chunks``, ``reports_indexed``: see
+# ``agent.sequence.index``); a layout-1 registry gets the new tables when opened, and the next
+# ingest extracts the reports of its documents (readers compute them in memory meanwhile).
+SCHEMA_VERSION = 2
+_COLUMNS = {"documents": 13, "chunks": 9, "meta": 2, "writing": 1, "reports": 7, "report_chunks": 2, "reports_indexed": 3}
+
+
+EventsFn = Callable[[list[tuple[str, int, int]]], "DocumentEvents | None"]
 
 
 class VectorsUnavailable(DalilError):
@@ -64,12 +83,35 @@ class VectorsBusy(VectorsUnavailable):
 
 
 @dataclass
+class StoredReport:
+    """One event report of a document as the registry keeps it: its type and date range (ISO days), the
+    report itself (zlib-compressed JSON, citations numbered within the document) and the chunks its
+    citations overlap."""
+
+    type: str
+    start: str
+    end: str
+    data: bytes
+    chunk_ids: list[str]
+
+
+@dataclass
+class DocumentEvents:
+    """A document's event reports (made by ``agent.sequence.index``), written with its rows."""
+
+    extractor: str  # fingerprint of the rules and lexicon that found them: others' reports are stale
+    cited: int  # spans the extraction numbered (the reports' citations are numbered 1..cited)
+    reports: list[StoredReport]
+
+
+@dataclass
 class PreparedDocument:
-    """A document ready to store: its chunks, their vectors (on the nodes) and BM25 terms."""
+    """A document ready to store: its chunks, their vectors (on the nodes), BM25 terms and event reports."""
 
     doc: Document
     nodes: list[TextNode]
     terms: list[list[str]]
+    events: DocumentEvents | None = None  # None: not extracted (a later ingest back-fills it)
 
 
 @dataclass(frozen=True)
@@ -152,8 +194,14 @@ class Registry:
         row = self._db.execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         return DocumentRecord(**dict(row)) if row else None
 
-    def documents(self) -> list[DocumentRecord]:
-        rows = self._db.execute("SELECT * FROM documents ORDER BY published, file").fetchall()
+    def documents(self, with_text: bool = True) -> list[DocumentRecord]:
+        """Every document, by publication date and file (``with_text=False``: ``text`` is left empty)."""
+        if with_text:
+            rows = self._db.execute("SELECT * FROM documents ORDER BY published, file").fetchall()
+        else:
+            rows = self._db.execute(
+                "SELECT doc_id, source, file, content_hash, published, outlet, title, url, language, encoding, '' AS text,"
+                " n_chunks, ingested_at FROM documents ORDER BY published, file").fetchall()
         return [DocumentRecord(**dict(r)) for r in rows]
 
     def chunks(self, ids: Iterable[str] | None = None) -> list[ChunkRecord]:
@@ -231,31 +279,84 @@ class Registry:
         return {row[0] for row in self._db.execute("SELECT doc_id FROM writing")}
 
     @contextmanager
-    def document_writer(self, doc: Document) -> Iterator[Callable[[list[TextNode], list[list[str]]], None]]:
+    def document_writer(self, doc: Document, events: EventsFn | None = None,
+                        ) -> Iterator[Callable[[list[TextNode], list[list[str]]], None]]:
         """Replace the document's rows in one transaction; yields ``add(nodes, terms)`` for chunk batches.
+        ``events``, given every chunk's ``(chunk_id, start, end)`` at the end, makes its event reports.
 
         Nothing is visible (or kept, on a crash) until the block ends without error.
         """
-        count = 0
+        spans: list[tuple[str, int, int]] = []
         with self.transaction() as db:
             self._insert_document(db, doc)
 
             def add(nodes: list[TextNode], terms: list[list[str]]) -> None:
-                nonlocal count
                 self._insert_chunks(db, doc.doc_id, nodes, terms)
-                count += len(nodes)
+                spans.extend((n.node_id, n.start_char_idx or 0, n.end_char_idx or 0) for n in nodes)
 
             yield add
-            db.execute("UPDATE documents SET n_chunks = ? WHERE doc_id = ?", (count, doc.doc_id))
+            db.execute("UPDATE documents SET n_chunks = ? WHERE doc_id = ?", (len(spans), doc.doc_id))
+            found = events(spans) if events is not None else None
+            if found is not None:
+                self._insert_events(db, doc.doc_id, found)
             self._bump(db)
 
     def write_documents(self, batch: list[PreparedDocument]) -> None:
-        """Replace the rows of several whole documents in one transaction (one commit, one generation)."""
+        """Replace the rows of several whole documents, with their event reports, in one transaction
+        (one commit, one generation)."""
         with self.transaction() as db:
             for item in batch:
                 self._insert_document(db, item.doc, len(item.nodes))
                 self._insert_chunks(db, item.doc.doc_id, item.nodes, item.terms)
+                if item.events is not None:
+                    self._insert_events(db, item.doc.doc_id, item.events)
             self._bump(db)
+
+    # --- the event index (``agent.sequence.index``) -------------------------------------------------
+
+    def unindexed(self, extractor: str) -> list[str]:
+        """Documents whose event reports are missing, or were found by other rules or another lexicon."""
+        return [row[0] for row in self._db.execute(
+            "SELECT d.doc_id FROM documents d LEFT JOIN reports_indexed i ON i.doc_id = d.doc_id AND i.extractor = ?"
+            " WHERE i.doc_id IS NULL ORDER BY d.rowid", (extractor,))]
+
+    def write_events(self, found: list[tuple[str, str, DocumentEvents]]) -> int:
+        """Store ``(doc_id, content_hash, events)`` of documents already in the registry (a back-fill: no new
+        generation, the answers do not change); a document since changed or removed is skipped. Returns how many."""
+        written = 0
+        with self.transaction() as db:
+            for doc_id, content_hash, events in found:
+                row = db.execute("SELECT content_hash FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+                if row is not None and row[0] == content_hash:
+                    self._insert_events(db, doc_id, events)
+                    written += 1
+        return written
+
+    def indexed_reports(self, extractor: str) -> tuple[int, dict[str, int], list[tuple[str, int, bytes, list[str]]]]:
+        """One snapshot of the event index: the generation, ``doc_id → cited`` of the documents indexed by
+        ``extractor``, and their reports ``(doc_id, ordinal, data, chunk_ids)`` by document and ordinal."""
+        self._db.execute("BEGIN")  # a read transaction: a commit by an ingest meanwhile is not half seen
+        try:
+            generation = self.generation()
+            cited = dict(self._db.execute("SELECT doc_id, cited FROM reports_indexed WHERE extractor = ?", (extractor,)).fetchall())
+            chunks: dict[int, list[str]] = {}
+            for report_id, chunk_id in self._db.execute("SELECT report_id, chunk_id FROM report_chunks"):
+                chunks.setdefault(report_id, []).append(chunk_id)
+            rows = [(r[1], r[2], r[3], sorted(chunks.get(r[0], ()))) for r in self._db.execute(
+                "SELECT r.report_id, r.doc_id, r.ordinal, r.data FROM reports r JOIN reports_indexed i ON i.doc_id = r.doc_id"
+                " AND i.extractor = ? ORDER BY r.doc_id, r.ordinal", (extractor,))]
+        finally:
+            self._db.execute("COMMIT")
+        return generation, cited, rows
+
+    @staticmethod
+    def _insert_events(db: sqlite3.Connection, doc_id: str, events: DocumentEvents) -> None:
+        db.execute("DELETE FROM reports WHERE doc_id = ?", (doc_id,))  # their report_chunks rows go with them
+        for ordinal, report in enumerate(events.reports):
+            report_id = db.execute("INSERT INTO reports (doc_id, ordinal, type, start, end, data) VALUES (?,?,?,?,?,?)",
+                                   (doc_id, ordinal, report.type, report.start, report.end, report.data)).lastrowid
+            db.executemany("INSERT OR IGNORE INTO report_chunks VALUES (?,?)", [(report_id, c) for c in report.chunk_ids])
+        db.execute("INSERT OR REPLACE INTO reports_indexed VALUES (?,?,?)", (doc_id, events.extractor, events.cited))
 
     def finish_writing(self, doc_ids: list[str]) -> None:
         """Strike documents off the ``writing`` list: their vectors and rows are complete."""
@@ -531,12 +632,13 @@ class Store:
         self._finish_writing(doc_ids, stale)
 
     @contextmanager
-    def writing(self, doc: Document) -> Iterator[Callable[[list[TextNode], list[list[str]]], None]]:
+    def writing(self, doc: Document, events: EventsFn | None = None) -> Iterator[Callable[[list[TextNode], list[list[str]]], None]]:
         """Store one (very large) document in batches, with the same order as ``write_documents``:
-        vectors added batch by batch, registry rows committed at the end, then the old vectors deleted."""
+        vectors added batch by batch, registry rows (and the event reports ``events`` makes from the
+        chunk spans) committed at the end, then the old vectors deleted."""
         old = self._begin_writing([doc.doc_id], [])
         written: set[str] = set()
-        with self.registry.document_writer(doc) as add_rows:
+        with self.registry.document_writer(doc, events) as add_rows:
 
             def add(nodes: list[TextNode], terms: list[list[str]]) -> None:
                 if nodes:

@@ -26,7 +26,7 @@ import pytest
 from filelock import FileLock
 
 from agent.locks import VectorLease
-from agent.store import CRASH_POINTS
+from agent.store import CRASH_POINTS, SCHEMA_VERSION
 from tests.test_reliability_crash import child_env, dalil_cmd, write_articles
 
 QUERY = "لافروف كيري حلب"
@@ -296,7 +296,7 @@ def test_a_registry_from_a_newer_dalil_is_refused_before_anything_is_written(sto
     db.close()
     before = (registry.read_bytes(), chroma_files(store))
     line = one_error_line(run("ingest", str(seeds_dir), "--store", str(store)))
-    assert "written by a newer Dalil (layout 7; this one reads 1)" in line
+    assert f"written by a newer Dalil (layout 7; this one reads {SCHEMA_VERSION})" in line
     assert (registry.read_bytes(), chroma_files(store)) == before
 
 
@@ -320,7 +320,7 @@ def test_a_legacy_registry_without_a_layout_version_is_adopted(store: Path) -> N
     db.close()
     done = run("search", QUERY, "--store", str(store), "--json")
     assert done.returncode == 0 and json.loads(done.stdout)["hits"]
-    assert sqlite3.connect(registry).execute("PRAGMA user_version").fetchone()[0] == 1
+    assert sqlite3.connect(registry).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_copying_the_store_while_no_process_holds_it_is_safe(store: Path, tmp_path: Path) -> None:

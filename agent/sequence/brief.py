@@ -22,8 +22,9 @@ from pydantic import BaseModel, Field
 
 from agent.errors import DalilError
 from agent.safety import markdown_text
-from agent.sequence.corpus import Article, load_articles
+from agent.sequence.corpus import Article
 from agent.sequence.grouping import people_overlap, same_time
+from agent.sequence.index import Corpus, load_corpus, with_texts
 from agent.sequence.models import TYPE_LABELS, Disagreement, Event, Timeline
 from agent.sequence.timeline import build_timeline, entity_index, markers, renumber, sequence_mode
 
@@ -82,31 +83,34 @@ def build_brief(dalil: Dalil, day: dt.date, since: dt.date | None = None, mode: 
     """The briefing for ``day`` (None when nothing was published in the window)."""
     if since is not None and since >= day:
         raise DalilError("--since must be before --date")
-    articles, warnings = load_articles(dalil)
-    known = [a for a in articles if a.published <= day]
+    corpus = load_corpus(dalil)  # the event index: the articles (text left out) and their reports
+    if not corpus.documents:
+        raise DalilError(f"the store at {dalil.settings.store.path} is empty: run `dalil ingest seeds` first")
+    known = [a for a in corpus.articles if a.published <= day]
     start = since or day - dt.timedelta(days=1)
     window = [a for a in known if a.published > start]
     if not window:
         return None
     chosen = sequence_mode(dalil, mode)
     try:
-        return _brief(dalil, day, since, known, window, chosen, warnings)
+        return _brief(dalil, day, since, known, window, chosen, corpus)
     except DalilError as exc:
         if chosen != "llm":
             raise
-        brief = _brief(dalil, day, since, known, window, "extractive", warnings)
+        brief = _brief(dalil, day, since, known, window, "extractive", corpus)
         brief.degraded = True
         brief.warnings.insert(0, f"LLM mode failed ({exc}); this briefing was made offline")
         return brief
 
 
 def _brief(dalil: Dalil, day: dt.date, since: dt.date | None, known: list[Article], window: list[Article], mode: str,
-           warnings: list[str]) -> Brief:
+           corpus: Corpus) -> Brief:
     index = entity_index(dalil)
     client = dalil.chat if mode == "llm" else None
-    full = build_timeline(known, dalil.analyzer, index, client, warnings=warnings)
+    read = with_texts(dalil, known) if client is not None else known  # the model reads the articles themselves
+    full = build_timeline(read, dalil.analyzer, index, client, warnings=corpus.warnings, stored=corpus.docs)
     start = since or day - dt.timedelta(days=1)
-    before = build_timeline([a for a in known if a.published <= start], dalil.analyzer, index, None)
+    before = build_timeline([a for a in known if a.published <= start], dalil.analyzer, index, None, stored=corpus.docs)
     window_ids = {a.doc_id for a in window}
     reported = [e for e in full.events if any(r.doc_id in window_ids for r in e.reports)]
     on_day = [e for e in full.events if e.date.granularity == "day" and e.date.date == day]

@@ -68,11 +68,19 @@ class Citer:
     """Numbers quotes in first-seen order; the same span always gets the same number."""
 
     numbers: dict[tuple[str, int, int], int] = field(default_factory=dict)
+    reserved: int = 0  # numbers taken by reports read from the event index (``reserve``)
 
     def cite(self, article: Article, start: int, end: int) -> Citation:
         key = (article.doc_id, start, end)
-        n = self.numbers.setdefault(key, len(self.numbers) + 1)
+        n = self.numbers.setdefault(key, self.reserved + len(self.numbers) + 1)
         return make_citation(n, article, start, end)
+
+    def reserve(self, count: int) -> int:
+        """Take the next ``count`` numbers (for an article whose reports were numbered 1..count on their
+        own); returns the offset to add to them."""
+        offset = self.reserved + len(self.numbers)
+        self.reserved += count
+        return offset
 
 
 def make_citation(n: int, article: Article, start: int, end: int) -> Citation:

@@ -7,6 +7,7 @@ quoted and cited.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,9 +26,13 @@ class NormText:
     def _built(self) -> tuple[str, list[int]]:
         chars: list[str] = []
         index: list[int] = []
+        forms: dict[str, str] = {}  # each distinct character is normalized once
         for i, ch in enumerate(self.text):
-            for out in arabic.normalize(ch):
-                chars.append(out)
+            out = forms.get(ch)
+            if out is None:
+                out = forms[ch] = arabic.normalize(ch)
+            for c in out:
+                chars.append(c)
                 index.append(i)
         return "".join(chars), index
 
@@ -37,15 +42,7 @@ class NormText:
 
     def to_norm(self, original: int) -> int:
         """First normalized index at or after an original offset."""
-        index = self._built[1]
-        lo, hi = 0, len(index)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if index[mid] < original:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
+        return bisect.bisect_left(self._built[1], original)
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Original offsets of the normalized span ``[start, end)`` (trailing diacritics kept)."""

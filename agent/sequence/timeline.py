@@ -1,20 +1,23 @@
 """The timeline: articles → reports (rules or LLM) → events in time order, cited.
 
 ``build_timeline`` is the one function behind ``dalil timeline``, ``summarize`` and
-``brief``; ``print_timeline`` renders it for a terminal (article text made safe).
+``brief``; ``print_timeline`` renders it for a terminal (article text made safe). Offline,
+the reports come from the event index built at ingest (``agent.sequence.index``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
 
+from agent.errors import DalilError
 from agent.render import safe, source_label
 from agent.sequence.corpus import Article, Citer, load_articles
-from agent.sequence.entities import EntityIndex, build_index
+from agent.sequence.entities import EntityIndex
 from agent.sequence.events import extract
 from agent.sequence.grouping import group
 from agent.sequence.models import TYPE_LABELS, Account, Disagreement, Event, Report, Timeline
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from agent.lexicon import Analyzer
     from agent.llm import ChatClient
     from agent.pipeline import Dalil
+    from agent.sequence.index import DocReports
 
 MODE_LINES = {
     "extractive": "mode: extractive (no LLM): events found by rules, evidence quoted verbatim",
@@ -40,24 +44,36 @@ def sequence_mode(dalil: Dalil, requested: str | None) -> str:
 
 
 def entity_index(dalil: Dalil) -> EntityIndex:
-    return build_index(dalil.analyzer, dalil.settings.lexicon)
+    from agent.sequence.index import entities_for
+
+    return entities_for(dalil.analyzer, dalil.settings.lexicon)
 
 
 def timeline_for(dalil: Dalil, mode: str | None = None, date_from: dt.date | None = None, date_to: dt.date | None = None,
                  published_until: dt.date | None = None) -> Timeline:
     """The timeline of the store's articles (only those published by ``published_until``, if given)."""
-    articles, warnings = load_articles(dalil)
+    from agent.sequence.index import load_corpus
+
+    if dalil.store.registry.is_empty():
+        raise DalilError(f"the store at {dalil.settings.store.path} is empty: run `dalil ingest seeds` first")
+    chosen = sequence_mode(dalil, mode)
+    stored = None
+    if chosen == "llm":  # the model reads the articles themselves
+        articles, warnings = load_articles(dalil)
+    else:  # the event index: the reports extracted at ingest
+        corpus = load_corpus(dalil)
+        articles, warnings, stored = corpus.articles, corpus.warnings, corpus.docs
     if published_until is not None:
         articles = [a for a in articles if a.published <= published_until]
-    chosen = sequence_mode(dalil, mode)
     client = dalil.chat if chosen == "llm" else None
-    return build_timeline(articles, dalil.analyzer, entity_index(dalil), client, date_from, date_to, warnings)
+    return build_timeline(articles, dalil.analyzer, entity_index(dalil), client, date_from, date_to, warnings, stored=stored)
 
 
 def build_timeline(articles: list[Article], analyzer: Analyzer, index: EntityIndex, client: ChatClient | None = None,
                    date_from: dt.date | None = None, date_to: dt.date | None = None,
-                   warnings: list[str] | None = None) -> Timeline:
-    """Events of ``articles`` whose dates overlap [date_from, date_to], citations numbered in timeline order."""
+                   warnings: list[str] | None = None, stored: Mapping[str, DocReports] | None = None) -> Timeline:
+    """Events of ``articles`` whose dates overlap [date_from, date_to], citations numbered in timeline order.
+    Offline, an article's reports are taken from ``stored`` (the event index, by doc_id) when it has them."""
     warnings = list(warnings or [])
     citer = Citer()
     reports: list[Report] = []
@@ -69,6 +85,8 @@ def build_timeline(articles: list[Article], analyzer: Analyzer, index: EntityInd
             found, problems, fell_back = llm_reports(article, client, analyzer, index, citer)
             warnings.extend(problems)
             degraded = degraded or fell_back
+        elif stored is not None and article.doc_id in stored:
+            found = stored[article.doc_id].numbered(citer)
         else:
             found = extract(article, index, analyzer, citer)
         reports.extend(found)
