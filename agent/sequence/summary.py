@@ -117,7 +117,8 @@ def _offline_summary(timeline: Timeline, analyzer: Analyzer) -> Summary:
     arabic_side, english_side = [], []
     for event in timeline.events:
         for ar, en, numbers in _units(event):
-            arabic_side.append(_checked(event.id, ar, numbers, passages, analyzer))
+            # a verbatim quote of a cited passage: the slot checks are for a model's own sentences
+            arabic_side.append(_checked(event.id, ar, numbers, passages, analyzer, strict=False))
             english_side.append(_checked(event.id, en, numbers, passages, analyzer, strict=False))  # Dalil's template line
     return Summary(
         mode="extractive", date_from=timeline.date_from, date_to=timeline.date_to, events=[e.id for e in timeline.events],
