@@ -70,3 +70,25 @@ def chroma_of(store: Any) -> Any:
     """A ``Store``'s Chroma collection, opened under its lease (kept open until the store closes or hands it over)."""
     with store.open_collection() as collection:
         return collection
+
+
+@pytest.fixture
+def llm(monkeypatch: pytest.MonkeyPatch, seeded_store: Path) -> Iterator[Any]:
+    """The scripted OpenAI-compatible server over real HTTP, configured as Dalil's endpoint on the seeded store."""
+    from tests.scripted_openai import ScriptedOpenAI
+
+    with ScriptedOpenAI() as server:
+        monkeypatch.setenv("DALIL_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("DALIL_LLM_MODEL", "scripted-model")
+        monkeypatch.setenv("DALIL_LLM_MAX_RETRIES", "0")
+        monkeypatch.setenv("DALIL_LLM_TIMEOUT", "5")
+        monkeypatch.setenv("DALIL_STORE", str(seeded_store))
+        yield server
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """`dalil ARGS` in this process: (exit code, stdout, stderr)."""
+    from agent.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr

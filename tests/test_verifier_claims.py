@@ -15,17 +15,15 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
-from typer.testing import CliRunner
 
 from agent import arabic
 from agent.citations import instruction_like, verify
-from agent.cli import app
 from agent.lexicon import load_analyzer
+from tests.conftest import run_cli as run
 from tests.scripted_openai import Reply, ScriptedOpenAI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,21 +176,6 @@ def test_a_claim_resting_only_on_an_injected_instruction_is_not_supported() -> N
 REWRITE = Reply(match="search queries", content='{"ar": "اتصال هاتفي لافروف كيري حلب", "en": "Lavrov Kerry call Aleppo"}')
 EN_QUESTION = "What did Lavrov and Kerry discuss in their phone call about Aleppo?"
 
-
-@pytest.fixture
-def llm(monkeypatch: pytest.MonkeyPatch, seeded_store: Path) -> Iterator[ScriptedOpenAI]:
-    with ScriptedOpenAI() as server:
-        monkeypatch.setenv("DALIL_LLM_BASE_URL", server.base_url)
-        monkeypatch.setenv("DALIL_LLM_MODEL", "scripted-model")
-        monkeypatch.setenv("DALIL_LLM_MAX_RETRIES", "0")
-        monkeypatch.setenv("DALIL_LLM_TIMEOUT", "5")
-        monkeypatch.setenv("DALIL_STORE", str(seeded_store))
-        yield server
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 FABRICATED = "Kerry surrendered Aleppo to Russia and Lavrov resigned [1]."

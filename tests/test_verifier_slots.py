@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
-from typer.testing import CliRunner
 
 from agent.citations import verify
-from agent.cli import app
 from agent.lexicon import load_analyzer
+from tests.conftest import run_cli as run
 from tests.scripted_openai import Reply, ScriptedOpenAI
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -190,21 +187,6 @@ WHO_QUESTION = "من بادر إلى الاتصال الهاتفي بين لاف
 AR_QUESTION = "ماذا ناقش لافروف وكيري في المحادثة الهاتفية يوم السبت؟"
 FENCED = re.compile(r'<passage n="(\d+)"[^>\n]*>\n(.*?)\n</passage>', re.DOTALL)
 
-
-@pytest.fixture
-def llm(monkeypatch: pytest.MonkeyPatch, seeded_store: Path) -> Iterator[ScriptedOpenAI]:
-    with ScriptedOpenAI() as server:
-        monkeypatch.setenv("DALIL_LLM_BASE_URL", server.base_url)
-        monkeypatch.setenv("DALIL_LLM_MODEL", "scripted-model")
-        monkeypatch.setenv("DALIL_LLM_MAX_RETRIES", "0")
-        monkeypatch.setenv("DALIL_LLM_TIMEOUT", "5")
-        monkeypatch.setenv("DALIL_STORE", str(seeded_store))
-        yield server
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def saturday_passage_number(server: ScriptedOpenAI, question: str) -> int:
