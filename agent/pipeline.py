@@ -82,7 +82,7 @@ class Dalil:
         return rebuild_vectors(self.store, Preparer.from_settings(self.settings, self.embedder, self.analyzer))
 
     def retrieve(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
-                 mode: RetrievalMode | None = None, rewrites: list[str] | None = None, ground: bool = True) -> list[NodeWithScore]:
+                 mode: RetrievalMode | None = None, rewrites: list[str] | None = None) -> list[NodeWithScore]:
         from agent.retrieve import build_retriever, retrieve
 
         self._require_documents()
@@ -102,9 +102,7 @@ class Dalil:
                 fusion=r.fusion,
             )
             hits = retrieve(retriever, query)
-        if ground:
-            hits = self._ground(self.frame(query), hits, top_k)
-        return hits
+        return self._ground(self.frame(query), hits, top_k)
 
     def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
                mode: RetrievalMode | None = None) -> SearchResult:
@@ -191,15 +189,10 @@ class Dalil:
         return cached[1].model_copy()
 
     def events(self) -> list[Event]:
-        """The corpus's events (offline rules), computed once per registry generation."""
-        generation = self.store.registry.generation()
-        cached = self.__dict__.get("_events")
-        if cached is None or cached[0] != generation:
-            from agent.sequence.timeline import timeline_for
+        """The corpus's events (offline rules) from the event index, which caches them per registry generation."""
+        from agent.sequence.index import events
 
-            cached = (generation, timeline_for(self, "extractive").events)
-            self.__dict__["_events"] = cached
-        return cached[1]
+        return events(self)
 
     def _pinned(self, frame: QuestionFrame) -> bool:
         """Whether the frame's time constraints select exactly one event."""
