@@ -72,9 +72,8 @@ def chroma_of(store: Any) -> Any:
         return collection
 
 
-@pytest.fixture
-def llm(monkeypatch: pytest.MonkeyPatch, seeded_store: Path) -> Iterator[Any]:
-    """The scripted OpenAI-compatible server over real HTTP, configured as Dalil's endpoint on the seeded store."""
+def scripted_llm(monkeypatch: pytest.MonkeyPatch, store: Path) -> Iterator[Any]:
+    """The scripted OpenAI-compatible server over real HTTP, configured as Dalil's endpoint on ``store``."""
     from tests.scripted_openai import ScriptedOpenAI
 
     with ScriptedOpenAI() as server:
@@ -82,8 +81,14 @@ def llm(monkeypatch: pytest.MonkeyPatch, seeded_store: Path) -> Iterator[Any]:
         monkeypatch.setenv("DALIL_LLM_MODEL", "scripted-model")
         monkeypatch.setenv("DALIL_LLM_MAX_RETRIES", "0")
         monkeypatch.setenv("DALIL_LLM_TIMEOUT", "5")
-        monkeypatch.setenv("DALIL_STORE", str(seeded_store))
+        monkeypatch.setenv("DALIL_STORE", str(store))
         yield server
+
+
+@pytest.fixture
+def llm(monkeypatch: pytest.MonkeyPatch, seeded_store: Path) -> Iterator[Any]:
+    """``scripted_llm`` on the seeded store."""
+    yield from scripted_llm(monkeypatch, seeded_store)
 
 
 def run_cli(*args: str) -> tuple[int, str, str]:

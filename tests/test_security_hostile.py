@@ -22,6 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
+from tests.conftest import scripted_llm
 from tests.scripted_openai import Reply, ScriptedOpenAI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,13 +60,7 @@ def hostile_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def llm(monkeypatch: pytest.MonkeyPatch, hostile_store: Path) -> Iterator[ScriptedOpenAI]:
-    with ScriptedOpenAI() as server:
-        monkeypatch.setenv("DALIL_LLM_BASE_URL", server.base_url)
-        monkeypatch.setenv("DALIL_LLM_MODEL", "scripted-model")
-        monkeypatch.setenv("DALIL_LLM_MAX_RETRIES", "0")
-        monkeypatch.setenv("DALIL_LLM_TIMEOUT", "5")
-        monkeypatch.setenv("DALIL_STORE", str(hostile_store))
-        yield server
+    yield from scripted_llm(monkeypatch, hostile_store)
 
 
 def invoke(*args: str) -> tuple[int, bytes, bytes]:
