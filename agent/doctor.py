@@ -7,6 +7,8 @@ model exists) and the tiktoken cache. Never raises for a failed check.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -106,8 +108,10 @@ def _probe_vectors(store: Any) -> Check:
     with store.vector_lease() as busy:
         if busy:
             return Check("vector index", True, f"not checked: {busy}")
+        # no secrets in the child: Chroma writes its index buffers to disk, and a buffer can carry process memory
+        env = {k: v for k, v in os.environ.items() if not re.search(r"KEY|TOKEN|SECRET|PASSWORD", k, re.IGNORECASE)}
         probe = subprocess.run([sys.executable, "-c", _PROBE, str(store.root / "chroma"), store.collection_name],
-                               capture_output=True, text=True, timeout=600)
+                               capture_output=True, text=True, timeout=600, env=env)
     if probe.returncode < 0:
         import signal
 
