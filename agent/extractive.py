@@ -84,6 +84,8 @@ _SPEAKER = re.compile(r"(^|\s)(و|ف)?(قال|قالت|اعلن|اعلنت|صر�
                       r"المتحدث|المتحدثه)(\s|$)|\b(said|told|stated|announced|warned)\b")
 _NUMBER = re.compile(r"[0-9]|(^|\s)(واحد|اثنين|اثنان|ثلاث|اربع|خمس|ست|سبع|ثماني|تسع|عشر|عشرات|مئات|الاف|مائه|مئه|الف)")
 _DURATION = re.compile(r"دقيق|دقائق|(^|\s)ساع|استمر|(^|\s)دام|minute|hour")
+# a stated duration needs its unit ("استمر" alone is also "لمزيد من الاستمرار في العمل")
+_DURATION_UNIT = re.compile(r"(^|\s)(ب|ل)?(ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات|يومين|ايام)(\s|$)|\b(minutes?|hours?)\b")
 _PLACE = re.compile(r"(^|\s)(في|من|الى)\s+(مدينه|العاصمه|حلب|دمشق|موسكو|واشنطن|جنيف|نيويورك|لوزان)")
 
 
@@ -105,8 +107,21 @@ def states_attribute(attribute: str | None, sentence: str) -> bool:
         return True
     norm = arabic.normalize(sentence).replace("ة", "ه")
     if attribute == "duration":
-        return bool(_DURATION.search(norm))
+        return bool(_DURATION_UNIT.search(norm))
     return bool(_NUMBER.search(norm)) and bool(re.search(r"قتل|ضحايا|جرحي|مصرع|توفي|وفاه|killed|dead|casualt|wounded", norm))
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person the question names: the search terms of their name, and the titles that refer to them
+    (normalized phrases, matched as phrases: "الرئيس الروسي", not "الرئيس" here and "الروسي" there)."""
+
+    name: str
+    terms: frozenset[str]
+    roles: tuple[str, ...] = ()
+
+    def named_in(self, terms: set[str], normalized: str) -> bool:
+        return bool(self.terms & terms) or any(role in normalized for role in self.roles)
 
 
 @dataclass(frozen=True)
@@ -116,13 +131,18 @@ class Slots:
     ``next_sentence`` gives the sentence after a candidate in its article (the answer is often there:
     "… discussed Aleppo. It added that the call took place on Saturday"); ``evidence`` are sentences the
     event index says fill the slot; ``unknown`` are names the corpus never mentions (the question is then
-    not answered); ``attribute`` must be stated by the quoted evidence."""
+    not answered); ``attribute`` must be stated by the quoted evidence; ``unstated`` says why the asked slot
+    cannot be filled (the reports of the one event asked about name no initiator), and the answer abstains;
+    ``people`` must each be named by a quoted sentence's passage ("What did Shoigu tell Kerry?" is not
+    answered by a passage about Lavrov and Kerry)."""
 
     asks: str = "what"
     next_sentence: Callable[[Candidate], Candidate | None] | None = None
     evidence: tuple[Candidate, ...] = ()
     unknown: tuple[str, ...] = ()
     attribute: str | None = None
+    unstated: str | None = None
+    people: tuple[Person, ...] = ()
 
 
 def mentions_day(sentence: str) -> bool:
@@ -189,6 +209,8 @@ def extractive_answer(
     weights = concept_weights(analyzer.concepts(question), document_frequency, total_chunks)
     if slots.unknown:
         return _abstain(question, lang, passages, weights, [f"the articles never mention: {', '.join(slots.unknown)}"])
+    if slots.unstated:
+        return _abstain(question, lang, passages, weights, [slots.unstated])
 
     def priority(c: Candidate) -> tuple[float, int, int]:
         bonus = SLOT_BONUS if fills_slot(slots.asks, c.text) else 0.0
@@ -201,6 +223,10 @@ def extractive_answer(
         return _abstain(question, lang, passages, weights, ["most of what the question asks about is in no article"])
     pool = candidates(weights, passages, analyzer)
     pool += _neighbours(pool, priority, slots, weights, analyzer)
+    if slots.people:  # a check, not a filter: the sentence that answers often names no one ("وأضافت أن …")
+        missing = _unnamed(pool, slots.people, analyzer)
+        if missing:
+            return _abstain(question, lang, passages, weights, [f"no passage found names {' and '.join(missing)} in this context"])
     best = max((c.coverage for c in pool), default=0.0)
     pool += [replace(c, coverage=max(c.coverage, best)) for c in slots.evidence]  # the event index's answer to the slot
     ranked = sorted(_unique(pool), key=priority, reverse=True)
@@ -283,6 +309,16 @@ def _neighbours(pool: list[Candidate], priority: Callable[[Candidate], tuple[flo
         inherited = cand.coverage if fills_slot(slots.asks, after.text) and slots.asks != "what" else 0.0
         out.append(replace(after, rank=cand.rank, coverage=max(own, inherited)))
     return out
+
+
+def _unnamed(pool: list[Candidate], people: tuple[Person, ...], analyzer: Analyzer) -> list[str]:
+    """The people the question names when no candidate's passage names them all (else nothing)."""
+    seen = []
+    for text in {c.passage.node.get_content() + " " + c.text for c in pool}:
+        seen.append((set(analyzer.terms(text)), arabic.normalize(text)))
+    if any(all(p.named_in(*s) for p in people) for s in seen):
+        return []
+    return [p.name for p in people if not any(p.named_in(*s) for s in seen)] or [p.name for p in people]
 
 
 def _choose(ranked: list[Candidate], cutoff: float, limit: int) -> list[Candidate]:

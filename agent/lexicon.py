@@ -25,6 +25,9 @@ _PREFIXES = "وبلفك"
 class Entity(BaseModel):
     en: str
     ar: str
+    kind: str | None = None  # person, country, place, organization
+    side: str | None = None  # the country or body a person speaks for
+    roles: list[str] = Field(default_factory=list)  # titles that refer to the person: "الرئيس الروسي"
     variants: list[str] = Field(default_factory=list)
     en_variants: list[str] = Field(default_factory=list)
 

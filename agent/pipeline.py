@@ -7,10 +7,12 @@ and exposes one method per user-facing job; the CLI only parses, calls and rende
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent import arabic
 from agent.arabic import is_arabic
 from agent.config import Settings
 from agent.errors import DalilError
@@ -157,15 +159,19 @@ class Dalil:
         r = self.settings.retrieval
         frame = self.frame(question)
         event = self._event_of(frame, passages)
-        if event is not None and self._pinned(frame):  # the question names one event: quote only what reports it
+        pinned = event is not None and self._pinned(frame)
+        if pinned:  # the question names one event: quote only what reports it
             from agent.grounding import event_chunks
 
             chunks = event_chunks(event)
             passages = [p for p in passages if p.node.node_id in chunks] or passages
         sentences = self._article_sentences()
+        slots = self._slots(frame, event, sentences)
+        if pinned:
+            slots = replace(slots, unstated=_unstated(frame, event))
         answer = extractive_answer(
             question, passages, self.analyzer, bm25.document_frequency, max(len(bm25), 1), r.min_coverage, r.max_sentences,
-            self._slots(frame, event, sentences),
+            slots,
         )
         if event is not None and not answer.abstained:
             from agent.grounding import label
@@ -227,7 +233,7 @@ class Dalil:
         return ArticleSentences(self.store.text_of, passages_of)
 
     def _slots(self, frame: QuestionFrame, event: Event | None, sentences: ArticleSentences) -> Slots:
-        from agent.extractive import Slots
+        from agent.extractive import Person, Slots
 
         evidence = []
         if event is not None:
@@ -235,13 +241,21 @@ class Dalil:
                 found = sentences.around(doc_id, offset)
                 if found is not None:
                     evidence.append(found)
-        unknown = []
-        if frame.names_unknown:
-            bm25 = self.store.bm25()
-            unknown = [n for n in frame.names_unknown
-                       if not any(bm25.knows(t) for t in self.analyzer.terms(n) + self.analyzer.query_terms(n))]
+        bm25 = self.store.bm25()
+        unknown = [n for n in frame.names_unknown
+                   if not any(bm25.knows(t) for t in self.analyzer.terms(n) + self.analyzer.query_terms(n))]
+        named = {e.en: e for e in self.analyzer.entities}
+        for name in frame.entities:  # known to the lexicon, but does the corpus ever name them? ("Sergei Shoigu")
+            entity = named.get(name)
+            spellings = [entity.ar, *entity.variants] if entity else []
+            if spellings and not any(bm25.knows(t) for s in spellings for t in self.analyzer.terms(s)[-1:]):
+                unknown.append(name)
+        terms = self.analyzer.terms
+        people = tuple(Person(e.en, frozenset(t for s in [e.ar, *e.variants] for t in terms(s)[-1:]),
+                              tuple(arabic.normalize(r) for r in e.roles))
+                       for name in frame.entities if (e := named.get(name)) is not None and e.kind == "person")
         return Slots(asks=frame.asks, next_sentence=sentences.after, evidence=tuple(evidence), unknown=tuple(unknown),
-                     attribute=frame.attribute)
+                     attribute=frame.attribute, people=people)
 
     @staticmethod
     def _lead(frame: QuestionFrame, event: Event, answer: Answer) -> str | None:
@@ -325,6 +339,15 @@ class Dalil:
     def _require_documents(self) -> None:
         if self.store.registry.is_empty():
             raise DalilError(f"the store at {self.settings.store.path} is empty: run `dalil ingest seeds` first")
+
+
+def _unstated(frame: QuestionFrame, event: Event) -> str | None:
+    """Why the one event a question pins cannot answer the asked slot: no report of it names an initiator."""
+    from agent.grounding import label
+
+    if frame.asks == "who_initiated" and not any(r.initiator for r in event.reports):
+        return f"the reports of {label(event, 'en')} do not say who initiated it"
+    return None
 
 
 def _slot_offsets(frame: QuestionFrame, event: Event) -> list[tuple[str, int]]:

@@ -223,9 +223,22 @@ def _entities(question: str, analyzer: Analyzer) -> list[str]:
         arabic_terms = {t for name in names for t in analyzer.terms(name)}
         # a one-word Arabic name must match itself; a longer one needs its distinctive (last) word
         distinctive = {t for name in names for t in analyzer.terms(name)[-1:]}
+        if english & lowered and not (english - _given_name_only(entity.en, question)) & lowered:
+            continue  # "Sergei Shoigu" names Shoigu, not Sergei Lavrov
         if english & lowered or entity.en.lower() in question.lower() or (distinctive & terms and arabic_terms):
             found.append(entity.en)
     return list(dict.fromkeys(found))
+
+
+def _given_name_only(name: str, question: str) -> set[str]:
+    """The given name of ``name`` ("sergei") when every use of it in ``question`` is followed by another
+    capitalized name ("Sergei Shoigu"): then it does not name this person."""
+    given = name.split()[0]
+    uses = list(re.finditer(rf"(?i:\b{re.escape(given)}\b)(\s+[A-Z][\w'-]*)?", question))
+    surname = name.split()[-1].lower()
+    if uses and all(m.group(1) and m.group(1).strip().lower() != surname for m in uses):
+        return {given.lower()}
+    return set()
 
 
 # capitalized words that name no one (sentence starts, titles, months, weekdays)

@@ -108,12 +108,76 @@ def test_who_initiated_the_tuesday_call_quotes_the_next_sentence_that_names_the_
 @pytest.mark.parametrize(("question", "reason"), [
     ("What did Obama say to Putin at the G20?", "the articles never mention: G20"),
     ("How long did the 5 October call last?", "no passage states the duration asked about"),
+    ("كم دقيقة استغرقت المكالمة الهاتفية بين لافروف وكيري يوم الأربعاء 28 سبتمبر؟", "no passage states the duration asked about"),
     ("What did they say about Yemen?", "the articles never mention: Yemen"),
 ])
 def test_near_misses_abstain_and_say_why(dalil: Dalil, question: str, reason: str) -> None:
     answer = dalil.ask(question, mode="extractive")
     assert answer.abstained and answer.citations == [] and answer.nearest
     assert reason in answer.warnings
+
+
+@pytest.mark.parametrize(("question", "call"), [
+    ("Who initiated the Lavrov-Kerry call on 1 October 2016?", "the phone call of Saturday 1 October 2016"),
+    ("Which side requested the 28 September phone call?", "the phone call of Wednesday 28 September 2016"),
+    ("من الذي بادر بالاتصال الذي جرى في الخامس من آب بين الوزيرين؟", "the phone call of Friday 5 August 2016"),
+])
+def test_who_initiated_a_call_whose_reports_name_no_initiator_abstains(dalil: Dalil, question: str, call: str) -> None:
+    """The event index knows each call's initiator; a call no report gives one for is not answered with a
+    sentence that merely mentions the call."""
+    answer = dalil.ask(question, mode="extractive")
+    assert answer.abstained and answer.citations == []
+    assert f"the reports of {call} do not say who initiated it" in answer.warnings
+
+
+@pytest.mark.parametrize(("question", "initiator"), [
+    ("من بادر إلى اتصال يوم الثلاثاء بين لافروف وكيري؟", "بمبادرة من الجانب الأمريكي"),
+    ("Who initiated the 28 October call?", "أجرى لافروف يوم الجمعة اتصالاً هاتفياً"),
+])
+def test_who_initiated_a_call_whose_reports_name_one_still_answers(dalil: Dalil, question: str, initiator: str) -> None:
+    answer = dalil.ask(question, mode="extractive")
+    assert not answer.abstained
+    assert any(initiator in c.quote for c in answer.citations), [c.quote for c in answer.citations]
+
+
+@pytest.mark.parametrize(("question", "person"), [
+    ("What did Sergei Shoigu tell Kerry during their phone call?", "Sergei Shoigu"),
+    ("On what date did Putin and Obama meet to discuss the Syrian ceasefire?", "Barack Obama"),
+])
+def test_a_person_no_retrieved_passage_names_makes_it_abstain(dalil: Dalil, question: str, person: str) -> None:
+    """Shoigu and Obama are in the corpus, but no passage about a call or a meeting names them: the
+    passages about Lavrov and Kerry do not answer what Shoigu said."""
+    answer = dalil.ask(question, mode="extractive")
+    assert answer.abstained
+    assert any(person in w and "no passage found names" in w for w in answer.warnings), answer.warnings
+
+
+def test_a_title_names_its_person() -> None:
+    """"الرئيس الروسي" in the passage names Putin for "how did the Kremlin justify Putin's decision"; the
+    words must stand together (a passage with "الرئيس الروسي" does not name Obama through "الأمريكي")."""
+    from agent import arabic
+    from agent.extractive import Person
+
+    putin = Person("Vladimir Putin", frozenset({"بوتين"}), (arabic.normalize("الرئيس الروسي"),))
+    obama = Person("Barack Obama", frozenset({"اوبام"}), (arabic.normalize("الرئيس الأمريكي"),))
+    text = arabic.normalize("التقى الرئيس الروسي ووزير الخارجية الأمريكي")
+    assert putin.named_in(set(), text)
+    assert not obama.named_in(set(), text)
+
+
+def test_sergei_shoigu_is_not_sergei_lavrov() -> None:
+    assert frame("What did Sergei Shoigu tell Kerry?").entities == ["John Kerry", "Sergei Shoigu"]
+    assert "Sergei Lavrov" in frame("What did Sergei tell Kerry?").entities
+    assert "Sergei Lavrov" in frame("What did Sergei Lavrov tell Kerry?").entities
+
+
+def test_a_duration_needs_its_unit() -> None:
+    """"لمزيد من الاستمرار في العمل" (continuing the work) states no duration; "استمر ساعة" does."""
+    from agent.extractive import states_attribute
+
+    assert not states_attribute("duration", "استعدتا لمزيد من الاستمرار في العمل المشترك مع شركائنا")
+    assert states_attribute("duration", "واستمرت المكالمة ساعة كاملة")
+    assert states_attribute("duration", "The call lasted 40 minutes.")
 
 
 def test_ask_explain_and_the_json_frame(seeded_store: Path) -> None:
