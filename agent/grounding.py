@@ -52,6 +52,12 @@ def candidate_events(frame: QuestionFrame, events: list[Event], people: Iterable
         if wanted_people and event.participants and not wanted_people & set(event.participants):
             continue
         out.append(event)
+    if frame.relation and frame.relation_from and frame.relation_to:  # anchored on a day: "the call before the one on 16 August"
+        if frame.relation == "after":
+            out = sorted((e for e in out if e.date.start > frame.relation_to), key=lambda e: e.date.start)
+        else:
+            out = sorted((e for e in out if e.date.end < frame.relation_from), key=lambda e: e.date.end, reverse=True)
+        return _nearest(out) if frame.nearest else out
     if frame.relation and frame.relation_event:
         anchors = [e for e in events if e.type in _KINDS.get(frame.relation_event, (frame.relation_event,))]
         if anchors:
@@ -61,6 +67,12 @@ def candidate_events(frame: QuestionFrame, events: list[Event], people: Iterable
             else:
                 out = [e for e in out if e.date.end < anchor.start and e not in anchors]
     return out
+
+
+def _nearest(events: list[Event]) -> list[Event]:
+    """The first of ``events`` (nearest the anchor) with a day date, else the first; as a list."""
+    dated = [e for e in events if e.date.granularity == "day"]
+    return (dated or events)[:1]
 
 
 def event_chunks(event: Event) -> set[str]:

@@ -41,7 +41,8 @@ _ASKS: list[tuple[Asks, str]] = [
     ("order", r"\b(in (chronological )?order|chronolog\w*|which came first|sequence of|order these)\b|(^|\s)(رتب|ترتيب|تسلسل)"),
     ("list", r"^(list|name|enumerate)\b|\b(list|name) (all|the|every)\b|\bwhat (calls|events)\b|(^|\s)(اذكر|عدد|ما هي) (جميع|كل|الاتصالات)"),
     ("compare", r"\b(compare|differ|differs|difference|different|versus|vs\.?)\b|(^|\s)(قارن|الفرق|يختلف|تختلف|مقارنه)"),
-    ("when", r"\b(when|what day|which day|what date|on what date|what time)\b|(^|\s)(متى|متي|اي يوم|اي تاريخ)"),
+    ("when", r"\b(when|what day|which day|what date|on what date|what time)\b|\b(what|which) (was|is|were) the (date|day)\b"
+             r"|(^|\s)(متى|متي|اي يوم|اي تاريخ|ما تاريخ|ما هو تاريخ)"),
     ("how_many", r"\bhow (many|much)\b|\bnumber of\b|(^|\s)كم(\s|$)|(^|\s)عدد "),
     ("where", r"\bwhere\b|\bin which (city|country|place)\b|(^|\s)(اين|في اي مدينه|في اي بلد)"),
     ("why", r"\bwhy\b|\bfor what reason\b|\bwhat (was|is) the reason\b|(^|\s)(لماذا|ما سبب|ما السبب|لم )"),
@@ -60,6 +61,12 @@ _EVENTS: list[tuple[EventKind, str]] = [
 ]
 _EVENT_RE = [(kind, re.compile(pattern)) for kind, pattern in _EVENTS]
 _RELATION = re.compile(r"\b(after|before|following|followed|prior to)\b((?:\s+\w+){1,3})|(^|\s)(بعد|قبل)((?:\s+\S+){1,2})")
+# a day named right after "before"/"after" anchors a relation instead of constraining the date
+_ANCHOR = re.compile(r"\b(?P<word>before|after|prior to|following|preceded|preceding|followed)\s+(the\s+)?"
+                     r"((one|call|calls|meeting|visit|statement|that)\s+)?((on|of|held on|made on)\s+)?(the\s+)?$"
+                     r"|(^|\s)(?P<word2>قبل|بعد|سبق|سبقت|تلا|تلت|اعقب|اعقبت)\s+(ال)?(اتصال|مكالمه|لقاء)?\s*(يوم\s+)?$")
+_BEFORE = ("before", "prior to", "preceded", "preceding", "قبل", "سبق", "سبقت")
+_PLURAL = re.compile(r"\b(calls|events|meetings|conversations)\b|(^|\s)(ال)?(اتصالات|مكالمات|محادثات)(\s|$)")
 _LATE = re.compile(r"\b(late|end of)\s+$|(اواخر|نهايه|اخر)\s+(شهر\s+)?$")
 _EARLY = re.compile(r"\b(early|beginning of|start of)\s+$|(اوائل|بدايه|مطلع)\s+(شهر\s+)?$")
 _MID = re.compile(r"\b(mid|middle of)[- ]?\s*$|(منتصف)\s+(شهر\s+)?$")
@@ -88,6 +95,9 @@ class QuestionFrame(BaseModel):
     weekday: int | None = Field(default=None, description="0 = Monday … 6 = Sunday")
     relation: Literal["after", "before"] | None = None
     relation_event: EventKind | None = None
+    relation_from: dt.date | None = Field(default=None, description="the anchor's dates in 'the call before the one on 16 August'")
+    relation_to: dt.date | None = None
+    nearest: bool = Field(default=False, description="one event is asked for: the nearest one before or after the anchor")
     attribute: Attribute | None = Field(default=None, description="an attribute the evidence must state (a duration, a casualty count)")
 
     @property
@@ -114,7 +124,10 @@ class QuestionFrame(BaseModel):
             lines.append(f"date: {span} (from {self.date_phrase!r})")
         if self.weekday is not None:
             lines.append(f"weekday: {self.weekday_name}")
-        if self.relation:
+        if self.relation and self.relation_from:
+            span = str(self.relation_from) if self.relation_from == self.relation_to else f"{self.relation_from} … {self.relation_to}"
+            lines.append(f"relation: {'the nearest event ' if self.nearest else ''}{self.relation} {span}")
+        elif self.relation:
             lines.append(f"relation: {self.relation} the {self.relation_event or 'event'}")
         if self.attribute:
             lines.append(f"the evidence must state: {self.attribute}")
@@ -189,6 +202,13 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
             continue
         start, end = found.period_start, found.period_end
         before = arabic.normalize(question[:found.start]).replace("ة", "ه")
+        anchor = _ANCHOR.search(before.lower())
+        if anchor and found.granularity == "day":  # "the call before the one on 16 August": 16 August is the anchor
+            frame.relation = "before" if (anchor.group("word") or anchor.group("word2")) in _BEFORE else "after"
+            frame.relation_event = frame.relation_event or frame.event
+            frame.relation_from, frame.relation_to = start, end
+            frame.nearest = not _PLURAL.search(arabic.normalize(question).replace("ة", "ه").lower())
+            continue
         if found.granularity == "month":
             if _LATE.search(before):
                 start = start.replace(day=21)
@@ -263,6 +283,8 @@ def _unknown_names(question: str, analyzer: Analyzer, known: list[str]) -> list[
     for i, m in enumerate(re.finditer(r"[A-Za-z][A-Za-z0-9.'-]*[A-Za-z0-9]|[A-Za-z]", question)):
         word = m.group(0).rstrip(".'")
         low = word.lower()
+        if "-" in low and all(part in covered or part in analyzer.bridges for part in low.split("-")):
+            continue  # "Lavrov-Kerry": two known names
         if low in _GENERIC_CAPS or low in analyzer.bridges or low in covered or len(word) < 2:
             continue
         named = (word[0].isupper() and i > 0) or any(ch.isdigit() for ch in word)

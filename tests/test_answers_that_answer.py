@@ -180,6 +180,30 @@ def test_a_duration_needs_its_unit() -> None:
     assert states_attribute("duration", "The call lasted 40 minutes.")
 
 
+@pytest.mark.parametrize(("question", "relation", "anchor", "nearest"), [
+    ("What was the date of the Lavrov-Kerry call before the one on 16 August?", "before", dt.date(2016, 8, 16), True),
+    ("ما تاريخ الاتصال الذي سبق اتصال 16 آب؟", "before", dt.date(2016, 8, 16), True),
+    ("Who initiated the call after the one on 1 October?", "after", dt.date(2016, 10, 1), True),
+    ("What calls came after the one on 1 October?", "after", dt.date(2016, 10, 1), False),
+])
+def test_a_day_after_before_or_after_anchors_a_relation(question: str, relation: str, anchor: dt.date, nearest: bool) -> None:
+    f = frame(question)
+    assert (f.relation, f.relation_from, f.nearest) == (relation, anchor, nearest)
+    assert f.date_from is None  # the anchor's day is not the day asked about
+    assert "Lavrov-Kerry" not in f.names_unknown
+
+
+@pytest.mark.parametrize(("question", "about", "quoted"), [
+    ("What was the date of the Lavrov-Kerry call before the one on 16 August?", "the phone call of Friday 5 August 2016",
+     "الخامس من آب"),
+    ("Who initiated the call after the one on 1 October?", "the phone call of Wednesday 5 October 2016", "بمبادرة من هذه الأخيرة"),
+])
+def test_the_call_before_or_after_a_day_is_the_nearest_one(dalil: Dalil, question: str, about: str, quoted: str) -> None:
+    answer = dalil.ask(question, mode="extractive")
+    assert answer.about == about
+    assert any(quoted in c.quote for c in answer.citations), [c.quote for c in answer.citations]
+
+
 def test_ask_explain_and_the_json_frame(seeded_store: Path) -> None:
     question = "Who initiated the call on 5 October?"
     run = subprocess.run(dalil_cmd("ask", question, "--explain", "--store", str(seeded_store)), capture_output=True, text=True,
