@@ -83,9 +83,10 @@ class Analyzer:
                     concepts.append(Concept(phrase, frozenset(self._bridge_terms(phrase))))
                     used.update(range(i, i + size))
         for i, word in enumerate(tokens):
-            if i in used or word in stop:
+            if i in used or word in stop or (len(word) > 2 and word[0] in "وف" and word[1:] in stop):  # "وكم", "فما"
                 continue
-            alternatives = {arabic.stem(self.canonical(word))} | set(self._bridge_terms(word))
+            stem = arabic.stem(self.canonical(word))
+            alternatives = {stem, *_inflections(word, stem)} | set(self._bridge_terms(word))
             concepts.append(Concept(word, frozenset(alternatives)))
         return concepts
 
@@ -108,6 +109,29 @@ class Analyzer:
             if wanted and wanted <= set(self.terms(entity.ar)) | {t for v in entity.variants for t in self.terms(v)}:
                 return entity.en
         return None
+
+
+def _inflections(word: str, stem: str) -> set[str]:
+    """Stems an article may give the same Arabic word that Snowball stems differently, for query
+    matching only (the index keeps Snowball's stems): accusative tanween ("مدنيا" → مدني, while
+    "مدني" → مدن), a nisba "ي" ("عسكري" → عسكر), the feminine plural "ات" ("خروقات" → خروق, خرق),
+    and a leading conjunction Snowball keeps (the query's "وانهار" is انهار, the article's is وانهار)."""
+    if not arabic.is_arabic(word) or len(word) < 3:
+        return set()
+    forms = set()
+    if word.endswith("ا"):
+        forms.add(word[:-1])
+    if word.endswith("ات") and len(word) > 4:
+        forms.update({word[:-2], word[:-2] + "ة"})
+        if len(word) == 6 and word[2] == "و":  # broken plural فعولات → فعل: "خروقات" → "خرق"
+            forms.add(word[0:2] + word[3])
+    if word[0] in "وف" and len(word) > 4:
+        forms.add(word[1:])
+    out = {arabic.stem(f) for f in forms}
+    if word[0] != "و":  # the article's "وانهار" is indexed as وانهار
+        out.add(arabic.stem("و" + word))
+    out.update(s[:-1] for s in {stem, *out} if s.endswith("ي") and len(s) > 3)
+    return out - {stem}
 
 
 def load_lexicon_file(path: Path) -> LexiconFile:

@@ -233,3 +233,26 @@ def test_an_answer_is_never_empty_it_quotes_or_abstains(dalil: Dalil) -> None:
     answer = dalil.ask("How many hospitals were hit in the dawn air strikes on east Aleppo reported on 28 September?",
                        mode="extractive")
     assert answer.abstained or (answer.answer.strip() and answer.citations)
+
+
+@pytest.mark.parametrize(("word", "also"), [
+    ("مدنيا", "مدن"),  # "مدني" in the article: Snowball stems the two differently
+    ("عسكريا", "عسكر"),
+    ("خروقات", "خرق"),
+    ("انهار", "وانهار"),  # the article's "وانهار" keeps its conjunction in the index
+])
+def test_a_question_word_also_matches_the_forms_an_article_gives_it(word: str, also: str) -> None:
+    (concept,) = load_analyzer().concepts(word)
+    assert also in concept.alternatives
+
+
+def test_a_question_word_with_a_conjunction_is_still_a_question_word() -> None:
+    assert [c.word for c in load_analyzer().concepts("وكم مدنيا")] == ["مدنيا"]
+
+
+def test_how_many_soldiers_and_civilians_quotes_the_casualty_sentence(dalil: Dalil) -> None:
+    """Before, "عسكريا" / "مدنيا" / "خروقات" matched nothing and the question abstained."""
+    answer = dalil.ask("وفق الرواية الروسية التي نقلتها سبوتنيك، كم عسكريا سوريا وكم مدنيا قتلوا نتيجة خروقات وقف اطلاق النار؟",
+                       mode="extractive")
+    assert not answer.abstained
+    assert any("3500 عسكري سوري" in c.quote for c in answer.citations)
