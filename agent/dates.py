@@ -10,8 +10,9 @@ Matching and offsets
     become ا, ى and ی become ي, ؤ becomes و and ئ becomes ي, Arabic-Indic (٠-٩) and Persian
     (۰-۹) digits become ASCII and ٫/٬ become ./, ; case is kept.  Each normalized character
     remembers its position in the original, so every result carries the phrase *exactly as
-    written* (diacritics included) and ``text[start:end] == phrase``.  A leading conjunction or preposition glued to the
-    phrase (و، ف، ب) is not part of the phrase; "يوم" before a weekday or أمس/اليوم is.
+    written* (diacritics included) and ``text[start:end] == phrase``.  A leading conjunction
+    or preposition glued to the phrase (و، ف، ب) is not part of the phrase; "يوم" before a
+    weekday or أمس/اليوم is.
     Where two candidate phrases overlap, the longer one wins ("أمس الأول السبت" is one
     phrase, not "أمس" plus "السبت").
 
@@ -482,7 +483,7 @@ def _ar_period(m: re.Match[str], src: _Source) -> ResolvedDate:
     return _relative_period(src, _p(m), unit, m.group("past") is not None)
 
 
-_PREP = _alt([  # normalized: حتى is حتي
+_PREP = _alt([  # normalized: حتى is حتي, أوائل is اوايل
     "في", "منذ", "حتي", "خلال", "مطلع", "بداية", "بدايه", "اوايل", "اواخر", "نهاية", "نهايه", "قبل", "بعد",
 ])
 _AR_DAY = rf"(?:(?:ال)?(?P<dn>\d{{1,2}})(?![\d.,]\d)|(?P<do>{_alt(_AR_ORDINALS)}){_E})"

@@ -207,6 +207,13 @@ def test_arabic_indic_digits() -> None:
     assert (r.phrase, r.date) == ("١٩ سبتمبر", D(2016, 9, 19))
 
 
+def test_hamza_spellings_match_alike() -> None:
+    """The search normalizer's folding (ئ→ي): "أوائل" written without its hamza seat is the same word."""
+    for text in ("في أوائل أيلول", "في اوايل ايلول"):
+        [r] = resolve_dates(text, D(2016, 10, 5))
+        assert (r.rule, r.period_start) == ("month_recent", D(2016, 9, 1))
+
+
 def test_non_dates_not_matched() -> None:
     text = "انتهكت 2031 مرة. ونحو 250 ألف شخص، و3500 عسكري سوري و12.8 ألف مدني و١٢٫٨ ألف"
     assert resolve_dates(text, D(2016, 10, 30)) == []
