@@ -16,13 +16,19 @@ from pathlib import Path
 
 import Stemmer
 
-_TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")  # diacritics + tatweel
-_LETTER_MAP = str.maketrans({
+_TASHKEEL_CHARS = "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640"  # diacritics + tatweel
+_TASHKEEL = re.compile(f"[{_TASHKEEL_CHARS}]")
+_LETTERS = {
     "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ؤ": "و", "ئ": "ي",
     **{chr(0x0660 + d): str(d) for d in range(10)},  # Arabic-Indic digits
     **{chr(0x06F0 + d): str(d) for d in range(10)},  # Extended (Persian) digits
     "٫": ".", "٬": ",",
-})
+}
+_LETTER_MAP = str.maketrans(_LETTERS)
+# In running text (``normalize_with_offsets``) zero-width joiners and direction marks, which pasted web
+# text carries inside words, are dropped too, and Persian yeh is read as ي.
+_IN_TEXT_DROPPED = re.compile(f"[{_TASHKEEL_CHARS}\u200c-\u200f]")
+_IN_TEXT_LETTERS = _LETTERS | {"ی": "ي"}
 _WORD = re.compile(r"[^\W_]+(?:\.\d+)?", re.UNICODE)
 # Sentence ends: Latin and Arabic full stop, ؟ ! ؛ and line breaks (the Arabic comma is a
 # softer boundary used only when a single sentence is too long for a chunk).
@@ -44,6 +50,30 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _TASHKEEL.sub("", text)
     return text.translate(_LETTER_MAP).lower()
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
+    """Matching form of ``text`` and, for each of its characters, its index in ``text``.
+
+    For rules that find a phrase in the normalized text and quote it from the original
+    (``agent.dates``). The same folding as ``normalize``, one character at a time and never into
+    several, so every offset maps back: no NFKC, and case is kept (English rules tell the month
+    "May" from "may"). It also drops zero-width and direction marks and reads Persian yeh (ی) as ي;
+    ``normalize`` does not, because the stored search terms were built without that.
+    """
+    chars: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        if _IN_TEXT_DROPPED.match(ch):
+            continue
+        chars.append(_IN_TEXT_LETTERS.get(ch, ch))
+        index.append(i)
+    return "".join(chars), index
+
+
+def dropped(ch: str) -> bool:
+    """Whether ``normalize_with_offsets`` drops ``ch`` (a diacritic, tatweel or invisible mark)."""
+    return bool(_IN_TEXT_DROPPED.match(ch))
 
 
 def is_arabic(text: str, sample: int = 4000) -> bool:

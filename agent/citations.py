@@ -24,7 +24,7 @@ from llama_index.core.schema import NodeWithScore
 
 from agent import arabic
 from agent import facts as slot_facts
-from agent.extractive import citation_for
+from agent.answers import citation_for
 from agent.lexicon import Analyzer, Concept
 from agent.schema import AnswerSentence, Citation
 

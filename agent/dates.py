@@ -5,12 +5,14 @@ against the article's publication date. No LLM, no network: regular expressions 
 arithmetic only, so the same input always gives the same output.
 
 Matching and offsets
-    Matching runs on a normalized copy of the text: Arabic diacritics (tashkeel) and tatweel
-    are dropped, أ/إ/آ/ٱ become ا, ى becomes ي, Arabic-Indic (٠-٩) and Persian (۰-۹) digits
-    become ASCII and ٫/٬ become ./, .  Each normalized character remembers its position in the
-    original, so every result carries the phrase *exactly as written* (diacritics included)
-    and ``text[start:end] == phrase``.  A leading conjunction or preposition glued to the
-    phrase (و، ف، ب) is not part of the phrase; "يوم" before a weekday or أمس/اليوم is.
+    Matching runs on a normalized copy of the text (``agent.arabic.normalize_with_offsets``):
+    Arabic diacritics (tashkeel), tatweel and zero-width/direction marks are dropped, أ/إ/آ/ٱ
+    become ا, ى and ی become ي, ؤ becomes و and ئ becomes ي, Arabic-Indic (٠-٩) and Persian
+    (۰-۹) digits become ASCII and ٫/٬ become ./, ; case is kept.  Each normalized character
+    remembers its position in the original, so every result carries the phrase *exactly as
+    written* (diacritics included) and ``text[start:end] == phrase``.  A leading conjunction
+    or preposition glued to the phrase (و، ف، ب) is not part of the phrase; "يوم" before a
+    weekday or أمس/اليوم is.
     Where two candidate phrases overlap, the longer one wins ("أمس الأول السبت" is one
     phrase, not "أمس" plus "السبت").
 
@@ -79,7 +81,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Granularity", "ResolvedDate", "normalize_digits", "resolve_dates"]
+from agent import arabic
+
+__all__ = ["Granularity", "ResolvedDate", "resolve_dates"]
 
 Granularity = Literal["day", "week", "month", "mid_month", "year"]
 
@@ -109,29 +113,7 @@ class ResolvedDate(BaseModel):
     explanation: str
 
 
-# --------------------------------------------------------------------------- normalization
-
-_DIGITS = {chr(0x0660 + d): str(d) for d in range(10)} | {chr(0x06F0 + d): str(d) for d in range(10)}
-_LETTERS = {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ی": "ي", "٫": ".", "٬": ","}
-_CHAR_MAP = _DIGITS | _LETTERS
-_DROPPED = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200c-\u200f]")
-
-
-def normalize_digits(s: str) -> str:
-    """Replace Arabic-Indic (٠-٩) and Persian (۰-۹) digits by ASCII digits."""
-    return s.translate(str.maketrans(_DIGITS))
-
-
-def _normalize_with_map(text: str) -> tuple[str, list[int]]:
-    """Matching form of ``text`` plus, for each of its characters, the index in ``text``."""
-    chars: list[str] = []
-    index: list[int] = []
-    for i, ch in enumerate(text):
-        if _DROPPED.match(ch):
-            continue
-        chars.append(_CHAR_MAP.get(ch, ch))
-        index.append(i)
-    return "".join(chars), index
+# --------------------------------------------------------------------------- the matched text
 
 
 @dataclass(frozen=True)
@@ -147,7 +129,7 @@ class _Source:
         """Original offsets of a normalized span; trailing diacritics stay with their letter."""
         start = self.index[norm_start]
         end = self.index[norm_end - 1] + 1
-        while end < len(self.text) and _DROPPED.match(self.text[end]):
+        while end < len(self.text) and arabic.dropped(self.text[end]):
             end += 1
         return start, end
 
@@ -501,8 +483,8 @@ def _ar_period(m: re.Match[str], src: _Source) -> ResolvedDate:
     return _relative_period(src, _p(m), unit, m.group("past") is not None)
 
 
-_PREP = _alt([  # normalized: حتى is حتي
-    "في", "منذ", "حتي", "خلال", "مطلع", "بداية", "بدايه", "اوائل", "اواخر", "نهاية", "نهايه", "قبل", "بعد",
+_PREP = _alt([  # normalized: حتى is حتي, أوائل is اوايل
+    "في", "منذ", "حتي", "خلال", "مطلع", "بداية", "بدايه", "اوايل", "اواخر", "نهاية", "نهايه", "قبل", "بعد",
 ])
 _AR_DAY = rf"(?:(?:ال)?(?P<dn>\d{{1,2}})(?![\d.,]\d)|(?P<do>{_alt(_AR_ORDINALS)}){_E})"
 
@@ -607,6 +589,6 @@ def resolve_dates(text: str, published: datetime.date, lang: str = "ar") -> list
     """
     if lang not in _RULES_BY_LANG:
         raise ValueError(f"lang must be one of {sorted(_RULES_BY_LANG)}, not {lang!r}")
-    norm, index = _normalize_with_map(text)
+    norm, index = arabic.normalize_with_offsets(text)
     src = _Source(text=text, norm=norm, index=index, published=published)
     return _select(_candidates(src, _RULES_BY_LANG[lang]))

@@ -18,11 +18,10 @@ from functools import lru_cache
 from llama_index.core.schema import NodeWithScore
 
 from agent import arabic
+from agent.answers import abstention, citation_for
 from agent.lexicon import Analyzer, Concept
-from agent.schema import Answer, AnswerSentence, Citation, DateNote
+from agent.schema import Answer, AnswerSentence
 
-ABSTAIN_AR = "لا تجيب المقالات المخزنة عن هذا السؤال."
-ABSTAIN_EN = "The stored articles do not answer this question."
 TRANSLATION_NOTE = "offline mode quotes the articles in their own language; translation needs an LLM endpoint"
 
 
@@ -164,33 +163,6 @@ def defang_markers(text: str) -> str:
 def _near_duplicate(a: str, b: str) -> bool:
     wa, wb = set(arabic.words(a)), set(arabic.words(b))
     return bool(wa and wb) and len(wa & wb) / len(wa | wb) > 0.7
-
-
-def date_notes(quote: str, published: str | None) -> list[DateNote]:
-    """Relative dates in ``quote`` resolved against the publication date (none when undated)."""
-    from agent.dates import resolve_dates
-
-    if not published:
-        return []
-    return [
-        DateNote(phrase=r.phrase, date=r.date.isoformat() if r.date else None, explanation=r.explanation,
-                 weekday_mismatch=r.weekday_mismatch)
-        for r in resolve_dates(quote, dt.date.fromisoformat(published), lang="any")
-    ]
-
-
-def citation_for(n: int, passage: NodeWithScore, start: int, end: int, quote: str) -> Citation:
-    meta = passage.node.metadata
-    published = meta.get("published") or None
-    return Citation(
-        n=n, chunk_id=passage.node.node_id, doc_id=meta["doc_id"], file=meta["file"], published=published,
-        outlet=meta.get("outlet") or None, quote=quote, start=start, end=end, dates=date_notes(quote, published),
-    )
-
-
-def passage_citation(n: int, passage: NodeWithScore) -> Citation:
-    meta = passage.node.metadata
-    return citation_for(n, passage, int(meta["start_char"]), int(meta["end_char"]), passage.node.get_content())
 
 
 def extractive_answer(
@@ -352,11 +324,8 @@ def _unique(pool: list[Candidate]) -> list[Candidate]:
 
 def _abstain(question: str, lang: str, passages: list[NodeWithScore], weights: dict[Concept, float],
              reasons: list[str] | None = None) -> Answer:
+    """An offline abstention; it also says when no word of the question can be searched."""
     warnings = list(reasons or [])
     if not weights:
         warnings.append("none of the question's words can be searched offline; configure an LLM endpoint for translation")
-    return Answer(
-        question=question, mode="extractive", answer=ABSTAIN_AR if lang == "ar" else ABSTAIN_EN, abstained=True,
-        citations=[], nearest=[passage_citation(i, p) for i, p in enumerate(passages[:3], start=1)], lang=lang,
-        warnings=warnings,
-    )
+    return abstention(question, lang, passages, "extractive", warnings)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from llama_index.core.schema import NodeWithScore
 
+from agent import answers
 from agent.chunking import token_counter
 from agent.citations import injection_suspected, verify
-from agent.extractive import ABSTAIN_AR, ABSTAIN_EN, passage_citation
 from agent.lexicon import Analyzer
 from agent.llm import ChatClient, Completion, load_prompt
 from agent.schema import Answer, Usage
@@ -153,10 +153,8 @@ def answer_language(text: str) -> str | None:
 
 
 def abstention(question: str, lang: str, passages: list[NodeWithScore], warnings: list[str] | None = None) -> Answer:
-    return Answer(
-        question=question, mode="llm", answer=ABSTAIN_AR if lang == "ar" else ABSTAIN_EN, abstained=True, citations=[],
-        nearest=[passage_citation(i, p) for i, p in enumerate(passages[:3], start=1)], lang=lang, warnings=warnings or [],
-    )
+    """The LLM answerer's abstention (``agent.answers.abstention`` in mode "llm")."""
+    return answers.abstention(question, lang, passages, "llm", warnings)
 
 
 def rewrite_queries(question: str, client: ChatClient) -> list[str]:

@@ -53,6 +53,14 @@ def test_normalize_keeps_plain_text_and_lowercases_latin() -> None:
     assert arabic.normalize("John KERRY") == "john kerry"
 
 
+def test_normalize_with_offsets_maps_back_and_keeps_case() -> None:
+    raw = "أمسِ\u200f الأحدَ، ١٩ May ۲۰۱۶ الماضی"
+    norm, index = arabic.normalize_with_offsets(raw)
+    assert norm == "امس الاحد، 19 May 2016 الماضي"  # normalize's folding, case kept, marks dropped, ی read as ي
+    assert "".join(raw[i] for i in index) == "أمس الأحد، ١٩ May ۲۰۱۶ الماضی"  # each kept character's offset
+    assert arabic.dropped("\u0650") and arabic.dropped("\u200f") and not arabic.dropped("ا")
+
+
 # --- sentence spans --------------------------------------------------------------------------
 
 

@@ -11,8 +11,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from agent import answers
 from agent.errors import DalilError
-from agent.extractive import date_notes
 from agent.schema import Citation
 
 if TYPE_CHECKING:
@@ -73,7 +73,9 @@ class Citer:
     def cite(self, article: Article, start: int, end: int) -> Citation:
         key = (article.doc_id, start, end)
         n = self.numbers.setdefault(key, self.reserved + len(self.numbers) + 1)
-        return make_citation(n, article, start, end)
+        return answers.citation(n, article.text[start:end], start, end, chunk_id=article.chunk_id(start, end),
+                                doc_id=article.doc_id, file=article.file, published=article.published.isoformat(),
+                                outlet=article.outlet)
 
     def reserve(self, count: int) -> int:
         """Take the next ``count`` numbers (for an article whose reports were numbered 1..count on their
@@ -81,15 +83,6 @@ class Citer:
         offset = self.reserved + len(self.numbers)
         self.reserved += count
         return offset
-
-
-def make_citation(n: int, article: Article, start: int, end: int) -> Citation:
-    quote = article.text[start:end]
-    published = article.published.isoformat()
-    return Citation(
-        n=n, chunk_id=article.chunk_id(start, end), doc_id=article.doc_id, file=article.file, published=published,
-        outlet=article.outlet, quote=quote, start=start, end=end, dates=date_notes(quote, published),
-    )
 
 
 def citation_node(citation: Citation) -> NodeWithScore:
