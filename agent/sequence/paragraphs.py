@@ -81,6 +81,12 @@ def shown_parts(sentence: SummarySentence) -> list[SummaryPart]:
     return sentence.parts or [SummaryPart(text=sentence.text, citations=sentence.citations)]
 
 
+def paragraph_text(sentence: SummarySentence) -> str:
+    """The paragraph as read: its label, then each sentence with its markers."""
+    body = " ".join(cited(p.text, p.citations) for p in shown_parts(sentence))
+    return f"{sentence.lead}: {body}" if sentence.lead else body
+
+
 def checked(event_id: str, text: str, numbers: list[int], passages, analyzer: Analyzer, strict: bool = True,
             known: list[str] | None = None) -> SummarySentence:
     """One sentence verified against the passages its markers point to (``strict``: every content word;
@@ -153,7 +159,7 @@ class _Paragraph:
         self.quotes: list[_Quote] = []
         self.english: list[tuple[str, list[int]]] = []
 
-    def quote(self, text: str, numbers: list[int], reports: list[Report]) -> _Quote:
+    def quote(self, text: str, numbers: list[int], reports: list[Report], after: Report | None = None) -> _Quote:
         """``text`` quoted once in the document: a near-identical sentence adds its markers to the quote; one
         quoted for an earlier paragraph is referred to by its markers."""
         mine = next((q for q in self.quotes if q.text and self.shown.find(text) is q), None)
@@ -171,7 +177,8 @@ class _Paragraph:
             ref.reports += reports
             return _Quote("", sorted(set(numbers)), list(reports))
         quote = _Quote(text, sorted(set(numbers)), list(reports))
-        self.quotes.append(quote)
+        at = next((i + 1 for i, q in enumerate(self.quotes) if after is not None and after in q.reports), len(self.quotes))
+        self.quotes.insert(at, quote)  # a report's date sentence right after its first
         self.shown.add(quote)
         return quote
 
@@ -272,7 +279,7 @@ def _first_paragraph(paragraph: _Paragraph, event: Event) -> None:
     dating = next((r for r in main if r.date == event.date), None)
     sentence = _sentence_with(dating.text, event.date.phrase) if dating is not None else None
     if sentence and not any(sentence in q.text for q in paragraph.quotes):
-        said_when += paragraph.quote(sentence, [dating.citations[0].n], [dating]).citations
+        said_when += paragraph.quote(sentence, [dating.citations[0].n], [dating], after=dating).citations
     paragraph.say(_main_sentence(event), said_when)
 
     claims = [r for r in main if r.initiator]
@@ -358,7 +365,7 @@ def _checkable(sentence: str, event: Event) -> str:
     names = {*event.participants, *(r.reported_by for r in event.reports if r.reported_by),
              *(r.initiator for r in event.reports if r.initiator), *(r.initiator_side for r in event.reports if r.initiator_side),
              *(a.source for r in event.reports for a in r.accounts), *(a.attribution for r in event.reports for a in r.accounts)}
-    names |= {TYPE_EN.get(event.type, event.type), *event.topics, *(t for r in event.reports for a in r.accounts for t in a.topics)}
+    names |= {TYPE_EN.get(event.type, event.type), "initiated", *event.topics, *(t for r in event.reports for a in r.accounts for t in a.topics)}
     for name in sorted(names, key=len, reverse=True):
         sentence = sentence.replace(name, " ")
     return _CALENDAR.sub(" ", sentence)

@@ -24,7 +24,7 @@ from agent.llm import load_prompt
 from agent.schema import Citation
 from agent.sequence.corpus import citation_node
 from agent.sequence.models import TYPE_LABELS, Event, Timeline
-from agent.sequence.paragraphs import DERIVED_LABEL, SummarySentence, cited, shown_parts
+from agent.sequence.paragraphs import DERIVED_LABEL, SummarySentence, paragraph_text, shown_parts
 from agent.sequence.paragraphs import checked as _checked
 from agent.sequence.paragraphs import pairs as event_pairs
 from agent.sequence.timeline import markers
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from agent.llm import ChatClient
 
 TRANSLATION_NOTE = (
-    f"{DERIVED_LABEL} offline, each English sentence states only facts extracted for its event (who, what, when, who "
+    "Offline, each English sentence is derived: it states only facts extracted for its event (who, what, when, who "
     "initiated it, whose account), cited like the Arabic quotes. Translation needs an LLM endpoint: the quotes are not translated."
 )
 _MARKER = re.compile(r"\[\s*([0-9٠-٩]+(?:\s*[,،]\s*[0-9٠-٩]+)*)\s*\]")
@@ -169,12 +169,6 @@ def _one_sentence(text: str) -> str:
     return " ".join(t for t, _ in split_claims(text)) or _MARKER.sub("", text).strip()
 
 
-def paragraph_text(sentence: SummarySentence) -> str:
-    """The paragraph as read: its label, then each sentence with its markers."""
-    body = " ".join(cited(p.text, p.citations) for p in shown_parts(sentence))
-    return f"{sentence.lead}: {body}" if sentence.lead else body
-
-
 def summary_markdown(summary: Summary) -> str:
     """The summary as Markdown: the Arabic section (``dir="rtl"``), the English section, the sources."""
     import html
@@ -222,10 +216,10 @@ def print_summary(console, summary: Summary) -> None:
             if s.lead:
                 line.append(safe(s.lead) + ": ", style="bold")
             for i, part in enumerate(shown_parts(s)):
-                line.append(" " if i else "")
-                if part.text:
-                    line.append(safe(part.text) + " ")
+                english = part.text.endswith(".") and not arabic.is_arabic(part.text)  # markers before its period
+                line.append((" " if i else "") + safe(part.text[:-1] if english else part.text) + (" " if part.text else ""))
                 line.append(markers(part.citations), style="bold cyan")
+                line.append("." if english else "")
             if not s.supported:
                 line.append("  ⚠ " + "; ".join(s.problems), style="bold red")
             console.print(line)
