@@ -133,7 +133,8 @@ def _brief(dalil: Dalil, day: dt.date, since: dt.date | None, known: list[Articl
         overview=[{"id": e.id, "type": e.type, "start": e.date.start, "end": e.date.end, "label": e.date.label} for e in full.events],
         warnings=list(full.warnings), degraded=full.degraded,
     )
-    for ar, en in pairs(timeline, dalil.analyzer):
+    shown = [e for e in timeline.events if e.id in brief.day_events] + [e for e in timeline.events if e.id not in brief.day_events]
+    for ar, en in pairs(timeline.model_copy(update={"events": shown}), dalil.analyzer):  # quoted once, in the page's order
         brief.arabic.setdefault(ar.event, []).append(ar)
         brief.english.setdefault(en.event, []).append(en)
     if client is not None and timeline.events:

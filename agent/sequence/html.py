@@ -150,7 +150,8 @@ def _paragraph(sentence: SummarySentence, lang: str) -> str:
     for part in shown_parts(sentence):
         english = lang == "en" and part.text.endswith(".")  # markers before the sentence's period
         text = _e(part.text[:-1] if english else part.text)
-        parts.append(f"{text}{' ' if text else ''}{_markers(part.citations)}{'.' if english else ''}")
+        numbers = _markers(part.citations) if english else f'<span dir="ltr">{_markers(part.citations)}</span>'  # [1][2], not [2][1]
+        parts.append(f"{text}{' ' if text else ''}{numbers}{'.' if english else ''}")
     body = " ".join(parts)
     if lang == "ar":
         lead = f"<b>{_e(sentence.lead)}:</b> " if sentence.lead else ""
