@@ -274,7 +274,7 @@ def test_timeline_json_text_summary_and_brief_show_both_accounts(seeded_store: P
     assert code == 0, err
     summary = json.loads(out)
     english = [s["text"] for s in summary["english"]]
-    assert len(english) == 2 and "according to Russia" in english[0] and "according to United States" in english[1]
+    assert len(english) == 2 and "speaking for Russia" in english[0] and "speaking for United States" in english[1]
     assert [s["citations"] for s in summary["arabic"]] == [s["citations"] for s in summary["english"]]
     assert all(s["supported"] for s in summary["arabic"] + summary["english"])
 

@@ -42,6 +42,8 @@ def arabic_blocks(pixels: np.ndarray) -> list[tuple[float, float]]:
             start = None
     out = []
     for top, bottom in bands:
+        if bottom >= pixels.shape[0] - 1:  # cut by the window's bottom edge: its lines cannot be measured
+            continue
         cols = np.where(background[top:bottom + 1].any(axis=0))[0]
         left, right = cols.min(), cols.max()
         ink = pixels[top:bottom + 1, left:right + 1].sum(axis=2) < 350

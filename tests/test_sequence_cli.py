@@ -62,7 +62,7 @@ def test_offline_summary_is_extractive_in_arabic_and_says_translation_needs_an_l
     quotes = {c["n"]: c["quote"] for c in data["citations"]}
     for ar, en in zip(data["arabic"], data["english"], strict=True):
         assert ar["event"] == en["event"] and ar["citations"] == en["citations"] and ar["citations"]
-        assert any(ar["text"] in quotes[n] for n in ar["citations"])  # verbatim from a cited passage
+        assert ar["parts"] and all(any(p["text"] in quotes[n] for n in p["citations"]) for p in ar["parts"])  # verbatim
         assert ar["supported"] and en["supported"], (ar, en)
     order = [data["events"].index(s["event"]) for s in data["arabic"]]  # timeline order; a disputed event has one per side
     assert order == sorted(order) and set(order) == set(range(len(data["events"])))

@@ -26,6 +26,7 @@ from agent.sequence.corpus import Article
 from agent.sequence.grouping import people_overlap, same_time
 from agent.sequence.index import Corpus, load_corpus, with_texts
 from agent.sequence.models import TYPE_LABELS, Disagreement, Event, Timeline
+from agent.sequence.paragraphs import DERIVED_LABEL, SummarySentence, pairs, paragraph_text
 from agent.sequence.timeline import build_timeline, entity_index, markers, renumber, sequence_mode
 
 if TYPE_CHECKING:
@@ -58,7 +59,10 @@ class Brief(BaseModel):
     day_events: list[str] = Field(description="ids of events dated on the day")
     reported_events: list[str] = Field(description="ids of events the window's articles report")
     changes: list[Change]
-    english: dict[str, str] = Field(default_factory=dict, description="event id → English sentence")
+    arabic: dict[str, list[SummarySentence]] = Field(
+        default_factory=dict, description="event id → its Arabic paragraphs: its label, then verbatim quotes, each once in the briefing")
+    english: dict[str, list[SummarySentence]] = Field(
+        default_factory=dict, description="event id → its English paragraphs: sentences derived from its facts (LLM: the model's)")
     timeline: Timeline = Field(description="the events of this briefing, citations numbered for it")
     overview: list[dict] = Field(default_factory=list, description="every event known that day (for the picture)")
     warnings: list[str] = Field(default_factory=list)
@@ -129,13 +133,20 @@ def _brief(dalil: Dalil, day: dt.date, since: dt.date | None, known: list[Articl
         overview=[{"id": e.id, "type": e.type, "start": e.date.start, "end": e.date.end, "label": e.date.label} for e in full.events],
         warnings=list(full.warnings), degraded=full.degraded,
     )
-    brief.english = {e.id: f"{e.date.spoken}: {e.what_en}" for e in timeline.events}
+    shown = [e for e in timeline.events if e.id in brief.day_events] + [e for e in timeline.events if e.id not in brief.day_events]
+    for ar, en in pairs(timeline.model_copy(update={"events": shown}), dalil.analyzer):  # quoted once, in the page's order
+        brief.arabic.setdefault(ar.event, []).append(ar)
+        brief.english.setdefault(en.event, []).append(en)
     if client is not None and timeline.events:
         from agent.sequence.summary import summarize
 
         summary = summarize(timeline, dalil.analyzer, client)
         if summary.mode == "llm":
-            brief.english.update({s.event: s.text + " " + markers(s.citations) for s in summary.english if s.supported})
+            written: dict[str, list[SummarySentence]] = {}
+            for sentence in summary.english:
+                if sentence.supported:
+                    written.setdefault(sentence.event, []).append(sentence)
+            brief.english.update(written)
         brief.warnings.extend(w for w in summary.warnings if w not in brief.warnings)
         brief.degraded = brief.degraded or summary.degraded
     return brief
@@ -231,9 +242,10 @@ def brief_markdown(brief: Brief) -> str:
 
 def _md_event(brief: Brief, event: Event) -> list[str]:
     out = [f"### {event.date.label} · {TYPE_LABELS[event.type]}" + (f" · {', '.join(event.participants)}" if event.participants else ""), ""]
-    out.append(_esc(brief.english.get(event.id, event.what_en)) + " " + markers(event.citation_numbers))
-    main = event.reports[0].citations[0].n
-    out += ["", f'<div dir="rtl" lang="ar">«{_esc(event.what_ar)}» {markers([main])}</div>', ""]
+    for en in brief.english.get(event.id, []):
+        out += [(f"_{DERIVED_LABEL}_ " if en.derived else "") + _esc(paragraph_text(en)), ""]
+    out += [f'<div dir="rtl" lang="ar">{_esc(paragraph_text(ar))}</div>' for ar in brief.arabic.get(event.id, [])]
+    out.append("")
     out.append(f"_Date: {_esc(event.date.explanation)}_")
     for d in event.disagreements:
         out.append(f"\n**Sources disagree ({d.short}):** " + " | ".join(f"{_esc(v.value)} {markers(v.citations)}" for v in d.versions))

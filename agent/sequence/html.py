@@ -17,6 +17,7 @@ from agent.render import safe
 from agent.safety import CSP_META, http_link
 from agent.sequence.brief import Brief
 from agent.sequence.models import TYPE_LABELS, Disagreement, Event
+from agent.sequence.paragraphs import DERIVED_LABEL, SummarySentence, shown_parts
 
 COLORS = {
     "call": "#2f6db5", "agreement": "#2a7a46", "ceasefire_start": "#7a5cc2", "ceasefire_collapse": "#c23b4e",
@@ -32,7 +33,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:26px 0 10px;border-bot
 .card h3{font-size:15px;margin:0 0 6px}.type{display:inline-block;border-radius:10px;padding:0 8px;color:#fff;font-size:12px;margin-right:6px}
 .en{margin:4px 0}.ar{direction:rtl;text-align:right;font-size:17px;background:#fbfbfd;border-right:4px solid #2f6db5;padding:6px 10px;margin:6px 0}
 .date{color:#666;font-size:12px}.warn{background:#fff4e5;border:1px solid #f0c27b;border-radius:6px;padding:6px 10px;margin:6px 0}
-a.m{color:#2f6db5;text-decoration:none;font-weight:bold}
+a.m{color:#2f6db5;text-decoration:none;font-weight:bold}.derived{color:#666;font-style:italic}
 ol.src li{margin:6px 0}.src .ar{font-size:15px}
 svg{background:#fff;border:1px solid #dde;border-radius:8px;max-width:100%;height:auto}
 ul.changes li{margin:4px 0}
@@ -127,12 +128,11 @@ def _month_ticks(first: dt.date, last: dt.date) -> list[dt.date]:
 def _event_card(brief: Brief, event: Event) -> str:
     color = COLORS[event.type]
     who = f" · {_e(', '.join(event.participants))}" if event.participants else ""
-    main = event.reports[0].citations[0].n
     out = [
         f'<div class="card" id="{_e(event.id)}"><h3><span class="type" style="background:{color}">{_e(TYPE_LABELS[event.type])}</span>'
         f"{_e(event.date.label)}{who}</h3>",
-        f'<p class="en" dir="ltr" lang="en">{_e(brief.english.get(event.id, event.what_en))} {_markers(event.citation_numbers)}</p>',
-        f'<div class="ar" dir="rtl" lang="ar">«{_e(event.what_ar)}» {_markers([main])}</div>',
+        *(_paragraph(s, "en") for s in brief.english.get(event.id, [])),
+        *(_paragraph(s, "ar") for s in brief.arabic.get(event.id, [])),
         f'<p class="date" dir="ltr">Date: {_explained(event.date.explanation)}</p>',
     ]
     for d in event.disagreements:
@@ -141,6 +141,23 @@ def _event_card(brief: Brief, event: Event) -> str:
         out.append(f'<div class="warn"><b>Sources disagree ({_e(d.short)}):</b> {versions}{sides}</div>')
     out.append("</div>")
     return "".join(out)
+
+
+def _paragraph(sentence: SummarySentence, lang: str) -> str:
+    """An event's paragraph: English sentences (derived ones marked) or the Arabic label and quotes, each part with
+    its linked markers."""
+    parts = []
+    for part in shown_parts(sentence):
+        english = lang == "en" and part.text.endswith(".")  # markers before the sentence's period
+        text = _e(part.text[:-1] if english else part.text)
+        numbers = _markers(part.citations) if english else f'<span dir="ltr">{_markers(part.citations)}</span>'  # [1][2], not [2][1]
+        parts.append(f"{text}{' ' if text else ''}{numbers}{'.' if english else ''}")
+    body = " ".join(parts)
+    if lang == "ar":
+        lead = f"<b>{_e(sentence.lead)}:</b> " if sentence.lead else ""
+        return f'<div class="ar" dir="rtl" lang="ar">{lead}{body}</div>'
+    mark = f'<span class="derived">{_e(DERIVED_LABEL)}</span> ' if sentence.derived else ""
+    return f'<p class="en" dir="ltr" lang="en">{mark}{body}</p>'
 
 
 def _sides(dispute: Disagreement) -> str:

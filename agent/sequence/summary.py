@@ -1,10 +1,11 @@
 """The bilingual summary: timeline → an Arabic and an English section, same events, same order, same markers.
 
-Offline, the Arabic side quotes each event's evidence verbatim (one sentence) and the
-English side gives the event's structured facts (date, type, people, initiator, topics)
-while saying that translation needs an LLM endpoint. With an LLM, the model writes both
-sides as JSON pairs (``prompts/summary_*.txt``); every sentence of each side is then
-checked with ``agent.citations.verify`` and the two sides' markers are compared.
+Offline, each event is one pair of paragraphs (``agent.sequence.paragraphs``), or one per side when the
+sides' accounts differ: the Arabic one opens with the event's label (type and resolved date) and quotes
+the sentences that report it verbatim, each once in the summary; the English one is short sentences
+built only from the event's extracted facts, each cited, marked ``derived`` (not a translation). With
+an LLM, the model writes both sides as JSON pairs (``prompts/summary_*.txt``); every sentence of each
+side is then checked with ``agent.citations.verify`` and the two sides' markers are compared.
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from agent import arabic
-from agent.citations import split_claims, verify
+from agent.citations import split_claims
 from agent.generate import render_passage
 from agent.llm import load_prompt
 from agent.schema import Citation
 from agent.sequence.corpus import citation_node
 from agent.sequence.models import TYPE_LABELS, Event, Timeline
+from agent.sequence.paragraphs import DERIVED_LABEL, SummarySentence, paragraph_text, shown_parts
+from agent.sequence.paragraphs import checked as _checked
+from agent.sequence.paragraphs import pairs as event_pairs
 from agent.sequence.timeline import markers
 
 if TYPE_CHECKING:
@@ -30,19 +34,10 @@ if TYPE_CHECKING:
     from agent.llm import ChatClient
 
 TRANSLATION_NOTE = (
-    "Translation needs an LLM endpoint: offline, each English line gives the event's date, type, people, initiator and "
-    "topics as extracted by the rules — the Arabic quotes are not translated."
+    "Offline, each English sentence is derived: it states only facts extracted for its event (who, what, when, who "
+    "initiated it, whose account), cited like the Arabic quotes. Translation needs an LLM endpoint: the quotes are not translated."
 )
 _MARKER = re.compile(r"\[\s*([0-9٠-٩]+(?:\s*[,،]\s*[0-9٠-٩]+)*)\s*\]")
-
-
-class SummarySentence(BaseModel):
-    event: str = Field(description="id of the timeline event it covers")
-    text: str = Field(description="the sentence without its markers")
-    citations: list[int]
-    supported: bool
-    support: float = 0.0
-    problems: list[str] = Field(default_factory=list)
 
 
 class Summary(BaseModel):
@@ -80,65 +75,17 @@ def summarize(timeline: Timeline, analyzer: Analyzer, client: ChatClient | None 
 # ---------------------------------------------------------------------- offline
 
 
-def first_sentence(text: str) -> str:
-    spans = arabic.sentence_spans(text)
-    return spans[0].of(text) if spans else text
-
-
-def _units(event: Event) -> list[tuple[str, str, list[int]]]:
-    """(Arabic quote, English line, markers) per event; one per version when the sources disagree (the first
-    date or initiator dispute, then each side's account when they differ about what was said)."""
-    date = event.date.spoken
-    units = []
-    dispute = next((d for d in event.disagreements if d.field != "what_was_said"), None)
-    if dispute is not None:
-        for version in dispute.versions:
-            report = next(r for r in event.reports if r.id in version.reports)
-            en = f"{date}: {TYPE_LABELS[event.type]}, {dispute.field} according to {report.outlet or report.file}: {version.value}."
-            units.append((first_sentence(report.text), en, version.citations))
-    said = next((d for d in event.disagreements if d.field == "what_was_said"), None)
-    if said is not None:
-        dated_by = event.reports[0].citations[0].n  # the passage the event's date comes from
-        for version in said.versions:
-            main = version.main_account()
-            numbers = version.citations
-            if units:  # the date is already given (and cited) by the event's first sentence
-                en = f"The same {TYPE_LABELS[event.type]}, according to {version.value} — {version.said()}."
-            else:
-                en = f"{date}: {TYPE_LABELS[event.type]}, what was said according to {version.value} — {version.said()}."
-                numbers = sorted({*numbers, dated_by})
-            units.append((first_sentence(main.quote if main else event.what_ar), en, numbers))
-    return units or [(first_sentence(event.what_ar), f"{date}: {event.what_en}", event.citation_numbers)]
-
-
 def _offline_summary(timeline: Timeline, analyzer: Analyzer) -> Summary:
-    citations = timeline.citations()
-    passages = [citation_node(c) for c in citations]
     arabic_side, english_side = [], []
-    for event in timeline.events:
-        for ar, en, numbers in _units(event):
-            # a verbatim quote of a cited passage: the slot checks are for a model's own sentences
-            arabic_side.append(_checked(event.id, ar, numbers, passages, analyzer, strict=False))
-            english_side.append(_checked(event.id, en, numbers, passages, analyzer, strict=False))  # Dalil's template line
+    for ar, en in event_pairs(timeline, analyzer):
+        arabic_side.append(ar)
+        english_side.append(en)
     return Summary(
         mode="extractive", date_from=timeline.date_from, date_to=timeline.date_to, events=[e.id for e in timeline.events],
-        arabic=arabic_side, english=english_side, english_note=TRANSLATION_NOTE, parity=True, citations=citations,
-        warnings=list(timeline.warnings),
+        arabic=arabic_side, english=english_side, english_note=TRANSLATION_NOTE,
+        parity=all(a.citations == e.citations for a, e in zip(arabic_side, english_side, strict=True)),
+        citations=timeline.citations(), warnings=list(timeline.warnings),
     )
-
-
-def _checked(event_id: str, text: str, numbers: list[int], passages, analyzer: Analyzer, strict: bool = True,
-             known: list[str] | None = None) -> SummarySentence:
-    """One summary sentence verified against the passages its markers point to (``strict``: every
-    content word; ``False`` only for Dalil's own English template lines; ``known``: the event's
-    participants, see ``citations.verify``)."""
-    clean = _MARKER.sub("", text).strip()
-    checked = verify(f"{clean} {markers(numbers)}" if numbers else clean, passages, analyzer, strict=strict, known=known or ())
-    problems = list(dict.fromkeys(p for s in checked.sentences for p in s.problems))
-    if checked.dangling:
-        problems.append("cites passages that do not exist: " + ", ".join(map(str, checked.dangling)))
-    support = min((s.support for s in checked.sentences), default=0.0)
-    return SummarySentence(event=event_id, text=clean, citations=numbers, supported=not problems, support=support, problems=problems)
 
 
 # ---------------------------------------------------------------------- LLM
@@ -234,11 +181,13 @@ def summary_markdown(summary: Summary) -> str:
     span = f" ({summary.date_from or '…'} – {summary.date_to or '…'})" if summary.date_from or summary.date_to else ""
     lines = [f"# The sequence{span}", "", f"_Dalil · mode: {summary.mode} · {len(summary.events)} events_", "", "## العربية", ""]
     lines.append('<div dir="rtl" lang="ar">')
-    lines += [f"<p>{esc(s.text)} {markers(s.citations)}{'' if s.supported else ' ⚠'}</p>" for s in summary.arabic]
+    lines += [f"<p>{esc(paragraph_text(s))}{'' if s.supported else ' ⚠'}</p>" for s in summary.arabic]
     lines += ["</div>", "", "## English", ""]
     if summary.english_note:
         lines += [f"_{summary.english_note}_", ""]
-    lines += [f"- {esc(s.text)} {markers(s.citations)}{'' if s.supported else ' ⚠ ' + esc('; '.join(s.problems))}" for s in summary.english]
+    for s in summary.english:
+        mark = f"_{DERIVED_LABEL}_ " if s.derived else ""
+        lines.append(f"- {mark}{esc(paragraph_text(s))}{'' if s.supported else ' ⚠ ' + esc('; '.join(s.problems))}")
     lines += ["", "## Sources", ""]
     for c in summary.citations:
         lines.append(f"{c.n}. {esc(c.outlet or 'unknown outlet')} · {c.published} · `{esc(c.file)}` chars {c.start}–{c.end}")
@@ -263,8 +212,14 @@ def print_summary(console, summary: Summary) -> None:
         if title == "English" and summary.english_note:
             console.print(Text(summary.english_note, style="dim"))
         for s in side:
-            line = Text(safe(s.text))
-            line.append(" " + markers(s.citations), style="bold cyan")
+            line = Text(f"{DERIVED_LABEL} " if s.derived else "", style="dim")
+            if s.lead:
+                line.append(safe(s.lead) + ": ", style="bold")
+            for i, part in enumerate(shown_parts(s)):
+                english = part.text.endswith(".") and not arabic.is_arabic(part.text)  # markers before its period
+                line.append((" " if i else "") + safe(part.text[:-1] if english else part.text) + (" " if part.text else ""))
+                line.append(markers(part.citations), style="bold cyan")
+                line.append("." if english else "")
             if not s.supported:
                 line.append("  ⚠ " + "; ".join(s.problems), style="bold red")
             console.print(line)
