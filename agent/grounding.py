@@ -110,7 +110,10 @@ def label(event: Event, lang: str) -> str:
         if date.granularity == "day" and date.date:
             d = date.date
             return f"{kind} يوم {WEEKDAYS_AR[d.weekday()]} {d.day} {MONTHS_AR[d.month - 1]} {d.year}"
-        return f"{kind} ({date.label})"
+        month = f"{MONTHS_AR[date.start.month - 1]} {date.start.year}"  # never "(2016-07 (month))"
+        spoken = {"month": f"في {month}", "mid_month": f"في منتصف {month}", "week": f"في أسبوع من {month}",
+                  "year": f"في {date.start.year}"}
+        return f"{kind} {spoken.get(date.granularity, f'({date.start}…{date.end})')}"
     kind = TYPE_EN.get(event.type, event.type)
     if date.granularity == "day" and date.date:
         return f"the {kind} of {date.date:%A} {date.date.day} {date.date:%B %Y}"

@@ -42,7 +42,8 @@ def arabic_date(date: dict) -> str:
 
         day = dt.date.fromisoformat(date["date"])
         return f"{WEEKDAYS_AR[day.weekday()]} {day.day} {MONTHS_AR[day.month - 1]} {day.year}"
-    return date["start"][:7]
+    start = date["start"]  # a month: "في تموز 2016", in Arabic words too
+    return f"{MONTHS_AR[int(start[5:7]) - 1]} {start[:4]}"
 
 
 def test_every_arabic_paragraph_states_its_resolved_date(summary: dict, events: dict[str, dict]) -> None:
