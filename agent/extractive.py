@@ -204,8 +204,11 @@ def extractive_answer(
     ranked = sorted(_unique(pool), key=priority, reverse=True)
     if not weights or best < min_coverage:
         return _abstain(question, lang, passages, weights)
-    if slots.attribute and not any(states_attribute(slots.attribute, c.text) for c in ranked if c.coverage >= min_coverage):
-        return _abstain(question, lang, passages, weights, [f"no passage states the {slots.attribute} asked about"])
+    if slots.attribute:  # a casualty count or a duration: only the sentences that state one answer
+        ranked = [c for c in ranked if c.coverage >= min_coverage and states_attribute(slots.attribute, c.text)]
+        if not ranked:
+            return _abstain(question, lang, passages, weights, [f"no passage states the {slots.attribute} asked about"])
+        best = max(c.coverage for c in ranked)
     cutoff = max(min_coverage, 0.75 * best)
     chosen: list[Candidate] = []
     if slots.asks in STRUCTURED_SLOTS:  # "who initiated": the sentences that name an initiator, when some are good enough

@@ -283,8 +283,8 @@ def _unknown_names(question: str, analyzer: Analyzer, known: list[str]) -> list[
     for i, m in enumerate(re.finditer(r"[A-Za-z][A-Za-z0-9.'-]*[A-Za-z0-9]|[A-Za-z]", question)):
         word = m.group(0).rstrip(".'")
         low = word.lower()
-        if "-" in low and all(part in covered or part in analyzer.bridges for part in low.split("-")):
-            continue  # "Lavrov-Kerry": two known names
+        if "-" in low and low.split("-")[0] in covered | set(analyzer.bridges):
+            continue  # "Lavrov-Kerry", "Washington-backed": built on a known name
         if low in _GENERIC_CAPS or low in analyzer.bridges or low in covered or len(word) < 2:
             continue
         named = (word[0].isupper() and i > 0) or any(ch.isdigit() for ch in word)

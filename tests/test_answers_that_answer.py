@@ -256,3 +256,13 @@ def test_how_many_soldiers_and_civilians_quotes_the_casualty_sentence(dalil: Dal
                        mode="extractive")
     assert not answer.abstained
     assert any("3500 عسكري سوري" in c.quote for c in answer.citations)
+
+
+def test_a_casualty_question_quotes_only_sentences_that_state_casualties(dalil: Dalil) -> None:
+    """Before, the better-covered sentence before it (2031 violations: a number, but nobody killed) was quoted."""
+    answer = dalil.ask("According to Sputnik, how many Syrian soldiers and how many civilians were killed as a result of "
+                       "ceasefire violations by Washington-backed groups?", mode="extractive")
+    assert not answer.abstained
+    assert "3500 عسكري سوري" in answer.citations[0].quote
+    assert not any("2031 مرة" in c.quote for c in answer.citations)
+    assert "Washington-backed" not in (answer.frame or {}).get("names_unknown", [])
