@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agent import tools
@@ -32,7 +32,6 @@ MAX_ACCOUNTS = 3  # per side: the named sources that say most
 
 _SIDES_AR = {"Russia": "الرواية الروسية", "United States": "الرواية الأمريكية"}
 _SIDES_EN = {"Russia": "Russian account", "United States": "US account"}
-_SIDE_QUERIES = {"Russia": ("Russian", "الروسية"), "United States": ("American", "الأمريكية")}
 # a second question joined to the first: ", and when …", "، ومتى …", or a new sentence after "?"
 _EN_JOIN = re.compile(r",\s*(?:and|but)\s+(?=(?:when|where|who|whom|what|which|how|why|did|does|do|was|were|is|are|has|had)\b)", re.I)
 _AR_JOIN = re.compile(r"[،,]\s*(?=و(?:متى|أين|اين|من|ما|ماذا|كم|هل|لماذا|كيف|أي|اي)(?:\s|$))")
@@ -73,7 +72,7 @@ def plan(dalil: Dalil, question: str, filters: SearchFilters | None = None, k: i
     if frame.asks in ("list", "order"):
         answer = _chronology(planner, frame, lang, filters)
     elif frame.asks == "compare":
-        answer = _compare(planner, frame, lang, filters, k)
+        answer = _compare(planner, frame, lang)
     if answer is None and len(parts) > 1:
         answer = _multi_part(planner, question, parts, filters, k)
     if answer is None:
@@ -148,23 +147,23 @@ def _named_events(dalil: Dalil, frame: QuestionFrame) -> list[Event]:
         sub = understand(item, dalil.analyzer, reference)
         if sub.event is None and not sub.pins_time:
             return []
-        pool = [e for e in candidate_events(sub, events, dalil._people(sub)) if _kind_fits(sub, e.type, item)]
-        best = _best_match(dalil, item, pool)
+        pool = [e for e in candidate_events(sub, events) if _kind_fits(sub, e.type, item)]
+        best = _best_match(dalil, item, pool, sub.entities)
         if not best:
             return []
         chosen += [e for e in best if e not in chosen]
     return chosen
 
 
-def _best_match(dalil: Dalil, text: str, pool: list[Event]) -> list[Event]:
-    """The events of ``pool`` whose reports share most words with ``text`` (all of them when none is ahead)."""
+def _best_match(dalil: Dalil, text: str, pool: list[Event], names: Sequence[str] = ()) -> list[Event]:
+    """The events of ``pool`` whose reports share most words (and participants) with ``text``; all of them on a tie."""
     if len(pool) <= 1:
         return pool
     wanted = {t for c in dalil.analyzer.concepts(text) for t in c.alternatives}
     scores = []
     for event in pool:
         quotes = " ".join(c.quote for r in event.reports for c in r.citations)
-        scores.append(len(wanted & set(dalil.analyzer.terms(quotes))))
+        scores.append(len(wanted & set(dalil.analyzer.terms(quotes))) + 2 * len(set(names) & set(event.participants)))
     top = max(scores)
     return [e for e, s in zip(pool, scores, strict=True) if s == top]
 
@@ -196,58 +195,88 @@ def _heading(items: list[tools.EventItem], lang: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------ compare
-def _compare(planner: Planner, frame: QuestionFrame, lang: str, filters: SearchFilters | None, k: int | None) -> Answer | None:
-    """Each side's account of the event the question names, side by side; without such accounts in the
-    event index, one search per side."""
-    from agent.grounding import candidate_events, constrained, kind_matches
+def _compare(planner: Planner, frame: QuestionFrame, lang: str) -> Answer | None:
+    """Each side's account, side by side: of the event the question names when the event index has both
+    sides' accounts of it, else the accounts (of any event) that speak to the question's words."""
+    from agent.grounding import candidate_events, constrained
 
     dalil = planner.dalil
-    events = dalil.events()
-    pool = candidate_events(frame, events, dalil._people(frame)) if constrained(frame) else \
-        [e for e in events if kind_matches(frame, e) and _kind_fits(frame, e.type)]
-    pool = [e for e in pool if _kind_fits(frame, e.type)]
+    events = [e for e in dalil.events() if _sides(e)]
+    if constrained(frame):
+        pool = [e for e in candidate_events(frame, events) if _kind_fits(frame, e.type)]
+    else:
+        pool = [e for e in events if frame.event is not None and _kind_fits(frame, e.type)]
     ranked = sorted(pool, key=lambda e: (len(_sides(e)), any(d.field == "what_was_said" for d in e.disagreements)), reverse=True)
     if ranked and len(_sides(ranked[0])) >= 2:
-        return _accounts_answer(planner, frame, ranked[0].id, lang)
-    return _side_searches(planner, frame, lang, filters, k)
+        return _accounts_answer(planner, frame, [ranked[0].id], lang)
+    chosen = _accounts_about(dalil, frame.question, pool if constrained(frame) and pool else events)
+    if not chosen:
+        return None
+    return _accounts_answer(planner, frame, list(dict.fromkeys(event for event, _ in chosen)), lang, keep=set(chosen))
 
 
 def _sides(event: Event) -> set[str]:
     return {a.side for r in event.reports for a in r.accounts if a.side}
 
 
-def _accounts_answer(planner: Planner, frame: QuestionFrame, event_id: str, lang: str) -> Answer | None:
-    found = planner.run("accounts", event=event_id)
+def _accounts_about(dalil: Dalil, question: str, events: list[Event]) -> list[tuple[str, str]]:
+    """(event id, quote) of the accounts sharing most words with ``question``, the best few per side; none
+    unless two sides have one."""
+    wanted = {t for c in dalil.analyzer.concepts(question) for t in c.alternatives}
+    by_side: dict[str, list[tuple[int, str, str]]] = {}
+    for event in events:
+        for report in event.reports:
+            for a in report.accounts:
+                if a.side:
+                    score = len(wanted & set(dalil.analyzer.terms(a.quote)))
+                    by_side.setdefault(a.side, []).append((score, event.id, a.quote))
+    best = max((score for found in by_side.values() for score, _, _ in found), default=0)
+    floor = max(2, best // 2)
+    chosen = {side: sorted((f for f in found if f[0] >= floor), key=lambda f: -f[0])[:MAX_ACCOUNTS] for side, found in by_side.items()}
+    chosen = {side: found for side, found in chosen.items() if found}
+    if len(chosen) < 2:
+        return []
+    return [(event_id, quote) for found in chosen.values() for _, event_id, quote in found]
+
+
+def _accounts_answer(planner: Planner, frame: QuestionFrame, event_ids: list[str], lang: str,
+                     keep: set[tuple[str, str]] | None = None) -> Answer | None:
+    sides: dict[str, list[tools.SideAccount]] = {}
+    results = []
+    for event_id in event_ids:
+        found = planner.run("accounts", event=event_id)
+        results.append(found)
+        for side in found.sides:
+            accounts = [a for a in side.accounts if keep is None or (event_id, a.quote) in keep]
+            if keep is None:
+                accounts = sorted(accounts, key=lambda a: a.source.endswith("(no source named)"))[:MAX_ACCOUNTS]
+            sides.setdefault(side.side, []).extend(accounts)
     citations: list[Citation] = []
     sentences = []
-    for side in found.sides:
-        accounts = sorted(side.accounts, key=lambda a: a.source.endswith("(no source named)"))[:MAX_ACCOUNTS]
-        name = (_SIDES_AR if lang == "ar" else _SIDES_EN).get(side.side, side.side)
-        for a in accounts:
+    for side in sorted(sides, key=lambda s: (s not in _SIDES_EN, list(_SIDES_EN).index(s) if s in _SIDES_EN else 0, s)):
+        name = (_SIDES_AR if lang == "ar" else _SIDES_EN).get(side, side)
+        for a in sides[side]:
+            if any(c.doc_id == a.citation.doc_id and c.start == a.citation.start for c in citations):
+                continue
             cite = _renumbered(a.citation, len(citations) + 1)
             citations.append(cite)
             said = "" if lang == "ar" else f" ({a.source}: {a.said})"
             sentences.append(AnswerSentence(text=f"{name}{said}: {cite.quote}", citations=[cite.n], supported=True, support=1.0))
     if not sentences:
         return None
-    if found.disagreements and lang != "ar":
-        sentences.append(AnswerSentence(text="Where they differ (event index): " + "; ".join(found.disagreements),
+    disagreements = [d for r in results for d in r.disagreements]
+    if disagreements and lang != "ar" and len(results) == 1:
+        sentences.append(AnswerSentence(text="Where they differ (event index): " + "; ".join(disagreements),
                                         citations=[c.n for c in citations], supported=True, support=1.0))
-    about = found.event.label_ar if lang == "ar" else found.event.label_en
-    return _answer(frame, about, sentences, citations, [f"answered by the offline planner from the accounts tool: {found.summary()}"])
-
-
-def _side_searches(planner: Planner, frame: QuestionFrame, lang: str, filters: SearchFilters | None, k: int | None) -> Answer | None:
-    """One search per side ("… Russian", "… الأمريكية"), each answered extractively; side by side."""
-    en = frame.lang == "en"
-    parts = [f"{frame.question} {words[0] if en else words[1]}" for words in _SIDE_QUERIES.values()]
-    names = [(_SIDES_AR if lang == "ar" else _SIDES_EN)[side] for side in _SIDE_QUERIES]
-    return _multi_part(planner, frame.question, parts, filters, k, names)
+    about = None
+    if len(results) == 1:
+        about = results[0].event.label_ar if lang == "ar" else results[0].event.label_en
+    summaries = "; ".join(r.summary() for r in results)
+    return _answer(frame, about, sentences, citations, [f"answered by the offline planner from the accounts tool: {summaries}"])
 
 
 # ---------------------------------------------------------------------------------------- multi-part
-def _multi_part(planner: Planner, question: str, parts: list[str], filters: SearchFilters | None, k: int | None,
-                names: list[str] | None = None) -> Answer | None:
+def _multi_part(planner: Planner, question: str, parts: list[str], filters: SearchFilters | None, k: int | None) -> Answer | None:
     """One search per part, each answered extractively from its passages; the answers joined, citations renumbered."""
     from llama_index.core.schema import NodeWithScore
 
@@ -263,7 +292,6 @@ def _multi_part(planner: Planner, question: str, parts: list[str], filters: Sear
         nodes = dalil.store.registry.nodes([p.chunk_id for p in found.passages])
         passages = [NodeWithScore(node=nodes[p.chunk_id], score=p.score) for p in found.passages if p.chunk_id in nodes]
         part_answer = dalil._extractive(part, passages)
-        prefix = f"{names[i]}: " if names else ""
         if part_answer.abstained:
             warnings.append(f"part {i + 1} not answered by the articles: {part}")
             continue
@@ -276,8 +304,8 @@ def _multi_part(planner: Planner, question: str, parts: list[str], filters: Sear
                 citations.append(_renumbered(c, seen[key]))
             by_old[c.n] = seen[key]
         for s in part_answer.sentences:
-            sentences.append(s.model_copy(update={"text": prefix + s.text, "citations": [by_old.get(n, n) for n in s.citations]}))
-        if part_answer.about and not names:
+            sentences.append(s.model_copy(update={"text": s.text, "citations": [by_old.get(n, n) for n in s.citations]}))
+        if part_answer.about:
             warnings.append(f"part {i + 1} is about {part_answer.about}")
     if not answered:
         return None
