@@ -11,6 +11,7 @@ verbatim; labels and dates come from the event index. The answer carries the ``s
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +37,10 @@ _SIDES_EN = {"Russia": "Russian account", "United States": "US account"}
 _EN_JOIN = re.compile(r",\s*(?:and|but)\s+(?=(?:when|where|who|whom|what|which|how|why|did|does|do|was|were|is|are|has|had)\b)", re.I)
 _AR_JOIN = re.compile(r"[،,]\s*(?=و(?:متى|أين|اين|من|ما|ماذا|كم|هل|لماذا|كيف|أي|اي)(?:\s|$))")
 _QUESTION_END = re.compile(r"(?<=[?؟])\s+(?=\S)")
+# shapes agent.question's patterns miss: "ما الترتيب الزمني لـ…", "أي الاتصالين جاء أولا", "in what order"; "how did each side describe"
+_ALSO_ORDER = re.compile(r"\bin what order\b|\bwhich (came|happened) first\b|(الترتيب|بالترتيب|للترتيب) الزمني"
+                         r"|(جاء|جرى|حدث) (أولا|أولاً|اولا)|أيهما سبق", re.I)
+_ALSO_COMPARE = re.compile(r"\b(each|both|the two) sides?\b|كل من الجانبين|كل (طرف|جانب)", re.I)
 _START = re.compile(r"\b(start\w*|began|begin\w*|entered into force|took effect)\b|بدء|بداي|دخل حيز|دخول", re.I)
 _END = re.compile(r"\b(end\w*|collaps\w*|fail\w*|broke down|breakdown)\b|انهيار|انهار|انتهاء|انتهت|فشل", re.I)
 
@@ -63,6 +68,10 @@ def plan(dalil: Dalil, question: str, filters: SearchFilters | None = None, k: i
          on_step: StepFn | None = None) -> Answer | None:
     """The planner's answer to ``question``, or None when it is not a list, order, compare or multi-part question."""
     frame = dalil.frame(question)
+    if frame.asks not in PLANNED and _ALSO_ORDER.search(question):
+        frame.asks = "order"
+    elif frame.asks == "what" and _ALSO_COMPARE.search(question):
+        frame.asks = "compare"
     parts = split_parts(question)
     if frame.asks not in PLANNED and len(parts) < 2:
         return None
@@ -107,13 +116,16 @@ def _chronology(planner: Planner, frame: QuestionFrame, lang: str, filters: Sear
             return None  # "list the officials …": not a question about events
         people = dalil._people(frame)
         kind = None if frame.event == "ceasefire" else frame.event
-        found = planner.run("events", type=kind, participant=people[0] if people else None,
-                            **{"from": _iso(frame.date_from), "to": _iso(frame.date_to)})
+        span = {"from": _iso(frame.date_from), "to": _iso(frame.date_to)}
+        found = planner.run("events", type=kind, participant=people[0] if people else None, **span)
         items = [e for e in found.events if _kind_fits(frame, e.type) and set(people) <= set(e.participants) | set(people[:1])]
+        if not items and people:  # "the Russian and American ministers' calls": countries, not the calls' participants
+            found = planner.run("events", type=kind, **span)
+            items = [e for e in found.events if _kind_fits(frame, e.type)]
         left_out = found.left_out
     items = [e for e in items if _published_within(dalil, e, filters)]
     if not items:
-        return None
+        return _abstain(frame, lang, f"the events tool found none of these: {found.summary()}") if frame.event else None
     items.sort(key=lambda e: (e.start, e.end))
     citations: list[Citation] = []
     sentences = []
@@ -159,11 +171,9 @@ def _best_match(dalil: Dalil, text: str, pool: list[Event], names: Sequence[str]
     """The events of ``pool`` whose reports share most words (and participants) with ``text``; all of them on a tie."""
     if len(pool) <= 1:
         return pool
-    wanted = {t for c in dalil.analyzer.concepts(text) for t in c.alternatives}
-    scores = []
-    for event in pool:
-        quotes = " ".join(c.quote for r in event.reports for c in r.citations)
-        scores.append(len(wanted & set(dalil.analyzer.terms(quotes))) + 2 * len(set(names) & set(event.participants)))
+    overlap = _overlap(dalil, text)
+    scores = [overlap(" ".join(c.quote for r in e.reports for c in r.citations)) + 2 * len(set(names) & set(e.participants))
+              for e in pool]
     top = max(scores)
     return [e for e, s in zip(pool, scores, strict=True) if s == top]
 
@@ -198,21 +208,47 @@ def _heading(items: list[tools.EventItem], lang: str) -> str:
 def _compare(planner: Planner, frame: QuestionFrame, lang: str) -> Answer | None:
     """Each side's account, side by side: of the event the question names when the event index has both
     sides' accounts of it, else the accounts (of any event) that speak to the question's words."""
-    from agent.grounding import candidate_events, constrained
+    from agent.grounding import constrained
 
     dalil = planner.dalil
-    events = [e for e in dalil.events() if _sides(e)]
+    events = dalil.events()
+    pool = _compare_pool(frame, events)
+    if not pool and frame.event is not None and constrained(frame):  # "تعليق" is also "a comment": try without the kind
+        pool = _compare_pool(frame.model_copy(update={"event": None}), events)
+    if constrained(frame) and frame.date_from is not None and len(set().union(*map(_sides, pool))) < 2:
+        near = frame.model_copy(update={"date_from": frame.date_from - dt.timedelta(days=3),
+                                        "date_to": (frame.date_to or frame.date_from) + dt.timedelta(days=3)})
+        pool = _compare_pool(near, events) or pool  # "around 1 October": the other side spoke a day or two apart
+    overlap = _overlap(dalil, frame.question)
+    ranked = sorted(pool, key=lambda e: (len(_sides(e)) >= 2, any(d.field == "what_was_said" for d in e.disagreements),
+                                         overlap(" ".join(c.quote for r in e.reports for c in r.citations))), reverse=True)
+    names_one = frame.event is not None or frame.pins_time
+    if names_one and ranked and len(_sides(ranked[0])) >= 2:
+        return _accounts_answer(planner, frame, [ranked[0].id], lang)
+    if constrained(frame) and not pool:  # "the 15 November call": no such event, so no accounts of it
+        found = planner.run("events", **{"from": _iso(frame.date_from), "to": _iso(frame.date_to)})
+        return _abstain(frame, lang, f"no event with both sides' accounts in that period ({found.summary()})")
+    chosen = _accounts_about(dalil, frame.question, pool if constrained(frame) else [e for e in events if _sides(e)])
+    if not chosen:
+        return None
+    return _accounts_answer(planner, frame, list(dict.fromkeys(event for event, _ in chosen)), lang, keep=set(chosen))
+
+
+def _compare_pool(frame: QuestionFrame, events: list[Event]) -> list[Event]:
+    """The events with accounts that the frame's kind, dates and relation select."""
+    from agent.grounding import candidate_events, constrained
+
     if constrained(frame):
         pool = [e for e in candidate_events(frame, events) if _kind_fits(frame, e.type)]
     else:
         pool = [e for e in events if frame.event is not None and _kind_fits(frame, e.type)]
-    ranked = sorted(pool, key=lambda e: (len(_sides(e)), any(d.field == "what_was_said" for d in e.disagreements)), reverse=True)
-    if ranked and len(_sides(ranked[0])) >= 2:
-        return _accounts_answer(planner, frame, [ranked[0].id], lang)
-    chosen = _accounts_about(dalil, frame.question, pool if constrained(frame) and pool else events)
-    if not chosen:
-        return None
-    return _accounts_answer(planner, frame, list(dict.fromkeys(event for event, _ in chosen)), lang, keep=set(chosen))
+    return [e for e in pool if _sides(e)]
+
+
+def _overlap(dalil: Dalil, text: str) -> Callable[[str], int]:
+    """How many of ``text``'s words (with their Arabic bridges) another text shares."""
+    wanted = {t for c in dalil.analyzer.concepts(text) for t in c.alternatives}
+    return lambda other: len(wanted & set(dalil.analyzer.terms(other)))
 
 
 def _sides(event: Event) -> set[str]:
@@ -222,13 +258,13 @@ def _sides(event: Event) -> set[str]:
 def _accounts_about(dalil: Dalil, question: str, events: list[Event]) -> list[tuple[str, str]]:
     """(event id, quote) of the accounts sharing most words with ``question``, the best few per side; none
     unless two sides have one."""
-    wanted = {t for c in dalil.analyzer.concepts(question) for t in c.alternatives}
+    overlap = _overlap(dalil, question)
     by_side: dict[str, list[tuple[int, str, str]]] = {}
     for event in events:
         for report in event.reports:
             for a in report.accounts:
                 if a.side:
-                    score = len(wanted & set(dalil.analyzer.terms(a.quote)))
+                    score = overlap(a.quote)
                     by_side.setdefault(a.side, []).append((score, event.id, a.quote))
     best = max((score for found in by_side.values() for score, _, _ in found), default=0)
     floor = max(2, best // 2)
@@ -326,6 +362,13 @@ def _answer(frame: QuestionFrame, about: str | None, sentences: list[AnswerSente
         warnings.append(TRANSLATION_NOTE)
     return Answer(question=frame.question, mode="extractive", answer=text, abstained=False, citations=citations,
                   sentences=sentences, lang=frame.lang, warnings=warnings, about=about)
+
+
+def _abstain(frame: QuestionFrame, lang: str, why: str) -> Answer:
+    from agent.extractive import ABSTAIN_AR, ABSTAIN_EN
+
+    return Answer(question=frame.question, mode="extractive", answer=ABSTAIN_AR if lang == "ar" else ABSTAIN_EN, abstained=True,
+                  citations=[], lang=lang, warnings=[f"offline planner: {why}"])
 
 
 def _renumbered(citation: Citation, n: int) -> Citation:
