@@ -215,14 +215,16 @@ def _compare(planner: Planner, frame: QuestionFrame, lang: str) -> Answer | None
     pool = _compare_pool(frame, events)
     if not pool and frame.event is not None and constrained(frame):  # "تعليق" is also "a comment": try without the kind
         pool = _compare_pool(frame.model_copy(update={"event": None}), events)
+    names_one = frame.event is not None or frame.pins_time
     if constrained(frame) and frame.date_from is not None and len(set().union(*map(_sides, pool))) < 2:
         near = frame.model_copy(update={"date_from": frame.date_from - dt.timedelta(days=3),
                                         "date_to": (frame.date_to or frame.date_from) + dt.timedelta(days=3)})
-        pool = _compare_pool(near, events) or pool  # "around 1 October": the other side spoke a day or two apart
+        widened = _compare_pool(near, events)  # "around 1 October": the other side spoke a day or two apart
+        if widened:
+            pool, names_one = widened, False
     overlap = _overlap(dalil, frame.question)
     ranked = sorted(pool, key=lambda e: (len(_sides(e)) >= 2, any(d.field == "what_was_said" for d in e.disagreements),
                                          overlap(" ".join(c.quote for r in e.reports for c in r.citations))), reverse=True)
-    names_one = frame.event is not None or frame.pins_time
     if names_one and ranked and len(_sides(ranked[0])) >= 2:
         return _accounts_answer(planner, frame, [ranked[0].id], lang)
     if constrained(frame) and not pool:  # "the 15 November call": no such event, so no accounts of it
