@@ -287,7 +287,8 @@ def _accounts_answer(planner: Planner, frame: QuestionFrame, event_ids: list[str
         for side in found.sides:
             accounts = [a for a in side.accounts if keep is None or (event_id, a.quote) in keep]
             if keep is None:
-                accounts = sorted(accounts, key=lambda a: a.source.endswith("(no source named)"))[:MAX_ACCOUNTS]
+                accounts = sorted(accounts, key=lambda a: (a.source.endswith("(no source named)"), a.said.startswith("no stance")))
+                accounts = accounts[:MAX_ACCOUNTS]  # named sources that say something the rules can read, first
             sides.setdefault(side.side, []).extend(accounts)
     citations: list[Citation] = []
     sentences = []

@@ -344,11 +344,11 @@ def _participant(dalil: Dalil, name: str) -> str:
     from agent.arabic import normalize
 
     wanted = name.strip().casefold()
+    words = set(normalize(name).split())
     for entity in dalil.analyzer.entities:
-        english = [entity.en, *entity.en_variants]
-        arabic = [normalize(v) for v in (entity.ar, *entity.variants)]
-        if wanted in {v.casefold() for v in english} or normalize(name.strip()) in arabic \
-                or any(wanted in v.casefold().split() for v in english):
+        english = {w.casefold() for v in (entity.en, *entity.en_variants) for w in [v, *v.split()]}
+        arabic = {w for v in (entity.ar, *entity.variants) for w in [normalize(v), *normalize(v).split()]}
+        if wanted in english or normalize(name.strip()) in arabic or (words and words <= arabic):
             return entity.en
     return name
 
