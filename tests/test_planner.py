@@ -10,6 +10,7 @@ import pytest
 from agent.config import load_settings
 from agent.pipeline import Dalil
 from agent.planner import split_parts
+from agent.schema import Answer
 from tests.conftest import run_cli
 
 CALL_DAYS = ["2016-08-05", "2016-08-16", "2016-09-28", "2016-09-30", "2016-10-01", "2016-10-05", "2016-10-28"]
@@ -22,7 +23,7 @@ def dalil(seeded_store: Path) -> Dalil:
     return Dalil(load_settings(None, {"store": {"path": seeded_store}}))
 
 
-def _days(answer) -> list[str]:  # noqa: ANN001
+def _days(answer: Answer) -> list[str]:
     """The listed events' days (from the events step), each checked against a date its cited quote states."""
     days = [event_id[:10] for event_id in answer.steps[-1].ids]
     assert len(days) == len(answer.sentences)
