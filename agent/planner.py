@@ -316,7 +316,9 @@ def _accounts_answer(planner: Planner, frame: QuestionFrame, event_ids: list[str
 
 # ---------------------------------------------------------------------------------------- multi-part
 def _multi_part(planner: Planner, question: str, parts: list[str], filters: SearchFilters | None, k: int | None) -> Answer | None:
-    """One search per part, each answered extractively from its passages; the answers joined, citations renumbered."""
+    """One search for the whole question, then one per part, each answered extractively from its passages; the
+    answers joined (the whole question's first: a part such as "and did Washington follow through?" loses its
+    subject on its own), repeated sentences dropped, citations renumbered."""
     from llama_index.core.schema import NodeWithScore
 
     dalil = planner.dalil
@@ -325,27 +327,31 @@ def _multi_part(planner: Planner, question: str, parts: list[str], filters: Sear
     warnings: list[str] = []
     seen: dict[tuple[str, int, int], int] = {}
     answered = 0
-    for i, part in enumerate(parts):
+    for i, part in enumerate([question, *parts]):
         found = planner.run("search", query=part[:500], k=k or dalil.settings.retrieval.top_k, outlet=filters.outlet if filters else None,
                             **{"from": _iso(filters.date_from if filters else None), "to": _iso(filters.date_to if filters else None)})
         nodes = dalil.store.registry.nodes([p.chunk_id for p in found.passages])
         passages = [NodeWithScore(node=nodes[p.chunk_id], score=p.score) for p in found.passages if p.chunk_id in nodes]
         part_answer = dalil._extractive(part, passages)
         if part_answer.abstained:
-            warnings.append(f"part {i + 1} not answered by the articles: {part}")
+            if i:
+                warnings.append(f"part {i} not answered by the articles: {part}")
             continue
         answered += 1
-        by_old = {}
+        by_old, new = {}, set()
         for c in part_answer.citations:
             key = (c.doc_id, c.start, c.end)
             if key not in seen:
                 seen[key] = len(citations) + 1
                 citations.append(_renumbered(c, seen[key]))
+                new.add(seen[key])
             by_old[c.n] = seen[key]
         for s in part_answer.sentences:
-            sentences.append(s.model_copy(update={"text": s.text, "citations": [by_old.get(n, n) for n in s.citations]}))
-        if part_answer.about:
-            warnings.append(f"part {i + 1} is about {part_answer.about}")
+            cited = [by_old.get(n, n) for n in s.citations]
+            if set(cited) & new:
+                sentences.append(s.model_copy(update={"citations": cited}))
+        if part_answer.about and i:
+            warnings.append(f"part {i} is about {part_answer.about}")
     if not answered:
         return None
     frame = planner.dalil.frame(question)

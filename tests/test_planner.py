@@ -92,8 +92,8 @@ def test_a_multi_part_question_runs_one_search_per_part(dalil: Dalil) -> None:
     question = "When and where was the agreement signed, and when did the truce end?"
     assert split_parts(question) == ["When and where was the agreement signed", "when did the truce end?"]
     answer = dalil.ask(question, mode="extractive")
-    assert [s.tool for s in answer.steps] == ["search", "search"]
-    assert [s.arguments["query"] for s in answer.steps] == split_parts(question)
+    assert [s.tool for s in answer.steps] == ["search", "search", "search"]
+    assert [s.arguments["query"] for s in answer.steps] == [question, *split_parts(question)]
     assert "التاسع من سبتمبر" in answer.answer and "19" in answer.answer
     assert sorted(c.n for c in answer.citations) == list(range(1, len(answer.citations) + 1))
 
