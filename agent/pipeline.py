@@ -144,7 +144,9 @@ class Dalil:
         if lang not in (None, "ar", "en"):
             raise DalilError(f"--lang must be ar or en, not {lang!r}")
         if self.answer_mode(mode) == "extractive":
-            answer = self._extractive(question, self.retrieve(question, k, filters))
+            from agent.planner import plan  # list, order, compare and multi-part questions: several tool calls
+
+            answer = plan(self, question, filters, k, lang) or self._extractive(question, self.retrieve(question, k, filters))
         else:
             answer = self._llm(question, filters, k, lang or ("ar" if is_arabic(question) else "en"), on_text)
         answer.warnings[:0] = self.retrieval_warnings

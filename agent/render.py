@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agent.safety import display
-from agent.schema import Answer, SearchResult
+from agent.schema import Answer, SearchResult, Step
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MODE_LINES = {
@@ -71,6 +71,7 @@ def print_answer(console: Console, answer: Answer) -> None:
     console.print(Text(MODE_LINES.get(answer.mode, f"mode: {answer.mode}"), style="dim"))
     if answer.degraded:
         console.print(Text("degraded answer: see the warnings below", style="bold yellow"))
+    print_steps(console, answer.steps)
     console.print()
     if answer.abstained:
         console.print(Text(safe(answer.answer), style="bold yellow"))
@@ -89,6 +90,16 @@ def print_answer(console: Console, answer: Answer) -> None:
         print_sources(console, answer)
     for warning in answer.warnings:
         console.print(Text(f"note: {warning}", style="yellow"))
+
+
+def print_steps(console: Console, steps: list[Step]) -> None:
+    """The tools an answer called, one line each: "step 1 · events: 7 calls · 4 ms"."""
+    for i, step in enumerate(steps, start=1):
+        console.print(Text(f"step {i} · {safe(step_line(step))}", style="dim"))
+
+
+def step_line(step: Step) -> str:
+    return f"{display(step.summary or step.tool)} · {step.seconds * 1000:.0f} ms"
 
 
 class StreamPrinter:

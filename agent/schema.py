@@ -77,6 +77,16 @@ class Usage(BaseModel):
     completion_tokens: int = 0
 
 
+class Step(BaseModel):
+    """One tool call made to answer a question (the offline planner's or an agent loop's)."""
+
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    ids: list[str] = Field(default_factory=list, description="what it returned: chunk ids, event ids, citation numbers")
+    summary: str = Field(default="", description="one line for the terminal: \"events: 7 calls\"")
+    seconds: float = 0.0
+
+
 class Answer(BaseModel):
     question: str
     mode: AnswerMode
@@ -92,3 +102,4 @@ class Answer(BaseModel):
     about: str | None = Field(default=None, description="the event the answer is about, in the question's language")
     lead: str | None = Field(default=None, description="a short English sentence derived from the cited quotes' facts (English questions)")
     frame: dict[str, Any] | None = Field(default=None, description="how the question was understood (agent.question.QuestionFrame)")
+    steps: list[Step] = Field(default_factory=list, description="the tool calls that produced the answer, in order (empty: one retrieval)")

@@ -22,7 +22,7 @@ from agent.errors import DalilError
 Kind = Literal["factoid", "number", "multi_hop", "timeline", "disagreement", "initiator", "which_call", "unanswerable"]
 Lang = Literal["ar", "en"]
 SlotType = Literal["initiator", "date", "number", "speaker", "participant", "event", "place"]
-Tag = Literal["paraphrase", "weekday", "relative_date", "near_miss", "issue"]
+Tag = Literal["paraphrase", "weekday", "relative_date", "near_miss", "issue", "list", "order", "compare", "multi_part"]
 KINDS: tuple[str, ...] = get_args(Kind)
 LANGS: tuple[str, ...] = get_args(Lang)
 SLOT_TYPES: tuple[str, ...] = get_args(SlotType)

@@ -1,0 +1,405 @@
+"""The offline planner: a question that needs several looks → the agent's tools → one cited answer.
+
+With no LLM, the question frame (``agent.question``) routes the question to the same tools an
+agent loop calls (``agent.tools``): list and order questions are answered from ``events`` (each
+event dated and cited, in chronological order), compare questions from ``accounts`` (each side's
+words side by side), and multi-part questions ("When and where was X, and when did Y?") with one
+``search`` per part, each part answered extractively and the answers joined. Every quote is
+verbatim; labels and dates come from the event index. The answer carries the ``steps`` it took.
+``plan`` returns None for any other question (the one-pass extractive answer handles it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from agent import tools
+from agent.schema import Answer, AnswerSentence, Citation, Step
+
+if TYPE_CHECKING:
+    from agent.pipeline import Dalil
+    from agent.question import QuestionFrame
+    from agent.retrieve import SearchFilters
+    from agent.sequence.models import Event
+
+StepFn = Callable[[Step], None]
+PLANNED = ("list", "order", "compare")
+MAX_PARTS = 4
+MAX_ACCOUNTS = 3  # per side: the named sources that say most
+
+_SIDES_AR = {"Russia": "الرواية الروسية", "United States": "الرواية الأمريكية"}
+_SIDES_EN = {"Russia": "Russian account", "United States": "US account"}
+# a second question joined to the first: ", and when …", "، ومتى …", or a new sentence after "?"
+_EN_JOIN = re.compile(r",\s*(?:and|but)\s+(?=(?:when|where|who|whom|what|which|how|why|did|does|do|was|were|is|are|has|had)\b)", re.I)
+_AR_JOIN = re.compile(r"[،,]\s*(?=و(?:متى|أين|اين|من|ما|ماذا|كم|هل|لماذا|كيف|أي|اي)(?:\s|$))")
+_QUESTION_END = re.compile(r"(?<=[?؟])\s+(?=\S)")
+# shapes agent.question's patterns miss: "ما الترتيب الزمني لـ…", "أي الاتصالين جاء أولا", "in what order"; "how did each side describe"
+_ALSO_ORDER = re.compile(r"\bin what order\b|\bwhich (came|happened) first\b|(الترتيب|بالترتيب|للترتيب) الزمني"
+                         r"|(جاء|جرى|حدث) (أولا|أولاً|اولا)|أيهما سبق", re.I)
+_ALSO_COMPARE = re.compile(r"\b(each|both|the two) sides?\b|كل من الجانبين|كل (طرف|جانب)", re.I)
+_START = re.compile(r"\b(start\w*|began|begin\w*|entered into force|took effect)\b|بدء|بداي|دخل حيز|دخول", re.I)
+_END = re.compile(r"\b(end\w*|collaps\w*|fail\w*|broke down|breakdown)\b|انهيار|انهار|انتهاء|انتهت|فشل", re.I)
+
+
+class Planner:
+    """Runs tools for one question and keeps the steps."""
+
+    def __init__(self, dalil: Dalil, on_step: StepFn | None = None) -> None:
+        self.dalil, self.on_step = dalil, on_step
+        self.steps: list[Step] = []
+
+    def run(self, name: str, **arguments: Any) -> Any:
+        arguments = {key: value for key, value in arguments.items() if value is not None}
+        started = time.perf_counter()
+        result = tools.call(self.dalil, name, arguments)
+        step = Step(tool=name, arguments=arguments, ids=result.ids(), summary=result.summary(),
+                    seconds=round(time.perf_counter() - started, 4))
+        self.steps.append(step)
+        if self.on_step is not None:
+            self.on_step(step)
+        return result
+
+
+def plan(dalil: Dalil, question: str, filters: SearchFilters | None = None, k: int | None = None, lang: str | None = None,
+         on_step: StepFn | None = None) -> Answer | None:
+    """The planner's answer to ``question``, or None when it is not a list, order, compare or multi-part question."""
+    frame = dalil.frame(question)
+    if frame.asks not in PLANNED and _ALSO_ORDER.search(question):
+        frame.asks = "order"
+    elif frame.asks == "what" and _ALSO_COMPARE.search(question):
+        frame.asks = "compare"
+    parts = split_parts(question)
+    if frame.asks not in PLANNED and len(parts) < 2:
+        return None
+    planner = Planner(dalil, on_step)
+    lang = lang or frame.lang
+    answer = None
+    if frame.asks in ("list", "order"):
+        answer = _chronology(planner, frame, lang, filters)
+    elif frame.asks == "compare":
+        answer = _compare(planner, frame, lang)
+    if answer is None and len(parts) > 1:
+        answer = _multi_part(planner, question, parts, filters, k)
+    if answer is None:
+        return None
+    answer.lang = lang
+    answer.steps = planner.steps
+    answer.frame = frame.model_dump(mode="json")
+    return answer
+
+
+def split_parts(question: str) -> list[str]:
+    """The questions inside ``question`` ("When and where was X signed, and when did Y end?" → two); one part if none."""
+    parts = [question.strip()]
+    for pattern in (_QUESTION_END, _EN_JOIN, _AR_JOIN):
+        parts = [p.strip(" ،,;؛") for part in parts for p in pattern.split(part)]
+    parts = [p for p in parts if len(p.split()) >= 2]
+    return parts[:MAX_PARTS] if len(parts) > 1 else [question.strip()]
+
+
+# ---------------------------------------------------------------------------------- list and order
+def _chronology(planner: Planner, frame: QuestionFrame, lang: str, filters: SearchFilters | None) -> Answer | None:
+    """The events the question names or asks for, in time order, each dated and cited."""
+    dalil = planner.dalil
+    named = _named_events(dalil, frame) if frame.asks == "order" else []
+    if named:
+        found = planner.run("events", **{"from": _iso(min(e.date.start for e in named)), "to": _iso(max(e.date.end for e in named))})
+        wanted = {e.id for e in named}
+        items = [e for e in found.events if e.id in wanted]
+        left_out = 0
+    else:
+        if frame.event is None and not frame.pins_time and frame.relation is None:
+            return None  # "list the officials …": not a question about events
+        people = dalil._people(frame)
+        kind = None if frame.event == "ceasefire" else frame.event
+        span = {"from": _iso(frame.date_from), "to": _iso(frame.date_to)}
+        found = planner.run("events", type=kind, participant=people[0] if people else None, **span)
+        items = [e for e in found.events if _kind_fits(frame, e.type) and set(people) <= set(e.participants) | set(people[:1])]
+        if not items and people:  # "the Russian and American ministers' calls": countries, not the calls' participants
+            found = planner.run("events", type=kind, **span)
+            items = [e for e in found.events if _kind_fits(frame, e.type)]
+        left_out = found.left_out
+    items = [e for e in items if _published_within(dalil, e, filters)]
+    if not items:
+        return _abstain(frame, lang, f"the events tool found none of these: {found.summary()}") if frame.event else None
+    items.sort(key=lambda e: (e.start, e.end))
+    citations: list[Citation] = []
+    sentences = []
+    for i, item in enumerate(items, start=1):
+        cite = _renumbered(item.evidence, len(citations) + 1)
+        citations.append(cite)
+        label = item.label_ar if lang == "ar" else item.label_en
+        sentences.append(AnswerSentence(text=f"{i}. {label}: {cite.quote}", citations=[cite.n], supported=True, support=1.0))
+    about = (f"{len(items)} من الأحداث بالترتيب الزمني" if lang == "ar" else f"{len(items)} events in chronological order") \
+        if len({e.type for e in items}) > 1 else _heading(items, lang)
+    warnings = [f"answered by the offline planner from the events tool: {found.summary()}"]
+    if left_out:
+        warnings.append(f"{left_out} more reported without a day (a month or week only): see `dalil timeline`")
+    return _answer(frame, about, sentences, citations, warnings)
+
+
+def _named_events(dalil: Dalil, frame: QuestionFrame) -> list[Event]:
+    """The events an order question enumerates ("Order these: Kerry's Moscow visit, the 5 August call, …"), when
+    every item it lists points at one event (or a few the item's words choose between); else none."""
+    from agent.grounding import candidate_events
+    from agent.question import understand
+
+    text = frame.question.split(":", 1)[1] if ":" in frame.question else ""
+    items = [p.strip() for p in re.split(r"[;؛,،]|\s+(?:and|or|أم|او|أو)\s+", text) if len(p.split()) >= 2]
+    if len(items) < 2:
+        return []
+    reference = dalil.store.registry.latest_published()
+    events = dalil.events()
+    chosen: list[Event] = []
+    for item in items:
+        sub = understand(item, dalil.analyzer, reference)
+        if sub.event is None and not sub.pins_time:
+            return []
+        pool = [e for e in candidate_events(sub, events) if _kind_fits(sub, e.type, item)]
+        best = _best_match(dalil, item, pool, sub.entities)
+        if not best:
+            return []
+        chosen += [e for e in best if e not in chosen]
+    return chosen
+
+
+def _best_match(dalil: Dalil, text: str, pool: list[Event], names: Sequence[str] = ()) -> list[Event]:
+    """The events of ``pool`` whose reports share most words (and participants) with ``text``; all of them on a tie."""
+    if len(pool) <= 1:
+        return pool
+    overlap = _overlap(dalil, text)
+    scores = [overlap(" ".join(c.quote for r in e.reports for c in r.citations)) + 2 * len(set(names) & set(e.participants))
+              for e in pool]
+    top = max(scores)
+    return [e for e, s in zip(pool, scores, strict=True) if s == top]
+
+
+def _kind_fits(frame: QuestionFrame, kind: str, text: str | None = None) -> bool:
+    """Whether an event of ``kind`` is what the frame asks about ("the start of the ceasefire" is not its end)."""
+    if frame.event is None:
+        return True
+    if frame.event != "ceasefire":
+        return kind == frame.event
+    words = text or frame.question
+    if _START.search(words) and not _END.search(words):
+        return kind == "ceasefire_start"
+    if _END.search(words) and not _START.search(words):
+        return kind == "ceasefire_collapse"
+    return kind in ("ceasefire_start", "ceasefire_collapse")
+
+
+def _heading(items: list[tools.EventItem], lang: str) -> str:
+    """"7 phone calls (Sergei Lavrov, John Kerry), in chronological order"."""
+    from agent.grounding import TYPE_AR, TYPE_EN
+
+    kind = items[0].type
+    shared = [p for p in items[0].participants if all(p in e.participants for e in items)]
+    if lang == "ar":
+        return f"{TYPE_AR.get(kind, kind)} ({len(items)}) بالترتيب الزمني"
+    who = f" ({', '.join(shared)})" if shared else ""
+    return f"{len(items)} × {TYPE_EN.get(kind, kind)}{who}, in chronological order"
+
+
+# ------------------------------------------------------------------------------------------ compare
+def _compare(planner: Planner, frame: QuestionFrame, lang: str) -> Answer | None:
+    """Each side's account, side by side: of the event the question names when the event index has both
+    sides' accounts of it, else the accounts (of any event) that speak to the question's words."""
+    from agent.grounding import constrained
+
+    dalil = planner.dalil
+    events = dalil.events()
+    pool = _compare_pool(frame, events)
+    if not pool and frame.event is not None and constrained(frame):  # "تعليق" is also "a comment": try without the kind
+        pool = _compare_pool(frame.model_copy(update={"event": None}), events)
+    names_one = frame.event is not None or frame.pins_time
+    if constrained(frame) and frame.date_from is not None and len(set().union(*map(_sides, pool))) < 2:
+        near = frame.model_copy(update={"date_from": frame.date_from - dt.timedelta(days=3),
+                                        "date_to": (frame.date_to or frame.date_from) + dt.timedelta(days=3)})
+        widened = _compare_pool(near, events)  # "around 1 October": the other side spoke a day or two apart
+        if widened:
+            pool, names_one = widened, False
+    overlap = _overlap(dalil, frame.question)
+    ranked = sorted(pool, key=lambda e: (len(_sides(e)) >= 2, any(d.field == "what_was_said" for d in e.disagreements),
+                                         overlap(" ".join(c.quote for r in e.reports for c in r.citations))), reverse=True)
+    if names_one and ranked and len(_sides(ranked[0])) >= 2:
+        return _accounts_answer(planner, frame, [ranked[0].id], lang)
+    if constrained(frame) and not pool:  # "the 15 November call": no such event, so no accounts of it
+        found = planner.run("events", **{"from": _iso(frame.date_from), "to": _iso(frame.date_to)})
+        return _abstain(frame, lang, f"no event with both sides' accounts in that period ({found.summary()})")
+    chosen = _accounts_about(dalil, frame.question, pool if constrained(frame) else [e for e in events if _sides(e)])
+    if not chosen:
+        return None
+    return _accounts_answer(planner, frame, list(dict.fromkeys(event for event, _ in chosen)), lang, keep=set(chosen))
+
+
+def _compare_pool(frame: QuestionFrame, events: list[Event]) -> list[Event]:
+    """The events with accounts that the frame's kind, dates and relation select."""
+    from agent.grounding import candidate_events, constrained
+
+    if constrained(frame):
+        pool = [e for e in candidate_events(frame, events) if _kind_fits(frame, e.type)]
+    else:
+        pool = [e for e in events if frame.event is not None and _kind_fits(frame, e.type)]
+    return [e for e in pool if _sides(e)]
+
+
+def _overlap(dalil: Dalil, text: str) -> Callable[[str], int]:
+    """How many of ``text``'s words (with their Arabic bridges) another text shares."""
+    wanted = {t for c in dalil.analyzer.concepts(text) for t in c.alternatives}
+    return lambda other: len(wanted & set(dalil.analyzer.terms(other)))
+
+
+def _sides(event: Event) -> set[str]:
+    return {a.side for r in event.reports for a in r.accounts if a.side}
+
+
+def _accounts_about(dalil: Dalil, question: str, events: list[Event]) -> list[tuple[str, str]]:
+    """(event id, quote) of the accounts sharing most words with ``question``, the best few per side; none
+    unless two sides have one."""
+    overlap = _overlap(dalil, question)
+    by_side: dict[str, list[tuple[int, str, str]]] = {}
+    for event in events:
+        for report in event.reports:
+            for a in report.accounts:
+                if a.side:
+                    score = overlap(a.quote)
+                    by_side.setdefault(a.side, []).append((score, event.id, a.quote))
+    best = max((score for found in by_side.values() for score, _, _ in found), default=0)
+    floor = max(2, best // 2)
+    chosen = {side: sorted((f for f in found if f[0] >= floor), key=lambda f: -f[0])[:MAX_ACCOUNTS] for side, found in by_side.items()}
+    chosen = {side: found for side, found in chosen.items() if found}
+    if len(chosen) < 2:
+        return []
+    return [(event_id, quote) for found in chosen.values() for _, event_id, quote in found]
+
+
+def _accounts_answer(planner: Planner, frame: QuestionFrame, event_ids: list[str], lang: str,
+                     keep: set[tuple[str, str]] | None = None) -> Answer | None:
+    sides: dict[str, list[tools.SideAccount]] = {}
+    results = []
+    for event_id in event_ids:
+        found = planner.run("accounts", event=event_id)
+        results.append(found)
+        for side in found.sides:
+            accounts = [a for a in side.accounts if keep is None or (event_id, a.quote) in keep]
+            if keep is None:
+                accounts = sorted(accounts, key=lambda a: (a.source.endswith("(no source named)"), a.said.startswith("no stance")))
+                accounts = accounts[:MAX_ACCOUNTS]  # named sources that say something the rules can read, first
+            sides.setdefault(side.side, []).extend(accounts)
+    citations: list[Citation] = []
+    sentences = []
+    for side in sorted(sides, key=lambda s: (s not in _SIDES_EN, list(_SIDES_EN).index(s) if s in _SIDES_EN else 0, s)):
+        name = (_SIDES_AR if lang == "ar" else _SIDES_EN).get(side, side)
+        for a in sides[side]:
+            if any(c.doc_id == a.citation.doc_id and c.start == a.citation.start for c in citations):
+                continue
+            cite = _renumbered(a.citation, len(citations) + 1)
+            citations.append(cite)
+            said = "" if lang == "ar" else f" ({a.source}: {a.said})"
+            sentences.append(AnswerSentence(text=f"{name}{said}: {cite.quote}", citations=[cite.n], supported=True, support=1.0))
+    if not sentences:
+        return None
+    disagreements = [d for r in results for d in r.disagreements]
+    if disagreements and lang != "ar" and len(results) == 1:
+        sentences.append(AnswerSentence(text="Where they differ (event index): " + "; ".join(disagreements),
+                                        citations=[c.n for c in citations], supported=True, support=1.0))
+    about = None
+    if len(results) == 1:
+        about = results[0].event.label_ar if lang == "ar" else results[0].event.label_en
+    summaries = "; ".join(r.summary() for r in results)
+    return _answer(frame, about, sentences, citations, [f"answered by the offline planner from the accounts tool: {summaries}"])
+
+
+# ---------------------------------------------------------------------------------------- multi-part
+def _multi_part(planner: Planner, question: str, parts: list[str], filters: SearchFilters | None, k: int | None) -> Answer | None:
+    """One search for the whole question, then one per part, each answered extractively from its passages; the
+    answers joined (the whole question's first: a part such as "and did Washington follow through?" loses its
+    subject on its own), repeated sentences dropped, citations renumbered."""
+    from llama_index.core.schema import NodeWithScore
+
+    dalil = planner.dalil
+    citations: list[Citation] = []
+    sentences: list[AnswerSentence] = []
+    warnings: list[str] = []
+    seen: dict[tuple[str, int, int], int] = {}
+    answered = 0
+    for i, part in enumerate([question, *parts]):
+        found = planner.run("search", query=part[:500], k=k or dalil.settings.retrieval.top_k, outlet=filters.outlet if filters else None,
+                            **{"from": _iso(filters.date_from if filters else None), "to": _iso(filters.date_to if filters else None)})
+        nodes = dalil.store.registry.nodes([p.chunk_id for p in found.passages])
+        passages = [NodeWithScore(node=nodes[p.chunk_id], score=p.score) for p in found.passages if p.chunk_id in nodes]
+        part_answer = dalil._extractive(part, passages)
+        if part_answer.abstained:
+            if i:
+                warnings.append(f"part {i} not answered by the articles: {part}")
+            continue
+        answered += 1
+        by_old, new = {}, set()
+        for c in part_answer.citations:
+            key = (c.doc_id, c.start, c.end)
+            if key not in seen:
+                seen[key] = len(citations) + 1
+                citations.append(_renumbered(c, seen[key]))
+                new.add(seen[key])
+            by_old[c.n] = seen[key]
+        for s in part_answer.sentences:
+            cited = [by_old.get(n, n) for n in s.citations]
+            if set(cited) & new:
+                sentences.append(s.model_copy(update={"citations": cited}))
+        if part_answer.about and i:
+            warnings.append(f"part {i} is about {part_answer.about}")
+    if not answered:
+        return None
+    frame = planner.dalil.frame(question)
+    warnings.insert(0, f"answered by the offline planner: one search per part ({len(parts)} parts)")
+    return _answer(frame, None, sentences, citations, warnings)
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def _answer(frame: QuestionFrame, about: str | None, sentences: list[AnswerSentence], citations: list[Citation],
+            warnings: list[str]) -> Answer:
+    from agent.extractive import TRANSLATION_NOTE, defang_markers
+
+    for s in sentences:
+        s.text = defang_markers(s.text)
+    text = "\n".join(f"{s.text} " + "".join(f"[{n}]" for n in s.citations) for s in sentences)
+    if frame.lang == "en":
+        warnings.append(TRANSLATION_NOTE)
+    return Answer(question=frame.question, mode="extractive", answer=text, abstained=False, citations=citations,
+                  sentences=sentences, lang=frame.lang, warnings=warnings, about=about)
+
+
+def _abstain(frame: QuestionFrame, lang: str, why: str) -> Answer:
+    from agent.extractive import ABSTAIN_AR, ABSTAIN_EN
+
+    return Answer(question=frame.question, mode="extractive", answer=ABSTAIN_AR if lang == "ar" else ABSTAIN_EN, abstained=True,
+                  citations=[], lang=lang, warnings=[f"offline planner: {why}"])
+
+
+def _renumbered(citation: Citation, n: int) -> Citation:
+    from agent.extractive import date_notes
+
+    return citation.model_copy(update={"n": n, "dates": citation.dates or date_notes(citation.quote, citation.published)})
+
+
+def _published_within(dalil: Dalil, item: tools.EventItem, filters: SearchFilters | None) -> bool:
+    """With --from/--to/--outlet, an event counts when one of its citations is from a matching article."""
+    if not filters:
+        return True
+    for c in item.citations:
+        day = c.published[:10] if c.published else None
+        if filters.outlet and c.outlet != filters.outlet:
+            continue
+        if day and ((filters.date_from and day < filters.date_from.isoformat()) or (filters.date_to and day > filters.date_to.isoformat())):
+            continue
+        return True
+    return False
+
+
+def _iso(day: Any) -> str | None:
+    return day.isoformat() if day is not None else None
+

@@ -1,0 +1,118 @@
+"""The offline planner (agent.planner): list, order, compare and multi-part questions answered through the tools."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.config import load_settings
+from agent.pipeline import Dalil
+from agent.planner import split_parts
+from agent.schema import Answer
+from tests.conftest import run_cli
+
+CALL_DAYS = ["2016-08-05", "2016-08-16", "2016-09-28", "2016-09-30", "2016-10-01", "2016-10-05", "2016-10-28"]
+LIST_EN = "List the Lavrov–Kerry calls in chronological order"
+LIST_AR = "اذكر الاتصالات بين لافروف وكيري بالترتيب الزمني"
+
+
+@pytest.fixture
+def dalil(seeded_store: Path) -> Dalil:
+    return Dalil(load_settings(None, {"store": {"path": seeded_store}}))
+
+
+def _days(answer: Answer) -> list[str]:
+    """The listed events' days (from the events step), each checked against a date its cited quote states."""
+    days = [event_id[:10] for event_id in answer.steps[-1].ids]
+    assert len(days) == len(answer.sentences)
+    for day, sentence in zip(days, answer.sentences, strict=True):
+        cite = next(c for c in answer.citations if c.n == sentence.citations[0])
+        assert day in {d.date for d in cite.dates}, (day, cite.quote)
+    return days
+
+
+@pytest.mark.parametrize("question", [LIST_EN, LIST_AR])
+def test_the_list_question_gives_the_seven_calls_dated_and_cited(dalil: Dalil, question: str) -> None:
+    answer = dalil.ask(question, mode="extractive")
+    assert not answer.abstained
+    assert len(answer.sentences) == 7 and len(answer.citations) == 7
+    assert _days(answer) == CALL_DAYS
+    texts = {p.name: p.read_text(encoding="utf-8") for p in (Path(__file__).parents[1] / "seeds").glob("*.txt")}
+    for sentence, cite in zip(answer.sentences, answer.citations, strict=True):
+        assert sentence.citations == [cite.n] and cite.quote in texts[cite.file]
+        assert cite.quote in sentence.text and cite.quote in answer.answer  # quoted verbatim
+    assert [s.tool for s in answer.steps] == ["events"]
+    assert answer.steps[0].summary == "events: 7 calls" and len(answer.steps[0].ids) == 7
+
+
+def test_labels_are_in_the_question_language(dalil: Dalil) -> None:
+    english = dalil.ask(LIST_EN, mode="extractive")
+    arabic = dalil.ask(LIST_AR, mode="extractive")
+    assert english.sentences[0].text.startswith("1. the phone call of Friday 5 August 2016: ")
+    assert arabic.sentences[0].text.startswith("1. الاتصال الهاتفي يوم الجمعة 5 آب 2016: ")
+    assert english.lang == "en" and arabic.lang == "ar"
+
+
+def test_an_order_question_orders_the_events_it_names(dalil: Dalil) -> None:
+    answer = dalil.ask("Order these: the 5 August call, Kerry's Moscow visit, the start of the cessation of hostilities",
+                       mode="extractive")
+    lines = [s.text for s in answer.sentences]
+    assert len(lines) == 3
+    assert lines[0].startswith("1. the start of the ceasefire of Saturday 27 February 2016")
+    assert lines[1].startswith("2. the meeting of Friday 15 July 2016")
+    assert lines[2].startswith("3. the phone call of Friday 5 August 2016")
+
+
+def test_an_order_question_over_a_month(dalil: Dalil) -> None:
+    answer = dalil.ask("ما تسلسل الاتصالات الهاتفية بين لافروف وكيري خلال شهر تشرين الأول 2016؟", mode="extractive")
+    assert _days(answer) == ["2016-10-01", "2016-10-05", "2016-10-28"]
+
+
+def test_nothing_to_list_abstains(dalil: Dalil) -> None:
+    answer = dalil.ask("List the Lavrov–Kerry calls in November 2016.", mode="extractive")
+    assert answer.abstained and not answer.citations
+    assert answer.steps and all(s.tool == "events" for s in answer.steps)
+
+
+def test_a_compare_question_shows_both_sides(dalil: Dalil) -> None:
+    answer = dalil.ask("Compare what the Russian Foreign Ministry and the State Department said about the 28 September call.",
+                       mode="extractive")
+    assert [s.tool for s in answer.steps] == ["accounts"]
+    sides = [s.text.split(" (")[0] for s in answer.sentences if s.text.endswith(tuple("”\".")) or "account" in s.text]
+    assert "Russian account" in sides and "US account" in sides
+    quotes = {c.quote for c in answer.citations}
+    assert any("حث نظيره الأميركي" in q for q in quotes) and any("جون كيربي" in q for q in quotes)
+    arabic = dalil.ask("قارن بين الروايتين الروسية والأمريكية لاتصال 28 أيلول", mode="extractive")
+    assert {s.text.split(":")[0] for s in arabic.sentences} == {"الرواية الروسية", "الرواية الأمريكية"}
+
+
+def test_a_multi_part_question_runs_one_search_per_part(dalil: Dalil) -> None:
+    question = "When and where was the agreement signed, and when did the truce end?"
+    assert split_parts(question) == ["When and where was the agreement signed", "when did the truce end?"]
+    answer = dalil.ask(question, mode="extractive")
+    assert [s.tool for s in answer.steps] == ["search", "search", "search"]
+    assert [s.arguments["query"] for s in answer.steps] == [question, *split_parts(question)]
+    assert "التاسع من سبتمبر" in answer.answer and "19" in answer.answer
+    assert sorted(c.n for c in answer.citations) == list(range(1, len(answer.citations) + 1))
+
+
+def test_other_questions_keep_the_one_pass_answer(dalil: Dalil) -> None:
+    assert split_parts("When and where was the agreement signed?") == ["When and where was the agreement signed?"]
+    answer = dalil.ask("On what day did Lavrov and Kerry discuss normalizing Aleppo?", mode="extractive")
+    assert answer.steps == []
+
+
+def test_steps_in_json_and_on_the_terminal(seeded_store: Path) -> None:
+    code, out, _ = run_cli("ask", LIST_EN, "--json", "--store", str(seeded_store))
+    assert code == 0
+    data = json.loads(out)
+    assert [s["tool"] for s in data["steps"]] == ["events"]
+    step = data["steps"][0]
+    assert step["arguments"] == {"type": "call", "participant": "Sergei Lavrov"}
+    assert len(step["ids"]) == 7 and step["summary"] == "events: 7 calls" and step["seconds"] >= 0
+    code, out, _ = run_cli("ask", LIST_EN, "--store", str(seeded_store))
+    assert code == 0 and "step 1 · events: 7 calls · " in out
+    code, out, _ = run_cli("ask", "On what day did Lavrov and Kerry discuss normalizing Aleppo?", "--json", "--store", str(seeded_store))
+    assert json.loads(out)["steps"] == []
