@@ -374,14 +374,13 @@ def _answer(frame: QuestionFrame, about: str | None, sentences: list[AnswerSente
 
 
 def _abstain(frame: QuestionFrame, lang: str, why: str) -> Answer:
-    from agent.extractive import ABSTAIN_AR, ABSTAIN_EN
+    from agent.answers import abstention
 
-    return Answer(question=frame.question, mode="extractive", answer=ABSTAIN_AR if lang == "ar" else ABSTAIN_EN, abstained=True,
-                  citations=[], lang=lang, warnings=[f"offline planner: {why}"])
+    return abstention(frame.question, lang, [], "extractive", [f"offline planner: {why}"])
 
 
 def _renumbered(citation: Citation, n: int) -> Citation:
-    from agent.extractive import date_notes
+    from agent.answers import date_notes
 
     return citation.model_copy(update={"n": n, "dates": citation.dates or date_notes(citation.quote, citation.published)})
 
