@@ -1,0 +1,131 @@
+"""The lexicon's English→Arabic news vocabulary (the `terms:` section of agent/data/lexicon.yaml).
+
+Well formed: no key given twice (YAML keeps the last silently), every form in Arabic script, every
+form gives at least one search term (a form made only of stopwords bridges to nothing). Useful:
+English questions that paraphrase the articles in general news words reach the Arabic sentence
+that answers them, offline. The questions here are written for this test, not taken from evals/.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from agent import arabic
+from agent.config import load_settings
+from agent.lexicon import BUNDLED, load_analyzer
+from agent.pipeline import Dalil
+
+_ARABIC_FORM = re.compile(r"[\u0600-\u06ff]+(?: [\u0600-\u06ff]+)*")
+# words so common in these articles that a bridge made only of them matches nearly every sentence
+_UBIQUITOUS = ("في", "قال", "قالت", "ان", "على", "سوريا", "سورية", "روسيا")
+
+
+class DuplicateKey(ValueError):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a mapping with the same key twice."""
+
+
+def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise DuplicateKey(f"duplicate key {key!r} (line {key_node.start_mark.line + 1})")
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+def strict_load(text: str) -> dict:
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
+@pytest.fixture(scope="module")
+def terms() -> dict[str, list[str]]:
+    return strict_load(BUNDLED.read_text(encoding="utf-8"))["terms"]
+
+
+def test_the_duplicate_check_catches_a_key_given_twice() -> None:
+    with pytest.raises(DuplicateKey, match="'strike'"):
+        strict_load("terms:\n  strike: [ضربة]\n  struck: [قصف]\n  strike: [غارة]\n")
+
+
+def test_the_terms_have_no_duplicate_keys_and_a_broad_vocabulary(terms: dict[str, list[str]]) -> None:
+    assert len(terms) >= 550  # the ~200 first entries plus the general news vocabulary
+    for key in ("brutality", "punitive", "healthcare", "struck", "channels", "briefing", "pledge", "fulfil",
+                "killed", "besieged", "air strikes", "resume", "evacuate", "condemned", "international criminal court"):
+        assert key in terms, key
+    assert all(key == key.lower().strip() for key in terms), "keys are matched on lowercased words"
+
+
+def test_every_form_is_arabic_script(terms: dict[str, list[str]]) -> None:
+    bad = [(key, form) for key, forms in terms.items() for form in forms if not _ARABIC_FORM.fullmatch(form)]
+    assert not bad, bad
+    assert all(forms for forms in terms.values()), "a key with no Arabic form bridges to nothing"
+
+
+def test_no_form_is_only_stopwords_or_ubiquitous_words(terms: dict[str, list[str]]) -> None:
+    analyzer = load_analyzer()
+    empty = [(key, form) for key, forms in terms.items() for form in forms if not analyzer.terms(form)]
+    assert not empty, f"forms that give no search term (all stopwords): {empty}"
+    common = {t for w in _UBIQUITOUS for t in analyzer.terms(w)}
+    noisy = [key for key, forms in terms.items() if all(set(analyzer.terms(form)) <= common for form in forms)]
+    assert not noisy, f"keys that only bridge to words nearly every sentence has: {noisy}"
+
+
+def test_the_checks_see_a_stopword_form_and_a_latin_form() -> None:
+    analyzer = load_analyzer()
+    assert analyzer.terms("في") == [] and analyzer.terms("سبتمبر") == []  # what the check above rejects
+    assert set(analyzer.terms("قال")) <= {t for w in _UBIQUITOUS for t in analyzer.terms(w)}
+    assert not _ARABIC_FORM.fullmatch("strike") and not _ARABIC_FORM.fullmatch("ضربة ")
+
+
+def test_english_inflections_and_phrases_bridge_to_the_articles_forms() -> None:
+    analyzer = load_analyzer()
+
+    def alternatives(question: str, word: str) -> set[str]:
+        return next(c.alternatives for c in analyzer.concepts(question) if c.word == word)
+
+    assert set(analyzer.terms("عدوان")) <= alternatives("Who struck Damascus?", "struck")
+    assert set(analyzer.terms("الوحشية")) <= alternatives("What brutality did civilians face?", "brutality")
+    assert set(analyzer.terms("قنوات")) <= alternatives("Which channels were cut?", "channels")
+    assert set(analyzer.terms("الغارات")) <= alternatives("Were the air strikes halted?", "air strikes")
+    court = alternatives("Was the case sent to the International Criminal Court?", "international criminal court")
+    assert set(analyzer.terms("المحكمة الجنائية")) <= court
+
+
+@pytest.fixture(scope="module")
+def dalil(seeded_store: Path) -> Dalil:
+    return Dalil(load_settings(None, {"store": {"path": seeded_store}}))
+
+
+# Paraphrases in general news English; each answer sentence shares almost no word with the question
+# except through the lexicon (the bundled lexicon before this vocabulary quoted another sentence).
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Who said the healthcare system in the besieged east of Aleppo had been almost completely destroyed?",
+     "نظام الرعاية الصحية في شرق حلب"),
+    ("Which official accused the Syrian government of using starvation as a weapon of war?",
+     "مستخدما التجويع كسلاح في الحرب"),
+    ("What did the Russian general staff request regarding air strikes on Aleppo?",
+     "طلب هيئة الأركان العامة الروسية لاستئناف الضربات الجوية"),
+    ("Was Washington weighing a referral of the case to the International Criminal Court?",
+     "وإحالة القضية إلى المحكمة الجنائية الدولية"),
+    ("Which militant leaders spoke openly about foreign backing including arms supplies?",
+     "زعماء بجبهة النصرة تحدثوا علنا عن دعم خارجي"),
+    ("Who mediated the truce that collapsed before aid convoys could enter east Aleppo?",
+     "الهدنة التي تم التوصل إليها بوساطة موسكو وواشنطن"),
+], ids=["healthcare", "starvation", "general-staff", "icc-referral", "arms-supplies", "mediated-truce"])
+def test_a_paraphrased_english_question_quotes_the_answering_sentence(dalil: Dalil, question: str, expected: str) -> None:
+    answer = dalil.ask(question)
+    assert not answer.abstained, answer.warnings
+    first = arabic.normalize(answer.sentences[0].text)
+    assert arabic.normalize(expected) in first, answer.answer
