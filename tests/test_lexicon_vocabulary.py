@@ -46,7 +46,7 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _n
 
 
 def strict_load(text: str) -> dict:
-    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+    return yaml.load(text, Loader=_StrictLoader)
 
 
 @pytest.fixture(scope="module")
