@@ -116,3 +116,38 @@ def test_chat_session_and_saves_keep_the_key(server: ScriptedOpenAI, tmp_path: P
     conversations = list((tmp_path / "store" / "conversations").glob("*.json"))
     assert len(conversations) == 1 and json.loads(conversations[0].read_text(encoding="utf-8"))["turns"]
     assert_key_kept_secret({"chat": text}, tmp_path, server)
+
+
+HEAP_PROBE = """
+import ctypes, sys
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+if sys.argv[1] == "store":
+    from agent.store import _fill_new_heap_memory
+    _fill_new_heap_memory()
+secret = b"sk-HEAPPROBE-" * 5000  # 65 kB: a buffer like an index's, not a small object
+leaked = 0
+for _ in range(50):
+    p = libc.malloc(len(secret))
+    ctypes.memmove(p, secret, len(secret))
+    libc.free(p)
+    q = libc.malloc(len(secret))
+    leaked += ctypes.string_at(q + 64, 26) == secret[64:90]  # past the allocator's own free-list words
+    libc.free(q)
+print(leaked)
+"""
+
+
+@pytest.mark.parametrize(("mode", "leaks"), [("bare", True), ("store", False)])
+def test_memory_chroma_could_write_to_disk_never_holds_what_the_process_held_before(mode: str, leaks: bool) -> None:
+    """Chroma writes index buffers of its own capacity to disk; one CI run found the API key in
+    data_level0.bin. Before the store opens Chroma it makes glibc fill every new heap block, so such a
+    buffer cannot carry an earlier secret. The bare run shows that without it a reused block does."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", HEAP_PROBE, mode], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert (int(run.stdout) > 0) is leaks, run.stdout
