@@ -20,6 +20,7 @@ from agent.errors import DalilError
 
 BUNDLED = Path(__file__).parent / "data" / "lexicon.yaml"
 _PREFIXES = "وبلفك"
+TERMS_CACHED = 20_000  # texts whose terms an analyzer keeps (a few MB)
 
 
 class Entity(BaseModel):
@@ -54,6 +55,7 @@ class Analyzer:
     substrings: list[tuple[str, str]] = field(default_factory=list)
     bridges: dict[str, list[str]] = field(default_factory=dict)
     entities: list[Entity] = field(default_factory=list)
+    _terms: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def canonical(self, word: str) -> str:
         for old, new in self.substrings:
@@ -67,8 +69,14 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """Stemmed search terms of ``text`` with spelling variants unified and stopwords removed."""
-        stop = arabic.stopwords()
-        return [arabic.stem(self.canonical(w)) for w in arabic.words(text) if w not in stop]
+        found = self._terms.get(text)
+        if found is None:  # an answer asks again for the same passages and sentences; a long-lived process, across answers
+            stop = arabic.stopwords()
+            found = [arabic.stem(self.canonical(w)) for w in arabic.words(text) if w not in stop]
+            if len(self._terms) >= TERMS_CACHED:
+                self._terms.clear()
+            self._terms[text] = found
+        return list(found)
 
     def concepts(self, question: str) -> list[Concept]:
         """The question's content words, each with its own stem plus bridged Arabic stems."""

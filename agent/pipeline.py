@@ -228,9 +228,17 @@ class Dalil:
         from agent.extractive import ArticleSentences
 
         registry = self.store.registry
+        generation = registry.generation()
+        cached = self.__dict__.get("_passages_of")
+        if cached is None or cached[0] != generation:  # an article's chunks, kept while the corpus is unchanged
+            cached = (generation, {})
+            self.__dict__["_passages_of"] = cached
+        known: dict[str, list[NodeWithScore]] = cached[1]
 
         def passages_of(doc_id: str) -> list[NodeWithScore]:
-            return [NodeWithScore(node=n, score=0.0) for n in registry.nodes(registry.chunk_ids_of([doc_id])).values()]
+            if doc_id not in known:
+                known[doc_id] = [NodeWithScore(node=n, score=0.0) for n in registry.nodes(registry.chunk_ids_of([doc_id])).values()]
+            return known[doc_id]
 
         return ArticleSentences(self.store.text_of, passages_of)
 
