@@ -192,12 +192,6 @@ def stem(word: str) -> str:
     return _stemmer("english").stemWord(word)
 
 
-def terms(text: str, keep_stopwords: bool = False) -> list[str]:
-    """Search terms of ``text``: normalized, stopwords removed, stemmed."""
-    stop = stopwords()
-    return [stem(w) for w in words(text) if keep_stopwords or w not in stop]
-
-
 def iter_char_ngrams(word: str, low: int = 3, high: int = 5) -> Iterator[str]:
     padded = f"#{word}#"
     for n in range(low, high + 1):

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent import arabic
 from agent.errors import DalilError
@@ -24,9 +25,13 @@ TERMS_CACHED = 20_000  # texts whose terms an analyzer keeps (a few MB)
 
 
 class Entity(BaseModel):
+    """One person, place or body: its English name, Arabic spellings and English variants."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not silently dropped
+
     en: str
     ar: str
-    kind: str | None = None  # person, country, place, organization
+    kind: Literal["person", "country", "place", "organization", "other"] = "other"
     side: str | None = None  # the country or body a person speaks for
     roles: list[str] = Field(default_factory=list)  # titles that refer to the person: "الرئيس الروسي"
     variants: list[str] = Field(default_factory=list)
@@ -34,6 +39,8 @@ class Entity(BaseModel):
 
 
 class LexiconFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     entities: list[Entity] = Field(default_factory=list)
     substrings: list[tuple[str, str]] = Field(default_factory=list)
     terms: dict[str, list[str]] = Field(default_factory=dict)
@@ -110,13 +117,6 @@ class Analyzer:
     def _bridge_terms(self, word: str) -> list[str]:
         return [t for ar in self.bridges.get(word, []) for t in self.terms(ar)]
 
-    def english_name(self, arabic_text: str) -> str | None:
-        """English name of the entity an Arabic name refers to, if known."""
-        wanted = set(self.terms(arabic_text))
-        for entity in self.entities:
-            if wanted and wanted <= set(self.terms(entity.ar)) | {t for v in entity.variants for t in self.terms(v)}:
-                return entity.en
-        return None
 
 
 def _inflections(word: str, stem: str) -> set[str]:

@@ -129,3 +129,20 @@ def test_a_paraphrased_english_question_quotes_the_answering_sentence(dalil: Dal
     assert not answer.abstained, answer.warnings
     first = arabic.normalize(answer.sentences[0].text)
     assert arabic.normalize(expected) in first, answer.answer
+
+
+def test_a_lexicon_entity_with_a_misspelt_field_is_a_one_line_error(tmp_path: Path) -> None:
+    """One lexicon model: `kind`/`side`/`roles` are typed fields, and a field it does not know
+    (``sid: Russia``) is an error instead of being silently dropped."""
+    from agent.errors import DalilError
+    from agent.lexicon import load_lexicon_file
+
+    good = tmp_path / "good.yaml"
+    good.write_text("entities:\n  - {en: Sergei Lavrov, ar: سيرغي لافروف, kind: person, side: Russia}\n", encoding="utf-8")
+    (entity,) = load_lexicon_file(good).entities
+    assert (entity.kind, entity.side) == ("person", "Russia")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("entities:\n  - {en: Sergei Lavrov, ar: سيرغي لافروف, kind: person, sid: Russia}\n", encoding="utf-8")
+    with pytest.raises(DalilError) as caught:
+        load_lexicon_file(bad)
+    assert str(caught.value).startswith(f"lexicon file {bad} is invalid") and "\n" not in str(caught.value)

@@ -154,7 +154,7 @@ def test_the_lexicon_is_data_the_user_can_edit(tmp_path) -> None:
     )
     load_analyzer.cache_clear()
     analyzer = load_analyzer(custom)
-    index = build_index(analyzer, custom)
+    index = build_index(analyzer)
     assert [m.name for m in index.mentions(NormText("أنطوني بلنكن"), sides=False)] == ["Antony Blinken"]
     text = "بحث سيرجي لافروف في اتصال هاتفي مع نظيره الأمريكي بلينكن يوم الثلاثاء الوضع في حلب."
     line = build_timeline([Article("x", "x.txt", dt.date(2016, 8, 16), None, text)], analyzer, index)

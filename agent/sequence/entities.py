@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
-
-import yaml
 
 from agent import arabic
-from agent.lexicon import BUNDLED, Analyzer
+from agent.lexicon import Analyzer
 from agent.sequence.textmap import NormText
 
 _PREFIX = r"(?<!\w)(?:[وفبلك]|وب|ول|فب|فل)?"
@@ -113,9 +109,6 @@ class EntityIndex:
     def kind_of(self, name: str) -> str | None:
         return next((info.kind for info in self.entities if info.en == name), None)
 
-    def arabic_of(self, name: str) -> str | None:
-        return next((info.ar for info in self.entities if info.en == name), None)
-
     def english(self, name: str) -> str | None:
         """The English name for a name given in Arabic or English (None when unknown)."""
         key = " ".join(arabic.normalize(name).replace(".", " ").replace("-", " ").split())
@@ -144,15 +137,8 @@ def _alt(words: set[str]) -> str:
     return "(?:" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + ")"
 
 
-@cache
-def _raw_entities(path: Path) -> list[dict]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return [e for e in data.get("entities") or [] if isinstance(e, dict)]
-
-
-def build_index(analyzer: Analyzer, lexicon_path: Path | None = None) -> EntityIndex:
-    """An index over the analyzer's entities; ``kind``/``side`` read from the same lexicon file."""
-    extra = {str(e.get("en")): e for e in _raw_entities(lexicon_path or BUNDLED)}
+def build_index(analyzer: Analyzer) -> EntityIndex:
+    """An index over the analyzer's entities (their ``kind`` and ``side`` come from the lexicon model)."""
     slots = {e.en: _word_alternatives(e.ar, e.variants) for e in analyzer.entities}
     last_words: dict[str, int] = {}
     for s in slots.values():
@@ -161,13 +147,12 @@ def build_index(analyzer: Analyzer, lexicon_path: Path | None = None) -> EntityI
     infos: list[EntityInfo] = []
     for entity in analyzer.entities:
         words = slots[entity.en]
-        kind = str(extra.get(entity.en, {}).get("kind") or "other")
-        side = extra.get(entity.en, {}).get("side")
+        kind, side = entity.kind, entity.side
         full = r"\s+".join(_alt(w) for w in words)
         forms = [full]
         if kind == "person" and len(words) > 1 and all(last_words[w] == 1 for w in words[-1]):
             forms.append(_alt(words[-1]))  # the surname alone: "لافروف", "كيري"
         pattern = re.compile(_PREFIX + "(?:" + "|".join(forms) + ")" + _END)
         aliases = frozenset(" ".join(arabic.normalize(a).replace(".", " ").split()) for a in entity.en_variants if len(a) > 3)
-        infos.append(EntityInfo(entity.en, entity.ar, kind, str(side) if side else None, pattern, aliases))
+        infos.append(EntityInfo(entity.en, entity.ar, kind, side or None, pattern, aliases))
     return EntityIndex(infos)

@@ -73,7 +73,7 @@ def entities_for(analyzer: Analyzer, lexicon: Path | None) -> EntityIndex:
     key = (id(analyzer), str(lexicon))
     if key not in _ENTITIES:
         _ENTITIES.clear()
-        _ENTITIES[key] = build_index(analyzer, lexicon)
+        _ENTITIES[key] = build_index(analyzer)
     return _ENTITIES[key]
 
 
