@@ -419,7 +419,7 @@ def bench_llm(run: Run) -> None:
         if not ready or not ready[0].startswith("READY "):
             raise RuntimeError("the scripted OpenAI server did not start")
         base_url = ready[0].split()[1]
-        env = {**run.env, "DALIL_LLM_BASE_URL": base_url, "DALIL_LLM_MODEL": "scripted", "DALIL_LLM_API_KEY": "x",
+        env = {**run.env, "DALIL_LLM_BASE_URL": base_url, "DALIL_LLM_MODEL": "scripted", "DALIL_LLM_API_KEY": "x", "DALIL_LLM_TOOLS": "off",
                "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
         run.log(f"llm: {LLM_N} asks per mode against {base_url} …")
         r = run_child([run.python, str(BENCH / "workers.py"), "llm", "--store", str(store), "--n", str(LLM_N)], env).check("llm worker").json()
