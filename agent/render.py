@@ -119,7 +119,7 @@ class StepPrinter:
 
 def step_line(step: Step) -> str:
     if step.error:
-        return f"{display(step.tool)}: refused: {display(step.error)}"
+        return f"{display(step.tool)}: refused: {display(step.error.removeprefix(f'{step.tool}: '))}"
     return f"{display(step.summary or step.tool)} · {step.seconds * 1000:.0f} ms"
 
 
