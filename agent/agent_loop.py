@@ -129,7 +129,7 @@ class AgentLoop:
                 return self._fallback(f"the model asked for more tool calls after its {s.agent_max_steps} steps "
                                       "(llm.agent_max_steps)")
             messages.append({"role": "assistant", "content": completion.text or None, "tool_calls": [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": self._redact(c.arguments)}}
                 for c in completion.tool_calls]})
             context += self.count(completion.text) + sum(self.count(c.arguments) + 8 for c in completion.tool_calls)
             for call in completion.tool_calls:
