@@ -107,9 +107,11 @@ class AgentLoop:
                 return self._fallback(f"the agent ran out of time (llm.agent_timeout = {s.agent_timeout:g}s)")
             if self.usage.prompt_tokens + self.usage.completion_tokens >= s.agent_max_tokens:
                 return self._fallback(f"the agent used its token budget (llm.agent_max_tokens = {s.agent_max_tokens})")
-            if context > s.context_window - s.max_tokens:
+            room = s.context_window - s.max_tokens
+            if context > room:
                 return self._fallback("the passages seen fill the model's context window (llm.context_window)")
-            last = len(self.steps) >= s.agent_max_steps  # no step left: the model must answer now
+            # no step left, or the context nearly full: the model must answer now (tool_choice "none")
+            last = len(self.steps) >= s.agent_max_steps or context > 0.8 * room
             try:
                 completion = self.dalil.chat.complete_with_tools(messages, specs, left, "none" if last else None)
             except DalilError as exc:
@@ -126,8 +128,9 @@ class AgentLoop:
             if not completion.tool_calls:
                 return self._final(completion)
             if last:
-                return self._fallback(f"the model asked for more tool calls after its {s.agent_max_steps} steps "
-                                      "(llm.agent_max_steps)")
+                spent = (f"after its {s.agent_max_steps} steps (llm.agent_max_steps)" if len(self.steps) >= s.agent_max_steps
+                         else "with its context window nearly full (llm.context_window)")
+                return self._fallback(f"the model asked for more tool calls {spent}")
             messages.append({"role": "assistant", "content": completion.text or None, "tool_calls": [
                 {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": self._redact(c.arguments)}}
                 for c in completion.tool_calls]})

@@ -334,3 +334,17 @@ def test_chat_uses_the_agent_and_steps_shows_the_last_answer_s_calls(server: Scr
     assert f"search(query='{QUERY}')" in listing and "2. events: 7 calls" in listing
     assert "returned: 2016-08-05-call-1" in listing
     assert KEY not in shown
+
+
+def test_a_nearly_full_context_asks_for_the_answer_instead_of_more_calls(
+        server: ScriptedOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DALIL_LLM_CONTEXT_WINDOW", "5900")  # the 17 events, with their passages, take ~3,100 tokens
+    monkeypatch.setenv("DALIL_LLM_MAX_TOKENS", "300")
+    server.enqueue(tools(call("events", {})), Reply(content=ALEPPO.replace("[4]", "[3]")))
+    data = ask_json(QUESTION)
+    assert server.chat_requests[-1].get("tool_choice") == "none", "the second request still offered more tool calls"
+    assert len(data["steps"]) == 1 and data["mode"] == "llm" and len(server.chat_requests) == 2
+
+    server.enqueue(tools(call("events", {})), tools(call("search", {"query": QUERY})))
+    data = ask_json(QUESTION)
+    assert data["degraded"] and any("with its context window nearly full" in w for w in data["warnings"])
