@@ -318,10 +318,13 @@ def test_an_endpoint_without_tools_falls_back_to_one_pass_with_a_warning(
 
 
 # ------------------------------------------------------------------------------------ chat
-def test_chat_uses_the_agent_and_steps_shows_the_last_answer_s_calls(server: ScriptedOpenAI) -> None:
+def test_chat_uses_the_agent_and_steps_shows_the_last_answer_s_calls(
+        server: ScriptedOpenAI, store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
     from agent.cli import app
+
+    monkeypatch.setenv("DALIL_STORE", str(store))  # the conversation is saved beside the store: a copy of the seeded one
 
     server.enqueue(SEARCH, tools(call("events", {"type": "call"})), Reply(content=ALEPPO))
     result = CliRunner().invoke(app, ["chat"], input=f"{QUESTION}\n/steps\n/quit\n")
