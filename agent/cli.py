@@ -246,7 +246,8 @@ def ask(
 
             dalil = Dalil(settings)
             filters = make_filters(date_from, date_to, outlet)
-            answer = dalil.ask(question, filters, top_k, mode=mode, lang=lang, on_text=streamed)  # type: ignore[arg-type]
+            steps = None if as_json else render.StepPrinter(err())
+            answer = dalil.ask(question, filters, top_k, mode=mode, lang=lang, on_text=streamed, on_step=steps)  # type: ignore[arg-type]
         if as_json:
             console.print(render.to_json(answer), markup=False, soft_wrap=True)
         elif streamed is not None and streamed.started:

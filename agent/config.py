@@ -121,6 +121,16 @@ class LLMSettings(BaseModel):
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     tokenizer: str = Field(default="o200k_base", description="tiktoken encoding used to budget prompts.")
     rewrite_queries: bool = Field(default=True, description="Rewrite questions into Arabic and English search queries.")
+    tools: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="LLM answers by an agent loop that calls Dalil's tools (search, events, accounts, read, resolve_date): "
+        "on; off: one pass (rewrite, retrieve once, answer); auto: the agent loop, falling back to one pass when the "
+        "endpoint refuses a request with tools.",
+    )
+    agent_max_steps: int = Field(default=6, ge=1, le=30, description="Agent loop: tool calls per answer, at most.")
+    agent_max_tokens: int = Field(
+        default=40000, ge=1000, description="Agent loop: prompt + completion tokens of all its requests together, at most.")
+    agent_timeout: float = Field(default=120.0, gt=0, description="Agent loop: seconds for the whole loop, at most.")
 
     @property
     def configured(self) -> bool:

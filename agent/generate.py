@@ -25,7 +25,7 @@ from agent.schema import Answer, Usage
 
 LANGUAGES = {"ar": "Arabic", "en": "English"}
 NOT_IN_CORPUS = "NOT_IN_CORPUS"
-_FENCE = re.compile(r"</?\s*passage", re.IGNORECASE)
+_FENCE = re.compile(r"</?\s*(?:passage|tool_result)", re.IGNORECASE)  # the agent loop's tool results are fenced too
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Prompt:
 
 
 def fence(text: str) -> str:
-    """Article text made unable to close or open a passage fence."""
+    """Article text made unable to close or open a passage (or tool result) fence."""
     return _FENCE.sub(lambda m: m.group(0).replace("<", "‹"), text)
 
 
@@ -104,12 +104,13 @@ def llm_answer(
         answer = abstention(question, lang, prompt.passages, warnings)
         answer.usage = usage
         return answer
-    return _verified(question, lang, prompt, completion, analyzer, warnings, usage)
+    return verified(question, lang, prompt.passages, completion, analyzer, warnings, usage)
 
 
-def _verified(question: str, lang: str, prompt: Prompt, completion: Completion, analyzer: Analyzer,
-              warnings: list[str], usage: Usage) -> Answer:
-    checked = verify(completion.text, prompt.passages, analyzer)
+def verified(question: str, lang: str, passages: list[NodeWithScore], completion: Completion, analyzer: Analyzer,
+             warnings: list[str], usage: Usage) -> Answer:
+    """The model's answer with every sentence checked against the passages its ``[n]`` point to (``passages[n-1]``)."""
+    checked = verify(completion.text, passages, analyzer)
     if checked.dangling:
         warnings.append("removed citation markers that point to no passage: " + ", ".join(f"[{n}]" for n in checked.dangling))
     unsupported = [s for s in checked.sentences if not s.supported]

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -74,12 +74,26 @@ def _partial_tag_suffix(text: str, tag: str) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class ToolCall:
+    """A tool call as the model wrote it: ``arguments`` is its JSON text, unparsed (it may be malformed)."""
+
+    id: str
+    name: str
+    arguments: str
+
+
 @dataclass
 class Completion:
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+
+
+class ToolsRejected(DalilError):
+    """The endpoint refused a request that offered tools (some llama.cpp and Ollama models cannot call tools)."""
 
 
 class ChatClient:
@@ -108,16 +122,21 @@ class ChatClient:
         """Models the endpoint lists (one quick request, no retries)."""
         return list(self._client.with_options(max_retries=0, timeout=min(self.settings.timeout, 10)).models.list())
 
-    def _request(self, messages: list[dict[str, str]], max_tokens: int | None, stream: bool) -> Any:
+    def _request(self, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool,
+                 tools: list[dict[str, Any]] | None = None, tool_choice: str | None = None) -> Any:
         kwargs: dict[str, Any] = {
             "model": self.settings.model, "messages": messages, "temperature": self.settings.temperature,
             "max_tokens": max_tokens or self.settings.max_tokens,
         }
+        if tools:
+            kwargs["tools"] = tools
+        if tools and tool_choice:
+            kwargs["tool_choice"] = tool_choice
         if stream:
             kwargs.update(stream=True, stream_options={"include_usage": True})
         return self._client.chat.completions.create(**kwargs)
 
-    def complete(self, messages: list[dict[str, str]], max_tokens: int | None = None) -> Completion:
+    def complete(self, messages: list[dict[str, Any]], max_tokens: int | None = None) -> Completion:
         """One non-streamed completion."""
         with endpoint_errors(self.settings):
             response = _within(self.settings.total_timeout, lambda: self._request(messages, max_tokens, stream=False),
@@ -133,7 +152,38 @@ class ChatClient:
                 finish_reason=choice.finish_reason,
             )
 
-    def stream(self, messages: list[dict[str, str]], on_text: Callable[[str], None], max_tokens: int | None = None) -> Completion:
+    def complete_with_tools(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+                            total_timeout: float | None = None, tool_choice: str | None = None) -> Completion:
+        """One non-streamed completion offering ``tools``: text and/or tool calls. ``total_timeout`` (at most
+        ``llm.total_timeout``) bounds it. An HTTP error other than auth, permission or rate limiting raises
+        ``ToolsRejected``, so a caller can tell an endpoint that cannot take tools."""
+        import openai
+
+        seconds = min(total_timeout or self.settings.total_timeout, self.settings.total_timeout)
+        with endpoint_errors(self.settings):
+            try:
+                response = _within(seconds, lambda: self._request(messages, None, stream=False, tools=tools, tool_choice=tool_choice),
+                                   self._too_slow)
+            except openai.APIStatusError as exc:
+                if exc.status_code in (401, 403, 429):
+                    raise
+                about = " about tools" if re.search(r"tool|function", str(exc.message), re.IGNORECASE) else ""
+                raise ToolsRejected(f"the LLM endpoint refused a request with tools (HTTP {exc.status_code}{about})") from None
+            if not getattr(response, "choices", None):
+                raise DalilError("the LLM endpoint returned a malformed completion (no choices)")
+            choice = response.choices[0]
+            usage = getattr(response, "usage", None)
+            calls = [ToolCall(id=str(c.id or f"call_{i}"), name=str(c.function.name or ""), arguments=c.function.arguments or "")
+                     for i, c in enumerate(getattr(choice.message, "tool_calls", None) or [])
+                     if getattr(c, "function", None) is not None]
+            return Completion(
+                text=strip_think(choice.message.content or ""),
+                prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+                completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+                finish_reason=choice.finish_reason, tool_calls=calls,
+            )
+
+    def stream(self, messages: list[dict[str, Any]], on_text: Callable[[str], None], max_tokens: int | None = None) -> Completion:
         """Stream a completion: ``on_text`` gets visible deltas as they come; returns the whole."""
         think = ThinkFilter()
         parts: list[str] = []

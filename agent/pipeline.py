@@ -17,7 +17,7 @@ from agent.arabic import is_arabic
 from agent.config import Settings
 from agent.errors import DalilError
 from agent.retrieve import RetrievalMode, SearchFilters
-from agent.schema import Answer, AnswerMode, SearchHit, SearchResult
+from agent.schema import Answer, AnswerMode, SearchHit, SearchResult, Step
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -134,10 +134,12 @@ class Dalil:
         mode: AnswerMode | None = None,
         lang: str | None = None,
         on_text: Callable[[str], None] | None = None,
+        on_step: Callable[[Step], None] | None = None,
     ) -> Answer:
         """Answer ``question``: cited and verified with an LLM, or extractive (quoted verbatim) offline.
 
-        ``on_text`` receives the model's text as it streams (LLM mode only).
+        ``on_text`` receives the model's text as it streams (LLM mode, one pass); ``on_step`` each tool call
+        as it is made (the offline planner's, the agent loop's).
         """
         if not question.strip():
             raise DalilError("the question is empty")
@@ -146,9 +148,9 @@ class Dalil:
         if self.answer_mode(mode) == "extractive":
             from agent.planner import plan  # list, order, compare and multi-part questions: several tool calls
 
-            answer = plan(self, question, filters, k, lang) or self._extractive(question, self.retrieve(question, k, filters))
+            answer = plan(self, question, filters, k, lang, on_step) or self._extractive(question, self.retrieve(question, k, filters))
         else:
-            answer = self._llm(question, filters, k, lang or ("ar" if is_arabic(question) else "en"), on_text)
+            answer = self._llm(question, filters, k, lang or ("ar" if is_arabic(question) else "en"), on_text, on_step)
         answer.warnings[:0] = self.retrieval_warnings
         if answer.frame is None:
             answer.frame = self.frame(question).model_dump(mode="json")
@@ -305,7 +307,23 @@ class Dalil:
         return keep or queries[:1]
 
     def _llm(self, question: str, filters: SearchFilters | None, k: int | None, lang: str,
-             on_text: Callable[[str], None] | None) -> Answer:
+             on_text: Callable[[str], None] | None, on_step: Callable[[Step], None] | None = None) -> Answer:
+        if self.settings.llm.tools != "off":  # the agent loop; one pass when the endpoint cannot take tools
+            from agent.agent_loop import ToolsUnavailable, run_agent
+
+            def fallback(seen: list[NodeWithScore]) -> Answer:
+                return self._extractive(question, seen or self.retrieve(question, k, filters))
+
+            try:
+                return run_agent(self, question, lang, fallback, filters, k, on_step)
+            except ToolsUnavailable as exc:
+                one_pass = self._llm_one_pass(question, filters, k, lang, on_text)
+                one_pass.warnings.insert(0, str(exc))
+                return one_pass
+        return self._llm_one_pass(question, filters, k, lang, on_text)
+
+    def _llm_one_pass(self, question: str, filters: SearchFilters | None, k: int | None, lang: str,
+                      on_text: Callable[[str], None] | None) -> Answer:
         from agent.generate import EmptyCompletion, abstention, llm_answer
 
         rewrites = self.rewrites(question)

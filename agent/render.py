@@ -87,9 +87,18 @@ def print_answer(console: Console, answer: Answer) -> None:
         if answer.lead:
             console.print(Text(safe(answer.lead), style="italic"))
         print_sentences(console, answer)
+        if answer.mode == "llm" and answer.sentences:
+            print_checked(console, answer)
         print_sources(console, answer)
     for warning in answer.warnings:
         console.print(Text(f"note: {warning}", style="yellow"))
+
+
+def print_checked(console: Console, answer: Answer) -> None:
+    """"citations checked: 2/3 sentences supported" (green when all are)."""
+    ok = sum(s.supported for s in answer.sentences)
+    style = "green" if ok == len(answer.sentences) else "bold red"
+    console.print(Text(f"citations checked: {ok}/{len(answer.sentences)} sentences supported", style=style))
 
 
 def print_steps(console: Console, steps: list[Step]) -> None:
@@ -98,7 +107,19 @@ def print_steps(console: Console, steps: list[Step]) -> None:
         console.print(Text(f"step {i} · {safe(step_line(step))}", style="dim"))
 
 
+class StepPrinter:
+    """Prints each tool call as it is made ("… searching 'حلب': 5 passages · 12 ms"), to stderr in `dalil ask`."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def __call__(self, step: Step) -> None:
+        self.console.print(Text(f"… {safe(step_line(step))}", style="dim"))
+
+
 def step_line(step: Step) -> str:
+    if step.error:
+        return f"{display(step.tool)}: refused: {display(step.error.removeprefix(f'{step.tool}: '))}"
     return f"{display(step.summary or step.tool)} · {step.seconds * 1000:.0f} ms"
 
 
@@ -127,10 +148,8 @@ def print_verification(console: Console, answer: Answer) -> None:
     if answer.abstained or answer.mode != "llm":
         print_answer(console, answer)
         return
-    ok = sum(s.supported for s in answer.sentences)
-    style = "green" if ok == len(answer.sentences) else "bold red"
-    console.print(Text(f"citations checked: {ok}/{len(answer.sentences)} sentences supported", style=style))
-    if ok != len(answer.sentences) or answer.degraded:
+    print_checked(console, answer)
+    if not all(s.supported for s in answer.sentences) or answer.degraded:
         print_sentences(console, answer)
     print_sources(console, answer)
     for warning in answer.warnings:

@@ -85,6 +85,7 @@ class Step(BaseModel):
     ids: list[str] = Field(default_factory=list, description="what it returned: chunk ids, event ids, citation numbers")
     summary: str = Field(default="", description="one line for the terminal: \"events: 7 calls\"")
     seconds: float = 0.0
+    error: str | None = Field(default=None, description="why the call was refused, not run (bad arguments, unknown tool, repeat)")
 
 
 class Answer(BaseModel):

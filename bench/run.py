@@ -10,7 +10,7 @@ ingest benchmark's store at N articles is the search benchmark's store at N). Ch
 the caller's ``DALIL_*`` / ``OPENAI_*`` variables; ``DALIL_CONFIG`` points at an empty file so no
 ``dalil.toml`` applies either.
 
-Benchmarks (``--only``): ingest, search, ask, llm, coldstart, memory, update.
+Benchmarks (``--only``): ingest, search, ask, llm, agent, coldstart, memory, update.
 """
 
 from __future__ import annotations
@@ -40,14 +40,15 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 from corpus import write_corpus  # noqa: E402
-from workers import LLM_ANSWER, LLM_REWRITE, arabic_questions, queries  # noqa: E402
+from workers import AGENT_SCRIPT, LLM_ANSWER, LLM_REWRITE, arabic_questions, queries  # noqa: E402
 
-NAMES = ("ingest", "search", "ask", "llm", "coldstart", "memory", "update")
+NAMES = ("ingest", "search", "ask", "llm", "agent", "coldstart", "memory", "update")
 DEFAULT_SIZES = {"ingest": [1000, 10000], "search": [10000, 100000]}
 QUICK_SIZES = {"ingest": [200, 1000], "search": [1000, 2000]}
 SEED = 7
 RUNS = 5  # subprocess repetitions for cold-start and ask wall times (median)
 LLM_N = 20
+AGENT_N = 20
 K = 10
 PACKAGES = ("chromadb", "llama-index-core", "llama-index-vector-stores-chroma", "bm25s", "numpy", "openai", "tiktoken", "dalil")
 
@@ -69,6 +70,11 @@ NOTES = {
     "llm": "Dalil.ask(mode='llm') in process against tests/scripted_openai.py (a separate process, instant replies): overhead = "
            "wall time minus time inside HTTP (a timing wrapper on the openai client's transport). Baseline: the bare openai SDK "
            "replaying the same request bodies, its own wall minus HTTP time.",
+    "agent": "Dalil.ask(mode='llm', llm.tools='on') in process against tests/scripted_openai.py (a separate process, instant "
+             "replies) scripted as a model that calls search, then events, then answers (3 requests, 2 tool steps per ask; the "
+             "answer must verify). Overhead per step = (wall time minus time inside HTTP) / tool steps: it includes running the "
+             "tools (retrieval, the event index) and verifying the answer; the tools' own share is in the details. Baseline: the "
+             "bare openai SDK replaying the same request bodies, its own wall minus HTTP time, per step.",
     "update": "one new article ingested into a copy of the largest search store (`dalil ingest DIR --json`: its bm25_seconds, "
               "its seconds, and its wall time as a process). Baseline for the BM25 row: the index built from scratch over the same "
               "registry with the same builder (bench/workers.py bm25-build), which is what every ingest run did before the index "
@@ -403,12 +409,9 @@ def _ask_cli_row(run: Run, bench: str) -> None:
                 served["median_s"], floor_s, "s", "< 1 s", served["median_s"] < 1 and served["same_output"]))
 
 
-def bench_llm(run: Run) -> None:
-    store = run.seeds_store()
-    script = run.work / "probes" / "scripted-openai.json"
-    rewrites = [{"match": "search queries", "content": LLM_REWRITE}] * (8 * (LLM_N + 5))
-    script.write_text(json.dumps({"replies": rewrites, "default": {"content": LLM_ANSWER}, "model": "scripted"}, ensure_ascii=False),
-                      encoding="utf-8")
+@contextmanager
+def scripted_openai(run: Run, script: Path) -> Iterator[dict[str, str]]:
+    """tests/scripted_openai.py serving ``script`` in its own process; yields the DALIL_LLM_* environment for it."""
     server = subprocess.Popen([run.python, str(ROOT / "tests" / "scripted_openai.py"), "--port", "0", "--script", str(script)],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=run.env, cwd=ROOT)
     try:
@@ -419,10 +422,8 @@ def bench_llm(run: Run) -> None:
         if not ready or not ready[0].startswith("READY "):
             raise RuntimeError("the scripted OpenAI server did not start")
         base_url = ready[0].split()[1]
-        env = {**run.env, "DALIL_LLM_BASE_URL": base_url, "DALIL_LLM_MODEL": "scripted", "DALIL_LLM_API_KEY": "x",
+        yield {**run.env, "DALIL_LLM_BASE_URL": base_url, "DALIL_LLM_MODEL": "scripted", "DALIL_LLM_API_KEY": "x",
                "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-        run.log(f"llm: {LLM_N} asks per mode against {base_url} …")
-        r = run_child([run.python, str(BENCH / "workers.py"), "llm", "--store", str(store), "--n", str(LLM_N)], env).check("llm worker").json()
     finally:
         server.terminate()
         try:
@@ -430,6 +431,18 @@ def bench_llm(run: Run) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def bench_llm(run: Run) -> None:
+    store = run.seeds_store()
+    script = run.work / "probes" / "scripted-openai.json"
+    rewrites = [{"match": "search queries", "content": LLM_REWRITE}] * (8 * (LLM_N + 5))
+    script.write_text(json.dumps({"replies": rewrites, "default": {"content": LLM_ANSWER}, "model": "scripted"}, ensure_ascii=False),
+                      encoding="utf-8")
+    with scripted_openai(run, script) as env:
+        run.log(f"llm: {LLM_N} asks per mode against {env['DALIL_LLM_BASE_URL']} …")
+        env["DALIL_LLM_TOOLS"] = "off"  # the one pass: rewrite, retrieve, answer
+        r = run_child([run.python, str(BENCH / "workers.py"), "llm", "--store", str(store), "--n", str(LLM_N)], env).check("llm worker").json()
     for mode, label in (("stream", "streamed, as `dalil ask`"), ("complete", "not streamed, as `dalil ask --json`")):
         m = r[mode]
         for q in ("p50", "p95"):
@@ -437,6 +450,24 @@ def bench_llm(run: Run) -> None:
             run.add(Row("llm", f"LLM-call overhead {q}, {label}", f"seeds, n={LLM_N}", dalil_ms, m["sdk_overhead_ms"][q], "ms",
                         "< 50 ms", dalil_ms < 50))
     run.details["llm"] = r
+
+
+def bench_agent(run: Run) -> None:
+    store = run.seeds_store()
+    script = run.work / "probes" / "scripted-agent.json"
+    replies = AGENT_SCRIPT * 2 * (AGENT_N + 5)  # each ask, then its replay by the bare SDK
+    script.write_text(json.dumps({"replies": replies, "model": "scripted"}, ensure_ascii=False), encoding="utf-8")
+    with scripted_openai(run, script) as env:
+        run.log(f"agent: {AGENT_N} asks against {env['DALIL_LLM_BASE_URL']} …")
+        env["DALIL_LLM_TOOLS"] = "on"
+        r = run_child([run.python, str(BENCH / "workers.py"), "agent", "--store", str(store), "--n", str(AGENT_N)], env).check(
+            "agent worker").json()
+    for q in ("p50", "p95"):
+        per_step = r["overhead_per_step_ms"][q]
+        run.add(Row("agent", f"agent-loop overhead per tool step {q} (tools and verification included)",
+                    f"seeds, n={AGENT_N}, {r['steps_per_ask']} steps", per_step, r["sdk_overhead_per_step_ms"][q], "ms", "< 50 ms",
+                    per_step < 50))
+    run.details["agent"] = r
 
 
 IMPORT_LINE = re.compile(r"^import time:\s*(\d+)\s*\|\s*(\d+)\s*\|( *)(\S+)")
@@ -525,7 +556,8 @@ def bench_memory(run: Run) -> None:
 
 
 BENCHMARKS: dict[str, Callable[[Run], None]] = {
-    "ingest": bench_ingest, "search": bench_search, "ask": bench_ask, "llm": bench_llm, "coldstart": bench_coldstart, "memory": bench_memory,
+    "ingest": bench_ingest, "search": bench_search, "ask": bench_ask, "llm": bench_llm, "agent": bench_agent, "coldstart": bench_coldstart,
+    "memory": bench_memory,
     "update": bench_update,
 }
 

@@ -4,6 +4,7 @@
     python bench/workers.py ask    --store S [--probe FILE]
     python bench/workers.py floor  --probe FILE
     python bench/workers.py llm    --store S [--n 20] [--warmup 3]
+    python bench/workers.py agent  --store S [--n 20] [--warmup 3]
     python bench/workers.py bm25-build --store S
 
 ``search`` opens ``Dalil`` on a store and times ``dalil.search(q, k, mode="hybrid")`` over the
@@ -14,7 +15,8 @@ seeds. ``floor`` is the baseline *process*: it only opens the Chroma collection 
 bm25s index, then runs one query written by ``search``/``ask`` (``--probe``). ``llm`` times
 ``Dalil.ask(mode="llm")`` against the scripted OpenAI-compatible server given by the DALIL_LLM_*
 environment, and the time spent inside HTTP requests (a timing wrapper around the openai client's
-HTTP transport), then replays the same requests with the bare openai SDK as its baseline.
+HTTP transport), then replays the same requests with the bare openai SDK as its baseline; ``agent`` does
+the same for the agent loop (the server scripted to call tools), per tool step.
 ``bm25-build`` times a BM25 index built from scratch over a store's registry: what an ingest
 did before the index was kept up to date incrementally. Nothing in Dalil is patched. Heavy imports
 happen inside the subcommands, after the clock starts.
@@ -38,6 +40,12 @@ WARMUP = ["الجزيرة نت مجلس الأمن", "سبوتنيك المعا�
 LLM_QUESTION = "ماذا ناقش لافروف وكيري في المحادثة الهاتفية يوم السبت؟"
 LLM_REWRITE = '{"ar": "اتصال هاتفي لافروف كيري حلب", "en": "Lavrov Kerry call Aleppo"}'
 LLM_ANSWER = "ناقش لافروف وكيري في محادثة هاتفية تطبيع الوضع في مدينة حلب السورية [1]."
+# the agent benchmark's model: search, then events, then an answer citing passage [4] of the search
+AGENT_SCRIPT = [
+    {"tool_calls": [{"id": "s", "type": "function", "function": {"name": "search", "arguments": '{"query": "اتصال هاتفي لافروف كيري حلب"}'}}]},
+    {"tool_calls": [{"id": "e", "type": "function", "function": {"name": "events", "arguments": '{"type": "call"}'}}]},
+    {"content": "ناقش لافروف وكيري في محادثة هاتفية تطبيع الوضع في مدينة حلب السورية [4]."},
+]
 
 
 def arabic_questions() -> list[str]:
@@ -317,6 +325,48 @@ def cmd_llm(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def cmd_agent(args: argparse.Namespace) -> dict[str, Any]:
+    import openai
+
+    from agent.config import load_settings
+    from agent.pipeline import Dalil
+
+    settings = load_settings(None, {"store": {"path": args.store}, "llm": {"tools": "on"}})
+    if not settings.llm.configured:
+        raise SystemExit("agent worker: DALIL_LLM_* is not set")
+    dalil = Dalil(settings)
+    timer = wrap_transport(dalil.chat._client._client)
+    sdk = openai.OpenAI(base_url=settings.llm.base_url, api_key="x", timeout=settings.llm.timeout, max_retries=settings.llm.max_retries)
+    sdk_timer = wrap_transport(sdk._client)
+    per_step, tool_share, sdk_per_step, walls, https, counts = [], [], [], [], [], set()
+    for i in range(args.warmup + args.n):
+        timer.seconds, timer.requests = 0.0, []
+        t = time.perf_counter()
+        answer = dalil.ask(LLM_QUESTION, mode="llm")
+        wall = time.perf_counter() - t
+        steps = len(answer.steps)
+        if answer.mode != "llm" or answer.degraded or not steps or not all(s.supported for s in answer.sentences):
+            raise SystemExit(f"agent worker: unexpected answer {answer.mode} degraded={answer.degraded} steps={steps} {answer.warnings}")
+        bodies = timer.requests
+        sdk_timer.seconds = 0.0
+        t = time.perf_counter()
+        for body in bodies:
+            sdk.chat.completions.create(**body)
+        sdk_wall = time.perf_counter() - t
+        if i >= args.warmup:
+            walls.append(wall)
+            https.append(timer.seconds)
+            per_step.append((wall - timer.seconds) / steps)
+            tool_share.append(sum(s.seconds for s in answer.steps) / steps)
+            sdk_per_step.append((sdk_wall - sdk_timer.seconds) / steps)
+            counts.add((len(bodies), steps))
+    ms = lambda xs: [x * 1000 for x in xs]  # noqa: E731
+    (requests, steps), = counts
+    return {"question": LLM_QUESTION, "n": args.n, "warmup": args.warmup, "requests_per_ask": requests, "steps_per_ask": steps,
+            "wall_ms": summary(ms(walls)), "http_ms": summary(ms(https)), "overhead_per_step_ms": summary(ms(per_step)),
+            "tools_per_step_ms": summary(ms(tool_share)), "sdk_overhead_per_step_ms": summary(ms(sdk_per_step))}
+
+
 def cmd_bm25_build(args: argparse.Namespace) -> dict[str, Any]:
     from agent.bm25 import BM25Index
 
@@ -344,10 +394,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--store", type=Path, required=True)
     p.add_argument("--n", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
+    p = sub.add_parser("agent")
+    p.add_argument("--store", type=Path, required=True)
+    p.add_argument("--n", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=3)
     p = sub.add_parser("bm25-build")
     p.add_argument("--store", type=Path, required=True)
     args = parser.parse_args(argv)
-    commands = {"search": cmd_search, "ask": cmd_ask, "floor": cmd_floor, "llm": cmd_llm, "bm25-build": cmd_bm25_build}
+    commands = {"search": cmd_search, "ask": cmd_ask, "floor": cmd_floor, "llm": cmd_llm, "agent": cmd_agent, "bm25-build": cmd_bm25_build}
     result = commands[args.cmd](args)
     print(json.dumps(result, ensure_ascii=False))
     return 0

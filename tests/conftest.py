@@ -23,6 +23,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytes
         if key.startswith("DALIL_") or key.startswith("OPENAI_"):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    # LLM-mode tests script the one-pass exchange (rewrite, answer); tests/test_agent_loop.py turns the agent loop on
+    monkeypatch.setenv("DALIL_LLM_TOOLS", "off")
     # `dalil serve` sockets: never a developer's running server; a short path (AF_UNIX allows ~107 bytes)
     runtime = tempfile.mkdtemp(prefix="dalil-run-")
     request.addfinalizer(lambda: shutil.rmtree(runtime, ignore_errors=True))

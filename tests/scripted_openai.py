@@ -64,6 +64,21 @@ class Reply:
     chunk_size: int = 8
     chunk_delay: float = 0.0
     match: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None  # OpenAI format; finish_reason becomes "tool_calls"
+
+    def calls(self) -> list[dict[str, Any]]:
+        """The tool calls in OpenAI format: ids filled in, dict arguments written as JSON text."""
+        out = []
+        for index, call in enumerate(self.tool_calls or []):
+            function = dict(call.get("function") or {})
+            if not isinstance(function.get("arguments"), str):
+                function["arguments"] = json.dumps(function.get("arguments") or {}, ensure_ascii=False)
+            out.append({"id": call.get("id") or f"call_{index}", "type": call.get("type", "function"), "function": function})
+        return out
+
+    @property
+    def finish(self) -> str:
+        return "tool_calls" if self.tool_calls and self.finish_reason == "stop" else self.finish_reason
 
     @classmethod
     def from_obj(cls, obj: Reply | str | dict[str, Any]) -> Reply:
@@ -256,12 +271,14 @@ class ScriptedOpenAI:
         embedding_dim: int = 16,
         model: str = "scripted-model",
         port: int = 0,
+        tool_calling: bool = True,
     ) -> None:
         self.default: Reply | None = (
             None if default is None else Reply.from_obj(default)
         )
         self.embedding_dim = embedding_dim
         self.model = model
+        self.tool_calling = tool_calling  # False: a request offering tools gets HTTP 400, as from a model without them
         self.requests: list[dict[str, Any]] = []
         self._port = port
         self._queue: list[Reply] = [Reply.from_obj(r) for r in replies or []]
@@ -405,6 +422,9 @@ class ScriptedOpenAI:
             handler.send_json(404, error_body(404, f"model {model_id!r} not found"))
 
     def _chat(self, handler: _Handler, body: dict[str, Any]) -> None:
+        if body.get("tools") and not self.tool_calling:
+            handler.send_json(400, error_body(400, "this model does not support tools (function calling)"))
+            return
         reply = self._take_reply(body)
         if reply is None:
             handler.send_json(500, error_body(500, "no scripted reply"))
@@ -452,8 +472,9 @@ class ScriptedOpenAI:
         result["choices"] = [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": reply.content},
-                "finish_reason": reply.finish_reason,
+                "message": {"role": "assistant", "content": reply.content if reply.content or not reply.tool_calls else None,
+                            **({"tool_calls": reply.calls()} if reply.tool_calls else {})},
+                "finish_reason": reply.finish,
                 "logprobs": None,
             }
         ]
@@ -477,7 +498,13 @@ class ScriptedOpenAI:
         size = max(1, reply.chunk_size)
         for start in range(0, len(reply.content), size):
             yield chunk({"content": reply.content[start : start + size]})
-        yield chunk({}, reply.finish_reason)
+        for index, call in enumerate(reply.calls()):  # each call's name first, then its arguments in pieces
+            head = {"index": index, "id": call["id"], "type": call["type"], "function": {"name": call["function"]["name"], "arguments": ""}}
+            yield chunk({"tool_calls": [head]})
+            arguments = call["function"]["arguments"]
+            for start in range(0, len(arguments), size):
+                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": arguments[start : start + size]}}]})
+        yield chunk({}, reply.finish)
         if with_usage:
             last = self._envelope("chat.completion.chunk", body, ident)
             last["choices"] = []
@@ -512,7 +539,7 @@ class ScriptedOpenAI:
 
 
 def load_script(path: str) -> dict[str, Any]:
-    """Read a CLI script: {"replies": [...], "default": {...}, "embedding_dim": N, "model": S}."""
+    """Read a CLI script: {"replies": [...], "default": {...}, "embedding_dim": N, "model": S, "tool_calling": B}."""
     with open(path, encoding="utf-8") as fh:
         script = json.load(fh)
     if not isinstance(script, dict):
@@ -523,6 +550,7 @@ def load_script(path: str) -> dict[str, Any]:
         "default": None if default is None else Reply.from_obj(default),
         "embedding_dim": int(script.get("embedding_dim", 16)),
         "model": str(script.get("model", "scripted-model")),
+        "tool_calling": bool(script.get("tool_calling", True)),
     }
 
 

@@ -155,7 +155,7 @@ QUESTION = "ماذا ناقش لافروف وكيري في المحادثة ال
 
 def llm_env(base_url: str, store: Path, **extra: str) -> dict[str, str]:
     return {"DALIL_LLM_BASE_URL": base_url, "DALIL_LLM_MODEL": "scripted-model", "DALIL_LLM_MAX_RETRIES": "0",
-            "DALIL_LLM_REWRITE_QUERIES": "false", "DALIL_STORE": str(store), **extra}
+            "DALIL_LLM_REWRITE_QUERIES": "false", "DALIL_LLM_TOOLS": "off", "DALIL_STORE": str(store), **extra}  # the one pass
 
 
 def test_a_trickling_answer_ends_at_the_total_timeout(store: Path, tmp_path: Path) -> None:

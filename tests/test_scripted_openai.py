@@ -294,3 +294,36 @@ def test_async_client_streaming(server: ScriptedOpenAI) -> None:
             return "".join([c.choices[0].delta.content or "" async for c in stream])
 
     assert asyncio.run(collect()) == "async works fine"
+
+
+def test_tool_calls_non_streamed_and_streamed(server: ScriptedOpenAI, client: openai.OpenAI) -> None:
+    calls = [{"id": "c1", "type": "function", "function": {"name": "search", "arguments": {"query": "حلب", "k": 3}}},
+             {"function": {"name": "events", "arguments": "{not json"}}]
+    server.enqueue(Reply(tool_calls=calls), Reply(tool_calls=calls, chunk_size=4))
+    result = chat(client, tools=[{"type": "function", "function": {"name": "search", "parameters": {"type": "object"}}}])
+    choice = result.choices[0]
+    assert choice.finish_reason == "tool_calls" and choice.message.content is None
+    got = [(c.id, c.function.name, c.function.arguments) for c in choice.message.tool_calls]
+    assert got == [("c1", "search", '{"query": "حلب", "k": 3}'), ("call_1", "events", "{not json")]
+    assert server.chat_requests[0]["tools"][0]["function"]["name"] == "search"
+
+    merged: dict[int, dict[str, str]] = {}
+    finish = None
+    for chunk in chat(client, stream=True):
+        for delta in chunk.choices[0].delta.tool_calls or []:
+            entry = merged.setdefault(delta.index, {"id": "", "name": "", "arguments": ""})
+            entry["id"] += delta.id or ""
+            entry["name"] += (delta.function.name or "") if delta.function else ""
+            entry["arguments"] += (delta.function.arguments or "") if delta.function else ""
+        finish = chunk.choices[0].finish_reason or finish
+    assert finish == "tool_calls"
+    assert [(e["id"], e["name"], e["arguments"]) for e in merged.values()] == got
+
+
+def test_an_endpoint_without_tool_calling_rejects_tools_with_400(client: openai.OpenAI) -> None:
+    with ScriptedOpenAI(replies=["plain"], tool_calling=False) as srv, openai.OpenAI(
+            base_url=srv.base_url, api_key="k", max_retries=0) as cli:
+        with pytest.raises(openai.BadRequestError, match="does not support tools"):
+            cli.chat.completions.create(model="m", messages=MESSAGES, tools=[
+                {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}])
+        assert cli.chat.completions.create(model="m", messages=MESSAGES).choices[0].message.content == "plain"

@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "filter": ("from=YYYY-MM-DD to=YYYY-MM-DD outlet=NAME | clear", "limit which articles are searched"),
     "mode": ("llm|extractive", "LLM answers or offline verbatim quotes"),
     "timeline": ("", "the sequence of events (within the date filter)"),
+    "steps": ("", "the tool calls that made the last answer (searches, events, accounts)"),
     "save": ("FILE", "write the conversation as Markdown with citations"),
     "clear": ("", "forget the context and start a new conversation"),
     "quit": ("", "leave (Ctrl-D works too)"),
@@ -127,7 +128,7 @@ class ChatSession:
         self.show_rewrites = show_rewrites
         self._commands: dict[str, Callable[[str], bool | None]] = {
             "help": self.cmd_help, "sources": self.cmd_sources, "open": self.cmd_open, "rewritten": self.cmd_rewritten,
-            "lang": self.cmd_lang, "filter": self.cmd_filter, "mode": self.cmd_mode, "timeline": self.cmd_timeline,
+            "lang": self.cmd_lang, "filter": self.cmd_filter, "mode": self.cmd_mode, "timeline": self.cmd_timeline, "steps": self.cmd_steps,
             "save": self.cmd_save, "clear": self.cmd_clear, "quit": self.cmd_quit,
         }
 
@@ -224,7 +225,8 @@ class ChatSession:
         lang = self.lang or ("ar" if is_arabic(question) else "en")
         printer = view.ChatStreamPrinter(self.console, self.bidi) if mode == "llm" else None
         try:
-            answer = self.dalil.ask(standalone, self.filters or None, self.k, mode=mode, lang=lang, on_text=printer)
+            answer = self.dalil.ask(standalone, self.filters or None, self.k, mode=mode, lang=lang, on_text=printer,
+                                    on_step=lambda step: view.note(self.console, f"… {view.step_line(step)}"))
         except KeyboardInterrupt:
             if printer is not None and printer.started:
                 printer.abandon()  # the half-received word is not shown
@@ -277,6 +279,9 @@ class ChatSession:
         if match is None:
             raise DalilError(f"the last answer has no citation [{n}] (it has: {numbers})")
         return match
+
+    def cmd_steps(self, args: str) -> None:
+        view.print_steps(self.console, self._require_answer())
 
     def cmd_open(self, args: str) -> None:
         citation = self._citation(args)

@@ -18,7 +18,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
-from agent.render import MODE_LINES, StreamPrinter, print_sentences, print_sources, safe, source_label
+from agent.render import MODE_LINES, StreamPrinter, print_checked, print_sentences, print_sources, safe, source_label, step_line
 from agent.schema import Answer, Citation
 
 _RTL = ("R", "AL")
@@ -234,9 +234,25 @@ def print_chat_answer(console: Console, answer: Answer, streamed: bool) -> None:
                 print_sentences(console, answer)
         else:
             print_sentences(console, answer)
+            if answer.mode == "llm" and answer.sentences:
+                print_checked(console, answer)
         print_compact_sources(console, answer.citations)
     for warning in answer.warnings:
         console.print(Text(f"note: {safe(warning)}", style="yellow"))
+
+
+def print_steps(console: Console, answer: Answer) -> None:
+    """/steps: the tool calls that made the last answer, with their arguments and what they returned."""
+    if not answer.steps:
+        note(console, "the last answer took no tool calls (one retrieval)")
+        return
+    for i, step in enumerate(answer.steps, start=1):
+        line = Text(f"{i}. {safe(step_line(step))}", style="bold" if not step.error else "yellow")
+        arguments = ", ".join(f"{k}={v!r}" for k, v in step.arguments.items())
+        line.append(f"\n    {step.tool}({safe(arguments)})", style="cyan")
+        if step.ids:
+            line.append(f"\n    returned: {clip(', '.join(step.ids), max(console.width - 14, 20))}", style="dim")
+        console.print(line)
 
 
 def print_full_sources(console: Console, answer: Answer) -> None:
