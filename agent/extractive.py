@@ -81,7 +81,9 @@ _INITIATOR = re.compile(r"بمبادر|بناء علي طلب|بطلب من|(^|\
                         r"\binitiat|\bat the request|\bplaced the call|\bcalled\b")
 _SPEAKER = re.compile(r"(^|\s)(و|ف)?(قال|قالت|اعلن|اعلنت|صرح|صرحت|اكد|اكدت|حذر|حذرت|ذكر|ذكرت|اضاف|اضافت|اوضح|اوضحت|ابلغ|بحسب|وفق|"
                       r"المتحدث|المتحدثه)(\s|$)|\b(said|told|stated|announced|warned)\b")
-_NUMBER = re.compile(r"[0-9]|(^|\s)(واحد|اثنين|اثنان|ثلاث|اربع|خمس|ست|سبع|ثماني|تسع|عشر|عشرات|مئات|الاف|مائه|مئه|الف)")
+# a number: digits, or a number word standing alone ("الفصائل" starts like الف, "ستحافظ" like ست)
+_NUMBER = re.compile(r"[0-9]|(^|\s)(و|ب)?(واحد|اثن(ين|ان|تين|تان)|ثلاث|اربع|خمس|ست|سبع|ثماني?|تسع|عشر)(ه|ين|ون|ات)?(?=\s|$)"
+                     r"|(^|\s)(و|ب)?(مئات|الاف|مائه|مئه|مئتين|مئتي|الف|الفين|مليون|ملايين)(?=\s|$)")
 _DURATION = re.compile(r"دقيق|دقائق|(^|\s)ساع|استمر|(^|\s)دام|minute|hour")
 # a stated duration needs its unit ("استمر" alone is also "لمزيد من الاستمرار في العمل")
 _DURATION_UNIT = re.compile(r"(^|\s)(ب|ل)?(ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات|يومين|ايام)(\s|$)|\b(minutes?|hours?)\b")
@@ -94,6 +96,8 @@ def fills_slot(asks: str, sentence: str) -> bool:
     norm = arabic.normalize(sentence).replace("ة", "ه")
     if asks == "when":
         return mentions_day(sentence)
+    if asks == "how_many" and mentions_day(sentence):  # "how many days between X and Y" is counted from their days
+        return True
     pattern = {"who_initiated": _INITIATOR, "who_said": _SPEAKER, "how_many": _NUMBER, "how_long": _DURATION,
                "where": _PLACE}.get(asks)
     return bool(pattern and pattern.search(norm))
@@ -101,12 +105,14 @@ def fills_slot(asks: str, sentence: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def states_attribute(attribute: str | None, sentence: str) -> bool:
-    """Whether ``sentence`` states the attribute the question needs (a duration, a casualty count)."""
+    """Whether ``sentence`` states the attribute the question needs (a duration, a casualty count, a number)."""
     if attribute is None:
         return True
     norm = arabic.normalize(sentence).replace("ة", "ه")
     if attribute == "duration":
         return bool(_DURATION_UNIT.search(norm))
+    if attribute == "count":
+        return bool(_NUMBER.search(norm))
     return bool(_NUMBER.search(norm)) and bool(re.search(r"قتل|ضحايا|جرحي|مصرع|توفي|وفاه|killed|dead|casualt|wounded", norm))
 
 

@@ -25,19 +25,22 @@ from agent.lexicon import Analyzer
 Asks = Literal["who_initiated", "who_said", "who", "when", "where", "how_many", "how_long", "why", "list", "order",
                "compare", "yes_no", "what"]
 EventKind = Literal["call", "agreement", "ceasefire", "suspension", "meeting", "statement"]
-Attribute = Literal["duration", "casualties"]
+Attribute = Literal["duration", "casualties", "count"]
 
 WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAYS_AR = ("الاثنين", "الثلاثاء", "الاربعاء", "الخميس", "الجمعه", "السبت", "الاحد")  # normalized (ة→ه kept below)
 
 # what is asked: the first pattern that matches wins, so the specific ones come first
 _ASKS: list[tuple[Asks, str]] = [
-    ("who_initiated", r"\bwho (initiated|placed|made|started|requested|asked for|called whom)\b|\binitiat|\bat whose (request|initiative)"
-                      r"|\bwhich side (called|initiated|made|placed|requested)|(^|\s)(من|ومن) (الذي )?(بادر|طلب|اجرى|اتصل|بدا)"
-                      r"|بمبادره (من )?(من|اي)|بطلب من (من|اي)|اي (طرف|جانب) (بادر|طلب|اتصل|اجرى)"),
+    ("who_initiated", r"\bwho (initiated|placed|made|started|requested|asked for|called whom|reached out|phoned|rang)\b|\binitiat"
+                      r"|\bat whose (request|initiative)|\b(reached out|got in touch|phoned|rang|called) first\b|\bpicked up the phone\b"
+                      r"|\bwhich (side|minister|country|party) (called|initiated|made|placed|requested|asked for|reached out)"
+                      r"|(^|\s)(من|ومن) (الذي )?(بادر|طلب|اجرى|اتصل|بدا)"
+                      r"|بمبادره (من )?(من|اي)|بطلب من (من|اي)|اي (ال)?(طرف|جانب|طرفين|جانبين|وزيرين) (بادر|طلب|اتصل|اجرى)"),
     ("who_said", r"\bwho (said|says|warned|stated|announced|told|reported|claimed|accused|confirmed)\b|\baccording to whom\b"
                  r"|(^|\s)(من|ومن) (الذي )?(قال|صرح|اعلن|حذر|اكد|ذكر|اتهم|ابلغ)|(وفق|بحسب) من"),
-    ("how_long", r"\bhow long\b|\bduration\b|\bfor how many (minutes|hours)\b|كم (استمر|دام|استغرق)|(^|\s)مده|كم (دقيقه|ساعه)"),
+    ("how_long", r"\bhow long\b|\bduration\b|\bfor how many (minutes|hours)\b|\bhow many (minutes|hours|days|weeks) did\b.*\b(last|take)\b"
+                 r"|كم (استمر|دام|استغرق)|(^|\s)مده|كم (دقيقه|ساعه)|كم (يوما|يوم|اياما|ساعه|ساعات|دقيقه|دقائق|اسبوعا|شهرا) (استغرق|استمر|دام)"),
     ("order", r"\b(in (chronological )?order|chronolog\w*|which came first|sequence of|order these)\b|(^|\s)(رتب|ترتيب|تسلسل)"),
     ("list", r"^(list|name|enumerate)\b|\b(list|name) (all|the|every)\b|\bwhat (calls|events)\b|(^|\s)(اذكر|عدد|ما هي) (جميع|كل|الاتصالات)"),
     ("compare", r"\b(compare|differ|differs|difference|different|versus|vs\.?)\b|(^|\s)(قارن|الفرق|يختلف|تختلف|مقارنه)"),
@@ -71,6 +74,11 @@ _LATE = re.compile(r"\b(late|end of)\s+$|(اواخر|نهايه|اخر)\s+(شه�
 _EARLY = re.compile(r"\b(early|beginning of|start of)\s+$|(اوائل|بدايه|مطلع)\s+(شهر\s+)?$")
 _MID = re.compile(r"\b(mid|middle of)[- ]?\s*$|(منتصف)\s+(شهر\s+)?$")
 _DURATION_WORDS = re.compile(r"\bhow long\b|\bduration\b|\bminutes?\b|\bhours?\b|(^|\s)(مده|دقيقه|دقائق|ساعه|ساعات|استمر|دام)(\s|$)")
+# "how many days passed between X and Y" is counted from two dates, not read from one sentence
+_TIME_BETWEEN = re.compile(r"\bhow many (days|weeks|months|hours)\b|(^|\s)كم (يوما|يوم|اياما|اسبوعا|شهرا|ساعه)(\s|$)")
+# "how many countries sent experts" is answered by the sentence that names them, with no number in it
+_LISTED = re.compile(r"\bhow many (countries|nations|states|cities|parties|sides|agencies|outlets)\b"
+                     r"|(^|\s)كم (دوله|بلدا|بلد|مدينه|طرفا|جهه|وكاله)(\s|$)")
 _CASUALTIES = re.compile(r"\b(killed|dead|deaths|casualt\w*|wounded|injured|victims)\b|(^|\s)(قتلي|القتلي|قتيل|ضحايا|الضحايا|جرحي|الجرحي)(\s|$)")
 # words an English question uses that are not its subject (the focus is what is left)
 _QUESTION_WORDS = frozenset(
@@ -153,6 +161,8 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
         frame.attribute = "duration"
     elif frame.asks == "how_many" and _CASUALTIES.search(norm):
         frame.attribute = "casualties"
+    elif frame.asks == "how_many" and not _TIME_BETWEEN.search(norm) and not _LISTED.search(norm):
+        frame.attribute = "count"  # "how many civilians left": a number must be stated ("several" is not one)
     return frame
 
 
@@ -191,6 +201,7 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
 
     if reference is None:
         reference = dt.date.today()
+    question = re.sub(r"\b(early|late)-(?=[A-Z])", r"\1 ", question, flags=re.IGNORECASE)  # "early-August": same length
     for found in resolve_dates(question, reference, lang="any"):
         phrase = arabic.normalize(found.phrase).replace("ة", "ه")
         bare = re.sub(r"^(يوم|ال)\s*", "", phrase).strip()
@@ -227,6 +238,8 @@ def _weekday_of(word: str) -> int | None:
     if word in WEEKDAYS_EN:
         return WEEKDAYS_EN.index(word)
     word = re.sub(r"^(و|ب|ف)?ال", "ال", word)
+    if not word.startswith("ال"):
+        word = "ال" + word  # "السبت" reaches here as "سبت"
     return WEEKDAYS_AR.index(word) if word in WEEKDAYS_AR else None
 
 

@@ -266,3 +266,38 @@ def test_a_casualty_question_quotes_only_sentences_that_state_casualties(dalil: 
     assert "3500 عسكري سوري" in answer.citations[0].quote
     assert not any("2031 مرة" in c.quote for c in answer.citations)
     assert "Washington-backed" not in (answer.frame or {}).get("names_unknown", [])
+
+
+@pytest.mark.parametrize(("question", "asks", "weekday", "date_from"), [
+    ("أي الجانبين طلب مكالمة السبت التي تناولت تطبيع الأوضاع في حلب؟", "who_initiated", 5, None),
+    ("Which minister reached out first for the early-August call?", "who_initiated", None, dt.date(2016, 8, 1)),
+    ("Was it Moscow or Washington that picked up the phone for the Tuesday conversation?", "who_initiated", 1, None),
+])
+def test_more_ways_to_ask_who_initiated_and_which_day(question: str, asks: str, weekday: int | None,
+                                                       date_from: dt.date | None) -> None:
+    f = frame(question)
+    assert (f.asks, f.weekday, f.date_from) == (asks, weekday, date_from)
+
+
+@pytest.mark.parametrize(("question", "attribute"), [
+    ("Exactly how many phone calls did Lavrov and Kerry hold in July 2016?", "count"),
+    ("How many days passed between the warning and the suspension?", None),  # counted from two dates
+    ("How many countries sent military experts to Geneva?", None),  # answered by naming them
+    ("كم يوماً استغرقت زيارة كيري إلى موسكو؟", "duration"),
+])
+def test_what_a_how_many_question_needs_the_evidence_to_state(question: str, attribute: str | None) -> None:
+    assert frame(question).attribute == attribute
+
+
+def test_several_is_not_a_number_and_a_number_word_must_stand_alone() -> None:
+    from agent.extractive import states_attribute
+
+    assert not states_attribute("count", "وشهد الشهر الماضي عدة مكالمات هاتفية بين لافروف وكيري")
+    assert not states_attribute("count", "ضرورة الفصل بين الفصائل المعارضة")  # الفصائل is not الف
+    assert states_attribute("count", "قتل ثلاثة مدنيين")
+    assert states_attribute("count", "وأصيب 12.8 ألف مدني")
+
+
+def test_exactly_how_many_july_calls_abstains_since_the_article_says_several(dalil: Dalil) -> None:
+    answer = dalil.ask("Exactly how many phone calls did Lavrov and Kerry hold in July 2016?", mode="extractive")
+    assert answer.abstained and "no passage states the count asked about" in answer.warnings
