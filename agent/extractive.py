@@ -124,6 +124,7 @@ class Person:
     name: str
     terms: frozenset[str]
     roles: tuple[str, ...] = ()
+    words: frozenset[str] = frozenset()  # every word of its names, English lower-case and Arabic normalized
 
     def named_in(self, terms: set[str], normalized: str) -> bool:
         return bool(self.terms & terms) or any(role in normalized for role in self.roles)
@@ -205,6 +206,9 @@ def extractive_answer(
         missing = _unnamed(pool, slots.people, analyzer)
         if missing:
             return _abstain(question, lang, passages, weights, [f"no passage found names {' and '.join(missing)} in this context"])
+        if not _speaks_to_the_rest(pool, slots.people, weights, analyzer, min_coverage):
+            names = " and ".join(p.name for p in slots.people)
+            return _abstain(question, lang, passages, weights, [f"no passage that names {names} is about the rest of the question"])
     best = max((c.coverage for c in pool), default=0.0)
     pool += [replace(c, coverage=max(c.coverage, best)) for c in slots.evidence]  # the event index's answer to the slot
     ranked = sorted(_unique(pool), key=priority, reverse=True)
@@ -300,6 +304,20 @@ def _unnamed(pool: list[Candidate], people: tuple[Person, ...], analyzer: Analyz
     if any(all(p.named_in(*s) for p in people) for s in seen):
         return []
     return [p.name for p in people if not any(p.named_in(*s) for s in seen)] or [p.name for p in people]
+
+
+def _speaks_to_the_rest(pool: list[Candidate], people: tuple[Person, ...], weights: dict[Concept, float], analyzer: Analyzer,
+                        min_coverage: float) -> bool:
+    """Whether a passage that names the question's people also covers enough of what the question asks
+    about them ("What did Zakharova say about North Korea?": her passages are about Damascus)."""
+    rest = {c: w for c, w in weights.items() if not any(p.terms & c.alternatives or c.word in p.words for p in people)}
+    if not rest:
+        return True
+    for text in {c.passage.node.get_content() + " " + c.text for c in pool}:
+        terms = set(analyzer.terms(text))
+        if all(p.named_in(terms, arabic.normalize(text)) for p in people) and coverage(terms, rest) >= min_coverage:
+            return True
+    return False
 
 
 def _choose(ranked: list[Candidate], cutoff: float, limit: int) -> list[Candidate]:

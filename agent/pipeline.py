@@ -6,6 +6,7 @@ and exposes one method per user-facing job; the CLI only parses, calls and rende
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
     from agent.extractive import ArticleSentences, Slots
     from agent.ingest import IngestReport, ProgressFn, RebuildReport
-    from agent.lexicon import Analyzer
+    from agent.lexicon import Analyzer, Entity
     from agent.llm import ChatClient
     from agent.question import QuestionFrame
     from agent.sequence.models import Event
@@ -264,8 +265,11 @@ class Dalil:
                 unknown.append(name)
         terms = self.analyzer.terms
         people = tuple(Person(e.en, frozenset(t for s in [e.ar, *e.variants] for t in terms(s)[-1:]),
-                              tuple(arabic.normalize(r) for r in e.roles))
-                       for name in frame.entities if (e := named.get(name)) is not None and e.kind == "person")
+                              tuple(arabic.normalize(r) for r in e.roles),
+                              frozenset([*(w.lower() for w in [*e.en.split(), *e.en_variants]),
+                                         *(w for s in [e.ar, *e.variants] for w in arabic.words(s))]))
+                       for name in frame.entities if (e := named.get(name)) is not None and e.kind == "person"
+                       and not _names_an_institution(e, frame.question))
         return Slots(asks=frame.asks, next_sentence=sentences.after, evidence=tuple(evidence), unknown=tuple(unknown),
                      attribute=frame.attribute, people=people)
 
@@ -367,6 +371,22 @@ class Dalil:
     def _require_documents(self) -> None:
         if self.store.registry.is_empty():
             raise DalilError(f"the store at {self.settings.store.path} is empty: run `dalil ingest seeds` first")
+
+
+_INSTITUTION_AR = ("اداره", "حكومه", "نظام", "عهد", "اداره الرييس")
+_INSTITUTION_EN = re.compile(r"^(?:'s)?\s+(administration|government|regime|white house)\b", re.IGNORECASE)
+
+
+def _names_an_institution(entity: Entity, question: str) -> bool:
+    """Whether the question names the person only for an institution ("an official in the Obama administration",
+    "مسؤول في إدارة أوباما"): then no passage has to name him."""
+    for name in {entity.en.split()[-1], *entity.en_variants}:
+        for m in re.finditer(rf"\b{re.escape(name)}\b", question, flags=re.IGNORECASE):
+            if _INSTITUTION_EN.match(question[m.end():]):
+                return True
+    words = arabic.words(question)
+    names = {w for s in [entity.ar, *entity.variants] for w in arabic.words(s)}
+    return any(w in names and words[i - 1].replace("ة", "ه") in _INSTITUTION_AR for i, w in enumerate(words) if i > 0)
 
 
 def _unstated(frame: QuestionFrame, event: Event) -> str | None:

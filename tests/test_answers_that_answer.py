@@ -301,3 +301,22 @@ def test_several_is_not_a_number_and_a_number_word_must_stand_alone() -> None:
 def test_exactly_how_many_july_calls_abstains_since_the_article_says_several(dalil: Dalil) -> None:
     answer = dalil.ask("Exactly how many phone calls did Lavrov and Kerry hold in July 2016?", mode="extractive")
     assert answer.abstained and "no passage states the count asked about" in answer.warnings
+
+
+def test_a_person_whose_passages_are_about_something_else_makes_it_abstain(dalil: Dalil) -> None:
+    """Zakharova is quoted, but on a US attack on Damascus, not on North Korea."""
+    answer = dalil.ask("What did Maria Zakharova say about North Korea's nuclear programme?", mode="extractive")
+    assert answer.abstained
+    assert "no passage that names Maria Zakharova is about the rest of the question" in answer.warnings
+    said = dalil.ask("What did Maria Zakharova warn would follow a direct US attack on Damascus?", mode="extractive")
+    assert not said.abstained and "زاخاروفا" in said.citations[0].quote + " ".join(c.quote for c in said.citations)
+
+
+def test_a_person_named_for_an_institution_need_not_be_named_by_the_passage() -> None:
+    from agent.lexicon import load_analyzer
+    from agent.pipeline import _names_an_institution
+
+    obama = next(e for e in load_analyzer().entities if e.en == "Barack Obama")
+    assert _names_an_institution(obama, "ما الذي يحرص الروس على تجنبه بحسب مسؤول في إدارة أوباما؟")
+    assert _names_an_institution(obama, "What did an official in the Obama administration say?")
+    assert not _names_an_institution(obama, "What did Obama say to Putin?")
