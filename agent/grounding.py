@@ -8,6 +8,7 @@ the one event an answer is about, and its label in the question's language.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -58,6 +59,16 @@ def candidate_events(frame: QuestionFrame, events: list[Event], people: Iterable
         else:
             out = sorted((e for e in out if e.date.end < frame.relation_from), key=lambda e: e.date.end, reverse=True)
         return _nearest(out) if frame.nearest else out
+    if frame.relation and frame.relation_event and frame.relation_days:  # "two days before the suspension"
+        anchors = [e for e in events if e.type in _KINDS.get(frame.relation_event, (frame.relation_event,))
+                   and e.date.granularity == "day" and e.date.date]
+        if not anchors:
+            return []
+        sign = -1 if frame.relation == "before" else 1
+        target = anchors[0].date.date + dt.timedelta(days=sign * frame.relation_days)
+        near = sorted((e for e in out if e.date.granularity == "day" and e.date.date and abs((e.date.date - target).days) <= 1),
+                      key=lambda e: abs((e.date.date - target).days))
+        return near[:1]
     if frame.relation and frame.relation_event:
         anchors = [e for e in events if e.type in _KINDS.get(frame.relation_event, (frame.relation_event,))]
         if anchors:

@@ -55,7 +55,8 @@ _ASKS: list[tuple[Asks, str]] = [
 _ASK_RE = [(asks, re.compile(pattern)) for asks, pattern in _ASKS]
 
 _EVENTS: list[tuple[EventKind, str]] = [
-    ("suspension", r"\bsuspen\w*|\bhalt\w*|\bfreez\w*|(^|\s)(و|ب|ل)?(ال)?(تعليق|علق|تعلق|يعلق|وقف التعاون)"),
+    ("suspension", r"\bsuspen\w*|\bhalt\w*|\bfreez\w*|\bcut\w* (off )?(its |the |all )?(\w+ )?(channels|contacts|ties|cooperation)"
+                   r"|(^|\s)(و|ب|ل)?(ال)?(تعليق|علق|تعلق|يعلق|وقف التعاون|قطع (ال)?(قنوات|اتصالات|تواصل))"),
     ("ceasefire", r"\bceasefire|\bcease-fire|\btruce|\bcessation of hostilities|(^|\s)(و|ب|ل)?(ال)?(هدنه|وقف اطلاق النار|وقف الاعمال)"),
     ("agreement", r"\bagreement|\bdeal\b|\baccord\b|(^|\s)(و|ب|ل)?(ال)?(اتفاق|اتفاقيه)"),
     ("meeting", r"\bmeet\w*|\bvisit\w*|\btalks in\b|(^|\s)(و|ب|ل)?(ال)?(لقاء|اجتماع|زياره|التقى|يلتقي)"),
@@ -105,6 +106,7 @@ class QuestionFrame(BaseModel):
     relation_event: EventKind | None = None
     relation_from: dt.date | None = Field(default=None, description="the anchor's dates in 'the call before the one on 16 August'")
     relation_to: dt.date | None = None
+    relation_days: int | None = Field(default=None, description="'two days before the suspension': the offset from the event")
     nearest: bool = Field(default=False, description="one event is asked for: the nearest one before or after the anchor")
     attribute: Attribute | None = Field(default=None, description="an attribute the evidence must state (a duration, a casualty count)")
 
@@ -132,7 +134,9 @@ class QuestionFrame(BaseModel):
             lines.append(f"date: {span} (from {self.date_phrase!r})")
         if self.weekday is not None:
             lines.append(f"weekday: {self.weekday_name}")
-        if self.relation and self.relation_from:
+        if self.relation and self.relation_days:
+            lines.append(f"relation: {self.relation_days} days {self.relation} the {self.relation_event}")
+        elif self.relation and self.relation_from:
             span = str(self.relation_from) if self.relation_from == self.relation_to else f"{self.relation_from} … {self.relation_to}"
             lines.append(f"relation: {'the nearest event ' if self.nearest else ''}{self.relation} {span}")
         elif self.relation:
@@ -185,7 +189,39 @@ def _event_kind(norm: str) -> EventKind | None:
     return min(found)[1] if found else None
 
 
+_COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+           "يوم": 1, "يوما": 1, "يومين": 2, "ثلاثه": 3, "اربعه": 4, "خمسه": 5, "سته": 6, "سبعه": 7}
+_OFFSET = re.compile(r"\b(?P<n>\d+|a|one|two|three|four|five|six|seven) (?P<unit>days?|weeks?) (?P<word>before|after|earlier than|later than)"
+                     r"(?P<target>.*)$"
+                     r"|(^|\s)(?P<word2>قبل|بعد) (?P<n2>يوم|يوما|يومين|\d+|ثلاثه|اربعه|خمسه|سته|سبعه|اسبوع|اسبوعين)"
+                     r"(?: (?P<unit2>ايام|يوما|اسابيع))?(?: من)?(?P<target2>.*)$")
+
+
+def _offset_relation(frame: QuestionFrame, norm: str) -> bool:
+    """"the call two days before the suspension", "قبل ثلاثة أيام من إعلان واشنطن قطع قنوات التواصل": one event,
+    a counted number of days from another."""
+    m = _OFFSET.search(norm)
+    if m is None:
+        return False
+    word, target = m.group("word") or m.group("word2"), m.group("target") or m.group("target2") or ""
+    kind = next((k for k, pattern in _EVENT_RE if pattern.search(target)), None)
+    if kind is None or kind == "statement":
+        return False
+    n, unit = m.group("n") or m.group("n2"), m.group("unit") or m.group("unit2") or ""
+    if n.startswith("اسبوع"):
+        days = 14 if n == "اسبوعين" else 7
+    else:
+        days = (int(n) if n.isdigit() else _COUNTS.get(n, 0)) * (7 if unit.startswith(("week", "اسابيع")) else 1)
+    if not days:
+        return False
+    frame.relation = "before" if word in ("before", "earlier than", "قبل") else "after"
+    frame.relation_event, frame.relation_days, frame.nearest = kind, days, True
+    return True
+
+
 def _relation(frame: QuestionFrame, norm: str) -> None:
+    if _offset_relation(frame, norm):
+        return
     for m in _RELATION.finditer(norm):
         word = m.group(1) or m.group(4)
         target = m.group(2) or m.group(5) or ""

@@ -320,3 +320,16 @@ def test_a_person_named_for_an_institution_need_not_be_named_by_the_passage() ->
     assert _names_an_institution(obama, "ما الذي يحرص الروس على تجنبه بحسب مسؤول في إدارة أوباما؟")
     assert _names_an_institution(obama, "What did an official in the Obama administration say?")
     assert not _names_an_institution(obama, "What did Obama say to Putin?")
+
+
+@pytest.mark.parametrize(("question", "relation", "days", "about"), [
+    ("What did the two ministers talk about on the phone two days before Washington announced it was cutting its Syria "
+     "channels with Moscow?", "before", 2, "the phone call of Saturday 1 October 2016"),
+    ("بماذا انتهت المكالمة التي جرت بين الوزيرين قبل ثلاثة أيام من إعلان واشنطن قطع قنوات التواصل مع موسكو بشأن سوريا؟",
+     "before", 3, "الاتصال الهاتفي يوم الجمعة 30 أيلول 2016"),
+    ("Who initiated the call two days after the suspension?", "after", 2, "the phone call of Wednesday 5 October 2016"),
+])
+def test_a_call_counted_in_days_from_another_event(dalil: Dalil, question: str, relation: str, days: int, about: str) -> None:
+    f = frame(question)
+    assert (f.relation, f.relation_days, f.relation_event, f.nearest) == (relation, days, "suspension", True)
+    assert dalil.ask(question, mode="extractive").about == about
