@@ -194,3 +194,44 @@ def test_a_query_the_corpus_cannot_read_is_left_out_of_the_fusion(llm: Any, monk
     assert code == 0, err
     assert any(english in w for w in json.loads(out)["warnings"]), "premise: the model's rewrites were received"
     assert prompt_passages(answer_request(llm)) == expected
+
+
+# ---------------------------------------------------------------- survivors of the mutation run (docs/MUTATION.md)
+
+
+def test_a_claim_opening_with_ma_is_a_negated_claim() -> None:
+    """Bare "ما" is usually "what"; at the start of a sentence it negates ("ما ناقش…" = "did not discuss").
+    If this fails, "they did not discuss Aleppo" is verified against a passage saying they did."""
+    result = verify("ما ناقش لافروف وكيري تطبيع الوضع في حلب [1].", [passage(SATURDAY)], load_analyzer())
+    sentence = result.sentences[0]
+    assert not sentence.supported
+    assert any("negated (ما)" in p for p in sentence.problems), sentence.problems
+
+
+def test_a_passage_negation_covers_the_words_after_it_not_before() -> None:
+    """A negation in the passage applies to the next few content words: "لم يوافق" negates agreeing,
+    and the name before "ولم" is not negated. If this fails, true claims are flagged as contradicted
+    or claims the passage denies are verified."""
+    analyzer = load_analyzer()
+
+    def check(claim: str, text: str):
+        return verify(claim, [passage(text)], analyzer).sentences[0]
+
+    assert check("تحدث لافروف مع كيري [1].", "تحدث لافروف مع كيري ولم يتفقا.").supported
+    denied = check("وافق لافروف [1].", "لم يوافق الطرفان بعد جولة طويلة من المحادثات التي أجراها لافروف.")
+    assert not denied.supported and any("negates it (لم يوافق)" in p for p in denied.problems), denied.problems
+
+
+def test_a_template_line_is_judged_on_its_arabic_and_bridged_words() -> None:
+    """For Dalil's own lines (``strict=False``), English words the lexicon bridges to Arabic are checked
+    and words it cannot bridge are left out. If this fails, English summary lines with a name the
+    lexicon lacks are flagged, or lines of bridged words only cannot be checked at all."""
+    analyzer = load_analyzer()
+
+    def line(text: str):
+        return verify(text, [passage(SATURDAY)], analyzer, strict=False).sentences[0]
+
+    unbridged = line("Lavrov and Kerry discussed Aleppo with Zorblatt, Flimflam and Quux [1].")
+    assert unbridged.supported and unbridged.support == 1.0, unbridged.problems
+    bridged = line("The situation in Aleppo [1].")  # each word bridged to one Arabic stem
+    assert bridged.supported and bridged.support == 1.0, bridged.problems
