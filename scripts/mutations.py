@@ -59,6 +59,10 @@ MUTATIONS = (
              (f"{CORE}::test_a_template_line_is_judged_on_its_arabic_and_bridged_words",)),
     Mutation("x_overlap_score__mutmut_19", "agent/citations.py", "len(c.alternatives) > 1]", "len(c.alternatives) > 2]",
              (f"{CORE}::test_a_template_line_is_judged_on_its_arabic_and_bridged_words",)),
+    Mutation("x_check_claim__mutmut_18", "agent/citations.py", ", *(_name_terms(n, analyzer) for n in known)))", "))",
+             (f"{CORE}::test_names_already_tied_to_the_passages_count_as_found",)),
+    Mutation("x__name_terms__mutmut_1", "agent/citations.py", "analyzer.concepts(name) for t", "analyzer.concepts(None) for t",
+             (f"{CORE}::test_names_already_tied_to_the_passages_count_as_found",)),
 )
 
 

@@ -235,3 +235,15 @@ def test_a_template_line_is_judged_on_its_arabic_and_bridged_words() -> None:
     assert unbridged.supported and unbridged.support == 1.0, unbridged.problems
     bridged = line("The situation in Aleppo [1].")  # each word bridged to one Arabic stem
     assert bridged.supported and bridged.support == 1.0, bridged.problems
+
+
+def test_names_already_tied_to_the_passages_count_as_found() -> None:
+    """``known`` (an event's participants, tied to its passages by the event index) are accepted as found
+    in the cited passage, in English or Arabic spelling. If this fails, the summary's sentences naming
+    a participant the quoted passage refers to only by title are flagged as unsupported."""
+    analyzer = load_analyzer()
+    text = "بحث وزير الخارجية الروسي مع نظيره الأمريكي الوضع في حلب."
+    claim = "بحث لافروف مع نظيره الأمريكي الوضع في حلب [1]."
+    assert not verify(claim, [passage(text)], analyzer).sentences[0].supported, "premise: the passage does not name him"
+    sentence = verify(claim, [passage(text)], analyzer, known=["Sergei Lavrov"]).sentences[0]
+    assert sentence.supported, sentence.problems
