@@ -179,8 +179,11 @@ def test_timeline_calls_timeline_for_with_the_mode_and_date_filter(offline: Scre
 
 
 def test_timeline_runs_the_real_sequence_module(offline: Screen) -> None:
-    """The chat against the real ``agent.sequence.timeline`` (its API, not a guess of it)."""
-    pytest.importorskip("agent.sequence.timeline")
+    """The chat against the real ``agent.sequence.timeline`` (its API, not a guess of it): an import
+    error in it fails here instead of being skipped."""
+    from agent.sequence import timeline
+
+    assert callable(timeline.timeline_for) and callable(timeline.print_timeline)
     offline("/filter from=2016-09-01 to=2016-09-30 outlet=العربي الجديد")
     shown = offline("/timeline")
     assert "error:" not in shown and offline.keep_going
