@@ -149,6 +149,20 @@ class Slots:
     attribute: str | None = None
     unstated: str | None = None
     people: tuple[Person, ...] = ()
+    about: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end): the evidence of the event the answer is about
+    rivals: tuple[tuple[str, int, int], ...] = ()  # the evidence of the other events of its kind
+
+
+AFTER_EVIDENCE = 400  # characters after an event's evidence whose sentences still report it ("وأضافت أن …")
+
+
+AFTER_EVIDENCE = 400  # characters after an event's evidence whose sentences still report it ("وأضافت أن …")
+
+
+def reports(cand: Candidate, spans: tuple[tuple[str, int, int], ...]) -> bool:
+    """Whether ``cand`` is (or closely follows) the evidence of an event, given as (doc_id, start, end) spans."""
+    doc_id = cand.passage.node.metadata["doc_id"]
+    return any(doc_id == d and start <= cand.start <= end + AFTER_EVIDENCE for d, start, end in spans)
 
 
 def mentions_day(sentence: str) -> bool:
@@ -226,6 +240,8 @@ def extractive_answer(
     chosen = chosen or _choose(ranked, cutoff, max_sentences)
     if not chosen:
         return _abstain(question, lang, passages, weights)
+    if slots.about and reports(chosen[0], slots.about):  # about one call: no quote that reports another call
+        chosen = [c for c in chosen if reports(c, slots.about) or not reports(c, slots.rivals)]
     citations = [citation_for(i, c.passage, c.start, c.end, c.text) for i, c in enumerate(chosen, start=1)]
     sentences = [
         AnswerSentence(text=defang_markers(c.text), citations=[i], supported=True, support=round(c.coverage, 3))

@@ -174,11 +174,14 @@ class Dalil:
         slots = self._slots(frame, event, sentences)
         if pinned:
             slots = replace(slots, unstated=_unstated(frame, event))
+        if event is not None:
+            rivals = [e for e in self.events() if e.type == event.type and e.id != event.id]
+            slots = replace(slots, about=_evidence_spans(event), rivals=tuple(s for e in rivals for s in _evidence_spans(e)))
         answer = extractive_answer(
             question, passages, self.analyzer, bm25.document_frequency, max(len(bm25), 1), r.min_coverage, r.max_sentences,
             slots,
         )
-        if event is not None and not answer.abstained:
+        if event is not None and not answer.abstained and _cites_evidence(answer, event):
             from agent.grounding import label
 
             answer.about = label(event, answer.lang)
@@ -387,6 +390,19 @@ def _names_an_institution(entity: Entity, question: str) -> bool:
     words = arabic.words(question)
     names = {w for s in [entity.ar, *entity.variants] for w in arabic.words(s)}
     return any(w in names and words[i - 1].replace("ة", "ه") in _INSTITUTION_AR for i, w in enumerate(words) if i > 0)
+
+
+def _evidence_spans(event: Event) -> tuple[tuple[str, int, int], ...]:
+    return tuple((c.doc_id, c.start, c.end) for r in event.reports for c in r.citations)
+
+
+def _cites_evidence(answer: Answer, event: Event) -> bool:
+    """Whether the answer's first quote reports ``event``: only then does it say which event it is about."""
+    from agent.extractive import AFTER_EVIDENCE
+
+    first = answer.citations[0] if answer.citations else None
+    return first is not None and any(first.doc_id == d and start <= first.start <= end + AFTER_EVIDENCE
+                                     for d, start, end in _evidence_spans(event))
 
 
 def _unstated(frame: QuestionFrame, event: Event) -> str | None:

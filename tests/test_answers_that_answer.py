@@ -333,3 +333,22 @@ def test_a_call_counted_in_days_from_another_event(dalil: Dalil, question: str, 
     f = frame(question)
     assert (f.relation, f.relation_days, f.relation_event, f.nearest) == (relation, days, "suspension", True)
     assert dalil.ask(question, mode="extractive").about == about
+
+
+def test_an_answer_about_one_event_quotes_no_other_event(dalil: Dalil) -> None:
+    """Before, "when was the call about Aleppo" said `about: the phone call of Wednesday 28 September 2016` and
+    then also quoted the 5 October and 16 August calls (they mention a weekday, so they fill the when-slot)."""
+    answer = dalil.ask("متى جرى الاتصال الهاتفي بين لافروف وكيري حول حلب؟", mode="extractive")
+    assert not answer.abstained and answer.about
+    day = {"الاتصال الهاتفي يوم الأربعاء 28 أيلول 2016": "2016-09-28",
+           "الاتصال الهاتفي يوم السبت 1 تشرين الأول 2016": "2016-10-03"}
+    assert answer.about in day
+    assert {c.published for c in answer.citations} == {day[answer.about]}, [(c.file, c.quote[:40]) for c in answer.citations]
+
+
+def test_an_answer_about_one_call_keeps_quotes_that_report_no_other_call(dalil: Dalil) -> None:
+    """The rule drops only quotes that are another call's evidence: Toner's comment on the suspension stays."""
+    answer = dalil.ask("In which call did Kerry warn that Washington would suspend its bilateral engagement with Moscow?",
+                       mode="extractive")
+    assert answer.about == "the phone call of Wednesday 28 September 2016"
+    assert "تستعد لتعليق التزامها الثنائي" in answer.citations[0].quote
