@@ -186,7 +186,7 @@ def words(text: str) -> list[str]:
 def stem(word: str) -> str:
     """Snowball stem of one normalized word (Arabic or English)."""
     if _ARABIC.match(word):
-        if word.startswith("وال") and len(word) > 4:  # Snowball keeps the conjunction و- (OFFLINE-FACTS)
+        if word.startswith("وال") and len(word) > 4:  # Snowball keeps the conjunction و-: والخارجية → والخارج, الخارجية → خارج
             word = word[1:]
         return _stemmer("arabic").stemWord(word)
     return _stemmer("english").stemWord(word)

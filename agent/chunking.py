@@ -29,7 +29,8 @@ _NLTK_AND_TIKTOKEN_READY = False
 
 
 def use_bundled_tiktoken_cache() -> None:
-    """Point tiktoken at the BPE files llama-index ships, so no download is attempted (OFFLINE-FACTS)."""
+    """Point tiktoken at the BPE files llama-index ships (``llama_index/core/_static/tiktoken_cache``);
+    without ``TIKTOKEN_CACHE_DIR`` tiktoken downloads them from openaipublic.blob.core.windows.net on first use."""
     global _NLTK_AND_TIKTOKEN_READY
     if _NLTK_AND_TIKTOKEN_READY:
         return

@@ -217,7 +217,7 @@ class Settings(BaseSettings):
     def bm25_weight(self) -> float:
         """The hybrid fusion weight of BM25: as set, else by how semantic the dense list is.
 
-        Measured on evals/dev.yaml (see the foundation issue's note): the lexical hashing
+        Measured on evals/dev.yaml: the lexical hashing
         embedder's list mostly repeats BM25's, so BM25 leads (0.75); a semantic embedder
         finds what BM25 misses, so the two lists weigh the same (0.5)."""
         if self.retrieval.bm25_weight is not None:

@@ -79,8 +79,8 @@ class DenseRetriever(BaseRetriever):
     """Nearest chunks by embedding: Chroma returns ids and distances only; nodes come from the registry.
 
     Written instead of llama-index's ``VectorIndexRetriever`` because ``ChromaVectorStore.query``
-    fetches and parses every candidate's stored node JSON, which cost more than the search itself
-    (issue #8). Scores are cosine similarities (1 − cosine distance).
+    fetches and parses every candidate's stored node JSON, which cost more than the search itself.
+    Scores are cosine similarities (1 − cosine distance).
     """
 
     def __init__(self, store: Store, embedder: BaseEmbedding, top_k: int, filters: SearchFilters | None = None) -> None:

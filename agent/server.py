@@ -5,7 +5,7 @@ Unix socket with the same JSON contracts as ``--json`` (``agent.schema``). ``req
 op, args)`` is the client side: it returns the server's reply, or ``None`` when no server
 serves this store with these very settings, and the caller then works in its own process.
 
-Why it exists (issue #8): a `dalil ask` process spends about 1.7 s importing llama-index and
+Why it exists: a `dalil ask` process spends about 1.7 s importing llama-index and
 chromadb before any work; the client side imports neither (only the standard library and
 ``agent.config``), so a question answered by the server costs a few hundred milliseconds.
 

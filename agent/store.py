@@ -770,7 +770,7 @@ class Store:
                 self._save_unless_ingesting(index)
         self._bm25 = index
         # the index lives as long as the process: keep its half a million ids out of the garbage
-        # collector's full passes, which otherwise stalled one search in ten by 0.2–0.6 s (issue #8);
+        # collector's full passes, which otherwise stalled one search in ten by 0.2–0.6 s (100,000 articles);
         # unfrozen first, so the index this one replaces can be collected
         gc.unfreeze()
         gc.collect()
@@ -901,5 +901,5 @@ def _marks(items: list[str]) -> str:
 def _without_text(nodes: list[TextNode]) -> list[TextNode]:
     """The nodes as Chroma should keep them: vector, id and metadata, no text. The text lives in the
     registry, where retrieval reads it; a copy in Chroma only fed its full-text index (at 100,000
-    articles Chroma's SQLite file reached 4 GB and ingest became disk-bound, issue #8)."""
+    articles Chroma's SQLite file reached 4 GB and ingest became disk-bound)."""
     return [node.model_copy(update={"text": ""}) for node in nodes]

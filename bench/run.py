@@ -1,4 +1,4 @@
-"""Dalil's performance benchmarks (issue #8): one command, one table (or one JSON document).
+"""Dalil's performance benchmarks: one command, one table (or one JSON document).
 
     .venv/bin/python bench/run.py [--quick] [--sizes ...] [--only NAME[,NAME]] [--work DIR] [--json]
 

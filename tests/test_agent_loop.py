@@ -1,7 +1,7 @@
 """The LLM agent loop over real HTTP: `dalil ask` and `dalil chat` against the scripted OpenAI-compatible
 server, whose replies call tools (OpenAI tool calling).
 
-Each scenario of the agent issue: a two-step search then answer; a timeline question answered through
+The scenarios: a two-step search then answer; a timeline question answered through
 ``events``; a repeated call; an unknown tool; malformed arguments; a 429 in the middle of the loop; the
 step, token and time budgets; an article telling the model to read ``../../etc/passwd``; an endpoint
 without tool calling. Each asserts what the user sees (terminal or ``--json``), the ``steps`` and the

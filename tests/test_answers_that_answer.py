@@ -1,7 +1,7 @@
 """Answers that answer: question frames, event-grounded retrieval, slot-aware extractive answers and
 abstention on near misses, on the seeds with default settings (offline).
 
-The questions are the ones a new user tried (the issue's list); each must come out right.
+The questions are the ones a new user tried; each must come out right.
 """
 
 from __future__ import annotations

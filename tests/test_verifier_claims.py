@@ -1,8 +1,8 @@
 """The citation verifier checks what a sentence claims, not only whom it names.
 
-Regression tests for the issue "Nothing lost, nothing crashes", section 4: fabricated claims
-("Lavrov murdered Kerry in Aleppo [1].", "Kerry and Lavrov never spoke about Aleppo [1].",
-"لافروف قتل كيري في حلب [1]") came back ``supported`` (support 1.0) against a seed passage that
+Regression tests: fabricated claims ("Lavrov murdered Kerry in Aleppo [1].",
+"Kerry and Lavrov never spoke about Aleppo [1].",
+"لافروف قتل كيري في حلب [1]") once came back ``supported`` (support 1.0) against a seed passage that
 says nothing of the kind, because only Arabic words, bridged English words and numbers were
 checked. A sentence is supported only when its content words (entities, verbs, nouns) are in the
 cited passage, a negation on one side has one on the other, and it neither repeats nor rests on
@@ -53,7 +53,7 @@ def test_guard_the_passage_names_both_ministers_and_aleppo() -> None:
     assert "قتل" not in SATURDAY and "لم" not in arabic.words(SATURDAY)
 
 
-# ---------------------------------------------------------------- the issue's three sentences
+# ---------------------------------------------------------------- the three fabricated sentences above
 
 
 def test_an_english_verb_the_passage_does_not_have_is_not_supported() -> None:
@@ -76,7 +76,7 @@ def test_an_arabic_verb_the_passage_does_not_have_is_not_supported() -> None:
 
 
 def test_more_fabricated_predicates_with_the_right_entities_are_not_supported() -> None:
-    """Not a list of the issue's sentences: any content word absent from the passage blocks support."""
+    """Not a list of those three sentences: any content word absent from the passage blocks support."""
     for claim, absent in [
         ("Kerry surrendered Aleppo to Russia and Lavrov resigned [1].", "surrendered, resigned"),
         ("Lavrov praised Kerry in Aleppo [1].", "praised"),
