@@ -36,7 +36,7 @@ _SIDES_EN = {"Russia": "Russian account", "United States": "US account"}
 # a second question joined to the first: ", and when …", "، ومتى …", or a new sentence after "?"
 _EN_JOIN = re.compile(r",\s*(?:and|but)\s+(?=(?:when|where|who|whom|what|which|how|why|did|does|do|was|were|is|are|has|had)\b)", re.I)
 _AR_JOIN = re.compile(r"[،,]\s*(?=و(?:متى|أين|اين|من|ما|ماذا|كم|هل|لماذا|كيف|أي|اي)(?:\s|$))")
-_QUESTION_END = re.compile(r"(?<=[?؟])\s+(?=\S)")
+_QUESTION_END = re.compile(r"(?<=[?؟])\s+(?=[^\s(])")  # "… ذلك؟ (context words)" from a chat follow-up is one question
 # shapes agent.question's patterns miss: "ما الترتيب الزمني لـ…", "أي الاتصالين جاء أولا", "in what order"; "how did each side describe"
 _ALSO_ORDER = re.compile(r"\bin what order\b|\bwhich (came|happened) first\b|(الترتيب|بالترتيب|للترتيب) الزمني"
                          r"|(جاء|جرى|حدث) (أولا|أولاً|اولا)|أيهما سبق", re.I)

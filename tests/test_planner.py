@@ -100,6 +100,9 @@ def test_a_multi_part_question_runs_one_search_per_part(dalil: Dalil) -> None:
 
 def test_other_questions_keep_the_one_pass_answer(dalil: Dalil) -> None:
     assert split_parts("When and where was the agreement signed?") == ["When and where was the agreement signed?"]
+    # a chat follow-up carries its context in parentheses after the question mark: still one question
+    followup = "ومتى حدث ذلك؟ (جرى الاتصال الهاتفي لافروف وكيري حول حلب)"
+    assert split_parts(followup) == [followup]
     answer = dalil.ask("On what day did Lavrov and Kerry discuss normalizing Aleppo?", mode="extractive")
     assert answer.steps == []
 
