@@ -137,7 +137,7 @@ class AgentLoop:
             context += self.count(completion.text) + sum(self.count(c.arguments) + 8 for c in completion.tool_calls)
             for call in completion.tool_calls:
                 if len(self.steps) >= s.agent_max_steps:
-                    content = "error: no tool call left; answer now from the passages above"
+                    content: str | None = "error: no tool call left; answer now from the passages above"
                 else:
                     content = self._step(call)
                     if content is None:

@@ -196,7 +196,7 @@ class ArabicSentenceChunker(NodeParser):
 
 def chunk_node(node_id: str, text: str, doc_meta: Mapping[str, Any], para: int, start: int, end: int, ordinal: int) -> TextNode:
     """A chunk as a ``TextNode``: the one shape both the chunker and the registry build."""
-    meta = {k: doc_meta.get(k) for k in META_KEYS if k not in ("source", "encoding", "content_hash")}
+    meta: dict[str, Any] = {k: doc_meta.get(k) for k in META_KEYS if k not in ("source", "encoding", "content_hash")}
     published = meta.get("published")
     meta.update({
         "paragraph": para, "ordinal": ordinal, "start_char": start, "end_char": end,

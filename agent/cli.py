@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional, cast
 
 import typer
 from rich.console import Console
@@ -21,7 +21,8 @@ from agent.safety import display, mask_urls_in
 if TYPE_CHECKING:
     from agent.config import Settings
     from agent.pipeline import Dalil
-    from agent.retrieve import SearchFilters
+    from agent.retrieve import RetrievalMode, SearchFilters
+    from agent.schema import AnswerMode
 
 app = typer.Typer(
     name="dalil", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
@@ -198,7 +199,8 @@ def search(
         else:
             from agent.pipeline import Dalil
 
-            result = Dalil(settings).search(query, top_k, make_filters(date_from, date_to, outlet), mode)  # type: ignore[arg-type]
+            retrieval = cast("RetrievalMode | None", mode)  # checked above
+            result = Dalil(settings).search(query, top_k, make_filters(date_from, date_to, outlet), retrieval)
         if as_json:
             out().print(render.to_json(result), markup=False, soft_wrap=True)
         else:
@@ -247,7 +249,8 @@ def ask(
             dalil = Dalil(settings)
             filters = make_filters(date_from, date_to, outlet)
             steps = None if as_json else render.StepPrinter(err())
-            answer = dalil.ask(question, filters, top_k, mode=mode, lang=lang, on_text=streamed, on_step=steps)  # type: ignore[arg-type]
+            answer_mode = cast("AnswerMode | None", mode)  # checked above
+            answer = dalil.ask(question, filters, top_k, mode=answer_mode, lang=lang, on_text=streamed, on_step=steps)
         if as_json:
             console.print(render.to_json(answer), markup=False, soft_wrap=True)
         elif streamed is not None and streamed.started:

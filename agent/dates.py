@@ -255,7 +255,7 @@ def _day_result(
     phrase = src.text[start:end]
     mismatch = stated is not None and stated != day.weekday()
     explanation = f"'{phrase}' = {how} = {day} ({WEEKDAY_NAMES[day.weekday()]})"
-    if mismatch:
+    if mismatch and stated is not None:
         explanation += f"; stated weekday {WEEKDAY_NAMES[stated]} does not match"
     return ResolvedDate(
         phrase=phrase, start=start, end=end, date=day, period_start=day, period_end=day,

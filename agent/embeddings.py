@@ -68,7 +68,8 @@ class HashingEmbedding(BaseEmbedding):
     _canonical: dict[str, str] = PrivateAttr(default_factory=dict)
 
     def __init__(self, dim: int = 1024, analyzer: Analyzer | None = None, **kwargs: Any) -> None:
-        super().__init__(dim=dim, model_name=f"dalil-hashing-{dim}", embed_batch_size=256, **kwargs)
+        # dim is this subclass's own field, which pydantic's __init__ takes; mypy checks the call against BaseEmbedding's fields
+        super().__init__(dim=dim, model_name=f"dalil-hashing-{dim}", embed_batch_size=256, **kwargs)  # type: ignore[call-arg]
         self._analyzer = analyzer or load_analyzer()
 
     @classmethod

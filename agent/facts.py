@@ -239,10 +239,10 @@ def mentions(sentence: str, analyzer: Analyzer) -> list[Named]:
                 found.append(Named(m.start(), m.end(), entity.en, info.kind if info else "other"))
     found.sort(key=lambda m: (m.start, -(m.end - m.start), m.kind != "source"))
     kept: list[Named] = []
-    for m in found:
-        if kept and m.start < kept[-1].end:
+    for n in found:
+        if kept and n.start < kept[-1].end:
             continue
-        kept.append(m)
+        kept.append(n)
     return kept
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from agent.question import QuestionFrame
 
@@ -65,9 +65,9 @@ def candidate_events(frame: QuestionFrame, events: list[Event], people: Iterable
         if not anchors:
             return []
         sign = -1 if frame.relation == "before" else 1
-        target = anchors[0].date.date + dt.timedelta(days=sign * frame.relation_days)
+        target = cast(dt.date, anchors[0].date.date) + dt.timedelta(days=sign * frame.relation_days)
         near = sorted((e for e in out if e.date.granularity == "day" and e.date.date and abs((e.date.date - target).days) <= 1),
-                      key=lambda e: abs((e.date.date - target).days))
+                      key=lambda e: abs((cast(dt.date, e.date.date) - target).days))
         return near[:1]
     if frame.relation and frame.relation_event:
         anchors = [e for e in events if e.type in _KINDS.get(frame.relation_event, (frame.relation_event,))]

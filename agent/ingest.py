@@ -53,7 +53,7 @@ class IngestReport:
     bm25_seconds: float = 0.0  # part of ``seconds``: bringing the BM25 index up to date at the end
     encodings: dict[str, str] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "added": len(self.added), "updated": len(self.updated), "unchanged": len(self.unchanged), "repaired": len(self.repaired),
             "duplicates": [{"file": f, "same_as": s} for f, s in self.duplicates],
@@ -365,7 +365,7 @@ def _prepare_in_worker(docs: list[tuple[str, str, dict[str, Any]]], extract: boo
     for doc_id, text, metadata in docs:
         nodes = list(_worker.chunker.iter_chunks(Document(id_=doc_id, text=text, metadata=metadata)))
         terms = _worker.finish(nodes)
-        chunks = [(n.node_id, n.start_char_idx, n.end_char_idx, n.metadata["paragraph"], n.metadata["ordinal"]) for n in nodes]
+        chunks = [(n.node_id, n.start_char_idx or 0, n.end_char_idx or 0, n.metadata["paragraph"], n.metadata["ordinal"]) for n in nodes]
         vectors = np.array([n.embedding for n in nodes], dtype=np.float32)  # (chunks, dim); (0,) for a text with no sentence
         events = _worker_indexer(doc_id, text, metadata, _spans(nodes)) if extract and _worker_indexer is not None else None
         out.append((chunks, vectors, [" ".join(t) for t in terms], events))

@@ -165,14 +165,14 @@ class Dalil:
         frame = self.frame(question)
         event = self._event_of(frame, passages)
         pinned = event is not None and self._pinned(frame)
-        if pinned:  # the question names one event: quote only what reports it
+        if pinned and event is not None:  # the question names one event: quote only what reports it
             from agent.grounding import event_chunks
 
             chunks = event_chunks(event)
             passages = [p for p in passages if p.node.node_id in chunks] or passages
         sentences = self._article_sentences()
         slots = self._slots(frame, event, sentences)
-        if pinned:
+        if pinned and event is not None:
             slots = replace(slots, unstated=_unstated(frame, event))
         if event is not None:
             rivals = [e for e in self.events() if e.type == event.type and e.id != event.id]

@@ -336,8 +336,7 @@ def _unknown_names(question: str, analyzer: Analyzer, known: list[str]) -> list[
             continue  # "Lavrov-Kerry", "Washington-backed": built on a known name
         if low in _GENERIC_CAPS or low in analyzer.bridges or low in covered or len(word) < 2:
             continue
-        named = (word[0].isupper() and i > 0) or any(ch.isdigit() for ch in word)
-        if named:
+        if (word[0].isupper() and i > 0) or any(ch.isdigit() for ch in word):
             out.append(word)
     return list(dict.fromkeys(out))
 

@@ -14,6 +14,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
+from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from agent.errors import DalilError
@@ -139,7 +140,8 @@ def build_retriever(
     per_list = candidates if fused else top_k
     dense = DenseRetriever(store, embedder, per_list, filters)
     lexical = BM25Retriever(store, analyzer, per_list, filters)
-    chosen = {"dense": [dense], "bm25": [lexical], "hybrid": [dense, lexical]}[mode]
+    routes: dict[str, list[BaseRetriever]] = {"dense": [dense], "bm25": [lexical], "hybrid": [dense, lexical]}
+    chosen = routes[mode]
     if not fused:
         return chosen[0]
     weights = [1.0 - bm25_weight, bm25_weight] if mode == "hybrid" else [1.0]
@@ -155,7 +157,7 @@ class FusionRetriever(QueryFusionRetriever):
 
     def __init__(self, retrievers: list[BaseRetriever], top_k: int, rewrites: list[str],
                  weights: list[float] | None, rrf_k: int, fusion: str = "rrf") -> None:
-        mode = {"rrf": "reciprocal_rerank"}.get(fusion, fusion)
+        mode = FUSION_MODES({"rrf": "reciprocal_rerank"}.get(fusion, fusion))
         super().__init__(
             retrievers, llm=_mock_llm(), mode=mode, similarity_top_k=top_k,
             num_queries=1 + len(rewrites), use_async=False, retriever_weights=weights,

@@ -30,7 +30,8 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from multiprocessing.connection import AuthenticationError, Connection, answer_challenge, deliver_challenge
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +64,9 @@ class Endpoint:
 
 
 # settings that change how, not what, Dalil answers: a client differing only in these still uses the server
-_NOT_IN_KEY = {"server": True, "store": {"lock_timeout", "read_wait"}, "chunking": {"worker"}, "embeddings": {"threads", "batch_size"}}
+_NOT_IN_KEY: dict[str, bool | set[str]] = {
+    "server": True, "store": {"lock_timeout", "read_wait"}, "chunking": {"worker"}, "embeddings": {"threads", "batch_size"},
+}
 
 
 def settings_key(settings: Settings) -> str:

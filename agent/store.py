@@ -30,7 +30,7 @@ from agent.errors import DalilError
 from agent.locks import LeaseWatcher, VectorLease
 
 if TYPE_CHECKING:
-    from llama_index.core.schema import Document, TextNode
+    from llama_index.core.schema import BaseNode, Document, TextNode
 
     from agent.bm25 import BM25Index
 
@@ -898,7 +898,7 @@ def _marks(items: list[str]) -> str:
     return ",".join("?" * len(items))
 
 
-def _without_text(nodes: list[TextNode]) -> list[TextNode]:
+def _without_text(nodes: list[TextNode]) -> list[BaseNode]:
     """The nodes as Chroma should keep them: vector, id and metadata, no text. The text lives in the
     registry, where retrieval reads it; a copy in Chroma only fed its full-text index (at 100,000
     articles Chroma's SQLite file reached 4 GB and ingest became disk-bound)."""

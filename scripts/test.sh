@@ -16,4 +16,5 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 .venv/bin/ruff check agent tests
+.venv/bin/mypy agent  # settings in pyproject.toml [tool.mypy]
 exec .venv/bin/python -m pytest -q "$@"

@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel
 from rich.console import Console
@@ -95,8 +95,8 @@ def filters_to_dict(filters: SearchFilters) -> dict[str, str | None]:
 
 def filters_from_dict(data: dict[str, str | None]) -> SearchFilters:
     day = dt.date.fromisoformat
-    return SearchFilters(day(data["date_from"]) if data.get("date_from") else None,
-                         day(data["date_to"]) if data.get("date_to") else None, data.get("outlet") or None)
+    start, end = data.get("date_from"), data.get("date_to")
+    return SearchFilters(day(start) if start else None, day(end) if end else None, data.get("outlet") or None)
 
 
 class ChatSession:
@@ -325,8 +325,9 @@ class ChatSession:
         choice = args.lower()
         if choice not in ("llm", "extractive"):
             raise DalilError(f"usage: /mode llm|extractive (now: {self.current_mode()})")
-        self.dalil.answer_mode(choice)  # type: ignore[arg-type]  # raises when no endpoint is configured
-        self.mode = choice  # type: ignore[assignment]
+        mode = cast("AnswerMode", choice)  # one of the two, checked above
+        self.dalil.answer_mode(mode)  # raises when no endpoint is configured
+        self.mode = mode
         view.note(self.console, f"mode: {choice}")
         self.save_state()
 

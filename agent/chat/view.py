@@ -15,7 +15,7 @@ import unicodedata
 from typing import Any
 
 from rich.cells import cell_len
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.text import Text
 
 from agent.render import MODE_LINES, StreamPrinter, print_checked, print_sentences, print_sources, safe, source_label, step_line
@@ -90,13 +90,13 @@ def mirror_rtl(line: str) -> str:
 class BidiConsole(Console):
     """A console that reorders right-to-left lines itself (for terminals without bidi)."""
 
-    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def print(self, *objects: Any, **kwargs: Any) -> None:
         if len(objects) == 1 and isinstance(objects[0], Text) and has_rtl(objects[0].plain):
             text: Text = objects[0]
             for line in text.wrap(self, self.width):
                 if has_rtl(line.plain):
                     style = line.get_style_at_offset(self, 0) if line.plain else line.style
-                    justify = "right" if rtl_base(line.plain) else "left"
+                    justify: JustifyMethod = "right" if rtl_base(line.plain) else "left"
                     super().print(Text(visual(line.plain.strip()), style=style), justify=justify, **kwargs)
                 else:
                     super().print(line, **kwargs)

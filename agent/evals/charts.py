@@ -26,10 +26,10 @@ def bar_chart(categories: Sequence[str], series: Sequence[tuple[str, Sequence[fl
     parts = [_svg_open(width, height, title), _text(left, 20, title, 15, "start", 'font-weight="bold"')]
     parts += _legend([name for name, _ in series], left, 40, width - right)
     for i in range(5):
-        value = y_max * i / 4
+        tick = y_max * i / 4
         y = top + plot_h - plot_h * i / 4
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(_text(left - 6, y + 4, f"{value:g}", 11, "end"))
+        parts.append(_text(left - 6, y + 4, f"{tick:g}", 11, "end"))
     group_w = plot_w / max(len(categories), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
     for c, category in enumerate(categories):

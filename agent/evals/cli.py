@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    # typer 0.29 ships its own copy of click: TyperGroup's methods take typer._click's Context, not click's
+    from typer._click import Context
 
 MODES = ("extractive", "llm")
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
@@ -26,12 +29,12 @@ FAIL_UNDER_HELP = ("METRIC[@SCOPE]=VALUE: fail when {run} METRIC (overall, or fo
 class SuiteOrCommand(TyperGroup):
     """A group that treats a first argument which is not a command name as ``run``'s SUITE."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
-    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+    def collect_usage_pieces(self, ctx: Context) -> list[str]:
         return ["SUITE [OPTIONS] | run SUITE [OPTIONS] | compare A B [OPTIONS]"]
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 import inspect
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import agent
 from agent.errors import DalilError
@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
     from agent.evals.judge import Judge
     from agent.pipeline import Dalil
-    from agent.schema import Answer
+    from agent.retrieve import RetrievalMode
+    from agent.schema import Answer, AnswerMode
 
 ProgressFn = Callable[[int, int, str], None]
 SEED = 0
@@ -46,7 +47,7 @@ def run_suite(dalil: Dalil, suite: Suite, items: list[Item], options: RunOptions
         _require_llm_mode(dalil)
     started = dt.datetime.now(dt.UTC)
     clock = time.perf_counter()
-    dalil.retrieve(items[0].question, options.k, None, options.retrieval)  # warm-up: load the store and models once
+    dalil.retrieve(items[0].question, options.k, None, _retrieval(options))  # warm-up: load the store and models once
     records = []
     for done, item in enumerate(items, start=1):
         record = run_item(dalil, suite, item, options)
@@ -77,7 +78,7 @@ def run_item(dalil: Dalil, suite: Suite, item: Item, options: RunOptions) -> Ite
                         reference=item.answer, keys=item.keys, sources=item.sources, slot=item.slot, tags=item.tags,
                         reference_sentences=gold.reference_sentences(item, suite))
     clock = time.perf_counter()
-    hits = dalil.retrieve(item.question, options.k, None, options.retrieval)
+    hits = dalil.retrieve(item.question, options.k, None, _retrieval(options))
     record.retrieval_latency_s = round(time.perf_counter() - clock, 4)
     record.retrieved = [passage(rank, hit, golds) for rank, hit in enumerate(hits, start=1)]
     clock = time.perf_counter()
@@ -97,8 +98,13 @@ def run_item(dalil: Dalil, suite: Suite, item: Item, options: RunOptions) -> Ite
 def ask(dalil: Dalil, item: Item, options: RunOptions) -> Answer:
     """``Dalil.ask`` as the CLI calls it, in the requested mode (an older ``ask`` without modes is extractive)."""
     if _has_modes(dalil):
-        return dalil.ask(item.question, None, options.k, mode=options.mode)  # type: ignore[arg-type]
+        return dalil.ask(item.question, None, options.k, mode=cast("AnswerMode", options.mode))
     return dalil.ask(item.question, None, options.k)
+
+
+def _retrieval(options: RunOptions) -> RetrievalMode:
+    # RunOptions keeps plain strings (it is read back from results.json); the CLI checked them against the modes
+    return cast("RetrievalMode", options.retrieval)
 
 
 def _has_modes(dalil: Dalil) -> bool:

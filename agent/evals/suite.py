@@ -166,7 +166,7 @@ def load_suite(path: Path, corpus: Path | None = None) -> Suite:
     problems += [f"{path}: {p}" for p in quote_problems]
     if problems:
         raise SuiteError(problems)
-    name = raw.get("name") if isinstance(raw.get("name"), str) else path.stem
+    name = raw["name"] if isinstance(raw.get("name"), str) else path.stem
     description = raw.get("description") if isinstance(raw.get("description"), str) else None
     return Suite(path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(), name=name,
                  description=description, items=items, corpus=corpus, texts=texts)

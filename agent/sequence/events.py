@@ -32,7 +32,7 @@ from agent.sequence.when import article_dates, event_date, quote_segments, segme
 
 WINDOW = 12  # words between a date phrase and the cue it belongs to
 REPORT_WINDOW = 8
-TYPE_ORDER: list[EventType] = ["ceasefire_start", "ceasefire_collapse", "suspension", "agreement", "meeting"]
+TYPE_ORDER: list[str] = ["ceasefire_start", "ceasefire_collapse", "suspension", "agreement", "meeting"]
 
 
 @dataclass
@@ -611,7 +611,7 @@ class Extractor:
         near = [m for m in s.mentions if s.distance(m.start, cue.start) <= WINDOW]
         persons = list(dict.fromkeys(m.name for m in near if m.kind == "person"))
         sides = sorted({m.side for m in near if m.side and m.kind != "person"} - {self.index.side_of(p) for p in persons})
-        kind: EventType = cue.kind  # type: ignore[assignment]
+        kind: EventType = cue.kind  # type: ignore[assignment]  # a typed cue's kind is an event type (_typed_cues)
         report = self._report(kind, s.start, s.end, event_date(d, "stated", self.article), [s], participants=persons + sides)
         return self._with_account(report, report.participants) if kind == "meeting" else report
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from itertools import combinations
+from typing import cast
 
 from agent.sequence.entities import EntityIndex
 from agent.sequence.models import TYPE_LABELS, Account, Disagreement, Event, EventDate, Report, Version
@@ -176,7 +177,7 @@ def _date(reports: list[Report]) -> tuple[EventDate, Disagreement | None]:
     stated = [r for r in reports if r.date.basis == "stated" and r.date.granularity == "day"]
     if not stated:
         return reports[0].date, None
-    counts = Counter(r.date.date for r in stated)
+    counts = Counter(cast(dt.date, r.date.date) for r in stated)  # a day-granularity date has its day
     best_day = min(counts, key=lambda d: (-counts[d], d))
     best = next(r.date for r in stated if r.date.date == best_day)
     if len(counts) == 1:
@@ -192,7 +193,7 @@ def _date(reports: list[Report]) -> tuple[EventDate, Disagreement | None]:
 
 def _initiator(reports: list[Report], index: EntityIndex) -> tuple[str | None, Disagreement | None]:
     claims = [r for r in reports if r.initiator]
-    sides = Counter(r.initiator_side or r.initiator for r in claims)
+    sides = Counter(cast(str, r.initiator_side or r.initiator) for r in claims)  # claims all name an initiator
     if not sides:
         return None, None
     if len(sides) == 1:

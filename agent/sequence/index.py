@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agent.sequence.corpus import Article, Citer
 from agent.sequence.models import Event, Report
@@ -206,10 +206,15 @@ class Corpus:
 _CORPORA: dict[str, Corpus] = {}
 
 
+def _store(source: Dalil | Store) -> Store:
+    """The store itself, or a ``Dalil``'s."""
+    return cast("Store", getattr(source, "store", source))
+
+
 def _tools(source: Dalil | Store) -> tuple[Registry, Analyzer, Path | None]:
-    store = getattr(source, "store", source)
+    store = _store(source)
     if hasattr(source, "analyzer"):
-        analyzer = source.analyzer  # type: ignore[union-attr]
+        analyzer = source.analyzer
     else:
         from agent.lexicon import load_analyzer
 
@@ -252,7 +257,8 @@ def load_corpus(source: Dalil | Store) -> Corpus:
             warnings.append(f"{record.file}: no publication date, so its relative dates cannot be resolved; left out")
             continue
         if record.doc_id not in cited:  # not indexed yet: extracted here, as the next ingest will
-            article = dataclasses.replace(article, text=registry.document(record.doc_id).text)  # type: ignore[union-attr]
+            text = registry.document(record.doc_id).text  # type: ignore[union-attr]  # None only for an id the registry did not list
+            article = dataclasses.replace(article, text=text)
             citer = Citer()
             found = extract_article(article, entities_for(analyzer, lexicon), analyzer, citer)
             docs[record.doc_id] = DocReports(len(citer.numbers), found, [report_chunks(r, article) for r in found])
@@ -266,7 +272,7 @@ def load_corpus(source: Dalil | Store) -> Corpus:
 
 def with_texts(source: Dalil | Store, articles: list[Article]) -> list[Article]:
     """The articles with their text and chunks (for LLM-mode extraction, which reads them)."""
-    registry = getattr(source, "store", source).registry
+    registry = _store(source).registry
     spans = _chunk_spans(registry, [a.doc_id for a in articles])
     out = []
     for a in articles:

@@ -23,7 +23,7 @@ from agent.llm import ChatClient, load_prompt
 from agent.sequence.corpus import Article, Citer
 from agent.sequence.entities import EntityIndex
 from agent.sequence.events import extract
-from agent.sequence.models import Account, EventDate, Position, Report
+from agent.sequence.models import Account, DateBasis, EventDate, Position, Report
 from agent.sequence.textmap import NormText
 from agent.sequence.when import article_dates, event_date, undated
 
@@ -127,7 +127,7 @@ def _date(article: Article, event: LLMEvent, span: tuple[int, int], dates: list[
                                                 " ".join(arabic.normalize(d.phrase).split()) in phrase)]
     if matches:
         best = min(matches, key=lambda d: 0 if span[0] <= d.start < span[1] else min(abs(d.start - span[0]), abs(d.start - span[1])))
-        basis = "report_day" if event.date_basis == "report_day" else "stated"
+        basis: DateBasis = "report_day" if event.date_basis == "report_day" else "stated"
         when = event_date(best, basis, article)
         if event.date and best.date and event.date != best.date:
             flags.append(f"the model dated it {event.date}; the resolver reads '{best.phrase}' as {best.date} (used)")

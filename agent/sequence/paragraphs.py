@@ -278,7 +278,7 @@ def _first_paragraph(paragraph: _Paragraph, event: Event) -> None:
         said_when += paragraph.quote(first_sentence(report.text), [report.citations[0].n], [report]).citations
     dating = next((r for r in main if r.date == event.date), None)
     sentence = _sentence_with(dating.text, event.date.phrase) if dating is not None else None
-    if sentence and not any(sentence in q.text for q in paragraph.quotes):
+    if sentence and dating is not None and not any(sentence in q.text for q in paragraph.quotes):
         said_when += paragraph.quote(sentence, [dating.citations[0].n], [dating], after=dating).citations
     paragraph.say(_main_sentence(event), said_when)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rich.console import Console
 from rich.text import Text
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from agent.lexicon import Analyzer
     from agent.llm import ChatClient
     from agent.pipeline import Dalil
+    from agent.schema import AnswerMode
     from agent.sequence.index import DocReports
 
 MODE_LINES = {
@@ -40,7 +41,7 @@ def sequence_mode(dalil: Dalil, requested: str | None) -> str:
 
     if requested not in (None, "llm", "extractive"):
         raise DalilError(f"--mode must be llm or extractive, not {requested!r}")
-    return dalil.answer_mode(requested)  # type: ignore[arg-type]
+    return dalil.answer_mode(cast("AnswerMode | None", requested))  # checked just above
 
 
 def entity_index(dalil: Dalil) -> EntityIndex:

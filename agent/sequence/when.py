@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import cast
 
 from agent.dates import WEEKDAY_NAMES, ResolvedDate, resolve_dates
 from agent.sequence import vocab
@@ -42,7 +43,7 @@ def _days_after(article: Article, nt: NormText, dates: list[ResolvedDate]) -> li
             n = m.group("n")
             days = (int(n) if n.isdigit() else vocab.NUMBER_WORDS[n]) * (7 if m.group("unit").startswith("اس") else 1)
         sign = 1 if m.group("rel") == "بعد" else -1
-        day = anchor.date + dt.timedelta(days=sign * days)
+        day = cast(dt.date, anchor.date) + dt.timedelta(days=sign * days)  # anchors are dated
         phrase = article.text[start:end]
         how = f"{days} day(s) {'after' if sign > 0 else 'before'} '{anchor.phrase}' ({anchor.date})"
         out.append(ResolvedDate(
@@ -94,7 +95,7 @@ def event_date(r: ResolvedDate, basis: DateBasis, article: Article, lead: str | 
     if r.weekday_mismatch:
         explanation += " ⚠ the stated weekday does not match the resolved day"
     return EventDate(
-        date=r.date, start=r.period_start or r.date, end=r.period_end or r.date, granularity=r.granularity, basis=basis,
+        date=r.date, start=cast(dt.date, r.period_start or r.date), end=cast(dt.date, r.period_end or r.date), granularity=r.granularity, basis=basis,
         phrase=r.phrase, phrase_start=r.start, phrase_end=r.end, file=article.file, published=article.published,
         offset_days=r.offset_days, rule=r.rule, weekday_mismatch=r.weekday_mismatch,
         explanation=explanation + _BASIS_NOTES[basis],
