@@ -16,4 +16,6 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 .venv/bin/ruff check agent tests
-exec .venv/bin/python -m pytest -q "$@"
+# two workers (pytest-xdist): every test has its own tmp_path, HOME, runtime folder and free ports, and each
+# worker seeds its own store; extra arguments are passed on (`-m "not slow"`, `-n 0` for one process)
+exec .venv/bin/python -m pytest -q -n 2 --dist worksteal "$@"
