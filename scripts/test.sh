@@ -17,4 +17,6 @@ fi
 
 .venv/bin/ruff check agent tests
 .venv/bin/mypy agent  # settings in pyproject.toml [tool.mypy]
-exec .venv/bin/python -m pytest -q "$@"
+# two workers (pytest-xdist): every test has its own tmp_path, HOME, runtime folder and free ports, and each
+# worker seeds its own store; extra arguments are passed on (`-m "not slow"`, `-n 0` for one process)
+exec .venv/bin/python -m pytest -q -n 2 --dist worksteal "$@"

@@ -81,6 +81,7 @@ def assert_verified(data: dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------------------------ the happy paths
+@pytest.mark.slow
 def test_two_searches_then_a_cited_answer(server: ScriptedOpenAI) -> None:
     server.enqueue(SEARCH, tools(call("search", {"query": "حلب", "from": "2016-10-01", "to": "2016-10-31", "k": 3})),
                    Reply(content=ALEPPO))

@@ -204,6 +204,7 @@ def test_the_call_before_or_after_a_day_is_the_nearest_one(dalil: Dalil, questio
     assert any(quoted in c.quote for c in answer.citations), [c.quote for c in answer.citations]
 
 
+@pytest.mark.slow
 def test_ask_explain_and_the_json_frame(seeded_store: Path) -> None:
     question = "Who initiated the call on 5 October?"
     run = subprocess.run(dalil_cmd("ask", question, "--explain", "--store", str(seeded_store)), capture_output=True, text=True,

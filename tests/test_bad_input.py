@@ -86,6 +86,7 @@ def can_drop_dac() -> bool:
 
 # --- nesting: 50,000-200,000 levels ------------------------------------------------------------
 
+@pytest.mark.slow
 def test_deeply_nested_json_yaml_fail_alone(tmp_path: Path) -> None:
     batch = tmp_path / "batch"
     batch.mkdir()
@@ -116,6 +117,7 @@ def test_deeply_nested_json_yaml_fail_alone(tmp_path: Path) -> None:
 
 # --- lone surrogates -----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_lone_surrogates_are_replaced_and_every_line_lands(tmp_path: Path) -> None:
     feed = tmp_path / "feed.jsonl"
     feed.write_text(
@@ -139,6 +141,7 @@ def test_lone_surrogates_are_replaced_and_every_line_lands(tmp_path: Path) -> No
 
 # --- unreadable manifest, folder; FIFOs and devices -----------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.skipif(not can_drop_dac(), reason="running as root without CAP_SETPCAP: chmod 000 cannot block reads")
 def test_unreadable_manifest_and_folder(tmp_path: Path) -> None:
     batch = tmp_path / "batch"
@@ -166,6 +169,7 @@ def test_unreadable_manifest_and_folder(tmp_path: Path) -> None:
     assert docs["a.txt"].published is None  # ingested without the metadata it could not read
 
 
+@pytest.mark.slow
 def test_manifest_that_is_a_fifo_a_folder_or_a_device(tmp_path: Path) -> None:
     """Unreadable manifests that stay unreadable for root too."""
     made = {}
@@ -185,6 +189,7 @@ def test_manifest_that_is_a_fifo_a_folder_or_a_device(tmp_path: Path) -> None:
     assert set(stored(tmp_path / "store")) == {"fifo.txt", "folder.txt", "device.txt"}
 
 
+@pytest.mark.slow
 def test_fifo_and_device_are_skipped_not_read(tmp_path: Path) -> None:
     batch = tmp_path / "batch"
     batch.mkdir()
@@ -205,6 +210,7 @@ def test_fifo_and_device_are_skipped_not_read(tmp_path: Path) -> None:
 
 # --- size caps -------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_file_over_the_size_cap_is_skipped_with_its_size(tmp_path: Path) -> None:
     batch = tmp_path / "batch"
     batch.mkdir()
@@ -222,6 +228,7 @@ def test_file_over_the_size_cap_is_skipped_with_its_size(tmp_path: Path) -> None
     assert set(stored(tmp_path / "store")) == {"small.txt"}
 
 
+@pytest.mark.slow
 def test_a_few_megabyte_word_is_ingested_in_bounded_memory(tmp_path: Path) -> None:
     """An 8 MB word used to take 2.2 GB (every character n-gram of it embedded); now its tokens are capped."""
     (tmp_path / "word.txt").write_text("وقال " + "ب" * 2_000_000 + "x" * 2_000_000 + " " + GOOD, encoding="utf-8")
@@ -234,6 +241,7 @@ def test_a_few_megabyte_word_is_ingested_in_bounded_memory(tmp_path: Path) -> No
 
 # --- the same JSONL id twice -------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_repeated_id_keeps_the_later_record_and_reports_the_earlier(tmp_path: Path) -> None:
     """``file#id`` names one article: a later record with the same id replaces the earlier one (an
     appended correction), and the earlier one is reported, so "added" counts what was stored."""

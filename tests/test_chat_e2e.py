@@ -20,6 +20,8 @@ import pytest
 
 from tests.scripted_openai import Reply, ScriptedOpenAI
 
+pytestmark = pytest.mark.slow  # dalil chat driven in a real terminal (pexpect)
+
 pexpect = pytest.importorskip("pexpect")
 
 DALIL = str(Path(sys.executable).parent / "dalil")

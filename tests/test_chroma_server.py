@@ -12,9 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
+
+pytestmark = pytest.mark.slow  # a real `chroma run` server, started twice
 
 CHROMA = Path(sys.executable).parent / "chroma"
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"

@@ -46,6 +46,7 @@ def fix_line_after(lines: list[str], name: str) -> str:
     return lines[at + 1]
 
 
+@pytest.mark.slow
 def test_healthy_store_every_check_passes(store: Path) -> None:
     code, lines, checks = doctor(store)
     assert code == 0
@@ -54,6 +55,7 @@ def test_healthy_store_every_check_passes(store: Path) -> None:
     assert "65 vectors = 65 registry chunks" in checks["vector count"]["detail"]
 
 
+@pytest.mark.slow
 def test_missing_bm25_index_fails_its_check(store: Path) -> None:
     shutil.rmtree(next(store.glob("*.bm25")))
     code, lines, checks = doctor(store)
@@ -62,6 +64,7 @@ def test_missing_bm25_index_fails_its_check(store: Path) -> None:
     assert "rebuilt from the registry" in fix_line_after(lines, "bm25 index")
 
 
+@pytest.mark.slow
 def test_vectors_deleted_behind_dalils_back_fail_the_count(store: Path) -> None:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -85,6 +88,7 @@ def test_missing_store_is_one_failing_store_check(tmp_path: Path) -> None:
     assert not missing.exists(), "doctor created the store it was checking"
 
 
+@pytest.mark.slow
 def test_llm_endpoint_reachable_with_its_model(store: Path, server: ScriptedOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DALIL_LLM_BASE_URL", server.base_url)
     monkeypatch.setenv("DALIL_LLM_MODEL", "scripted-model")
@@ -94,6 +98,7 @@ def test_llm_endpoint_reachable_with_its_model(store: Path, server: ScriptedOpen
     assert any(r["path"].endswith("/models") for r in server.requests), "doctor did not ask the endpoint"
 
 
+@pytest.mark.slow
 def test_llm_endpoint_without_the_configured_model_fails(store: Path, server: ScriptedOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DALIL_LLM_BASE_URL", server.base_url)
     monkeypatch.setenv("DALIL_LLM_MODEL", "no-such-model")
@@ -104,6 +109,7 @@ def test_llm_endpoint_without_the_configured_model_fails(store: Path, server: Sc
     assert "llm.model" in fix_line_after(lines, "llm endpoint")
 
 
+@pytest.mark.slow
 def test_llm_endpoint_on_a_closed_port_fails_in_one_line(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -142,6 +148,7 @@ def test_missing_collection_fails_its_check(store: Path) -> None:
     assert name not in [c.name for c in client.list_collections()], "doctor created the collection it was checking"
 
 
+@pytest.mark.slow
 def test_vectors_of_another_dimension_fail_the_dimension_check(store: Path) -> None:
     """The same chunks, ids and count, but vectors of half the dimension (as another embedder makes)."""
     client, name = chroma_collection(store)
@@ -158,6 +165,7 @@ def test_vectors_of_another_dimension_fail_the_dimension_check(store: Path) -> N
     assert "re-ingest" in fix_line_after(lines, "embedding dimension")
 
 
+@pytest.mark.slow
 def test_stale_bm25_index_fails_its_check(store: Path, tmp_path: Path) -> None:
     """The index of an earlier generation left on disk (a crash before the save after an ingest)."""
     bm25_dir = next(store.glob("*.bm25"))
@@ -201,6 +209,7 @@ def test_invalid_configuration_is_one_clear_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and "store.lock_timeout" in lines[0] and "Traceback" not in result.output, lines
 
 
+@pytest.mark.slow
 def test_doctor_against_a_chroma_server_after_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """store.url: after the server restarts every store check passes, so its vectors really persisted
     (an answer alone could come from BM25 over the local registry even if the server lost them)."""

@@ -15,6 +15,8 @@ from agent.config import load_settings
 from agent.pipeline import Dalil
 from tests.conftest import ROOT, SEEDS
 
+pytestmark = pytest.mark.slow  # the seeds ingested with the e5 model and a CLI run in a child process
+
 CALL = "أجرى وزير الخارجية الروسي سيرغي لافروف اتصالا هاتفيا مع نظيره الأمريكي جون كيري بحثا خلاله الوضع في حلب"
 OIL = "ارتفعت أسعار النفط في الأسواق العالمية مع تراجع المخزونات الأمريكية"
 

@@ -26,6 +26,7 @@ def results(folder: Path) -> dict:
     return json.loads((folder / "results.json").read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 def test_eval_suite_writes_the_three_reports(runner: CliRunner, seeded_store: Path, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DALIL_LLM_API_KEY", "sk-very-secret")
@@ -52,6 +53,7 @@ def test_eval_suite_writes_the_three_reports(runner: CliRunner, seeded_store: Pa
     assert 'dir="rtl"' in html and "<svg" in html
 
 
+@pytest.mark.slow
 def test_explicit_run_command_filters_and_retrieval_mode(runner: CliRunner, seeded_store: Path, tmp_path: Path) -> None:
     code, _, stderr = run_eval(runner, seeded_store, "run", str(DEV), "--only", "en-002", "--only", "ar-007",
                                "--retrieval", "bm25", "-k", "3", "--out", str(tmp_path / "a"))
@@ -75,6 +77,7 @@ def _outcome(data: dict) -> list[tuple]:
     return [(i["id"], i["metrics"], i["answer"], i["retrieved"]) for i in data["items"]]
 
 
+@pytest.mark.slow
 def test_default_out_folder_and_reproducible(runner: CliRunner, seeded_store: Path, tmp_path: Path) -> None:
     only = ["--only", "ar-015", "--only", "en-021", "--only", "en-006"]
     code, _, stderr = run_eval(runner, seeded_store, str(DEV), *only)

@@ -35,6 +35,7 @@ def test_gates_file_names_the_required_floors_for_both_splits() -> None:
             assert spec.partition("@")[0] in METRICS and 0 < float(value) < 1, (suite, spec)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suite", ["dev", "heldout"])
 def test_suite_meets_its_floors(suite: str, seeded_store: Path, tmp_path: Path) -> None:
     gate = GATES["suites"][suite]

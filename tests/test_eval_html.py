@@ -88,6 +88,7 @@ def _sequential(kind: int, line: list[int], above: list[int], channels: int) -> 
     return np.array(cur, dtype=np.uint8)
 
 
+@pytest.mark.slow
 def test_report_html_renders_in_headless_chromium(seeded_store: Path, tmp_path: Path) -> None:
     browser = chromium()
     out = tmp_path / "run"

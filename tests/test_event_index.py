@@ -108,6 +108,7 @@ def test_the_reports_stored_at_ingest_are_what_extract_gives_for_each_article(se
         assert [r.model_dump(mode="json") for r in corpus.docs[doc_id].reports] == reports
 
 
+@pytest.mark.slow
 def test_the_worker_process_stores_the_same_reports(tmp_path: Path, seeds_dir: Path, seeded_store: Path) -> None:
     dalil = open_dalil(tmp_path / "store", chunking={"worker": True})
     assert len(dalil.ingest([seeds_dir]).added) == 5
@@ -153,6 +154,7 @@ def test_a_removed_document_takes_its_reports_with_it(store: Path) -> None:
     assert doc_id not in {r.doc_id for r in index.stored_reports(dalil)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["vectors-added", "rows-committed"])
 def test_a_crash_leaves_the_reports_consistent_with_the_documents(tmp_path: Path, point: str) -> None:
     corpus, store = tmp_path / "corpus", tmp_path / "store"

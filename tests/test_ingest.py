@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
@@ -215,6 +216,7 @@ def _store_contents(dalil: Dalil) -> tuple[dict[str, str], dict[str, list[float]
     return terms, vectors, texts
 
 
+@pytest.mark.slow
 def test_worker_process_writes_the_same_store_as_one_process(tmp_path: Path, seeds_dir: Path) -> None:
     """Chunking and embedding in the worker process (chunking.worker) changes nothing that is stored,
     including the repeated lead of seed 001 dropped, the same source twice in one JSONL file (the

@@ -143,7 +143,7 @@ def test_rate_limit_honours_retry_after_then_succeeds(llm_env: ScriptedOpenAI) -
     (Reply(status=429, headers={"Retry-After": "0"}), "rate-limiting"),
     (Reply(status=500), "HTTP 500"),
     (Reply(status=503), "HTTP 503"),
-    (Reply(delay=4.0), "did not answer within 3s"),
+    pytest.param(Reply(delay=4.0), "did not answer within 3s", marks=pytest.mark.slow),
     (Reply(raw_body="{not json"), "malformed response"),
     (Reply(status=401), "rejected the API key"),
 ])

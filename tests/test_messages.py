@@ -37,6 +37,7 @@ def tree(folder: Path) -> dict[str, int]:
 # ------------------------------------------------------------------ file names on the terminal
 
 
+@pytest.mark.slow
 def test_file_names_with_escapes_and_newlines_are_shown_escaped(tmp_path: Path) -> None:
     articles = tmp_path / "articles"
     articles.mkdir()
@@ -80,6 +81,7 @@ def workdir(tmp_path: Path) -> Path:
 # ------------------------------------------------------------------ unreadable config files
 
 
+@pytest.mark.slow
 def test_config_pointing_to_a_folder_is_one_line(workdir: Path, seeded_store: Path) -> None:
     folder = workdir / "conf.d"
     folder.mkdir()
@@ -101,6 +103,7 @@ def test_unreadable_dalil_toml_in_the_working_folder_is_one_line(workdir: Path) 
     assert tree(workdir) == before
 
 
+@pytest.mark.slow
 def test_config_file_without_read_permission_is_one_line(tmp_path: Path) -> None:
     """chmod 000 stops everyone but root: as root, run dalil as the unprivileged user `nobody`."""
     import shutil
@@ -158,6 +161,7 @@ def llm_env(base_url: str, store: Path, **extra: str) -> dict[str, str]:
             "DALIL_LLM_REWRITE_QUERIES": "false", "DALIL_LLM_TOOLS": "off", "DALIL_STORE": str(store), **extra}  # the one pass
 
 
+@pytest.mark.slow
 def test_a_trickling_answer_ends_at_the_total_timeout(store: Path, tmp_path: Path) -> None:
     import time
 
@@ -176,6 +180,7 @@ def test_a_trickling_answer_ends_at_the_total_timeout(store: Path, tmp_path: Pat
     assert took < 15, f"took {took:.1f}s"
 
 
+@pytest.mark.slow
 def test_a_trickling_non_streamed_answer_ends_at_the_total_timeout(store: Path, tmp_path: Path) -> None:
     """`ask --json` asks for the whole completion at once: a body sent one byte every 0.5 s never trips the
     per-read llm.timeout, so only the total bound stops it."""
@@ -199,6 +204,7 @@ def test_a_trickling_non_streamed_answer_ends_at_the_total_timeout(store: Path, 
 # ------------------------------------------------------------------ --outlet
 
 
+@pytest.mark.slow
 def test_unknown_outlet_is_an_error_listing_the_known_ones(store: Path, tmp_path: Path) -> None:
     known = "known outlets: " + ", ".join(sorted(["العربي الجديد", "سيريانيوز", "وكالات"]))
     for args in (["search", "لافروف", "--outlet", "الجزيرة"], ["ask", "من بادر بالاتصال؟", "--outlet", "الجزيرة"],
@@ -218,6 +224,7 @@ def test_unknown_outlet_is_an_error_listing_the_known_ones(store: Path, tmp_path
 # ------------------------------------------------------------------ ask --strict
 
 
+@pytest.mark.slow
 def test_strict_ask_exits_4_when_nothing_is_verified(store: Path, tmp_path: Path) -> None:
     from tests.scripted_openai import ScriptedOpenAI
 

@@ -176,6 +176,7 @@ def test_blocker_blocks_and_records(sandbox: dict[str, object]) -> None:
     assert "example.com" in attempts and "model-hub.example" in attempts and "93.184.216.34" in attempts
 
 
+@pytest.mark.slow
 def test_ingest_and_ask_never_touch_the_network(sandbox: dict[str, object]) -> None:
     store = Path(str(sandbox["cwd"])) / "offline-store"
     dalil = _dalil_command()

@@ -309,6 +309,7 @@ def test_kill_9_early_and_mid_way_then_ingest_finishes_the_job(tmp_path: Path, m
           f" {after_mid['chroma_count'] - len(after_mid['registry_ids'])}; articles updated before the re-run: {updated}")
 
 
+@pytest.mark.slow
 def test_kill_after_the_last_document_before_the_bm25_save(tmp_path: Path, seeded_store: Path) -> None:
     """A kill after the last registry commit but before the BM25 index is written leaves the old
     index on disk (``ids.json`` is replaced last). That state is made here exactly: a complete

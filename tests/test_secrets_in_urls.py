@@ -51,6 +51,7 @@ def env(store: Path, tmp_path: Path) -> dict[str, str]:
             "DALIL_LLM_TIMEOUT": "5", "DALIL_SERVER_USE": "false", "HOME": str(tmp_path / "home"), "COLUMNS": "200"}
 
 
+@pytest.mark.slow
 def test_connection_error_line_masks_the_url(env: dict[str, str], tmp_path: Path) -> None:
     env["DALIL_LLM_BASE_URL"] = secret_url(f"127.0.0.1:{closed_port()}")
     done = run("ask", QUESTION, env=env, cwd=tmp_path)
@@ -61,6 +62,7 @@ def test_connection_error_line_masks_the_url(env: dict[str, str], tmp_path: Path
     assert_masked(done.stdout + done.stderr, "the connection error")
 
 
+@pytest.mark.slow
 def test_config_and_doctor_mask_urls(env: dict[str, str], tmp_path: Path) -> None:
     port = closed_port()
     env["DALIL_LLM_BASE_URL"] = secret_url(f"127.0.0.1:{port}")
@@ -80,6 +82,7 @@ def test_config_and_doctor_mask_urls(env: dict[str, str], tmp_path: Path) -> Non
         assert_masked(done.stdout + done.stderr, f"dalil {name}")
 
 
+@pytest.mark.slow
 def test_doctor_success_line_masks_the_url(env: dict[str, str], tmp_path: Path) -> None:
     with ScriptedOpenAI(default=CITED) as server:
         env["DALIL_LLM_BASE_URL"] = f"http://admin:{PASSWORD}@127.0.0.1:{server.port}/v1"

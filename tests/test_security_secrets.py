@@ -89,6 +89,7 @@ def test_ask_success_and_endpoint_errors_keep_the_key(server: ScriptedOpenAI, tm
     assert_key_kept_secret(outputs, tmp_path, server)
 
 
+@pytest.mark.slow
 def test_doctor_keeps_the_key(server: ScriptedOpenAI, tmp_path: Path) -> None:
     code, text = invoke("doctor")
     assert code == 0 and "✓ llm endpoint" in text

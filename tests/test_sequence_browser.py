@@ -13,6 +13,8 @@ from agent.cli import app
 from agent.sequence.html import COLORS, HIGHLIGHT
 from tests.test_eval_html import CHROMIUM_FLAGS, chromium, read_png
 
+pytestmark = pytest.mark.slow  # pages rendered by headless Chromium
+
 WIDTH, HEIGHT = 1200, 2400
 AR_BACKGROUND = 0xFBFBFD  # .ar blocks (see agent/sequence/html.py CSS)
 

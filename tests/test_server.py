@@ -68,6 +68,7 @@ def served(store: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
     stop(proc)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [
     ["ask", QUESTION, "--json"],
     ["ask", QUESTION],
@@ -87,6 +88,7 @@ def test_served_output_is_the_in_process_output(served: tuple[Path, subprocess.P
     assert status(store)["requests"] == before + 1  # the first went to the server, the second did not
 
 
+@pytest.mark.slow
 def test_the_client_loads_neither_llama_index_nor_chromadb(served: tuple[Path, subprocess.Popen[str]]) -> None:
     store, _ = served
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "agent", "ask", QUESTION, "--store", str(store)],
@@ -98,6 +100,7 @@ def test_the_client_loads_neither_llama_index_nor_chromadb(served: tuple[Path, s
     assert not {"llama_index", "chromadb", "bm25s", "numpy"} & loaded
 
 
+@pytest.mark.slow
 def test_other_settings_are_answered_in_process(served: tuple[Path, subprocess.Popen[str]]) -> None:
     store, _ = served
     before = status(store)["requests"]
@@ -107,6 +110,7 @@ def test_other_settings_are_answered_in_process(served: tuple[Path, subprocess.P
     assert status(store)["requests"] == before
 
 
+@pytest.mark.slow
 def test_user_errors_come_back_as_one_line(served: tuple[Path, subprocess.Popen[str]]) -> None:
     store, proc = served
     before = status(store)["requests"]
@@ -123,6 +127,7 @@ def test_user_errors_come_back_as_one_line(served: tuple[Path, subprocess.Popen[
     assert proc.poll() is None
 
 
+@pytest.mark.slow
 def test_the_server_sees_what_another_process_ingests(served: tuple[Path, subprocess.Popen[str]], tmp_path: Path) -> None:
     store, _ = served
     query = ["search", "زلزال قونية", "--store", str(store), "--json", "-k", "1"]
@@ -138,6 +143,7 @@ def test_the_server_sees_what_another_process_ingests(served: tuple[Path, subpro
     assert status(store)["documents"] == 6
 
 
+@pytest.mark.slow
 def test_a_killed_server_is_replaced_and_clients_fall_back(store: Path) -> None:
     proc = start_server(store)
     proc.kill()
@@ -153,6 +159,7 @@ def test_a_killed_server_is_replaced_and_clients_fall_back(store: Path) -> None:
         stop(second)
 
 
+@pytest.mark.slow
 def test_one_server_per_store_and_sigterm_cleans_up(served: tuple[Path, subprocess.Popen[str]]) -> None:
     store, proc = served
     again = dalil("serve", "--store", str(store), timeout=60)
@@ -164,6 +171,7 @@ def test_one_server_per_store_and_sigterm_cleans_up(served: tuple[Path, subproce
     assert not endpoint.socket.exists() and not endpoint.key_file.exists()
 
 
+@pytest.mark.slow
 def test_a_client_without_the_key_gets_nothing(served: tuple[Path, subprocess.Popen[str]]) -> None:
     store, proc = served
     endpoint = server.Endpoint(load_settings(None, {"store": {"path": store}}))
@@ -176,6 +184,7 @@ def test_a_client_without_the_key_gets_nothing(served: tuple[Path, subprocess.Po
     assert result.returncode == 0 and status(store)["requests"] == 1  # it still serves the others
 
 
+@pytest.mark.slow
 def test_a_folder_others_can_enter_is_refused(store: Path, tmp_path: Path) -> None:
     runtime = Path(os.environ["XDG_RUNTIME_DIR"])
     shared = runtime / f"dalil-{os.getuid()}"
@@ -210,12 +219,14 @@ def test_no_server_means_none_and_use_false_never_connects(tmp_path: Path) -> No
     assert server.request(off, "ask", {"question": QUESTION}) is None
 
 
+@pytest.mark.slow
 def test_unknown_requests_are_user_errors(served: tuple[Path, subprocess.Popen[str]]) -> None:
     store, _ = served
     with pytest.raises(DalilError, match="unknown request"):
         server.request(load_settings(None, {"store": {"path": store}}), "drop-tables", {})
 
 
+@pytest.mark.slow
 def test_a_long_lived_pipeline_reopens_after_another_process_ingests(store: Path, tmp_path: Path) -> None:
     """What `dalil serve` and `dalil chat` rely on. The ingest takes the vector lease, so this pipeline's Chroma
     client is closed during it and reopened afterwards: its next dense search already sees the new vectors."""
@@ -235,6 +246,7 @@ def test_a_long_lived_pipeline_reopens_after_another_process_ingests(store: Path
     assert pipeline.search("زلزال قونية", 1, mode="dense").hits[0].file == "quake.txt"
 
 
+@pytest.mark.slow
 def test_a_client_that_leaves_before_its_answer_does_not_stop_the_server(served: tuple[Path, subprocess.Popen[str]]) -> None:
     store, proc = served
     settings = load_settings(None, {"store": {"path": store}})
@@ -253,6 +265,7 @@ def test_a_client_that_leaves_before_its_answer_does_not_stop_the_server(served:
     assert status(store)["requests"] == 3  # it answered the three that left, and still answers
 
 
+@pytest.mark.slow
 def test_a_stopped_server_does_not_hang_clients(served: tuple[Path, subprocess.Popen[str]]) -> None:
     store, proc = served
     proc.send_signal(signal.SIGSTOP)  # as Ctrl-Z on `dalil serve`

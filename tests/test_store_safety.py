@@ -121,6 +121,7 @@ def _hold_writer(store: Path) -> tuple[FileLock, VectorLease]:
     return writer, lease
 
 
+@pytest.mark.slow
 def test_a_reader_beside_a_writer_answers_from_bm25_says_so_and_touches_no_vector_file(store: Path) -> None:
     before = chroma_files(store)
     writer, lease = _hold_writer(store)
@@ -163,6 +164,7 @@ LONG_LIVED_READER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_an_idle_long_lived_reader_hands_the_vectors_over_to_an_ingest_and_to_other_readers(tmp_path: Path, store: Path) -> None:
     """`dalil serve` and `dalil chat` keep the store open between questions: they must not block an
     ingest (which waits only store.lock_timeout) nor leave other searches to BM25 alone."""
@@ -195,6 +197,7 @@ def test_an_idle_long_lived_reader_hands_the_vectors_over_to_an_ingest_and_to_ot
 # --- 2. a crash during an update loses nothing ------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", CRASH_POINTS)
 def test_kill_9_at_each_commit_point_of_an_update_then_the_original_files_come_back(tmp_path: Path, point: str) -> None:
     """Red-team repro: an update killed after the old vectors were deleted, the original files restored,
@@ -230,6 +233,7 @@ def test_kill_9_at_each_commit_point_of_an_update_then_the_original_files_come_b
 # --- damage is found and repaired ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_doctor_finds_a_damaged_vector_index_and_repair_rebuilds_it_from_the_registry(store: Path) -> None:
     before = json.loads(run("search", QUERY, "--store", str(store), "--json", "--mode", "dense").stdout)
     chroma_db = store / "chroma" / "chroma.sqlite3"
@@ -264,6 +268,7 @@ def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["file", "devnull"])
 def test_a_store_path_that_is_not_a_folder_is_one_line(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "store.txt" if kind == "file" else Path("/dev/null")
@@ -280,6 +285,7 @@ def _registry(store: Path) -> Path:
     return next(store.glob("dalil-*.sqlite"))
 
 
+@pytest.mark.slow
 def test_a_registry_from_a_newer_dalil_is_refused_before_anything_is_written(store: Path, seeds_dir: Path) -> None:
     registry = _registry(store)
     db = sqlite3.connect(registry)
@@ -300,6 +306,7 @@ def test_a_registry_from_a_newer_dalil_is_refused_before_anything_is_written(sto
     assert (registry.read_bytes(), chroma_files(store)) == before
 
 
+@pytest.mark.slow
 def test_a_store_built_with_another_embedder_says_which_settings_it_needs(store: Path) -> None:
     files_before = sorted(p.name for p in store.iterdir())
     line = one_error_line(run("search", QUERY, "--store", str(store), DALIL_EMBEDDINGS_PROVIDER="e5"))
@@ -311,6 +318,7 @@ def test_a_store_built_with_another_embedder_says_which_settings_it_needs(store:
     assert not (store.parent / "nothing-here").exists()
 
 
+@pytest.mark.slow
 def test_a_legacy_registry_without_a_layout_version_is_adopted(store: Path) -> None:
     registry = _registry(store)
     db = sqlite3.connect(registry)
@@ -323,6 +331,7 @@ def test_a_legacy_registry_without_a_layout_version_is_adopted(store: Path) -> N
     assert sqlite3.connect(registry).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
+@pytest.mark.slow
 def test_copying_the_store_while_no_process_holds_it_is_safe(store: Path, tmp_path: Path) -> None:
     """The lease files travel with the store and mean nothing once copied: the copy opens normally."""
     copy = tmp_path / "copy"
