@@ -21,7 +21,7 @@ from agent.safety import display, mask_urls_in
 if TYPE_CHECKING:
     from agent.config import Settings
     from agent.pipeline import Dalil
-    from agent.retrieve import RetrievalMode, SearchFilters
+    from agent.retrieval.retrieve import RetrievalMode, SearchFilters
     from agent.schema import AnswerMode
 
 app = typer.Typer(
@@ -123,7 +123,7 @@ def check_outlet(settings: Settings, outlet: str | None) -> None:
 
 
 def make_filters(date_from: dt.datetime | None, date_to: dt.datetime | None, outlet: str | None) -> SearchFilters:
-    from agent.retrieve import SearchFilters
+    from agent.retrieval.retrieve import SearchFilters
 
     return SearchFilters.parse(**filter_args(date_from, date_to, outlet))
 
@@ -184,8 +184,9 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Show the passages that best match QUERY (hybrid BM25 + dense retrieval)."""
-    from agent import render, server
+    from agent import render
     from agent.schema import SearchResult
+    from agent.serve import server
 
     with user_errors():
         if mode not in (None, "hybrid", "dense", "bm25"):
@@ -227,8 +228,9 @@ def ask(
                                                              "dates, event).")] = False,
 ) -> None:
     """Answer QUESTION from the articles, every sentence cited and checked (extractive when offline)."""
-    from agent import render, server
+    from agent import render
     from agent.schema import Answer
+    from agent.serve import server
 
     with user_errors():
         if mode not in (None, "llm", "extractive"):
@@ -280,7 +282,7 @@ def unverified_reason(answer: Any) -> str | None:
 @app.command()
 def serve(store: StoreOpt = None, config: ConfigOpt = None) -> None:
     """Keep the store open and answer `dalil ask` / `dalil search` for it until Ctrl-C (they start in a fraction of the time)."""
-    from agent import server
+    from agent.serve import server
 
     def ready(info: dict[str, Any]) -> None:
         err().print(f"dalil serve: pid {info['pid']}, store {info['store']} ({info['documents']} articles, "

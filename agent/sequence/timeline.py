@@ -23,11 +23,11 @@ from agent.sequence.grouping import group
 from agent.sequence.models import TYPE_LABELS, Account, Disagreement, Event, Report, Timeline
 
 if TYPE_CHECKING:
-    from agent.lexicon import Analyzer
-    from agent.llm import ChatClient
+    from agent.answer.llm import ChatClient
     from agent.pipeline import Dalil
     from agent.schema import AnswerMode
     from agent.sequence.index import DocReports
+    from agent.text.lexicon import Analyzer
 
 MODE_LINES = {
     "extractive": "mode: extractive (no LLM): events found by rules, evidence quoted verbatim",

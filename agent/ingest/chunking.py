@@ -22,8 +22,8 @@ from llama_index.core.node_parser import NodeParser
 from llama_index.core.schema import BaseNode, Document, NodeRelationship, ObjectType, RelatedNodeInfo, TextNode
 from pydantic import Field
 
-from agent import arabic
-from agent.readers import META_KEYS
+from agent.ingest.readers import META_KEYS
+from agent.text import arabic
 
 _NLTK_AND_TIKTOKEN_READY = False
 

@@ -27,7 +27,7 @@ import yaml
 from llama_index.core.schema import Document
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from agent import arabic
+from agent.text import arabic
 
 SUPPORTED = {".txt", ".md", ".json", ".jsonl"}
 MANIFEST_NAME = "manifest.yaml"
