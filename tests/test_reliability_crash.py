@@ -83,7 +83,7 @@ DALIL = Path(sys.executable).parent / "dalil"
 
 def dalil_cmd(*args: str) -> list[str]:
     """`dalil ARGS` as a child process: the console script (it honours PYTHONPATH, e.g. for a mutant copy;
-    ``python -m agent.cli`` is not used because it fails with a circular import)."""
+    not ``python -m agent``, so that the test runs what users run)."""
     return [str(DALIL), *args]
 
 

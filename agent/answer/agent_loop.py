@@ -27,7 +27,8 @@ from agent.answer import tools
 from agent.answer.generate import LANGUAGES, NOT_IN_CORPUS, abstention, fence, fence_attribute, verified
 from agent.answer.llm import Completion, ToolCall, ToolsRejected, load_prompt
 from agent.errors import DalilError
-from agent.ingest.chunking import chunk_node, token_counter
+from agent.index.nodes import chunk_node
+from agent.ingest.chunking import token_counter
 from agent.schema import Answer, Citation, Step, Usage
 
 if TYPE_CHECKING:

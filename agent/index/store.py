@@ -216,7 +216,7 @@ class Registry:
 
     def nodes(self, ids: list[str]) -> dict[str, TextNode]:
         """Chunks as ``TextNode``s, rebuilt from the registry (SQLite's substr counts characters, as Python does)."""
-        from agent.ingest.chunking import chunk_node
+        from agent.index.nodes import chunk_node
 
         if not ids:
             return {}

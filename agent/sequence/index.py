@@ -298,8 +298,7 @@ class _Grouped:
 
 
 def _grouped(dalil: Dalil | Store) -> _Grouped:
-    from agent.sequence.grouping import group
-    from agent.sequence.timeline import renumber
+    from agent.sequence.grouping import group, renumber
 
     corpus = load_corpus(dalil)
     found = corpus.cache.get("grouped")
