@@ -54,7 +54,7 @@ def _config(settings: Settings) -> Check:
 
 def _tiktoken(settings: Settings) -> Check:
     def body() -> Check:
-        from agent.chunking import token_counter
+        from agent.ingest.chunking import token_counter
 
         encodings = dict.fromkeys([settings.chunking.encoding, settings.llm.tokenizer])  # chunk sizes, prompt budgets
         for encoding in encodings:
@@ -65,11 +65,11 @@ def _tiktoken(settings: Settings) -> Check:
 
 
 def _store(settings: Settings) -> list[Check]:
-    from agent.store import Store
+    from agent.index.store import Store
 
     registry_file = settings.store.path / f"{settings.collection_name()}.sqlite"
     if not registry_file.is_file():
-        from agent.store import missing_store_reason
+        from agent.index.store import missing_store_reason
 
         return [Check("store", False, missing_store_reason(settings.store.path, settings),
                       f"run `dalil ingest PATH --store {settings.store.path}` (or point --store / DALIL_STORE at your store)")]
@@ -163,7 +163,7 @@ def _dimension(store: Any, settings: Settings) -> Check:
     if settings.embeddings.provider == "local":
         expected = settings.embeddings.dim
     else:
-        from agent.embeddings import make_embedder
+        from agent.index.embeddings import make_embedder
 
         expected = len(make_embedder(settings.embeddings).get_query_embedding("test"))
     if stored != expected:
@@ -172,7 +172,7 @@ def _dimension(store: Any, settings: Settings) -> Check:
 
 
 def _bm25(store: Any, chunks: int) -> Check:
-    from agent.bm25 import BM25Index
+    from agent.index.bm25 import BM25Index
 
     index = BM25Index.load(store.bm25_dir)
     generation = store.registry.generation()
@@ -188,7 +188,7 @@ def _endpoint(settings: Settings) -> Check:
         return Check("llm endpoint", True, "not configured: answers are extractive (set DALIL_LLM_MODEL and DALIL_LLM_BASE_URL for LLM mode)")
 
     def body() -> Check:
-        from agent.llm import ChatClient, endpoint_errors
+        from agent.answer.llm import ChatClient, endpoint_errors
 
         client = ChatClient(settings.llm)
         with endpoint_errors(settings.llm, attempts=1):

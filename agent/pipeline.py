@@ -13,24 +13,24 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent import arabic
-from agent.arabic import is_arabic
 from agent.config import Settings
 from agent.errors import DalilError
-from agent.retrieve import RetrievalMode, SearchFilters
+from agent.retrieval.retrieve import RetrievalMode, SearchFilters
 from agent.schema import Answer, AnswerMode, SearchHit, SearchResult, Step
+from agent.text import arabic
+from agent.text.arabic import is_arabic
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.schema import NodeWithScore
 
-    from agent.extractive import ArticleSentences, Slots
-    from agent.ingest import IngestReport, ProgressFn, RebuildReport
-    from agent.lexicon import Analyzer, Entity
-    from agent.llm import ChatClient
-    from agent.question import QuestionFrame
+    from agent.answer.extractive import ArticleSentences, Slots
+    from agent.answer.llm import ChatClient
+    from agent.index.store import Store
+    from agent.ingest.run import IngestReport, ProgressFn, RebuildReport
+    from agent.retrieval.question import QuestionFrame
     from agent.sequence.models import Event
-    from agent.store import Store
+    from agent.text.lexicon import Analyzer, Entity
 
 
 class Dalil:
@@ -40,7 +40,7 @@ class Dalil:
 
     @cached_property
     def store(self) -> Store:
-        from agent.store import Store
+        from agent.index.store import Store
 
         return Store(self.settings)
 
@@ -56,21 +56,21 @@ class Dalil:
 
     @cached_property
     def analyzer(self) -> Analyzer:
-        from agent.lexicon import load_analyzer
+        from agent.text.lexicon import load_analyzer
 
         return load_analyzer(self.settings.lexicon)
 
     @cached_property
     def embedder(self) -> BaseEmbedding:
-        from agent.embeddings import make_embedder
+        from agent.index.embeddings import make_embedder
 
         return make_embedder(self.settings.embeddings, self.analyzer)
 
     def ingest(self, paths: list[Path], progress: ProgressFn | None = None) -> IngestReport:
-        from agent.ingest import WORKER_MIN_BYTES, Preparer, ingest_paths
+        from agent.ingest.run import WORKER_MIN_BYTES, Preparer, ingest_paths
 
         if "store" not in self.__dict__:  # the one job that may create a store
-            from agent.store import Store
+            from agent.index.store import Store
 
             self.store = Store(self.settings, create=True)
         preparer = Preparer.from_settings(self.settings, self.embedder, self.analyzer)
@@ -80,13 +80,13 @@ class Dalil:
 
     def rebuild_vectors(self) -> RebuildReport:
         """Embed every stored chunk again into a fresh vector store (the repair for a damaged index)."""
-        from agent.ingest import Preparer, rebuild_vectors
+        from agent.ingest.run import Preparer, rebuild_vectors
 
         return rebuild_vectors(self.store, Preparer.from_settings(self.settings, self.embedder, self.analyzer))
 
     def retrieve(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
                  mode: RetrievalMode | None = None, rewrites: list[str] | None = None) -> list[NodeWithScore]:
-        from agent.retrieve import build_retriever, retrieve
+        from agent.retrieval.retrieve import build_retriever, retrieve
 
         self._require_documents()
         r = self.settings.retrieval
@@ -117,7 +117,7 @@ class Dalil:
 
     @cached_property
     def chat(self) -> ChatClient:
-        from agent.llm import ChatClient
+        from agent.answer.llm import ChatClient
 
         return ChatClient(self.settings.llm)
 
@@ -147,7 +147,7 @@ class Dalil:
         if lang not in (None, "ar", "en"):
             raise DalilError(f"--lang must be ar or en, not {lang!r}")
         if self.answer_mode(mode) == "extractive":
-            from agent.planner import plan  # list, order, compare and multi-part questions: several tool calls
+            from agent.answer.planner import plan  # list, order, compare and multi-part questions: several tool calls
 
             answer = plan(self, question, filters, k, lang, on_step) or self._extractive(question, self.retrieve(question, k, filters))
         else:
@@ -158,7 +158,7 @@ class Dalil:
         return answer
 
     def _extractive(self, question: str, passages: list[NodeWithScore]) -> Answer:
-        from agent.extractive import extractive_answer
+        from agent.answer.extractive import extractive_answer
 
         bm25 = self.store.bm25()
         r = self.settings.retrieval
@@ -166,7 +166,7 @@ class Dalil:
         event = self._event_of(frame, passages)
         pinned = event is not None and self._pinned(frame)
         if pinned and event is not None:  # the question names one event: quote only what reports it
-            from agent.grounding import event_chunks
+            from agent.retrieval.grounding import event_chunks
 
             chunks = event_chunks(event)
             passages = [p for p in passages if p.node.node_id in chunks] or passages
@@ -182,7 +182,7 @@ class Dalil:
             slots,
         )
         if event is not None and not answer.abstained and _cites_evidence(answer, event):
-            from agent.grounding import label
+            from agent.retrieval.grounding import label
 
             answer.about = label(event, answer.lang)
             answer.lead = self._lead(frame, event, answer)
@@ -193,7 +193,7 @@ class Dalil:
 
     def frame(self, question: str) -> QuestionFrame:
         """How ``question`` is understood (``dalil ask --explain``); dates resolve against the latest article."""
-        from agent.question import understand
+        from agent.retrieval.question import understand
 
         key = (question, self.store.registry.generation())
         cached = self.__dict__.get("_frame")
@@ -210,7 +210,7 @@ class Dalil:
 
     def _pinned(self, frame: QuestionFrame) -> bool:
         """Whether the frame's time constraints select exactly one event."""
-        from agent.grounding import candidate_events, constrained
+        from agent.retrieval.grounding import candidate_events, constrained
 
         return constrained(frame) and len(candidate_events(frame, self.events(), self._people(frame))) == 1
 
@@ -219,7 +219,7 @@ class Dalil:
         return [name for name in frame.entities if kinds.get(name) in (None, "person")]
 
     def _event_of(self, frame: QuestionFrame, passages: list[NodeWithScore]) -> Event | None:
-        from agent.grounding import event_of_passages
+        from agent.retrieval.grounding import event_of_passages
 
         if frame.event is None and not frame.pins_time and frame.asks not in ("who_initiated", "when"):
             return None
@@ -231,7 +231,7 @@ class Dalil:
     def _article_sentences(self) -> ArticleSentences:
         from llama_index.core.schema import NodeWithScore
 
-        from agent.extractive import ArticleSentences
+        from agent.answer.extractive import ArticleSentences
 
         registry = self.store.registry
         generation = registry.generation()
@@ -249,7 +249,7 @@ class Dalil:
         return ArticleSentences(self.store.text_of, passages_of)
 
     def _slots(self, frame: QuestionFrame, event: Event | None, sentences: ArticleSentences) -> Slots:
-        from agent.extractive import Person, Slots
+        from agent.answer.extractive import Person, Slots
 
         evidence = []
         if event is not None:
@@ -279,7 +279,7 @@ class Dalil:
     @staticmethod
     def _lead(frame: QuestionFrame, event: Event, answer: Answer) -> str | None:
         """A short English sentence built only from facts in the cited quotes (English questions, structured slots)."""
-        from agent.grounding import TYPE_EN, label
+        from agent.retrieval.grounding import TYPE_EN, label
 
         if answer.lang != "en":
             return None
@@ -294,7 +294,7 @@ class Dalil:
         return None
 
     def rewrites(self, question: str) -> list[str]:
-        from agent.generate import rewrite_queries
+        from agent.answer.generate import rewrite_queries
 
         return rewrite_queries(question, self.chat) if self.settings.llm.rewrite_queries else []
 
@@ -316,7 +316,7 @@ class Dalil:
     def _llm(self, question: str, filters: SearchFilters | None, k: int | None, lang: str,
              on_text: Callable[[str], None] | None, on_step: Callable[[Step], None] | None = None) -> Answer:
         if self.settings.llm.tools != "off":  # the agent loop; one pass when the endpoint cannot take tools
-            from agent.agent_loop import ToolsUnavailable, run_agent
+            from agent.answer.agent_loop import ToolsUnavailable, run_agent
 
             def fallback(seen: list[NodeWithScore]) -> Answer:
                 return self._extractive(question, seen or self.retrieve(question, k, filters))
@@ -331,7 +331,7 @@ class Dalil:
 
     def _llm_one_pass(self, question: str, filters: SearchFilters | None, k: int | None, lang: str,
                       on_text: Callable[[str], None] | None) -> Answer:
-        from agent.generate import EmptyCompletion, abstention, llm_answer
+        from agent.answer.generate import EmptyCompletion, abstention, llm_answer
 
         rewrites = self.rewrites(question)
         main, *extra = self.searchable_queries([question, *rewrites])
@@ -354,7 +354,7 @@ class Dalil:
         retrievers missed are added from the registry (event-grounded retrieval, any mode or embedder)."""
         from llama_index.core.schema import NodeWithScore
 
-        from agent.grounding import candidate_events, constrained, event_chunks
+        from agent.retrieval.grounding import candidate_events, constrained, event_chunks
 
         if not constrained(frame):
             return hits
@@ -398,7 +398,7 @@ def _evidence_spans(event: Event) -> tuple[tuple[str, int, int], ...]:
 
 def _cites_evidence(answer: Answer, event: Event) -> bool:
     """Whether the answer's first quote reports ``event``: only then does it say which event it is about."""
-    from agent.extractive import AFTER_EVIDENCE
+    from agent.answer.extractive import AFTER_EVIDENCE
 
     first = answer.citations[0] if answer.citations else None
     return first is not None and any(first.doc_id == d and start <= first.start <= end + AFTER_EVIDENCE
@@ -407,7 +407,7 @@ def _cites_evidence(answer: Answer, event: Event) -> bool:
 
 def _unstated(frame: QuestionFrame, event: Event) -> str | None:
     """Why the one event a question pins cannot answer the asked slot: no report of it names an initiator."""
-    from agent.grounding import label
+    from agent.retrieval.grounding import label
 
     if frame.asks == "who_initiated" and not any(r.initiator for r in event.reports):
         return f"the reports of {label(event, 'en')} do not say who initiated it"

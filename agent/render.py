@@ -44,7 +44,7 @@ def source_label(published: str | None, outlet: str | None, file: str) -> str:
 
 def print_frame(console: Console, frame: dict[str, Any] | None) -> None:
     """``dalil ask --explain``: how the question was understood, one decision a line."""
-    from agent.question import QuestionFrame
+    from agent.retrieval.question import QuestionFrame
 
     if frame:
         console.print(Text("question understood as:", style="dim"))

@@ -102,5 +102,5 @@ class Answer(BaseModel):
     usage: Usage | None = None
     about: str | None = Field(default=None, description="the event the answer is about, in the question's language")
     lead: str | None = Field(default=None, description="a short English sentence derived from the cited quotes' facts (English questions)")
-    frame: dict[str, Any] | None = Field(default=None, description="how the question was understood (agent.question.QuestionFrame)")
+    frame: dict[str, Any] | None = Field(default=None, description="how the question was understood (agent.retrieval.question.QuestionFrame)")
     steps: list[Step] = Field(default_factory=list, description="the tool calls that produced the answer, in order (empty: one retrieval)")

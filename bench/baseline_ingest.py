@@ -30,7 +30,7 @@ from llama_index.core.node_parser import SentenceSplitter  # noqa: E402
 from llama_index.core.schema import Document  # noqa: E402
 from llama_index.vector_stores.chroma import ChromaVectorStore  # noqa: E402
 
-from agent.embeddings import HashingEmbedding  # noqa: E402
+from agent.index.embeddings import HashingEmbedding  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - _T0
 
@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
     corpus, store = Path(argv[0]), Path(argv[1])
     splitter = SentenceSplitter(chunk_size=200, chunk_overlap=40)
     if same_tokenizer:
-        from agent.chunking import token_counter, use_bundled_tiktoken_cache
+        from agent.ingest.chunking import token_counter, use_bundled_tiktoken_cache
 
         use_bundled_tiktoken_cache()
         import tiktoken

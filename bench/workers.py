@@ -368,7 +368,7 @@ def cmd_agent(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_bm25_build(args: argparse.Namespace) -> dict[str, Any]:
-    from agent.bm25 import BM25Index
+    from agent.index.bm25 import BM25Index
 
     store = open_dalil(args.store).store
     t = time.perf_counter()

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from agent.config import load_settings
-from agent.lexicon import load_analyzer
 from agent.pipeline import Dalil
-from agent.question import understand
+from agent.retrieval.question import understand
+from agent.text.lexicon import load_analyzer
 from tests.test_reliability_crash import child_env, dalil_cmd
 
 REFERENCE = dt.date(2016, 10, 30)  # the latest seed article
@@ -155,8 +155,8 @@ def test_a_person_no_retrieved_passage_names_makes_it_abstain(dalil: Dalil, ques
 def test_a_title_names_its_person() -> None:
     """"الرئيس الروسي" in the passage names Putin for "how did the Kremlin justify Putin's decision"; the
     words must stand together (a passage with "الرئيس الروسي" does not name Obama through "الأمريكي")."""
-    from agent import arabic
-    from agent.extractive import Person
+    from agent.answer.extractive import Person
+    from agent.text import arabic
 
     putin = Person("Vladimir Putin", frozenset({"بوتين"}), (arabic.normalize("الرئيس الروسي"),))
     obama = Person("Barack Obama", frozenset({"اوبام"}), (arabic.normalize("الرئيس الأمريكي"),))
@@ -173,7 +173,7 @@ def test_sergei_shoigu_is_not_sergei_lavrov() -> None:
 
 def test_a_duration_needs_its_unit() -> None:
     """"لمزيد من الاستمرار في العمل" (continuing the work) states no duration; "استمر ساعة" does."""
-    from agent.extractive import states_attribute
+    from agent.answer.extractive import states_attribute
 
     assert not states_attribute("duration", "استعدتا لمزيد من الاستمرار في العمل المشترك مع شركائنا")
     assert states_attribute("duration", "واستمرت المكالمة ساعة كاملة")
@@ -291,7 +291,7 @@ def test_what_a_how_many_question_needs_the_evidence_to_state(question: str, att
 
 
 def test_several_is_not_a_number_and_a_number_word_must_stand_alone() -> None:
-    from agent.extractive import states_attribute
+    from agent.answer.extractive import states_attribute
 
     assert not states_attribute("count", "وشهد الشهر الماضي عدة مكالمات هاتفية بين لافروف وكيري")
     assert not states_attribute("count", "ضرورة الفصل بين الفصائل المعارضة")  # الفصائل is not الف
@@ -314,8 +314,8 @@ def test_a_person_whose_passages_are_about_something_else_makes_it_abstain(dalil
 
 
 def test_a_person_named_for_an_institution_need_not_be_named_by_the_passage() -> None:
-    from agent.lexicon import load_analyzer
     from agent.pipeline import _names_an_institution
+    from agent.text.lexicon import load_analyzer
 
     obama = next(e for e in load_analyzer().entities if e.en == "Barack Obama")
     assert _names_an_institution(obama, "ما الذي يحرص الروس على تجنبه بحسب مسؤول في إدارة أوباما؟")

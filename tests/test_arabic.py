@@ -1,4 +1,4 @@
-"""Arabic text handling: normalization, sentence spans and search terms (agent.arabic, agent.lexicon)."""
+"""Arabic text handling: normalization, sentence spans and search terms (agent.text.arabic, agent.text.lexicon)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent import arabic
-from agent.lexicon import load_analyzer
+from agent.text import arabic
+from agent.text.lexicon import load_analyzer
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from agent.bm25 import EMPTY_TERM, BM25Index, FlatBM25, TermCorpus
 from agent.config import load_settings
+from agent.index.bm25 import EMPTY_TERM, BM25Index, FlatBM25, TermCorpus
 from agent.pipeline import Dalil
 from tests.conftest import chroma_of
 
@@ -124,7 +124,7 @@ def test_vectors_a_crashed_run_left_are_removed_when_the_document_is_ingested_ag
     corpus = tmp_path / "more"
     corpus.mkdir()
     (corpus / "quake.txt").write_text("خبر عن زلزال في مدينة قونية التركية.\n", encoding="utf-8")
-    from agent.readers import doc_id_for
+    from agent.ingest.readers import doc_id_for
 
     doc_id = doc_id_for(str((corpus / "quake.txt").resolve()))
     crashed = Dalil(settings)

@@ -17,7 +17,7 @@ from agent.chat.session import ChatSession, parse_filters
 from agent.config import load_settings
 from agent.errors import DalilError
 from agent.pipeline import Dalil
-from agent.retrieve import SearchFilters
+from agent.retrieval.retrieve import SearchFilters
 from tests.scripted_openai import Reply, ScriptedOpenAI
 
 AR_QUESTION = "متى جرى الاتصال الهاتفي بين لافروف وكيري حول حلب؟"

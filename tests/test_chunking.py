@@ -1,4 +1,4 @@
-"""Chunking: exact offsets, token budget, the duplicated lead of seed 001, overlap, stable ids (agent.chunking)."""
+"""Chunking: exact offsets, token budget, the duplicated lead of seed 001, overlap, stable ids (agent.ingest.chunking)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from llama_index.core.schema import Document
 
-from agent.chunking import ArabicSentenceChunker, token_counter, unique_paragraphs
-from agent.readers import read_paths
+from agent.ingest.chunking import ArabicSentenceChunker, token_counter, unique_paragraphs
+from agent.ingest.readers import read_paths
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 SEED_FILES = sorted(p.name for p in SEEDS.glob("*.txt"))

@@ -195,7 +195,7 @@ def test_collection_name_ignores_settings_that_do_not_shape_vectors() -> None:
 
 
 def test_changing_chunk_size_uses_a_separate_store_collection(tmp_path: Path) -> None:
-    from agent.store import Store
+    from agent.index.store import Store
 
     a = Store(load_settings(None, {"store": {"path": tmp_path}}), create=True)
     b = Store(load_settings(None, {"store": {"path": tmp_path}, "chunking": {"chunk_tokens": 100}}), create=True)

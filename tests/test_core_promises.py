@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from agent.citations import MIN_OVERLAP, verify
+from agent.answer.citations import MIN_OVERLAP, verify
+from agent.answer.extractive import extractive_answer
+from agent.answer.generate import fence
 from agent.config import load_settings
-from agent.extractive import extractive_answer
-from agent.generate import fence
-from agent.lexicon import load_analyzer
 from agent.pipeline import Dalil
+from agent.text.lexicon import load_analyzer
 from tests.conftest import run_cli, scripted_llm
 from tests.scripted_openai import Reply
 

@@ -1,4 +1,4 @@
-"""Tests for agent.dates: every date phrase in the five seed articles, plus edge cases.
+"""Tests for agent.text.dates: every date phrase in the five seed articles, plus edge cases.
 
 Expected dates are written literally; they were hand-computed from each file's publication
 date in seeds/manifest.yaml and checked against Python's calendar (weekday of each date).
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.dates import ResolvedDate, resolve_dates
+from agent.text.dates import ResolvedDate, resolve_dates
 
 SEEDS = Path(__file__).parents[1] / "seeds"
 

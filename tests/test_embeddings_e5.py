@@ -31,7 +31,7 @@ def e5_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_english_question_is_closer_to_the_arabic_passage_that_answers_it() -> None:
-    from agent.embeddings import make_embedder
+    from agent.index.embeddings import make_embedder
 
     embedder = make_embedder(load_settings(None, {"embeddings": {"provider": "e5"}}).embeddings)
     question = np.array(embedder.get_query_embedding("When did Lavrov and Kerry talk on the phone about Aleppo?"))
@@ -42,7 +42,7 @@ def test_english_question_is_closer_to_the_arabic_passage_that_answers_it() -> N
 
 
 def test_vectors_are_deterministic() -> None:
-    from agent.embeddings import make_embedder
+    from agent.index.embeddings import make_embedder
 
     embedder = make_embedder(load_settings(None, {"embeddings": {"provider": "e5"}}).embeddings)
     first, second = embedder.get_text_embedding(CALL), embedder.get_text_embedding(CALL)

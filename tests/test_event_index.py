@@ -16,12 +16,12 @@ from typer.testing import CliRunner
 
 from agent.cli import app
 from agent.config import load_settings
+from agent.index.store import SCHEMA_VERSION
 from agent.pipeline import Dalil
 from agent.sequence import brief, index
 from agent.sequence.corpus import Citer, load_articles
 from agent.sequence.events import extract
 from agent.sequence.models import Report
-from agent.store import SCHEMA_VERSION
 from tests.test_reliability_crash import child_env, dalil_cmd, write_articles
 
 CALL_DAYS = ["2016-08-05", "2016-08-16", "2016-09-28", "2016-09-30", "2016-10-01", "2016-10-05", "2016-10-28"]
@@ -202,7 +202,7 @@ def test_a_layout_1_registry_is_migrated_read_in_memory_and_back_filled_by_the_n
 
 
 def test_reports_found_with_another_lexicon_are_not_used(store: Path, tmp_path: Path) -> None:
-    from agent.lexicon import BUNDLED
+    from agent.text.lexicon import BUNDLED
 
     lexicon = tmp_path / "lexicon.yaml"
     lexicon.write_text(BUNDLED.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")

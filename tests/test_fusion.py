@@ -6,7 +6,7 @@ import pytest
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from agent.retrieve import FusionRetriever
+from agent.retrieval.retrieve import FusionRetriever
 
 
 class Fixed(BaseRetriever):

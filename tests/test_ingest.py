@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from agent.cli import app
 from agent.config import load_settings
 from agent.pipeline import Dalil
-from agent.retrieve import SearchFilters
+from agent.retrieval.retrieve import SearchFilters
 from tests.conftest import chroma_of
 
 F002 = "002_e83c710a14adfa23.txt"

@@ -1,4 +1,4 @@
-"""The lexicon's English→Arabic news vocabulary (the `terms:` section of agent/data/lexicon.yaml).
+"""The lexicon's English→Arabic news vocabulary (the `terms:` section of agent/text/data/lexicon.yaml).
 
 Well formed: no key given twice (YAML keeps the last silently), every form in Arabic script, every
 form gives at least one search term (a form made only of stopwords bridges to nothing). Useful:
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent import arabic
 from agent.config import load_settings
-from agent.lexicon import BUNDLED, load_analyzer
 from agent.pipeline import Dalil
+from agent.text import arabic
+from agent.text.lexicon import BUNDLED, load_analyzer
 
 _ARABIC_FORM = re.compile(r"[\u0600-\u06ff]+(?: [\u0600-\u06ff]+)*")
 # words so common in these articles that a bridge made only of them matches nearly every sentence
@@ -135,7 +135,7 @@ def test_a_lexicon_entity_with_a_misspelt_field_is_a_one_line_error(tmp_path: Pa
     """One lexicon model: `kind`/`side`/`roles` are typed fields, and a field it does not know
     (``sid: Russia``) is an error instead of being silently dropped."""
     from agent.errors import DalilError
-    from agent.lexicon import load_lexicon_file
+    from agent.text.lexicon import load_lexicon_file
 
     good = tmp_path / "good.yaml"
     good.write_text("entities:\n  - {en: Sergei Lavrov, ar: سيرغي لافروف, kind: person, side: Russia}\n", encoding="utf-8")

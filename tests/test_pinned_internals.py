@@ -1,8 +1,8 @@
 """The library internals Dalil relies on, checked by name and signature.
 
-Three places use what a library does not promise to keep: ``agent.bm25.FlatBM25`` writes the
+Three places use what a library does not promise to keep: ``agent.index.bm25.FlatBM25`` writes the
 attributes a ``bm25s.BM25`` index is made of; ``agent.config._DalilEnv`` overrides
-pydantic-settings' private ``EnvSettingsSource._load_env_vars``; ``agent.retrieve.FusionRetriever``
+pydantic-settings' private ``EnvSettingsSource._load_env_vars``; ``agent.retrieval.retrieve.FusionRetriever``
 overrides llama-index's private ``QueryFusionRetriever._get_queries`` and
 ``_reciprocal_rerank_fusion`` and reads ``_retriever_weights``. pyproject.toml caps the three
 libraries below their next release line; when a cap is raised, these tests say which internal moved.
@@ -21,9 +21,9 @@ from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from pydantic_settings import EnvSettingsSource, SettingsConfigDict
 
-from agent.bm25 import FlatBM25, TermCorpus
 from agent.config import Settings, _DalilEnv, load_settings
-from agent.retrieve import FusionRetriever
+from agent.index.bm25 import FlatBM25, TermCorpus
+from agent.retrieval.retrieve import FusionRetriever
 
 
 def params(function: Any) -> list[str]:
@@ -34,7 +34,7 @@ def moved(library: str, internal: str, used_by: str, detail: str) -> str:
     return f"{library}: {internal} changed ({detail}); {used_by} relies on it: adapt it before raising the pin in pyproject.toml"
 
 
-# ---------------------------------------------------------------- bm25s (agent.bm25.FlatBM25)
+# ---------------------------------------------------------------- bm25s (agent.index.bm25.FlatBM25)
 
 BM25_ATTRIBUTES = ("k1", "b", "method", "dtype", "int_dtype", "scores", "vocab_dict", "unique_token_ids_set", "nonoccurrence_array")
 
@@ -100,7 +100,7 @@ def test_settings_sources_hook_and_nested_split_keep_their_shape() -> None:
         "pydantic-settings", "SettingsConfigDict.env_nested_max_split", "agent.config.Settings", "option missing")
 
 
-# ---------------------------------------------------------------- llama-index (agent.retrieve.FusionRetriever)
+# ---------------------------------------------------------------- llama-index (agent.retrieval.retrieve.FusionRetriever)
 
 
 class Fixed(BaseRetriever):
@@ -123,13 +123,13 @@ class Recording(FusionRetriever):
 def test_query_fusion_private_helpers_keep_their_signatures() -> None:
     for name, expected in (("_get_queries", ["self", "original_query"]), ("_reciprocal_rerank_fusion", ["self", "results"])):
         assert callable(getattr(QueryFusionRetriever, name, None)), moved(
-            "llama-index-core", f"QueryFusionRetriever.{name}", "agent.retrieve.FusionRetriever", "method missing")
+            "llama-index-core", f"QueryFusionRetriever.{name}", "agent.retrieval.retrieve.FusionRetriever", "method missing")
         assert params(getattr(QueryFusionRetriever, name)) == expected, moved(
-            "llama-index-core", f"QueryFusionRetriever.{name}", "agent.retrieve.FusionRetriever",
+            "llama-index-core", f"QueryFusionRetriever.{name}", "agent.retrieval.retrieve.FusionRetriever",
             f"parameters {params(getattr(QueryFusionRetriever, name))}")
     init = params(QueryFusionRetriever.__init__)
     for name in ("retrievers", "llm", "mode", "similarity_top_k", "num_queries", "use_async", "retriever_weights"):
-        assert name in init, moved("llama-index-core", f"QueryFusionRetriever(…, {name}=)", "agent.retrieve.FusionRetriever",
+        assert name in init, moved("llama-index-core", f"QueryFusionRetriever(…, {name}=)", "agent.retrieval.retrieve.FusionRetriever",
                                    "keyword missing")
 
 

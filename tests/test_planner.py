@@ -1,4 +1,4 @@
-"""The offline planner (agent.planner): list, order, compare and multi-part questions answered through the tools."""
+"""The offline planner (agent.answer.planner): list, order, compare and multi-part questions answered through the tools."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.answer.planner import split_parts
 from agent.config import load_settings
 from agent.pipeline import Dalil
-from agent.planner import split_parts
 from agent.schema import Answer
 from tests.conftest import run_cli
 

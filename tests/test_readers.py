@@ -1,4 +1,4 @@
-"""Readers: encodings, bad files, manifest metadata, front matter, JSON and JSONL (agent.readers)."""
+"""Readers: encodings, bad files, manifest metadata, front matter, JSON and JSONL (agent.ingest.readers)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.readers import ReadError, UnreadableFile, decode_bytes, read_paths
+from agent.ingest.readers import ReadError, UnreadableFile, decode_bytes, read_paths
 
 ARTICLE = (
     "قالت وزارة الخارجية الروسية إن لافروف وكيري ناقشا الوضع في مدينة حلب.\n"

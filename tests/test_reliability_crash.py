@@ -45,7 +45,7 @@ QUESTION = "ماذا قالت ماريا زاخاروفا؟"
 
 def seed_sentences() -> list[str]:
     """Distinct sentences (6+ words) of the seed articles, in file order."""
-    from agent import arabic
+    from agent.text import arabic
 
     out: list[str] = []
     for path in sorted(SEEDS.glob("*.txt")):
@@ -83,7 +83,7 @@ DALIL = Path(sys.executable).parent / "dalil"
 
 def dalil_cmd(*args: str) -> list[str]:
     """`dalil ARGS` as a child process: the console script (it honours PYTHONPATH, e.g. for a mutant copy;
-    ``python -m agent.cli`` is not used because it fails with a circular import)."""
+    not ``python -m agent``, so that the test runs what users run)."""
     return [str(DALIL), *args]
 
 
@@ -156,7 +156,7 @@ INSPECT = textwrap.dedent(
     import collections, json, sys
     from pathlib import Path
     from agent.config import load_settings
-    from agent.store import Store
+    from agent.index.store import Store
 
     store = Store(load_settings(None, {"store": {"path": Path(sys.argv[1])}}))
     db = store.registry._db

@@ -197,7 +197,7 @@ MEASURE = textwrap.dedent(
 
 
 def seed_sentences() -> list[str]:
-    from agent import arabic
+    from agent.text import arabic
 
     out: list[str] = []
     for path in sorted(SEEDS.glob("*.txt")):
@@ -224,8 +224,8 @@ def write_wire_feed(path: Path, size: int) -> int:
 
 def chunks_in_prefix(text: str, chars: int) -> tuple[int, int]:
     """Chunks Dalil's chunker makes of the first ``chars`` characters (whole lines); returns (chunks, chars used)."""
-    from agent.chunking import ArabicSentenceChunker
-    from agent.readers import ArticleMeta, make_document
+    from agent.ingest.chunking import ArabicSentenceChunker
+    from agent.ingest.readers import ArticleMeta, make_document
 
     prefix = text[: text.rindex("\n", 0, chars) + 1]
     doc = make_document(prefix, "prefix", "prefix.txt", "utf-8", ArticleMeta())

@@ -13,7 +13,7 @@ from agent.cli import app
 from agent.config import load_settings
 from agent.errors import DalilError
 from agent.pipeline import Dalil
-from agent.retrieve import SearchFilters
+from agent.retrieval.retrieve import SearchFilters
 
 F000, F001, F002, F003, F004 = (
     "000_05ef239a9c3f61f9.txt", "001_a9aefecacaf48a1a.txt", "002_e83c710a14adfa23.txt",

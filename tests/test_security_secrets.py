@@ -126,7 +126,7 @@ libc.malloc.restype = ctypes.c_void_p
 libc.malloc.argtypes = [ctypes.c_size_t]
 libc.free.argtypes = [ctypes.c_void_p]
 if sys.argv[1] == "store":
-    from agent.store import _fill_new_heap_memory
+    from agent.index.store import _fill_new_heap_memory
     _fill_new_heap_memory()
 secret = b"sk-HEAPPROBE-" * 5000  # 65 kB: a buffer like an index's, not a small object
 leaked = 0

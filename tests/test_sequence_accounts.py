@@ -14,11 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.lexicon import load_analyzer
 from agent.sequence.corpus import Article
 from agent.sequence.entities import build_index
 from agent.sequence.models import Event, Timeline
 from agent.sequence.timeline import build_timeline
+from agent.text.lexicon import load_analyzer
 from tests.test_sequence_events import seed_articles
 
 SATURDAY = dt.date(2016, 10, 1)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.lexicon import load_analyzer
 from agent.sequence.corpus import Article
 from agent.sequence.entities import build_index
 from agent.sequence.textmap import NormText
 from agent.sequence.timeline import build_timeline
+from agent.text.lexicon import load_analyzer
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 CALL_DAYS = [D(2016, 8, 5), D(2016, 8, 16), D(2016, 9, 28), D(2016, 9, 30), D(2016, 10, 1), D(2016, 10, 5), D(2016, 10, 28)]

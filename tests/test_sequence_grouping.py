@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from agent.lexicon import load_analyzer
 from agent.sequence.corpus import Article
 from agent.sequence.entities import build_index
 from agent.sequence.timeline import build_timeline
+from agent.text.lexicon import load_analyzer
 
 MONDAY = dt.date(2016, 10, 3)
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from agent import server
 from agent.config import load_settings
 from agent.errors import DalilError
+from agent.serve import server
 
 QUESTION = "متى جرى الاتصال الهاتفي بين لافروف وكيري حول حلب؟"
 NEW_ARTICLE = "خبر تجريبي عن زلزال في مدينة قونية التركية وانقطاع الكهرباء عن أحياء واسعة.\n"

@@ -1,7 +1,7 @@
 """Nothing lost, nothing crashes: no sequence of Dalil processes may damage a store.
 
 Every process that opens the embedded Chroma writes to its files (readers included), so one
-process at a time holds the vector lease (``agent.locks``). These tests run real `dalil`
+process at a time holds the vector lease (``agent.index.locks``). These tests run real `dalil`
 processes: searches in a loop while an ingest writes, a reader while a writer holds the lease,
 a long-lived reader that must hand the lease over, and a `kill -9` (a failpoint SIGKILLs the
 process) at each commit point of an update, followed by the original files coming back.
@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from agent.locks import VectorLease
-from agent.store import CRASH_POINTS, SCHEMA_VERSION
+from agent.index.locks import VectorLease
+from agent.index.store import CRASH_POINTS, SCHEMA_VERSION
 from tests.test_reliability_crash import child_env, dalil_cmd, write_articles
 
 QUERY = "لافروف كيري حلب"
@@ -50,7 +50,7 @@ def vector_ids_and_chunks(store: Path) -> tuple[set[str], set[str], int]:
         import json, sys
         from pathlib import Path
         from agent.config import load_settings
-        from agent.store import Store
+        from agent.index.store import Store
         store = Store(load_settings(None, {"store": {"path": Path(sys.argv[1])}}))
         with store.open_collection() as collection:
             ids = collection.get(include=[])["ids"]

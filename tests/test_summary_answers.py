@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.grounding import MONTHS_AR, WEEKDAYS_AR
+from agent.retrieval.grounding import MONTHS_AR, WEEKDAYS_AR
 
 FIELD_LIST = re.compile(r"\b\w+: |; topics|\s–\s")  # "topics: a, b", "Phone call: Lavrov – Kerry"
 

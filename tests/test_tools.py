@@ -1,4 +1,4 @@
-"""The agent's tools (agent.tools): typed results with citations, and one-line errors for every bad argument."""
+"""The agent's tools (agent.answer.tools): typed results with citations, and one-line errors for every bad argument."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from agent.answer.tools import TOOLS, call, openai_tool_specs
 from agent.config import load_settings
 from agent.errors import DalilError
 from agent.pipeline import Dalil
-from agent.tools import TOOLS, call, openai_tool_specs
 
 CALL_DAYS = ["2016-08-05", "2016-08-16", "2016-09-28", "2016-09-30", "2016-10-01", "2016-10-05", "2016-10-28"]
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from agent import arabic
-from agent.citations import instruction_like, verify
-from agent.lexicon import load_analyzer
+from agent.answer.citations import instruction_like, verify
+from agent.text import arabic
+from agent.text.lexicon import load_analyzer
 from tests.conftest import run_cli as run
 from tests.scripted_openai import Reply, ScriptedOpenAI
 

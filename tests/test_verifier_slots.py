@@ -2,7 +2,7 @@
 
 A sentence that states an initiator, a date, a number, a speaker or the participants of an event
 is supported only when the facts the offline rules extract from its cited passage agree
-(``agent.facts``). The regression: "Kerry initiated the 1 October call. [2]" against the seed
+(``agent.answer.facts``). The regression: "Kerry initiated the 1 October call. [2]" against the seed
 passage that reports the 1 October call without naming who initiated it. An answer in another
 language than the one requested is degraded, so ``dalil ask --strict`` exits 4. Unit tests on
 ``verify``; end-to-end tests over real HTTP against the scripted OpenAI-compatible server.
@@ -16,8 +16,8 @@ from pathlib import Path
 
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from agent.citations import verify
-from agent.lexicon import load_analyzer
+from agent.answer.citations import verify
+from agent.text.lexicon import load_analyzer
 from tests.conftest import run_cli as run
 from tests.scripted_openai import Reply, ScriptedOpenAI
 

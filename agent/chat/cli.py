@@ -1,8 +1,7 @@
 """`dalil chat` (registered on the main app by ``agent.cli``).
 
 Annotations are evaluated when ``register`` runs (no ``from __future__ import
-annotations``) because the shared option types come from ``agent.cli``, which imports
-this module while it is still being imported.
+annotations``) because the shared option types are imported inside it, from ``agent.cli_common``.
 """
 
 from pathlib import Path
@@ -18,7 +17,7 @@ def conversations_dir(dalil: Any) -> Path:
 
 def register(app: typer.Typer) -> None:
     """Add the chat command to ``app``."""
-    from agent.cli import ConfigOpt, DateFromOpt, DateToOpt, JsonOpt, OutletOpt, StoreOpt, TopKOpt
+    from agent.cli_common import ConfigOpt, DateFromOpt, DateToOpt, JsonOpt, OutletOpt, StoreOpt, TopKOpt
 
     @app.command("chat")
     def chat(
@@ -47,7 +46,7 @@ def register(app: typer.Typer) -> None:
         from agent.chat.repl import run_repl
         from agent.chat.session import ChatSession
         from agent.chat.view import make_console
-        from agent.cli import check_outlet, make_filters, open_dalil, out, user_errors
+        from agent.cli_common import check_outlet, make_filters, open_dalil, out, user_errors
         from agent.errors import DalilError
 
         with user_errors():

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from agent import arabic
-from agent.llm import load_prompt
+from agent.answer.llm import load_prompt
+from agent.text import arabic
 
 if TYPE_CHECKING:
+    from agent.answer.llm import ChatClient
     from agent.chat.conversation import Turn
-    from agent.llm import ChatClient
 
 _PUNCT = "؟?!.,،؛;:«»“”\"'()[]{}…-—–"
 _MARKERS = re.compile(r"\s*\[\s*\d+(?:\s*[,،]\s*\d+)*\s*\]")

@@ -21,14 +21,14 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.text import Text
 
-from agent.arabic import is_arabic
 from agent.chat import followup, view
 from agent.chat.conversation import Conversation, ConversationStore, Turn
 from agent.chat.markdown import to_markdown
 from agent.errors import DalilError
 from agent.render import safe
-from agent.retrieve import SearchFilters
+from agent.retrieval.retrieve import SearchFilters
 from agent.schema import Answer, AnswerMode, Citation
+from agent.text.arabic import is_arabic
 
 if TYPE_CHECKING:
     from agent.pipeline import Dalil

@@ -47,8 +47,8 @@ eval_app = typer.Typer(
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Like ``agent.cli.user_errors``, but a bad suite prints one line per bad item."""
-    from agent.cli import EXIT_ERROR, err, user_errors
+    """Like ``agent.cli_common.user_errors``, but a bad suite prints one line per bad item."""
+    from agent.cli_common import EXIT_ERROR, err, user_errors
     from agent.evals.suite import SuiteError
 
     with user_errors():
@@ -82,7 +82,7 @@ def run(
                                                             help=FAIL_UNDER_HELP.format(run="the run's"), show_default=False)] = None,
 ) -> None:
     """Run SUITE through Dalil (retrieve + ask per item), score it and write results.json, report.md, report.html."""
-    from agent.cli import EXIT_ERROR, err, open_dalil
+    from agent.cli_common import EXIT_ERROR, err, open_dalil
     from agent.errors import DalilError
     from agent.evals.compare import check_thresholds, parse_thresholds
     from agent.evals.records import RunOptions
@@ -123,7 +123,7 @@ def _progress(total: int) -> Iterator[Callable[[int, int, str], None]]:
     """A rich progress bar on stderr (when it is a terminal), removed when done."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agent.cli import err
+    from agent.cli_common import err
 
     console = err()
     with Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"),
@@ -139,7 +139,7 @@ def _progress(total: int) -> Iterator[Callable[[int, int, str], None]]:
 def _print_summary(record: Any, paths: dict[str, Path]) -> None:
     from rich.table import Table
 
-    from agent.cli import out
+    from agent.cli_common import out
     from agent.evals.registry import present
 
     k = record.run.k
@@ -168,7 +168,7 @@ def compare(
                                                             show_default=False)] = None,
 ) -> None:
     """Show metric deltas from run A to run B (per-item regressions first); exit 1 on a regression."""
-    from agent.cli import EXIT_ERROR, err, out
+    from agent.cli_common import EXIT_ERROR, err, out
     from agent.evals.compare import compare_runs, gate, parse_thresholds, print_comparison
     from agent.evals.report import load_run
 

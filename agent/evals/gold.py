@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent import arabic
 from agent.evals.suite import Item, Suite
 from agent.evals.textnorm import norm
+from agent.text import arabic
 
 MIN_OVERLAP = 0.5
 

@@ -30,7 +30,7 @@ CORRECT_LINE = re.compile(r"^[\W\d_]*?(INCORRECT|CORRECT|MISSING)\b\W*(.*)$")
 
 def load_prompt(name: str) -> str:
     """A judge prompt template from ``prompts/`` (``{question}``, ``{answer}``, ``{passages}``, ``{reference}``)."""
-    from agent.llm import load_prompt as load
+    from agent.answer.llm import load_prompt as load
 
     try:
         return load(name)
@@ -124,7 +124,7 @@ class Judge:
             raise _RecoverableError(f"judge request failed: {_one_line(exc)}") from None
         if not getattr(response, "choices", None):
             raise _RecoverableError("judge reply had no choices")
-        from agent.llm import strip_think
+        from agent.answer.llm import strip_think
 
         return strip_think(response.choices[0].message.content or "")
 

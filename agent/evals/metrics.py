@@ -151,7 +151,7 @@ def first_citation_precision(citation_golds: Sequence[Collection[int]]) -> float
 def slot_correct(texts: Sequence[str], forms: Sequence[str], reject: Sequence[str] = (), lead: str | None = None) -> float:
     """1.0 when an accepted form of the slot value is in one of ``texts`` and no rejected form is in ``lead``.
 
-    Forms are compared as whole normalized words (``agent.arabic.normalize``): ``1 October``
+    Forms are compared as whole normalized words (``agent.text.arabic.normalize``): ``1 October``
     matches ``on 1 October 2016`` but ``1 October`` does not match ``11 October``.
     """
     if lead and any(contains_phrase(lead, r) for r in reject):

@@ -10,12 +10,12 @@ from __future__ import annotations
 import html
 import json
 
-from agent import arabic
 from agent.evals import charts
 from agent.evals.records import ItemRecord, RunRecord, Summary
 from agent.evals.registry import Metric, present
 from agent.evals.report_md import title
 from agent.safety import CSP_META
+from agent.text import arabic
 
 CSS = """
 *{box-sizing:border-box}

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from agent.evals.judge import Judge
     from agent.pipeline import Dalil
-    from agent.retrieve import RetrievalMode
+    from agent.retrieval.retrieve import RetrievalMode
     from agent.schema import Answer, AnswerMode
 
 ProgressFn = Callable[[int, int, str], None]

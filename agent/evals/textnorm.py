@@ -1,6 +1,6 @@
 """Text normalization for scoring: one form for answers, references, keys and quotes.
 
-Scoring compares meaning, not spelling: ``agent.arabic.normalize`` (no diacritics or
+Scoring compares meaning, not spelling: ``agent.text.arabic.normalize`` (no diacritics or
 tatweel, unified alef/hamza/ya, ASCII digits, lowercase) plus collapsed whitespace.
 Citation markers such as ``[1]``, ``[1, 2]`` or ``[١]`` are removed before an answer is scored.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from agent import arabic
+from agent.text import arabic
 
-MARKER = re.compile(r"\[\s*([0-9٠-٩۰-۹]+(?:\s*[,،]\s*[0-9٠-٩۰-۹]+)*)\s*\]")  # as agent.citations reads them
+MARKER = re.compile(r"\[\s*([0-9٠-٩۰-۹]+(?:\s*[,،]\s*[0-9٠-٩۰-۹]+)*)\s*\]")  # as agent.answer.citations reads them
 _SPACE = re.compile(r"\s+")
 _BEFORE_PUNCT = re.compile(r"\s+([.!?؟،؛,])")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

@@ -23,11 +23,11 @@ from pydantic import BaseModel, Field
 from agent.errors import DalilError
 from agent.safety import markdown_text
 from agent.sequence.corpus import Article
-from agent.sequence.grouping import people_overlap, same_time
+from agent.sequence.grouping import people_overlap, renumber, same_time
 from agent.sequence.index import Corpus, load_corpus, with_texts
 from agent.sequence.models import TYPE_LABELS, Disagreement, Event, Timeline
 from agent.sequence.paragraphs import DERIVED_LABEL, SummarySentence, pairs, paragraph_text
-from agent.sequence.timeline import build_timeline, entity_index, markers, renumber, sequence_mode
+from agent.sequence.timeline import build_timeline, entity_index, markers, sequence_mode
 
 if TYPE_CHECKING:
     from agent.pipeline import Dalil
@@ -192,17 +192,6 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def write_brief(brief: Brief, out_dir: Path, formats: list[str]) -> list[Path]:
-    from agent.sequence.html import brief_html
-
-    written = []
-    for fmt in formats:
-        path = out_dir / f"brief-{brief.date}.{fmt}"
-        write_atomic(path, brief_markdown(brief) if fmt == "md" else brief_html(brief))
-        written.append(path)
-    return written
 
 
 def _esc(text: str | None) -> str:

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from agent.cli import ConfigOpt, JsonOpt, StoreOpt, err, open_dalil, out, user_errors
+from agent.cli_common import ConfigOpt, JsonOpt, StoreOpt, err, open_dalil, out, user_errors
 from agent.errors import DalilError
+
+if TYPE_CHECKING:
+    from agent.sequence.brief import Brief
 
 EventFromOpt = Annotated[
     Optional[dt.datetime],
@@ -120,7 +123,7 @@ def brief(
             window = f"after {start} up to {day}" if start else f"on {day}"
             err().print(f"dalil: nothing was published {window}; no briefing written", markup=False)
             raise typer.Exit(briefing.EXIT_NOTHING)
-        paths = briefing.write_brief(result, out_dir, formats)
+        paths = _write_brief(result, out_dir, formats)
         if as_json:
             out().print(render.to_json(result), markup=False, soft_wrap=True)
         else:
@@ -130,6 +133,19 @@ def brief(
             err().print(f"dalil: note: {warning}", markup=False)
     if result.degraded:
         raise typer.Exit(briefing.EXIT_DEGRADED)
+
+
+def _write_brief(brief: Brief, out_dir: Path, formats: list[str]) -> list[Path]:
+    """``brief-D.md`` / ``brief-D.html``, each written atomically."""
+    from agent.sequence.brief import brief_markdown, write_atomic
+    from agent.sequence.html import brief_html
+
+    written = []
+    for fmt in formats:
+        path = out_dir / f"brief-{brief.date}.{fmt}"
+        write_atomic(path, brief_markdown(brief) if fmt == "md" else brief_html(brief))
+        written.append(path)
+    return written
 
 
 def _since(value: str | None, out_dir: Path, day: dt.date) -> dt.date | None:

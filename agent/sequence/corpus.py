@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agent import answers
+from agent.answer import answers
 from agent.errors import DalilError
 from agent.schema import Citation
 
@@ -86,7 +86,7 @@ class Citer:
 
 
 def citation_node(citation: Citation) -> NodeWithScore:
-    """A citation as a retrieved passage (for ``agent.citations.verify``)."""
+    """A citation as a retrieved passage (for ``agent.answer.citations.verify``)."""
     from llama_index.core.schema import NodeWithScore, TextNode
 
     meta = {

@@ -1,6 +1,6 @@
 """People, places and sides in article text, with one English name each.
 
-Built from the lexicon (``agent/data/lexicon.yaml`` or the user's file): every entity's
+Built from the lexicon (``agent/text/data/lexicon.yaml`` or the user's file): every entity's
 Arabic name and spelling variants (سيرغي / سيرجي / سريجي لافروف) match as one entity, a
 person's surname alone matches too when no other entity shares it, and ``kind`` / ``side``
 say whether it is a person and which country or body it speaks for.
@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent import arabic
-from agent.lexicon import Analyzer
 from agent.sequence.textmap import NormText
+from agent.text import arabic
+from agent.text.lexicon import Analyzer
 
 _PREFIX = r"(?<!\w)(?:[وفبلك]|وب|ول|فب|فل)?"
 _END = r"(?!\w)"

@@ -19,9 +19,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from agent import arabic
-from agent.dates import ResolvedDate
-from agent.lexicon import Analyzer
 from agent.schema import Citation
 from agent.sequence import vocab
 from agent.sequence.corpus import Article, Citer
@@ -29,6 +26,9 @@ from agent.sequence.entities import EntityIndex, Mention
 from agent.sequence.models import Account, AccountBasis, EventDate, EventType, Position, Report
 from agent.sequence.textmap import NormText
 from agent.sequence.when import article_dates, event_date, quote_segments, segment_of, undated
+from agent.text import arabic
+from agent.text.dates import ResolvedDate
+from agent.text.lexicon import Analyzer
 
 WINDOW = 12  # words between a date phrase and the cue it belongs to
 REPORT_WINDOW = 8

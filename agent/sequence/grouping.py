@@ -258,3 +258,30 @@ def english_line(kind: str, participants: list[str], initiator: str | None, disp
     if by:
         line += "; according to " + ", ".join(by)
     return line + "."
+
+
+def renumber(events: list[Event]) -> None:
+    """Citation numbers 1..n in the order the timeline shows them."""
+    numbers: dict[int, int] = {}
+    for event in events:
+        for report in event.reports:
+            for c in report.citations:
+                numbers.setdefault(c.n, len(numbers) + 1)
+    def account(a: Account) -> None:
+        a.citation = numbers.get(a.citation, a.citation)
+        for p in a.positions:
+            p.citation = numbers.get(p.citation, p.citation)
+
+    for event in events:
+        for report in event.reports:
+            for c in report.citations:
+                c.n = numbers[c.n]
+            for p in report.positions:
+                p.citation = numbers.get(p.citation, p.citation)
+            for a in report.accounts:
+                account(a)
+        for d in event.disagreements:
+            for v in d.versions:
+                v.citations = sorted(numbers.get(n, n) for n in v.citations)
+                for a in v.accounts:
+                    account(a)

@@ -1,7 +1,7 @@
 """The event index: each article's reports (the offline rules of ``agent.sequence.events``), found at ingest.
 
 Ingest runs ``extract`` on every new or changed document with a publication date and stores its
-reports in the registry with the document's own rows, in the same transaction (``agent.store``:
+reports in the registry with the document's own rows, in the same transaction (``agent.index.store``:
 ``reports``, one row per report, zlib-compressed JSON with its type and date range;
 ``report_chunks``, the chunks each report's citations overlap; ``reports_indexed``, which rules and
 lexicon found them and how many spans the extraction numbered). A changed document's rows replace
@@ -27,28 +27,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from agent.index.store import DocumentEvents, StoredReport
 from agent.sequence.corpus import Article, Citer
 from agent.sequence.models import Event, Report
-from agent.store import DocumentEvents, StoredReport
 
 if TYPE_CHECKING:
     from llama_index.core.schema import Document
 
-    from agent.lexicon import Analyzer
+    from agent.index.store import Registry, Store
     from agent.pipeline import Dalil
     from agent.sequence.entities import EntityIndex
-    from agent.store import Registry, Store
+    from agent.text.lexicon import Analyzer
 
 # the code whose output the stored reports are: any change to it makes them stale (with the lexicon)
 _RULES = ("sequence/events.py", "sequence/when.py", "sequence/entities.py", "sequence/vocab.py", "sequence/textmap.py",
-          "sequence/corpus.py", "sequence/models.py", "dates.py", "arabic.py", "lexicon.py", "answers.py", "schema.py")
+          "sequence/corpus.py", "sequence/models.py", "text/dates.py", "text/arabic.py", "text/lexicon.py", "answer/answers.py",
+          "schema.py")
 _rules_hash: str | None = None
 
 
 def extractor_key(lexicon: Path | None) -> str:
     """Fingerprint of the extraction: the rules' source and the lexicon file's bytes."""
     global _rules_hash
-    from agent.lexicon import BUNDLED
+    from agent.text.lexicon import BUNDLED
 
     if _rules_hash is None:
         root = Path(__file__).resolve().parents[1]
@@ -216,7 +217,7 @@ def _tools(source: Dalil | Store) -> tuple[Registry, Analyzer, Path | None]:
     if hasattr(source, "analyzer"):
         analyzer = source.analyzer
     else:
-        from agent.lexicon import load_analyzer
+        from agent.text.lexicon import load_analyzer
 
         analyzer = _ANALYZERS.get(str(store.settings.lexicon)) or _ANALYZERS.setdefault(
             str(store.settings.lexicon), load_analyzer(store.settings.lexicon))
@@ -297,8 +298,7 @@ class _Grouped:
 
 
 def _grouped(dalil: Dalil | Store) -> _Grouped:
-    from agent.sequence.grouping import group
-    from agent.sequence.timeline import renumber
+    from agent.sequence.grouping import group, renumber
 
     corpus = load_corpus(dalil)
     found = corpus.cache.get("grouped")

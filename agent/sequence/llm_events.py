@@ -1,7 +1,7 @@
 """LLM event extraction: one article → the model's JSON (``prompts/events.txt``) → checked ``Report``s.
 
 The reply is validated with pydantic; every quote must be found in the article (exact, or
-after normalization) and every date phrase is re-resolved by ``agent.dates`` — the
+after normalization) and every date phrase is re-resolved by ``agent.text.dates`` — the
 resolver's day wins over the model's. A reply that is not valid JSON falls back to the
 offline rules for that article, with a warning.
 """
@@ -15,17 +15,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agent import arabic
-from agent.dates import WEEKDAY_NAMES, ResolvedDate
-from agent.generate import fence
-from agent.lexicon import Analyzer
-from agent.llm import ChatClient, load_prompt
+from agent.answer.generate import fence
+from agent.answer.llm import ChatClient, load_prompt
 from agent.sequence.corpus import Article, Citer
 from agent.sequence.entities import EntityIndex
 from agent.sequence.events import extract
 from agent.sequence.models import Account, DateBasis, EventDate, Position, Report
 from agent.sequence.textmap import NormText
 from agent.sequence.when import article_dates, event_date, undated
+from agent.text import arabic
+from agent.text.dates import WEEKDAY_NAMES, ResolvedDate
+from agent.text.lexicon import Analyzer
 
 MAX_TOKENS = 2000
 

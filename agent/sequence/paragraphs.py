@@ -1,6 +1,6 @@
 """An event in two paragraphs, offline: Arabic quoted verbatim, English derived from its extracted facts.
 
-The Arabic paragraph opens with the event's label (its type and resolved date, ``agent.grounding.label``)
+The Arabic paragraph opens with the event's label (its type and resolved date, ``agent.retrieval.grounding.label``)
 and quotes the sentences that report it: what happened, the date phrase, who initiated it, each
 side's account; every quote carries its markers. A sentence already quoted for an earlier event (or a
 near-identical sentence of another passage) is not quoted again: its markers are repeated instead.
@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from agent import arabic
-from agent.citations import verify
-from agent.grounding import TYPE_EN, label
+from agent.answer.citations import verify
+from agent.retrieval.grounding import TYPE_EN, label
 from agent.sequence.corpus import citation_node
 from agent.sequence.timeline import markers
+from agent.text import arabic
 
 if TYPE_CHECKING:
-    from agent.lexicon import Analyzer
     from agent.sequence.models import Account, Event, Report, Timeline, Version
+    from agent.text.lexicon import Analyzer
 
 _MARKER = re.compile(r"\[\s*([0-9٠-٩]+(?:\s*[,،]\s*[0-9٠-٩]+)*)\s*\]")
 _NEAR = 0.8  # share of the shorter sentence's words in the other: the same sentence from another passage

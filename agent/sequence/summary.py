@@ -5,7 +5,7 @@ sides' accounts differ: the Arabic one opens with the event's label (type and re
 the sentences that report it verbatim, each once in the summary; the English one is short sentences
 built only from the event's extracted facts, each cited, marked ``derived`` (not a translation). With
 an LLM, the model writes both sides as JSON pairs (``prompts/summary_*.txt``); every sentence of each
-side is then checked with ``agent.citations.verify`` and the two sides' markers are compared.
+side is then checked with ``agent.answer.citations.verify`` and the two sides' markers are compared.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agent import arabic
-from agent.citations import split_claims
-from agent.generate import render_passage
-from agent.llm import load_prompt
+from agent.answer.citations import split_claims
+from agent.answer.generate import render_passage
+from agent.answer.llm import load_prompt
 from agent.schema import Citation
 from agent.sequence.corpus import citation_node
 from agent.sequence.models import TYPE_LABELS, Event, Timeline
@@ -28,10 +27,11 @@ from agent.sequence.paragraphs import DERIVED_LABEL, SummarySentence, paragraph_
 from agent.sequence.paragraphs import checked as _checked
 from agent.sequence.paragraphs import pairs as event_pairs
 from agent.sequence.timeline import markers
+from agent.text import arabic
 
 if TYPE_CHECKING:
-    from agent.lexicon import Analyzer
-    from agent.llm import ChatClient
+    from agent.answer.llm import ChatClient
+    from agent.text.lexicon import Analyzer
 
 TRANSLATION_NOTE = (
     "Offline, each English sentence is derived: it states only facts extracted for its event (who, what, when, who "

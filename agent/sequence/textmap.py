@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
-from agent import arabic
+from agent.text import arabic
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,15 @@ from agent.render import safe, source_label
 from agent.sequence.corpus import Article, Citer, load_articles
 from agent.sequence.entities import EntityIndex
 from agent.sequence.events import extract
-from agent.sequence.grouping import group
-from agent.sequence.models import TYPE_LABELS, Account, Disagreement, Event, Report, Timeline
+from agent.sequence.grouping import group, renumber
+from agent.sequence.models import TYPE_LABELS, Disagreement, Event, Report, Timeline
 
 if TYPE_CHECKING:
-    from agent.lexicon import Analyzer
-    from agent.llm import ChatClient
+    from agent.answer.llm import ChatClient
     from agent.pipeline import Dalil
     from agent.schema import AnswerMode
     from agent.sequence.index import DocReports
+    from agent.text.lexicon import Analyzer
 
 MODE_LINES = {
     "extractive": "mode: extractive (no LLM): events found by rules, evidence quoted verbatim",
@@ -97,33 +97,6 @@ def build_timeline(articles: list[Article], analyzer: Analyzer, index: EntityInd
         mode="llm" if client is not None else "extractive", date_from=date_from, date_to=date_to, articles=len(articles),
         events=events, warnings=warnings, degraded=degraded,
     )
-
-
-def renumber(events: list[Event]) -> None:
-    """Citation numbers 1..n in the order the timeline shows them."""
-    numbers: dict[int, int] = {}
-    for event in events:
-        for report in event.reports:
-            for c in report.citations:
-                numbers.setdefault(c.n, len(numbers) + 1)
-    def account(a: Account) -> None:
-        a.citation = numbers.get(a.citation, a.citation)
-        for p in a.positions:
-            p.citation = numbers.get(p.citation, p.citation)
-
-    for event in events:
-        for report in event.reports:
-            for c in report.citations:
-                c.n = numbers[c.n]
-            for p in report.positions:
-                p.citation = numbers.get(p.citation, p.citation)
-            for a in report.accounts:
-                account(a)
-        for d in event.disagreements:
-            for v in d.versions:
-                v.citations = sorted(numbers.get(n, n) for n in v.citations)
-                for a in v.accounts:
-                    account(a)
 
 
 def markers(numbers: list[int]) -> str:

@@ -1,4 +1,4 @@
-"""Dates for events: the resolver's phrases (``agent.dates``) plus "N days after" a date,
+"""Dates for events: the resolver's phrases (``agent.text.dates``) plus "N days after" a date,
 quoted speech, and one ``EventDate`` that says how the day was worked out.
 """
 
@@ -8,11 +8,11 @@ import datetime as dt
 import re
 from typing import cast
 
-from agent.dates import WEEKDAY_NAMES, ResolvedDate, resolve_dates
 from agent.sequence import vocab
 from agent.sequence.corpus import Article
 from agent.sequence.models import DateBasis, EventDate
 from agent.sequence.textmap import NormText
+from agent.text.dates import WEEKDAY_NAMES, ResolvedDate, resolve_dates
 
 _ONE = {"يوم واحد": 1, "يوما واحدا": 1, "يومين": 2, "يومان": 2, "اسبوع": 7, "اسبوعين": 14}
 _QUOTES = {"“": "”", "«": "»", "„": "“"}
@@ -27,7 +27,7 @@ def article_dates(article: Article, nt: NormText) -> list[ResolvedDate]:
 
 def _days_after(article: Article, nt: NormText, dates: list[ResolvedDate]) -> list[ResolvedDate]:
     """"بعد عشرة أيام" = that many days after the nearest earlier day in the same sentence."""
-    from agent import arabic
+    from agent.text import arabic
 
     out: list[ResolvedDate] = []
     sentences = arabic.sentence_spans(article.text)

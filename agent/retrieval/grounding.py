@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
-from agent.question import QuestionFrame
+from agent.retrieval.question import QuestionFrame
 
 if TYPE_CHECKING:
     from llama_index.core.schema import NodeWithScore

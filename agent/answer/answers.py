@@ -22,7 +22,7 @@ NEAREST = 3  # passages offered with an abstention
 
 def date_notes(quote: str, published: str | None) -> list[DateNote]:
     """Relative dates in ``quote`` resolved against the publication date (none when undated)."""
-    from agent.dates import resolve_dates
+    from agent.text.dates import resolve_dates
 
     if not published:
         return []

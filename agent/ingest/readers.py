@@ -27,11 +27,11 @@ import yaml
 from llama_index.core.schema import Document
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from agent import arabic
+from agent.index.nodes import META_KEYS
+from agent.text import arabic
 
 SUPPORTED = {".txt", ".md", ".json", ".jsonl"}
 MANIFEST_NAME = "manifest.yaml"
-META_KEYS = ("doc_id", "source", "file", "published", "outlet", "title", "url", "language", "encoding", "content_hash")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n", re.DOTALL)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 DEFAULT_MAX_BYTES = 100_000_000  # ingest.max_file_mb's default

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 from llama_index.core.schema import NodeWithScore
 
-from agent import answers
-from agent.chunking import token_counter
-from agent.citations import injection_suspected, verify
-from agent.lexicon import Analyzer
-from agent.llm import ChatClient, Completion, load_prompt
+from agent.answer import answers
+from agent.answer.citations import injection_suspected, verify
+from agent.answer.llm import ChatClient, Completion, load_prompt
+from agent.ingest.chunking import token_counter
 from agent.schema import Answer, Usage
+from agent.text.lexicon import Analyzer
 
 LANGUAGES = {"ar": "Arabic", "en": "English"}
 NOT_IN_CORPUS = "NOT_IN_CORPUS"
@@ -154,7 +154,7 @@ def answer_language(text: str) -> str | None:
 
 
 def abstention(question: str, lang: str, passages: list[NodeWithScore], warnings: list[str] | None = None) -> Answer:
-    """The LLM answerer's abstention (``agent.answers.abstention`` in mode "llm")."""
+    """The LLM answerer's abstention (``agent.answer.answers.abstention`` in mode "llm")."""
     return answers.abstention(question, lang, passages, "llm", warnings)
 
 

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.llms import MockLLM
 
-    from agent.lexicon import Analyzer
-    from agent.store import Store
+    from agent.index.store import Store
+    from agent.text.lexicon import Analyzer
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
 

@@ -5,7 +5,7 @@ against the article's publication date. No LLM, no network: regular expressions 
 arithmetic only, so the same input always gives the same output.
 
 Matching and offsets
-    Matching runs on a normalized copy of the text (``agent.arabic.normalize_with_offsets``):
+    Matching runs on a normalized copy of the text (``agent.text.arabic.normalize_with_offsets``):
     Arabic diacritics (tashkeel), tatweel and zero-width/direction marks are dropped, أ/إ/آ/ٱ
     become ا, ى and ی become ي, ؤ becomes و and ئ becomes ي, Arabic-Indic (٠-٩) and Persian
     (۰-۹) digits become ASCII and ٫/٬ become ./, ; case is kept.  Each normalized character
@@ -81,7 +81,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from agent import arabic
+from agent.text import arabic
 
 __all__ = ["Granularity", "ResolvedDate", "resolve_dates"]
 

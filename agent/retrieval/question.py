@@ -5,7 +5,7 @@ and the corpus's latest publication day (what "5 October" or "the Wednesday call
 resolved against); returns what is asked (who initiated, when, how many, …), the focus
 words, and the constraints a passage must meet: dates and ranges, a weekday, the people and
 places named, the kind of event and a relation to another event. Nothing here reads the
-store: ``agent.grounding`` matches a frame against the event index.
+store: ``agent.retrieval.grounding`` matches a frame against the event index.
 
 Written with patterns rather than a parser: the questions are short, the two languages'
 question words are few, and every decision must be explainable in ``dalil ask --explain``.
@@ -19,8 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agent import arabic
-from agent.lexicon import Analyzer
+from agent.text import arabic
+from agent.text.lexicon import Analyzer
 
 Asks = Literal["who_initiated", "who_said", "who", "when", "where", "how_many", "how_long", "why", "list", "order",
                "compare", "yes_no", "what"]
@@ -233,7 +233,7 @@ def _relation(frame: QuestionFrame, norm: str) -> None:
 
 
 def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> None:
-    from agent.dates import resolve_dates
+    from agent.text.dates import resolve_dates
 
     if reference is None:
         reference = dt.date.today()

@@ -17,10 +17,10 @@ from functools import lru_cache
 
 from llama_index.core.schema import NodeWithScore
 
-from agent import arabic
-from agent.answers import abstention, citation_for
-from agent.lexicon import Analyzer, Concept
+from agent.answer.answers import abstention, citation_for
 from agent.schema import Answer, AnswerSentence
+from agent.text import arabic
+from agent.text.lexicon import Analyzer, Concept
 
 TRANSLATION_NOTE = "offline mode quotes the articles in their own language; translation needs an LLM endpoint"
 
@@ -76,7 +76,7 @@ STRUCTURED_SLOTS = ("who_initiated", "when", "how_many", "how_long", "who_said")
 SLOT_BONUS = 0.15  # a sentence that fills the asked slot (a day for "when", an initiator for "who initiated", …)
 NEIGHBOURS = 3  # the best sentences whose next sentence in the article is also considered
 
-# what fills each slot, on normalized text (agent.arabic.normalize)
+# what fills each slot, on normalized text (agent.text.arabic.normalize)
 _INITIATOR = re.compile(r"بمبادر|بناء علي طلب|بطلب من|(^|\s)(و|ف)?بادر|اجري .{0,40}(اتصالا|مكالمه|محادثه)|اتصل .{0,25}ب|"
                         r"\binitiat|\bat the request|\bplaced the call|\bcalled\b")
 _SPEAKER = re.compile(r"(^|\s)(و|ف)?(قال|قالت|اعلن|اعلنت|صرح|صرحت|اكد|اكدت|حذر|حذرت|ذكر|ذكرت|اضاف|اضافت|اوضح|اوضحت|ابلغ|بحسب|وفق|"
@@ -132,7 +132,7 @@ class Person:
 
 @dataclass(frozen=True)
 class Slots:
-    """What question understanding adds to an extractive answer (``agent.question``, ``agent.grounding``).
+    """What question understanding adds to an extractive answer (``agent.retrieval.question``, ``agent.retrieval.grounding``).
 
     ``next_sentence`` gives the sentence after a candidate in its article (the answer is often there:
     "… discussed Aleppo. It added that the call took place on Saturday"); ``evidence`` are sentences the
@@ -167,7 +167,7 @@ def reports(cand: Candidate, spans: tuple[tuple[str, int, int], ...]) -> bool:
 
 def mentions_day(sentence: str) -> bool:
     """Whether the sentence names a day (weekday, relative day or calendar date)."""
-    from agent.dates import resolve_dates
+    from agent.text.dates import resolve_dates
 
     return any(r.granularity == "day" for r in resolve_dates(sentence, dt.date(2000, 1, 1), lang="any"))
 

@@ -5,12 +5,12 @@ the days its date phrases resolve to (and the day of each event), the numbers it
 (digits, Arabic-Indic digits and Arabic number words, with ألف/مليون scales), whose words it
 relays and who took part in its events. The passage side reuses the offline event rules of
 ``agent.sequence.events`` (``Extractor``: initiator patterns, attribution, participants) and
-``agent.dates`` (relative dates such as "امس الأحد" resolved against the publication day).
+``agent.text.dates`` (relative dates such as "امس الأحد" resolved against the publication day).
 
 A claim (one answer sentence, Arabic or English) → ``ClaimSlots``: the initiator, dates,
 numbers, speaker and participants it states, by patterns over its words and the lexicon's
 names (English names map to the same entities as the Arabic ones). ``check_slots`` says
-where the two disagree; ``agent.citations.verify`` turns each disagreement into a problem.
+where the two disagree; ``agent.answer.citations.verify`` turns each disagreement into a problem.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from agent import arabic
-from agent.dates import ResolvedDate, resolve_dates
-from agent.lexicon import Analyzer
+from agent.text import arabic
+from agent.text.dates import ResolvedDate, resolve_dates
+from agent.text.lexicon import Analyzer
 
 # --------------------------------------------------------------------------- numbers
 

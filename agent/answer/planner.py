@@ -1,7 +1,7 @@
 """The offline planner: a question that needs several looks → the agent's tools → one cited answer.
 
-With no LLM, the question frame (``agent.question``) routes the question to the same tools an
-agent loop calls (``agent.tools``): list and order questions are answered from ``events`` (each
+With no LLM, the question frame (``agent.retrieval.question``) routes the question to the same tools an
+agent loop calls (``agent.answer.tools``): list and order questions are answered from ``events`` (each
 event dated and cited, in chronological order), compare questions from ``accounts`` (each side's
 words side by side), and multi-part questions ("When and where was X, and when did Y?") with one
 ``search`` per part, each part answered extractively and the answers joined. Every quote is
@@ -17,13 +17,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agent import tools
+from agent.answer import tools
 from agent.schema import Answer, AnswerSentence, Citation, Step
 
 if TYPE_CHECKING:
     from agent.pipeline import Dalil
-    from agent.question import QuestionFrame
-    from agent.retrieve import SearchFilters
+    from agent.retrieval.question import QuestionFrame
+    from agent.retrieval.retrieve import SearchFilters
     from agent.sequence.models import Event
 
 StepFn = Callable[[Step], None]
@@ -37,7 +37,7 @@ _SIDES_EN = {"Russia": "Russian account", "United States": "US account"}
 _EN_JOIN = re.compile(r",\s*(?:and|but)\s+(?=(?:when|where|who|whom|what|which|how|why|did|does|do|was|were|is|are|has|had)\b)", re.I)
 _AR_JOIN = re.compile(r"[،,]\s*(?=و(?:متى|أين|اين|من|ما|ماذا|كم|هل|لماذا|كيف|أي|اي)(?:\s|$))")
 _QUESTION_END = re.compile(r"(?<=[?؟])\s+(?=[^\s(])")  # "… ذلك؟ (context words)" from a chat follow-up is one question
-# shapes agent.question's patterns miss: "ما الترتيب الزمني لـ…", "أي الاتصالين جاء أولا", "in what order"; "how did each side describe"
+# shapes agent.retrieval.question's patterns miss: "ما الترتيب الزمني لـ…", "أي الاتصالين جاء أولا", "in what order"; "how did each side describe"
 _ALSO_ORDER = re.compile(r"\bin what order\b|\bwhich (came|happened) first\b|(الترتيب|بالترتيب|للترتيب) الزمني"
                          r"|(جاء|جرى|حدث) (أولا|أولاً|اولا)|أيهما سبق", re.I)
 _ALSO_COMPARE = re.compile(r"\b(each|both|the two) sides?\b|كل من الجانبين|كل (طرف|جانب)", re.I)
@@ -145,8 +145,8 @@ def _chronology(planner: Planner, frame: QuestionFrame, lang: str, filters: Sear
 def _named_events(dalil: Dalil, frame: QuestionFrame) -> list[Event]:
     """The events an order question enumerates ("Order these: Kerry's Moscow visit, the 5 August call, …"), when
     every item it lists points at one event (or a few the item's words choose between); else none."""
-    from agent.grounding import candidate_events
-    from agent.question import understand
+    from agent.retrieval.grounding import candidate_events
+    from agent.retrieval.question import understand
 
     text = frame.question.split(":", 1)[1] if ":" in frame.question else ""
     items = [p.strip() for p in re.split(r"[;؛,،]|\s+(?:and|or|أم|او|أو)\s+", text) if len(p.split()) >= 2]
@@ -194,7 +194,7 @@ def _kind_fits(frame: QuestionFrame, kind: str, text: str | None = None) -> bool
 
 def _heading(items: list[tools.EventItem], lang: str) -> str:
     """"7 phone calls (Sergei Lavrov, John Kerry), in chronological order"."""
-    from agent.grounding import TYPE_AR, TYPE_EN
+    from agent.retrieval.grounding import TYPE_AR, TYPE_EN
 
     kind = items[0].type
     shared = [p for p in items[0].participants if all(p in e.participants for e in items)]
@@ -208,7 +208,7 @@ def _heading(items: list[tools.EventItem], lang: str) -> str:
 def _compare(planner: Planner, frame: QuestionFrame, lang: str) -> Answer | None:
     """Each side's account, side by side: of the event the question names when the event index has both
     sides' accounts of it, else the accounts (of any event) that speak to the question's words."""
-    from agent.grounding import constrained
+    from agent.retrieval.grounding import constrained
 
     dalil = planner.dalil
     events = dalil.events()
@@ -238,7 +238,7 @@ def _compare(planner: Planner, frame: QuestionFrame, lang: str) -> Answer | None
 
 def _compare_pool(frame: QuestionFrame, events: list[Event]) -> list[Event]:
     """The events with accounts that the frame's kind, dates and relation select."""
-    from agent.grounding import candidate_events, constrained
+    from agent.retrieval.grounding import candidate_events, constrained
 
     if constrained(frame):
         pool = [e for e in candidate_events(frame, events) if _kind_fits(frame, e.type)]
@@ -362,7 +362,7 @@ def _multi_part(planner: Planner, question: str, parts: list[str], filters: Sear
 # ------------------------------------------------------------------------------------------ helpers
 def _answer(frame: QuestionFrame, about: str | None, sentences: list[AnswerSentence], citations: list[Citation],
             warnings: list[str]) -> Answer:
-    from agent.extractive import TRANSLATION_NOTE, defang_markers
+    from agent.answer.extractive import TRANSLATION_NOTE, defang_markers
 
     for s in sentences:
         s.text = defang_markers(s.text)
@@ -374,13 +374,13 @@ def _answer(frame: QuestionFrame, about: str | None, sentences: list[AnswerSente
 
 
 def _abstain(frame: QuestionFrame, lang: str, why: str) -> Answer:
-    from agent.answers import abstention
+    from agent.answer.answers import abstention
 
     return abstention(frame.question, lang, [], "extractive", [f"offline planner: {why}"])
 
 
 def _renumbered(citation: Citation, n: int) -> Citation:
-    from agent.answers import date_notes
+    from agent.answer.answers import date_notes
 
     return citation.model_copy(update={"n": n, "dates": citation.dates or date_notes(citation.quote, citation.published)})
 

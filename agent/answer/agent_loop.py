@@ -1,10 +1,10 @@
 """The LLM agent loop: a question → tool calls the model chooses → one cited, verified answer.
 
-The model gets the question, ``prompts/agent_system.txt`` and the tools of ``agent.tools`` as OpenAI
+The model gets the question, ``prompts/agent_system.txt`` and the tools of ``agent.answer.tools`` as OpenAI
 tool specs. Each call is validated and run by ``tools.call``; its result goes back to the model as
 untrusted data (passages fenced as in the one-pass prompt, inside a ``<tool_result>`` fence), each
 passage numbered once for the whole loop, so the final answer's ``[n]`` point to passages the model
-has seen, and the one-pass verifier (``agent.generate.verified``) checks it.
+has seen, and the one-pass verifier (``agent.answer.generate.verified``) checks it.
 
 Bounded by ``llm.agent_max_steps`` tool calls, ``llm.agent_max_tokens`` tokens and
 ``llm.agent_timeout`` seconds. An unknown tool, arguments that are not JSON or not valid, a refused
@@ -23,16 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 from llama_index.core.schema import NodeWithScore
 
-from agent import tools
-from agent.chunking import chunk_node, token_counter
+from agent.answer import tools
+from agent.answer.generate import LANGUAGES, NOT_IN_CORPUS, abstention, fence, fence_attribute, verified
+from agent.answer.llm import Completion, ToolCall, ToolsRejected, load_prompt
 from agent.errors import DalilError
-from agent.generate import LANGUAGES, NOT_IN_CORPUS, abstention, fence, fence_attribute, verified
-from agent.llm import Completion, ToolCall, ToolsRejected, load_prompt
+from agent.index.nodes import chunk_node
+from agent.ingest.chunking import token_counter
 from agent.schema import Answer, Citation, Step, Usage
 
 if TYPE_CHECKING:
     from agent.pipeline import Dalil
-    from agent.retrieve import SearchFilters
+    from agent.retrieval.retrieve import SearchFilters
 
 StepFn = Callable[[Step], None]
 Fallback = Callable[[list[NodeWithScore]], Answer]

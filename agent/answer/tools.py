@@ -167,7 +167,7 @@ class EventItem(BaseModel):
 
     @classmethod
     def of(cls, event: Event) -> EventItem:
-        from agent.grounding import label
+        from agent.retrieval.grounding import label
 
         cites = list({c.n: c for r in event.reports for c in r.citations}.values())
         return cls(
@@ -267,7 +267,7 @@ class ResolveDateOutput(_Output):
 
 # ------------------------------------------------------------------------------------------ tools
 def search(dalil: Dalil, args: SearchInput) -> SearchOutput:
-    from agent.retrieve import SearchFilters
+    from agent.retrieval.retrieve import SearchFilters
 
     _known_outlet(dalil, args.outlet)
     hits = dalil.retrieve(args.query, args.k, SearchFilters(args.date_from, args.date_to, args.outlet))
@@ -323,7 +323,7 @@ def read(dalil: Dalil, args: ReadInput) -> ReadOutput:
 
 
 def resolve_date(dalil: Dalil, args: ResolveDateInput) -> ResolveDateOutput:
-    from agent.dates import resolve_dates
+    from agent.text.dates import resolve_dates
 
     found = resolve_dates(args.phrase, args.published, lang="any")
     return ResolveDateOutput(published=args.published, dates=[
@@ -341,7 +341,7 @@ def _known_outlet(dalil: Dalil, outlet: str | None) -> None:
 
 def _participant(dalil: Dalil, name: str) -> str:
     """The English name the event index uses for ``name`` ("Lavrov", "لافروف" → "Sergei Lavrov")."""
-    from agent.arabic import normalize
+    from agent.text.arabic import normalize
 
     wanted = name.strip().casefold()
     words = set(normalize(name).split())

@@ -29,10 +29,11 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import Document, TextNode
 
-from agent.chunking import ArabicSentenceChunker, chunk_node, token_counter
-from agent.lexicon import Analyzer
-from agent.readers import DEFAULT_MAX_BYTES, ReadError, discover, iter_files
-from agent.store import DocumentEvents, PreparedDocument, Store
+from agent.index.nodes import chunk_node
+from agent.index.store import DocumentEvents, PreparedDocument, Store
+from agent.ingest.chunking import ArabicSentenceChunker, token_counter
+from agent.ingest.readers import DEFAULT_MAX_BYTES, ReadError, discover, iter_files
+from agent.text.lexicon import Analyzer
 
 if TYPE_CHECKING:
     from agent.config import Settings
@@ -91,8 +92,8 @@ class Preparer:
 
     @classmethod
     def from_settings(cls, settings: Settings, embedder: BaseEmbedding | None = None, analyzer: Analyzer | None = None) -> Preparer:
-        from agent.embeddings import make_embedder
-        from agent.lexicon import load_analyzer
+        from agent.index.embeddings import make_embedder
+        from agent.text.lexicon import load_analyzer
 
         c = settings.chunking
         analyzer = analyzer or load_analyzer(settings.lexicon)

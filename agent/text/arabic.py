@@ -56,7 +56,7 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     """Matching form of ``text`` and, for each of its characters, its index in ``text``.
 
     For rules that find a phrase in the normalized text and quote it from the original
-    (``agent.dates``). The same folding as ``normalize``, one character at a time and never into
+    (``agent.text.dates``). The same folding as ``normalize``, one character at a time and never into
     several, so every offset maps back: no NFKC, and case is kept (English rules tell the month
     "May" from "may"). It also drops zero-width and direction marks and reads Persian yeh (ی) as ي;
     ``normalize`` does not, because the stored search terms were built without that.

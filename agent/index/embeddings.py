@@ -20,10 +20,10 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
-from agent import arabic
 from agent.config import EmbeddingSettings
 from agent.errors import DalilError
-from agent.lexicon import Analyzer, load_analyzer
+from agent.text import arabic
+from agent.text.lexicon import Analyzer, load_analyzer
 
 _STEM_WEIGHT = 1.0
 _NGRAM_WEIGHT = 0.35

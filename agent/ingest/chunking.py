@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
 
 from llama_index.core.node_parser import NodeParser
-from llama_index.core.schema import BaseNode, Document, NodeRelationship, ObjectType, RelatedNodeInfo, TextNode
+from llama_index.core.schema import BaseNode, Document, TextNode
 from pydantic import Field
 
-from agent import arabic
-from agent.readers import META_KEYS
+from agent.index.nodes import chunk_node
+from agent.text import arabic
 
 _NLTK_AND_TIKTOKEN_READY = False
 
@@ -191,19 +191,3 @@ class ArabicSentenceChunker(NodeParser):
                 nxt -= 1
             first = nxt
         return groups
-
-
-
-def chunk_node(node_id: str, text: str, doc_meta: Mapping[str, Any], para: int, start: int, end: int, ordinal: int) -> TextNode:
-    """A chunk as a ``TextNode``: the one shape both the chunker and the registry build."""
-    meta: dict[str, Any] = {k: doc_meta.get(k) for k in META_KEYS if k not in ("source", "encoding", "content_hash")}
-    published = meta.get("published")
-    meta.update({
-        "paragraph": para, "ordinal": ordinal, "start_char": start, "end_char": end,
-        "published_ord": int(published.replace("-", "")) if published else 0,
-    })
-    # the source document by id only: its metadata is in the registry, and every byte on a node is
-    # stored again with each chunk in Chroma (copies of the document's metadata were a third of a write)
-    node = TextNode(id_=node_id, text=text, metadata=meta, start_char_idx=start, end_char_idx=end)
-    node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=meta["doc_id"], node_type=ObjectType.DOCUMENT)
-    return node

@@ -27,12 +27,12 @@ from urllib.parse import urlparse
 
 from agent.config import Settings
 from agent.errors import DalilError
-from agent.locks import LeaseWatcher, VectorLease
+from agent.index.locks import LeaseWatcher, VectorLease
 
 if TYPE_CHECKING:
     from llama_index.core.schema import BaseNode, Document, TextNode
 
-    from agent.bm25 import BM25Index
+    from agent.index.bm25 import BM25Index
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -80,7 +80,7 @@ class VectorsUnavailable(DalilError):
 
 
 class VectorsBusy(VectorsUnavailable):
-    """Another process holds the embedded Chroma store (see ``agent.locks``)."""
+    """Another process holds the embedded Chroma store (see ``agent.index.locks``)."""
 
 
 @dataclass
@@ -216,7 +216,7 @@ class Registry:
 
     def nodes(self, ids: list[str]) -> dict[str, TextNode]:
         """Chunks as ``TextNode``s, rebuilt from the registry (SQLite's substr counts characters, as Python does)."""
-        from agent.chunking import chunk_node
+        from agent.index.nodes import chunk_node
 
         if not ids:
             return {}
@@ -395,7 +395,7 @@ class Store:
     """Everything on disk (or on a Chroma server) for one collection.
 
     The embedded Chroma files are opened only under the store's ``VectorLease`` (one process at
-    a time, see ``agent.locks``): an ingest holds it for its whole run; a reader takes it for
+    a time, see ``agent.index.locks``): an ingest holds it for its whole run; a reader takes it for
     its queries and hands it over when idle and someone else waits. The registry (SQLite in WAL
     mode) and the BM25 index (folders published atomically) are read by any number of processes.
     """
@@ -753,7 +753,7 @@ class Store:
         write lock (``writer``), or a reader while no ingest runs, saves a rebuilt index, so two
         processes never write its files at once.
         """
-        from agent.bm25 import BM25Index
+        from agent.index.bm25 import BM25Index
 
         generation = self.registry.generation()
         if self._bm25 is not None and self._bm25.generation == generation:

@@ -10,7 +10,7 @@ nouns, bridged English→Arabic by the lexicon) occurs in those passages, and a 
 side has one on the other; it neither repeats text shaped like an instruction to a model nor
 rests on such text in a passage (prompt injection); and the slot it states — who initiated,
 when, who said, who took part — agrees with the facts the offline event rules extract from
-the cited passages (``agent.facts``): "Kerry initiated the 1 October call [2]" is unsupported
+the cited passages (``agent.answer.facts``): "Kerry initiated the 1 October call [2]" is unsupported
 when passage 2 names no initiator or another one.
 """
 
@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 from llama_index.core.schema import NodeWithScore
 
-from agent import arabic
-from agent import facts as slot_facts
-from agent.answers import citation_for
-from agent.lexicon import Analyzer, Concept
+from agent.answer import facts as slot_facts
+from agent.answer.answers import citation_for
 from agent.schema import AnswerSentence, Citation
+from agent.text import arabic
+from agent.text.lexicon import Analyzer, Concept
 
 _MARKER = re.compile(r"\[\s*([0-9٠-٩۰-۹]+(?:\s*[,،]\s*[0-9٠-٩۰-۹]+)*)\s*\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
@@ -92,7 +92,7 @@ def date_numbers(passage: NodeWithScore) -> set[str]:
     """Day, month and year numbers of the passage's publication date and of the dates it mentions."""
     import datetime as dt
 
-    from agent.dates import resolve_dates
+    from agent.text.dates import resolve_dates
 
     published = passage.node.metadata.get("published")
     if not published:

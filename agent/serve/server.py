@@ -270,7 +270,7 @@ class _ServerState:
         return {"status": "ok", "result": result}
 
     def run(self, op: Any, args: dict[str, Any]) -> dict[str, Any]:
-        from agent.retrieve import SearchFilters
+        from agent.retrieval.retrieve import SearchFilters
 
         if op == "status":
             return self.status()

@@ -16,8 +16,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent import arabic
 from agent.errors import DalilError
+from agent.text import arabic
 
 BUNDLED = Path(__file__).parent / "data" / "lexicon.yaml"
 _PREFIXES = "وبلفك"

@@ -1,0 +1,7 @@
+"""Index: where ingested chunks live and how they are found again.
+
+Takes chunks (from ``agent.ingest``) and settings; returns a ``Store`` (``store``: Chroma vectors
+plus the SQLite registry of documents, chunks and event reports), its BM25 index (``bm25``), the
+embedder that turns texts into vectors (``embeddings``) and the lease that lets one process at a
+time open the embedded Chroma (``locks``).
+"""
