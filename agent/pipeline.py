@@ -398,11 +398,10 @@ def _evidence_spans(event: Event) -> tuple[tuple[str, int, int], ...]:
 
 def _cites_evidence(answer: Answer, event: Event) -> bool:
     """Whether the answer's first quote reports ``event``: only then does it say which event it is about."""
-    from agent.answer.extractive import AFTER_EVIDENCE
+    from agent.answer.extractive import reports_at
 
     first = answer.citations[0] if answer.citations else None
-    return first is not None and any(first.doc_id == d and start <= first.start <= end + AFTER_EVIDENCE
-                                     for d, start, end in _evidence_spans(event))
+    return first is not None and reports_at(first.doc_id, first.start, _evidence_spans(event))
 
 
 def _unstated(frame: QuestionFrame, event: Event) -> str | None:

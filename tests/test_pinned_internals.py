@@ -17,13 +17,14 @@ from typing import Any
 import bm25s
 import numpy as np
 import pytest
-from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.retrievers import QueryFusionRetriever
+from llama_index.core.schema import NodeWithScore
 from pydantic_settings import EnvSettingsSource, SettingsConfigDict
 
 from agent.config import Settings, _DalilEnv, load_settings
 from agent.index.bm25 import FlatBM25, TermCorpus
 from agent.retrieval.retrieve import FusionRetriever
+from tests.test_fusion import Fixed  # a retriever that returns fixed ids
 
 
 def params(function: Any) -> list[str]:
@@ -103,13 +104,6 @@ def test_settings_sources_hook_and_nested_split_keep_their_shape() -> None:
 # ---------------------------------------------------------------- llama-index (agent.retrieval.retrieve.FusionRetriever)
 
 
-class Fixed(BaseRetriever):
-    def __init__(self, ids: list[str]) -> None:
-        super().__init__()
-        self.ids = ids
-
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        return [NodeWithScore(node=TextNode(id_=i, text=i), score=1.0 / (r + 1)) for r, i in enumerate(self.ids)]
 
 
 class Recording(FusionRetriever):

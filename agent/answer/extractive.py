@@ -156,13 +156,14 @@ class Slots:
 AFTER_EVIDENCE = 400  # characters after an event's evidence whose sentences still report it ("وأضافت أن …")
 
 
-AFTER_EVIDENCE = 400  # characters after an event's evidence whose sentences still report it ("وأضافت أن …")
+def reports_at(doc_id: str, offset: int, spans: tuple[tuple[str, int, int], ...]) -> bool:
+    """Whether text at ``offset`` in ``doc_id`` is (or closely follows) the evidence of an event, given as
+    (doc_id, start, end) spans."""
+    return any(doc_id == d and start <= offset <= end + AFTER_EVIDENCE for d, start, end in spans)
 
 
 def reports(cand: Candidate, spans: tuple[tuple[str, int, int], ...]) -> bool:
-    """Whether ``cand`` is (or closely follows) the evidence of an event, given as (doc_id, start, end) spans."""
-    doc_id = cand.passage.node.metadata["doc_id"]
-    return any(doc_id == d and start <= cand.start <= end + AFTER_EVIDENCE for d, start, end in spans)
+    return reports_at(cand.passage.node.metadata["doc_id"], cand.start, spans)
 
 
 def mentions_day(sentence: str) -> bool:
@@ -217,10 +218,11 @@ def extractive_answer(
     pool = candidates(weights, passages, analyzer)
     pool += _neighbours(pool, priority, slots, weights, analyzer)
     if slots.people:  # a check, not a filter: the sentence that answers often names no one ("وأضافت أن …")
-        missing = _unnamed(pool, slots.people, analyzer)
+        views = _passage_views(pool, analyzer)
+        missing = _unnamed(views, slots.people)
         if missing:
             return _abstain(question, lang, passages, weights, [f"no passage found names {' and '.join(missing)} in this context"])
-        if not _speaks_to_the_rest(pool, slots.people, weights, analyzer, min_coverage):
+        if not _speaks_to_the_rest(views, slots.people, weights, min_coverage):
             names = " and ".join(p.name for p in slots.people)
             return _abstain(question, lang, passages, weights, [f"no passage that names {names} is about the rest of the question"])
     best = max((c.coverage for c in pool), default=0.0)
@@ -312,28 +314,28 @@ def _neighbours(pool: list[Candidate], priority: Callable[[Candidate], tuple[flo
     return out
 
 
-def _unnamed(pool: list[Candidate], people: tuple[Person, ...], analyzer: Analyzer) -> list[str]:
+def _passage_views(pool: list[Candidate], analyzer: Analyzer) -> list[tuple[set[str], str]]:
+    """Each candidate's passage (with the sentence, which may come from the next chunk) as search terms and
+    normalized text, once per distinct text: what the people checks read."""
+    texts = {c.passage.node.get_content() + " " + c.text for c in pool}
+    return [(set(analyzer.terms(text)), arabic.normalize(text)) for text in texts]
+
+
+def _unnamed(views: list[tuple[set[str], str]], people: tuple[Person, ...]) -> list[str]:
     """The people the question names when no candidate's passage names them all (else nothing)."""
-    seen = []
-    for text in {c.passage.node.get_content() + " " + c.text for c in pool}:
-        seen.append((set(analyzer.terms(text)), arabic.normalize(text)))
-    if any(all(p.named_in(*s) for p in people) for s in seen):
+    if any(all(p.named_in(*v) for p in people) for v in views):
         return []
-    return [p.name for p in people if not any(p.named_in(*s) for s in seen)] or [p.name for p in people]
+    return [p.name for p in people if not any(p.named_in(*v) for v in views)] or [p.name for p in people]
 
 
-def _speaks_to_the_rest(pool: list[Candidate], people: tuple[Person, ...], weights: dict[Concept, float], analyzer: Analyzer,
+def _speaks_to_the_rest(views: list[tuple[set[str], str]], people: tuple[Person, ...], weights: dict[Concept, float],
                         min_coverage: float) -> bool:
     """Whether a passage that names the question's people also covers enough of what the question asks
     about them ("What did Zakharova say about North Korea?": her passages are about Damascus)."""
     rest = {c: w for c, w in weights.items() if not any(p.terms & c.alternatives or c.word in p.words for p in people)}
     if not rest:
         return True
-    for text in {c.passage.node.get_content() + " " + c.text for c in pool}:
-        terms = set(analyzer.terms(text))
-        if all(p.named_in(terms, arabic.normalize(text)) for p in people) and coverage(terms, rest) >= min_coverage:
-            return True
-    return False
+    return any(all(p.named_in(terms, norm) for p in people) and coverage(terms, rest) >= min_coverage for terms, norm in views)
 
 
 def _choose(ranked: list[Candidate], cutoff: float, limit: int) -> list[Candidate]:
