@@ -215,8 +215,8 @@ class Dalil:
         return constrained(frame) and len(candidate_events(frame, self.events(), self._people(frame))) == 1
 
     def _people(self, frame: QuestionFrame) -> list[str]:
-        kinds = {e.en: getattr(e, "kind", None) for e in self.analyzer.entities}
-        return [name for name in frame.entities if kinds.get(name) in (None, "person")]
+        kinds = {e.en: e.kind for e in self.analyzer.entities}
+        return [name for name in frame.entities if kinds.get(name) == "person"]
 
     def _event_of(self, frame: QuestionFrame, passages: list[NodeWithScore]) -> Event | None:
         from agent.retrieval.grounding import event_of_passages
@@ -260,19 +260,14 @@ class Dalil:
         bm25 = self.store.bm25()
         unknown = [n for n in frame.names_unknown
                    if not any(bm25.knows(t) for t in self.analyzer.terms(n) + self.analyzer.query_terms(n))]
-        named = {e.en: e for e in self.analyzer.entities}
-        for name in frame.entities:  # known to the lexicon, but does the corpus ever name them? ("Sergei Shoigu")
-            entity = named.get(name)
-            spellings = [entity.ar, *entity.variants] if entity else []
-            if spellings and not any(bm25.knows(t) for s in spellings for t in self.analyzer.terms(s)[-1:]):
-                unknown.append(name)
-        terms = self.analyzer.terms
-        people = tuple(Person(e.en, frozenset(t for s in [e.ar, *e.variants] for t in terms(s)[-1:]),
-                              tuple(arabic.normalize(r) for r in e.roles),
+        named = [e for name in frame.entities for e in self.analyzer.entities if e.en == name]
+        surnames = {e.en: frozenset(t for s in [e.ar, *e.variants] for t in self.analyzer.terms(s)[-1:]) for e in named}
+        # known to the lexicon, but does the corpus ever name them? ("Sergei Shoigu")
+        unknown += [e.en for e in named if not any(bm25.knows(t) for t in surnames[e.en])]
+        people = tuple(Person(e.en, surnames[e.en], tuple(arabic.normalize(r) for r in e.roles),
                               frozenset([*(w.lower() for w in [*e.en.split(), *e.en_variants]),
                                          *(w for s in [e.ar, *e.variants] for w in arabic.words(s))]))
-                       for name in frame.entities if (e := named.get(name)) is not None and e.kind == "person"
-                       and not _names_an_institution(e, frame.question))
+                       for e in named if e.kind == "person" and not _names_an_institution(e, frame.question))
         return Slots(asks=frame.asks, next_sentence=sentences.after, evidence=tuple(evidence), unknown=tuple(unknown),
                      attribute=frame.attribute, people=people)
 
