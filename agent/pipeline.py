@@ -268,8 +268,9 @@ class Dalil:
                               frozenset([*(w.lower() for w in [*e.en.split(), *e.en_variants]),
                                          *(w for s in [e.ar, *e.variants] for w in arabic.words(s))]))
                        for e in named if e.kind == "person" and not _names_an_institution(e, frame.question))
+        speaker = next((p for p in people if p.name == frame.speaker), None)
         return Slots(asks=frame.asks, next_sentence=sentences.after, evidence=tuple(evidence), unknown=tuple(unknown),
-                     attribute=frame.attribute, people=people)
+                     attribute=frame.attribute, people=people, speaker=speaker)
 
     @staticmethod
     def _lead(frame: QuestionFrame, event: Event, answer: Answer) -> str | None:

@@ -130,6 +130,32 @@ class Person:
         return bool(self.terms & terms) or any(role in normalized for role in self.roles)
 
 
+# what a speaker does in a sentence that gives their words or their reaction (normalized, ة → ه)
+_SPEAKS = re.compile(r"(^|\s)(و|ف)?(قال|قالت|يقول|تقول|اعلن|اعلنت|صرح|صرحت|اكد|اكدت|حذر|حذرت|اضاف|اضافت|اوضح|اوضحت|ابلغ|ابلغت|"
+                     r"شدد|شددت|ذكر|ذكرت|افاد|افادت|حث|حثت|ندد|نددت|ادان|ادانت|رحب|رحبت|انتقد|انتقدت|رفض|رفضت|طالب|طالبت|"
+                     r"دعا|دعت|اعرب|اعربت|اتهم|اتهمت|وصف|وصفت|اعتبر|اعتبرت|راي|رات|تابع|تابعت|اشار|اشارت|لفت|لفتت|"
+                     r"بحسب|وفق|حسب|داعيا|مؤكدا|مشيرا|مضيفا|معربا|محذرا)(\s|$)"
+                     r"|\b(said|says|told|stated|announced|warned|added|stressed|urged|called|accused|described|condemned|"
+                     r"rejected|welcomed|according)\b")
+_THAT = frozenset({"ان", "بان", "انه", "انها", "that"})
+SPEAKER_WINDOW = 8  # words between the verb and the speaker's name ("قال وزير الخارجية الروسي سيرغي لافروف")
+
+
+def speaks(person: Person, sentence: str, analyzer: Analyzer) -> bool:
+    """Whether ``person`` (their name or a title of theirs) stands within a few words of a verb of saying or
+    reacting in ``sentence``: the sentence gives their words, not only their name."""
+    words = re.sub(r"[\"“”«»:،,]", " ", arabic.normalize(sentence).replace("ة", "ه")).split()
+    for i, word in enumerate(words):
+        if _SPEAKS.search(word):
+            after = words[i + 1:i + SPEAKER_WINDOW + 1]
+            # the subject comes before "أن"/"إن"; after it are the reported words ("قالت الصحيفة إن أوباما …")
+            cut = next((j for j, w in enumerate(after) if w in _THAT), len(after))
+            window = " ".join(words[max(0, i - 3):i + 1] + after[:cut])
+            if person.named_in(set(analyzer.terms(window)), window):
+                return True
+    return False
+
+
 @dataclass(frozen=True)
 class Slots:
     """What question understanding adds to an extractive answer (``agent.retrieval.question``, ``agent.retrieval.grounding``).
@@ -140,7 +166,8 @@ class Slots:
     not answered); ``attribute`` must be stated by the quoted evidence; ``unstated`` says why the asked slot
     cannot be filled (the reports of the one event asked about name no initiator), and the answer abstains;
     ``people`` must each be named by a quoted sentence's passage ("What did Shoigu tell Kerry?" is not
-    answered by a passage about Lavrov and Kerry)."""
+    answered by a passage about Lavrov and Kerry); ``speaker`` must speak in one of the sentences that
+    answer ("What did Zarif say?" is not answered by a sentence that only names him as a guest)."""
 
     asks: str = "what"
     next_sentence: Callable[[Candidate], Candidate | None] | None = None
@@ -149,6 +176,7 @@ class Slots:
     attribute: str | None = None
     unstated: str | None = None
     people: tuple[Person, ...] = ()
+    speaker: Person | None = None  # whose words are asked for: a quoted sentence must have them speak
     about: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end): the evidence of the event the answer is about
     rivals: tuple[tuple[str, int, int], ...] = ()  # the evidence of the other events of its kind
 
@@ -208,6 +236,8 @@ def extractive_answer(
 
     def priority(c: Candidate) -> tuple[float, int, int]:
         bonus = SLOT_BONUS if fills_slot(slots.asks, c.text) else 0.0
+        if slots.speaker and speaks(slots.speaker, c.text, analyzer):
+            bonus += SLOT_BONUS
         if slots.attribute and states_attribute(slots.attribute, c.text):
             bonus += SLOT_BONUS
         return (round(c.coverage + bonus, 6), -c.rank, -c.start)
@@ -225,6 +255,8 @@ def extractive_answer(
         if not _speaks_to_the_rest(views, slots.people, weights, min_coverage):
             names = " and ".join(p.name for p in slots.people)
             return _abstain(question, lang, passages, weights, [f"no passage that names {names} is about the rest of the question"])
+    if slots.speaker and not _quotes(slots.speaker, pool, weights, min_coverage, analyzer):
+        return _abstain(question, lang, passages, weights, [f"no passage gives the words of {slots.speaker.name}"])
     best = max((c.coverage for c in pool), default=0.0)
     pool += [replace(c, coverage=max(c.coverage, best)) for c in slots.evidence]  # the event index's answer to the slot
     ranked = sorted(_unique(pool), key=priority, reverse=True)
@@ -336,6 +368,16 @@ def _speaks_to_the_rest(views: list[tuple[set[str], str]], people: tuple[Person,
     if not rest:
         return True
     return any(all(p.named_in(terms, norm) for p in people) and coverage(terms, rest) >= min_coverage for terms, norm in views)
+
+
+def _quotes(speaker: Person, pool: list[Candidate], weights: dict[Concept, float], min_coverage: float,
+            analyzer: Analyzer) -> bool:
+    """Whether a sentence gives the speaker's words about the rest of the question (what is left once their
+    own name is taken out): "What did Ban Ki-moon tell the Council about Nusra?" is not answered by his
+    words on the hospitals."""
+    rest = {c: w for c, w in weights.items() if not (speaker.terms & c.alternatives or c.word in speaker.words)}
+    return any(speaks(speaker, c.text, analyzer) and (not rest or coverage(set(analyzer.terms(c.text)), rest) >= min_coverage)
+               for c in pool)
 
 
 def _choose(ranked: list[Candidate], cutoff: float, limit: int) -> list[Candidate]:

@@ -109,6 +109,7 @@ class QuestionFrame(BaseModel):
     relation_days: int | None = Field(default=None, description="'two days before the suspension': the offset from the event")
     nearest: bool = Field(default=False, description="one event is asked for: the nearest one before or after the anchor")
     attribute: Attribute | None = Field(default=None, description="an attribute the evidence must state (a duration, a casualty count)")
+    speaker: str | None = Field(default=None, description="the person whose words are asked for ('what did Kerry tell Lavrov')")
 
     @property
     def pins_time(self) -> bool:
@@ -143,6 +144,8 @@ class QuestionFrame(BaseModel):
             lines.append(f"relation: {self.relation} the {self.relation_event or 'event'}")
         if self.attribute:
             lines.append(f"the evidence must state: {self.attribute}")
+        if self.speaker:
+            lines.append(f"the evidence must quote: {self.speaker}")
         return lines
 
 
@@ -152,7 +155,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     norm = " ".join(arabic.normalize(question).replace("ة", "ه").split())
     norm = re.sub(r"[?؟!.,،:;؛\"'«»()]", " ", norm)
     norm = " ".join(norm.split())
-    frame = QuestionFrame(question=question, lang=lang, asks=_asks(norm))
+    frame = QuestionFrame(question=question, lang=lang, asks=_asks(_main_clause(norm)))
     frame.event = _event_kind(norm)
     if frame.event == "statement" and frame.asks != "who_said":
         frame.event = None  # "statement" is too weak a cue on its own; a call asked about says "call"
@@ -161,6 +164,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     frame.entities = _entities(question, analyzer)
     frame.names_unknown = _unknown_names(question, analyzer, frame.entities) if lang == "en" else []
     frame.focus = _focus(question, analyzer)
+    frame.speaker = _speaker(norm, analyzer)
     if frame.asks == "how_long" or (frame.asks == "how_many" and _DURATION_WORDS.search(norm)):
         frame.attribute = "duration"
     elif frame.asks == "how_many" and _CASUALTIES.search(norm):
@@ -168,6 +172,40 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     elif frame.asks == "how_many" and not _TIME_BETWEEN.search(norm) and not _LISTED.search(norm):
         frame.attribute = "count"  # "how many civilians left": a number must be stated ("several" is not one)
     return frame
+
+
+# "What was Putin responding to when he …", "How did Obama react when …": a "when" inside the question
+# is a clause of it, not what it asks; a question that starts with another question word asks that
+_SUBORDINATE_WHEN = re.compile(r"(?<!^)(?<!\band )\bwhen\b(?! and\b)")
+_OTHER_START = re.compile(r"^(what|how|why|who|whom|which|where|did|does|do|was|were|is|are)\b")
+
+
+def _main_clause(norm: str) -> str:
+    return _SUBORDINATE_WHEN.sub(" ", norm) if _OTHER_START.match(norm) else norm
+
+
+# "What did Kerry tell Lavrov", "How did Obama react", "ماذا قال لافروف لكيري": whose words are asked for
+_SPEECH_QUESTION = re.compile(
+    r"\b(?:what|how) (?:did|does|do|has|had|would|was) (?P<who>(?:\S+ ){1,6}?)(?:say|said|tell|told|stress|warn|announce|think|react|"
+    r"respond|reply|describe|demand|want|ask|accuse|claim|mean|urge|propose|suggest|insist|argue)\b"
+    r"|(?:^|\s)(?:ماذا|ما الذي|بماذا|بم|كيف|ما) (?:قال|قالت|قاله|قالته|ابلغ|ابلغت|اكد|اكدت|اعلن|اعلنت|صرح|صرحت|حذر|حذرت|رد|ردت|وصف|"
+    r"وصفت|طالب|طالبت|اقترح|اقترحت|اتهم|اتهمت|يريد|تريد|اراد|ارادت|اقترح|عرض|عرضت|اوضح|اوضحت|اضاف|اضافت) (?P<who2>(?:\S+ ?){1,6})")
+
+
+def _speaker(norm: str, analyzer: Analyzer) -> str | None:
+    """The person whose words the question asks for: the nearest person named after the Arabic verb, or
+    between "did" and the verb in English. Places and bodies are left out ("what did Moscow say" is
+    answered by the ministry's statement)."""
+    m = _SPEECH_QUESTION.search(norm)
+    if m is None:
+        return None
+    words = (m.group("who") or m.group("who2") or "").split()
+    people = {e.en for e in analyzer.entities if e.kind == "person"}
+    for n in range(1, len(words) + 1):  # the shortest window that names someone: the nearest name
+        named = [e for e in _entities(" ".join(words[:n]), analyzer) if e in people]
+        if named:
+            return named[0]
+    return None
 
 
 def _asks(norm: str) -> Asks:
