@@ -26,10 +26,10 @@ if TYPE_CHECKING:
 
     from agent.answer.extractive import ArticleSentences, Slots
     from agent.answer.llm import ChatClient
+    from agent.events.models import Event
     from agent.index.store import Store
     from agent.ingest.run import IngestReport, ProgressFn, RebuildReport
     from agent.retrieval.question import QuestionFrame
-    from agent.sequence.models import Event
     from agent.text.lexicon import Analyzer, Entity
 
 
@@ -204,7 +204,7 @@ class Dalil:
 
     def events(self) -> list[Event]:
         """The corpus's events (offline rules) from the event index, which caches them per registry generation."""
-        from agent.sequence.index import events
+        from agent.events.index import events
 
         return events(self)
 

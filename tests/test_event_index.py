@@ -1,4 +1,4 @@
-"""The event index built at ingest (``agent.sequence.index``): stored reports, updates, crashes, migration, reading."""
+"""The event index built at ingest (``agent.events.index``): stored reports, updates, crashes, migration, reading."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from typer.testing import CliRunner
 
 from agent.cli import app
 from agent.config import load_settings
+from agent.events import index
+from agent.events.corpus import Citer, load_articles
+from agent.events.events import extract
+from agent.events.models import Report
 from agent.index.store import SCHEMA_VERSION
 from agent.pipeline import Dalil
-from agent.sequence import brief, index
-from agent.sequence.corpus import Citer, load_articles
-from agent.sequence.events import extract
-from agent.sequence.models import Report
+from agent.sequence import brief
 from tests.test_reliability_crash import child_env, dalil_cmd, write_articles
 
 CALL_DAYS = ["2016-08-05", "2016-08-16", "2016-09-28", "2016-09-30", "2016-10-01", "2016-10-05", "2016-10-28"]
@@ -227,14 +228,14 @@ def test_timeline_summary_and_brief_from_the_index_equal_those_extracted_afresh(
         return dataclasses.replace(real_load_corpus(source), articles=articles, docs={}, cache={})
 
     with monkeypatch.context() as patch:
-        patch.setattr("agent.sequence.index.load_corpus", before_the_index)
+        patch.setattr("agent.events.index.load_corpus", before_the_index)
         patch.setattr(brief, "load_corpus", before_the_index)
         afresh = [cli(*args, "--store", str(store)) for args in commands]
 
     def no_extraction(*args: object) -> list[Report]:
         raise AssertionError("extracted at read time")
 
-    monkeypatch.setattr("agent.sequence.events.extract", no_extraction)
+    monkeypatch.setattr("agent.events.events.extract", no_extraction)
     monkeypatch.setattr("agent.sequence.timeline.extract", no_extraction)
     index._CORPORA.clear()
     assert [cli(*args, "--store", str(store)) for args in commands] == afresh

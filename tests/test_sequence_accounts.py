@@ -1,5 +1,5 @@
 """"What was said" disagreements: each side's account of one event, side by side, cited verbatim, and flagged
-when the sides claim different things (agent.sequence events → grouping → timeline / brief / summary / JSON)."""
+when the sides claim different things (agent.events extraction → grouping → agent.sequence timeline / brief / summary / JSON)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.sequence.corpus import Article
-from agent.sequence.entities import build_index
-from agent.sequence.models import Event, Timeline
+from agent.events.corpus import Article
+from agent.events.entities import build_index
+from agent.events.models import Event, Timeline
 from agent.sequence.timeline import build_timeline
 from agent.text.lexicon import load_analyzer
 from tests.test_sequence_events import seed_articles

@@ -1,4 +1,4 @@
-"""Offline event extraction on the seed articles: dates, initiators, evidence, entities (agent.sequence)."""
+"""Offline event extraction on the seed articles: dates, initiators, evidence, entities (agent.events)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.sequence.corpus import Article
-from agent.sequence.entities import build_index
-from agent.sequence.textmap import NormText
+from agent.events.corpus import Article
+from agent.events.entities import build_index
+from agent.events.textmap import NormText
 from agent.sequence.timeline import build_timeline
 from agent.text.lexicon import load_analyzer
 

@@ -1,4 +1,4 @@
-"""Cross-source grouping and disagreements (agent.sequence.grouping) on small synthetic articles."""
+"""Cross-source grouping and disagreements (agent.events.grouping) on small synthetic articles."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from agent.sequence.corpus import Article
-from agent.sequence.entities import build_index
+from agent.events.corpus import Article
+from agent.events.entities import build_index
 from agent.sequence.timeline import build_timeline
 from agent.text.lexicon import load_analyzer
 

@@ -4,7 +4,7 @@ A passage (text + its article's publication day) → ``PassageFacts``: who initi
 the days its date phrases resolve to (and the day of each event), the numbers it states
 (digits, Arabic-Indic digits and Arabic number words, with ألف/مليون scales), whose words it
 relays and who took part in its events. The passage side reuses the offline event rules of
-``agent.sequence.events`` (``Extractor``: initiator patterns, attribution, participants) and
+``agent.events.events`` (``Extractor``: initiator patterns, attribution, participants) and
 ``agent.text.dates`` (relative dates such as "امس الأحد" resolved against the publication day).
 
 A claim (one answer sentence, Arabic or English) → ``ClaimSlots``: the initiator, dates,
@@ -142,7 +142,7 @@ _INDEXES: dict[int, tuple[Analyzer, object]] = {}
 
 def entity_index(analyzer: Analyzer):
     """The event rules' entity index for ``analyzer`` (built once per analyzer)."""
-    from agent.sequence.entities import build_index
+    from agent.events.entities import build_index
 
     held = _INDEXES.get(id(analyzer))
     if held is None or held[0] is not analyzer:
@@ -158,8 +158,8 @@ def passage_facts(text: str, published: dt.date | None, analyzer: Analyzer) -> P
 
 @lru_cache(maxsize=512)
 def _passage_facts(text: str, published: dt.date | None, analyzer_id: int) -> PassageFacts:
-    from agent.sequence.corpus import Article, Citer
-    from agent.sequence.events import Extractor
+    from agent.events.corpus import Article, Citer
+    from agent.events.events import Extractor
 
     analyzer = _INDEXES[analyzer_id][0]
     facts = PassageFacts(published=published, numbers=set(numbers_of(text)))
@@ -192,7 +192,7 @@ def _passage_facts(text: str, published: dt.date | None, analyzer_id: int) -> Pa
 
 # --------------------------------------------------------------------------- claim slots
 
-# English names of the sources the event rules name (agent.sequence.vocab.REPORTERS), as an answer writes them
+# English names of the sources the event rules name (agent.events.vocab.REPORTERS), as an answer writes them
 _EN_SOURCES = [
     (r"russian\s+foreign\s+ministry|russian\s+ministry\s+of\s+foreign\s+affairs|foreign\s+ministry\s+of\s+russia|"
      r"russia'?s\s+foreign\s+ministry|moscow'?s\s+foreign\s+ministry|russian\s+foreign\s+ministry'?s?", "Russian Foreign Ministry"),
@@ -217,8 +217,8 @@ class Named:
 
 def mentions(sentence: str, analyzer: Analyzer) -> list[Named]:
     """People, places, sides and sources a sentence names (offsets in ``arabic.normalize(sentence)``)."""
-    from agent.sequence import vocab
-    from agent.sequence.textmap import NormText
+    from agent.events import vocab
+    from agent.events.textmap import NormText
 
     norm = arabic.normalize(sentence)
     index = entity_index(analyzer)
@@ -292,7 +292,7 @@ def _word_gap(norm: str, a: int, b: int) -> int:
 
 
 def _event(norm: str) -> str | None:
-    from agent.sequence import vocab
+    from agent.events import vocab
 
     if _CALL_EN.search(norm) or vocab.CALL_STRONG.search(norm) or vocab.CALL_WEAK.search(norm) or vocab.CALL_ANAPHOR.search(norm):
         return "call"
@@ -390,7 +390,7 @@ class Cited:
 
 def _side_of(name: str, analyzer: Analyzer) -> str | None:
     index = entity_index(analyzer)
-    from agent.sequence import vocab
+    from agent.events import vocab
 
     if name in vocab.REPORTER_SIDES:
         return vocab.REPORTER_SIDES[name]

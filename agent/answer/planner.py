@@ -21,10 +21,10 @@ from agent.answer import tools
 from agent.schema import Answer, AnswerSentence, Citation, Step
 
 if TYPE_CHECKING:
+    from agent.events.models import Event
     from agent.pipeline import Dalil
     from agent.retrieval.question import QuestionFrame
     from agent.retrieval.retrieve import SearchFilters
-    from agent.sequence.models import Event
 
 StepFn = Callable[[Step], None]
 PLANNED = ("list", "order", "compare")
@@ -380,7 +380,7 @@ def _abstain(frame: QuestionFrame, lang: str, why: str) -> Answer:
 
 
 def _renumbered(citation: Citation, n: int) -> Citation:
-    from agent.answer.answers import date_notes
+    from agent.events.corpus import date_notes
 
     return citation.model_copy(update={"n": n, "dates": citation.dates or date_notes(citation.quote, citation.published)})
 

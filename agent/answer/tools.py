@@ -24,8 +24,8 @@ from agent.errors import DalilError
 from agent.schema import Citation, SearchHit
 
 if TYPE_CHECKING:
+    from agent.events.models import Event
     from agent.pipeline import Dalil
-    from agent.sequence.models import Event
 
 MAX_K = 50
 MAX_READ = 2000  # characters one read returns: about a paragraph and its neighbours
@@ -277,7 +277,7 @@ def search(dalil: Dalil, args: SearchInput) -> SearchOutput:
 
 def events(dalil: Dalil, args: EventsInput) -> EventsOutput:
     """Events in chronological order; with a type, those dated only to a period are counted, not listed."""
-    from agent.sequence.index import events as indexed
+    from agent.events.index import events as indexed
 
     participant = _participant(dalil, args.participant) if args.participant else None
     found = indexed(dalil, args.type, args.date_from, args.date_to, participant)
@@ -287,7 +287,7 @@ def events(dalil: Dalil, args: EventsInput) -> EventsOutput:
 
 
 def accounts(dalil: Dalil, args: AccountsInput) -> AccountsOutput:
-    from agent.sequence.index import events as indexed
+    from agent.events.index import events as indexed
 
     event = next((e for e in indexed(dalil) if e.id == args.event), None)
     if event is None:

@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS reports_indexed (
 # The registry layout this Dalil reads and writes, kept in SQLite's ``user_version``. A registry
 # from before versioning (user_version 0) is adopted when its tables have exactly these columns.
 # Layout 2 added the event index (``reports``, ``report_chunks``, ``reports_indexed``: see
-# ``agent.sequence.index``); a layout-1 registry gets the new tables when opened, and the next
+# ``agent.events.index``); a layout-1 registry gets the new tables when opened, and the next
 # ingest extracts the reports of its documents (readers compute them in memory meanwhile).
 SCHEMA_VERSION = 2
 _COLUMNS = {"documents": 13, "chunks": 9, "meta": 2, "writing": 1, "reports": 7, "report_chunks": 2, "reports_indexed": 3}
@@ -98,7 +98,7 @@ class StoredReport:
 
 @dataclass
 class DocumentEvents:
-    """A document's event reports (made by ``agent.sequence.index``), written with its rows."""
+    """A document's event reports (made by ``agent.events.index``), written with its rows."""
 
     extractor: str  # fingerprint of the rules and lexicon that found them: others' reports are stale
     cited: int  # spans the extraction numbered (the reports' citations are numbered 1..cited)
@@ -313,7 +313,7 @@ class Registry:
                     self._insert_events(db, item.doc.doc_id, item.events)
             self._bump(db)
 
-    # --- the event index (``agent.sequence.index``) -------------------------------------------------
+    # --- the event index (``agent.events.index``) -------------------------------------------------
 
     def unindexed(self, extractor: str) -> list[str]:
         """Documents whose event reports are missing, or were found by other rules or another lexicon."""

@@ -4,7 +4,7 @@ Takes paths and a ``Preparer`` (chunker, embedder, analyzer); returns an ``Inges
 (added / updated / unchanged / duplicate documents, chunks written, errors, seconds).
 Unchanged files cost one hash comparison; a changed file replaces its old chunks; exact
 duplicates are skipped. Large runs chunk and embed in a worker process while this one
-writes, so both cores work. Each written document's event reports (``agent.sequence.index``)
+writes, so both cores work. Each written document's event reports (``agent.events.index``)
 are extracted here (or in the worker) and committed with its rows; documents the event index
 lacks are back-filled at the end.
 """
@@ -37,7 +37,7 @@ from agent.text.lexicon import Analyzer
 
 if TYPE_CHECKING:
     from agent.config import Settings
-    from agent.sequence.index import EventIndexer
+    from agent.events.index import EventIndexer
 
 
 @dataclass
@@ -146,7 +146,7 @@ def ingest_paths(
         pending.flush()
         report.chunks = pending.written + report.chunks
         if pending.indexer is not None:  # documents without event reports yet (a layout-1 registry, a new lexicon)
-            from agent.sequence.index import backfill
+            from agent.events.index import backfill
 
             backfill(store, pending.indexer)
         bm25_started = time.perf_counter()
@@ -183,7 +183,7 @@ def rebuild_vectors(store: Store, preparer: Preparer) -> RebuildReport:
 def _indexer(store: Store, preparer: Preparer) -> EventIndexer | None:
     """What extracts the event reports of the documents written (None when the lexicon cannot be read:
     the documents are written without them, and readers extract them)."""
-    from agent.sequence.index import EventIndexer
+    from agent.events.index import EventIndexer
 
     try:
         return EventIndexer(preparer.analyzer, store.settings.lexicon)
@@ -339,7 +339,7 @@ _worker_indexer: EventIndexer | None = None
 
 def _start_worker(settings: Settings) -> None:
     global _worker, _worker_indexer
-    from agent.sequence.index import EventIndexer
+    from agent.events.index import EventIndexer
 
     threading.Thread(target=_exit_with_parent, daemon=True).start()
     _worker = Preparer.from_settings(settings)

@@ -1,6 +1,6 @@
 """Event grounding: a ``QuestionFrame`` and the store's events → the events a question is about.
 
-Takes a frame, the events of the corpus (``agent.sequence`` models: dated, with participants,
+Takes a frame, the events of the corpus (``agent.events`` models: dated, with participants,
 initiator and cited reports) and retrieved passages; returns the candidate events the
 frame's constraints select, the chunks that report them (to boost or add in retrieval),
 the one event an answer is about, and its label in the question's language.
@@ -17,7 +17,7 @@ from agent.retrieval.question import QuestionFrame
 if TYPE_CHECKING:
     from llama_index.core.schema import NodeWithScore
 
-    from agent.sequence.models import Event
+    from agent.events.models import Event
 
 _KINDS = {"ceasefire": ("ceasefire_start", "ceasefire_collapse")}
 TYPE_EN = {"call": "phone call", "agreement": "agreement", "ceasefire_start": "start of the ceasefire",

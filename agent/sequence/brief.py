@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field
 
 from agent.errors import DalilError
+from agent.events.corpus import Article
+from agent.events.grouping import people_overlap, renumber, same_time
+from agent.events.index import Corpus, load_corpus, with_texts
+from agent.events.models import TYPE_LABELS, Disagreement, Event, Timeline
 from agent.safety import markdown_text
-from agent.sequence.corpus import Article
-from agent.sequence.grouping import people_overlap, renumber, same_time
-from agent.sequence.index import Corpus, load_corpus, with_texts
-from agent.sequence.models import TYPE_LABELS, Disagreement, Event, Timeline
 from agent.sequence.paragraphs import DERIVED_LABEL, SummarySentence, pairs, paragraph_text
 from agent.sequence.timeline import build_timeline, entity_index, markers, sequence_mode
 

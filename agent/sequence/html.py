@@ -13,10 +13,10 @@ import datetime as dt
 import html
 import re
 
+from agent.events.models import TYPE_LABELS, Disagreement, Event
 from agent.render import safe
 from agent.safety import CSP_META, http_link
 from agent.sequence.brief import Brief
-from agent.sequence.models import TYPE_LABELS, Disagreement, Event
 from agent.sequence.paragraphs import DERIVED_LABEL, SummarySentence, shown_parts
 
 COLORS = {

@@ -17,12 +17,12 @@ from pydantic import BaseModel, Field, ValidationError
 
 from agent.answer.generate import fence
 from agent.answer.llm import ChatClient, load_prompt
-from agent.sequence.corpus import Article, Citer
-from agent.sequence.entities import EntityIndex
-from agent.sequence.events import extract
-from agent.sequence.models import Account, DateBasis, EventDate, Position, Report
-from agent.sequence.textmap import NormText
-from agent.sequence.when import article_dates, event_date, undated
+from agent.events.corpus import Article, Citer
+from agent.events.entities import EntityIndex
+from agent.events.events import extract
+from agent.events.models import Account, DateBasis, EventDate, Position, Report
+from agent.events.textmap import NormText
+from agent.events.when import article_dates, event_date, undated
 from agent.text import arabic
 from agent.text.dates import WEEKDAY_NAMES, ResolvedDate
 from agent.text.lexicon import Analyzer

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from agent.answer.citations import verify
+from agent.events.corpus import citation_node
 from agent.retrieval.grounding import TYPE_EN, label
-from agent.sequence.corpus import citation_node
 from agent.sequence.timeline import markers
 from agent.text import arabic
 
 if TYPE_CHECKING:
-    from agent.sequence.models import Account, Event, Report, Timeline, Version
+    from agent.events.models import Account, Event, Report, Timeline, Version
     from agent.text.lexicon import Analyzer
 
 _MARKER = re.compile(r"\[\s*([0-9٠-٩]+(?:\s*[,،]\s*[0-9٠-٩]+)*)\s*\]")

@@ -20,9 +20,9 @@ from pydantic import BaseModel, Field, ValidationError
 from agent.answer.citations import split_claims
 from agent.answer.generate import render_passage
 from agent.answer.llm import load_prompt
+from agent.events.corpus import citation_node
+from agent.events.models import TYPE_LABELS, Event, Timeline
 from agent.schema import Citation
-from agent.sequence.corpus import citation_node
-from agent.sequence.models import TYPE_LABELS, Event, Timeline
 from agent.sequence.paragraphs import DERIVED_LABEL, SummarySentence, paragraph_text, shown_parts
 from agent.sequence.paragraphs import checked as _checked
 from agent.sequence.paragraphs import pairs as event_pairs

@@ -2,7 +2,7 @@
 
 ``build_timeline`` is the one function behind ``dalil timeline``, ``summarize`` and
 ``brief``; ``print_timeline`` renders it for a terminal (article text made safe). Offline,
-the reports come from the event index built at ingest (``agent.sequence.index``).
+the reports come from the event index built at ingest (``agent.events.index``).
 """
 
 from __future__ import annotations
@@ -15,18 +15,18 @@ from rich.console import Console
 from rich.text import Text
 
 from agent.errors import DalilError
+from agent.events.corpus import Article, Citer, load_articles
+from agent.events.entities import EntityIndex
+from agent.events.events import extract
+from agent.events.grouping import group, renumber
+from agent.events.models import TYPE_LABELS, Disagreement, Event, Report, Timeline
 from agent.render import safe, source_label
-from agent.sequence.corpus import Article, Citer, load_articles
-from agent.sequence.entities import EntityIndex
-from agent.sequence.events import extract
-from agent.sequence.grouping import group, renumber
-from agent.sequence.models import TYPE_LABELS, Disagreement, Event, Report, Timeline
 
 if TYPE_CHECKING:
     from agent.answer.llm import ChatClient
+    from agent.events.index import DocReports
     from agent.pipeline import Dalil
     from agent.schema import AnswerMode
-    from agent.sequence.index import DocReports
     from agent.text.lexicon import Analyzer
 
 MODE_LINES = {
@@ -45,7 +45,7 @@ def sequence_mode(dalil: Dalil, requested: str | None) -> str:
 
 
 def entity_index(dalil: Dalil) -> EntityIndex:
-    from agent.sequence.index import entities_for
+    from agent.events.index import entities_for
 
     return entities_for(dalil.analyzer, dalil.settings.lexicon)
 
@@ -53,7 +53,7 @@ def entity_index(dalil: Dalil) -> EntityIndex:
 def timeline_for(dalil: Dalil, mode: str | None = None, date_from: dt.date | None = None, date_to: dt.date | None = None,
                  published_until: dt.date | None = None) -> Timeline:
     """The timeline of the store's articles (only those published by ``published_until``, if given)."""
-    from agent.sequence.index import load_corpus
+    from agent.events.index import load_corpus
 
     if dalil.store.registry.is_empty():
         raise DalilError(f"the store at {dalil.settings.store.path} is empty: run `dalil ingest seeds` first")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.sequence.textmap import NormText
+from agent.events.textmap import NormText
 from agent.text import arabic
 from agent.text.lexicon import Analyzer
 

@@ -19,13 +19,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from agent.events import vocab
+from agent.events.corpus import Article, Citer
+from agent.events.entities import EntityIndex, Mention
+from agent.events.models import Account, AccountBasis, EventDate, EventType, Position, Report
+from agent.events.textmap import NormText
+from agent.events.when import article_dates, event_date, quote_segments, segment_of, undated
 from agent.schema import Citation
-from agent.sequence import vocab
-from agent.sequence.corpus import Article, Citer
-from agent.sequence.entities import EntityIndex, Mention
-from agent.sequence.models import Account, AccountBasis, EventDate, EventType, Position, Report
-from agent.sequence.textmap import NormText
-from agent.sequence.when import article_dates, event_date, quote_segments, segment_of, undated
 from agent.text import arabic
 from agent.text.dates import ResolvedDate
 from agent.text.lexicon import Analyzer

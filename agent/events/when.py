@@ -8,10 +8,10 @@ import datetime as dt
 import re
 from typing import cast
 
-from agent.sequence import vocab
-from agent.sequence.corpus import Article
-from agent.sequence.models import DateBasis, EventDate
-from agent.sequence.textmap import NormText
+from agent.events import vocab
+from agent.events.corpus import Article
+from agent.events.models import DateBasis, EventDate
+from agent.events.textmap import NormText
 from agent.text.dates import WEEKDAY_NAMES, ResolvedDate, resolve_dates
 
 _ONE = {"يوم واحد": 1, "يوما واحدا": 1, "يومين": 2, "يومان": 2, "اسبوع": 7, "اسبوعين": 14}

@@ -1,4 +1,4 @@
-"""The event index: each article's reports (the offline rules of ``agent.sequence.events``), found at ingest.
+"""The event index: each article's reports (the offline rules of ``agent.events.events``), found at ingest.
 
 Ingest runs ``extract`` on every new or changed document with a publication date and stores its
 reports in the registry with the document's own rows, in the same transaction (``agent.index.store``:
@@ -27,22 +27,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from agent.events.corpus import Article, Citer
+from agent.events.models import Event, Report
 from agent.index.store import DocumentEvents, StoredReport
-from agent.sequence.corpus import Article, Citer
-from agent.sequence.models import Event, Report
 
 if TYPE_CHECKING:
     from llama_index.core.schema import Document
 
+    from agent.events.entities import EntityIndex
     from agent.index.store import Registry, Store
     from agent.pipeline import Dalil
-    from agent.sequence.entities import EntityIndex
     from agent.text.lexicon import Analyzer
 
 # the code whose output the stored reports are: any change to it makes them stale (with the lexicon)
-_RULES = ("sequence/events.py", "sequence/when.py", "sequence/entities.py", "sequence/vocab.py", "sequence/textmap.py",
-          "sequence/corpus.py", "sequence/models.py", "text/dates.py", "text/arabic.py", "text/lexicon.py", "answer/answers.py",
-          "schema.py")
+_RULES = ("events/events.py", "events/when.py", "events/entities.py", "events/vocab.py", "events/textmap.py",
+          "events/corpus.py", "events/models.py", "text/dates.py", "text/arabic.py", "text/lexicon.py", "schema.py")
 _rules_hash: str | None = None
 
 
@@ -69,7 +68,7 @@ _ENTITIES: dict[tuple[int, str], EntityIndex] = {}
 
 def entities_for(analyzer: Analyzer, lexicon: Path | None) -> EntityIndex:
     """The entity index of ``analyzer`` and its lexicon, built once per process."""
-    from agent.sequence.entities import build_index
+    from agent.events.entities import build_index
 
     key = (id(analyzer), str(lexicon))
     if key not in _ENTITIES:
@@ -99,7 +98,7 @@ class EventIndexer:
 
 
 def extract_article(article: Article, index: EntityIndex, analyzer: Analyzer, citer: Citer) -> list[Report]:
-    from agent.sequence.events import extract
+    from agent.events.events import extract
 
     return extract(article, index, analyzer, citer)
 
@@ -298,7 +297,7 @@ class _Grouped:
 
 
 def _grouped(dalil: Dalil | Store) -> _Grouped:
-    from agent.sequence.grouping import group, renumber
+    from agent.events.grouping import group, renumber
 
     corpus = load_corpus(dalil)
     found = corpus.cache.get("grouped")

@@ -1,8 +1,10 @@
-"""Articles for the sequence commands: the store's documents with their chunks.
+"""Articles for the event extraction: the store's documents with their chunks, and their citations.
 
 ``Article`` is a plain value (tests build them directly); ``load_articles`` reads them from
-the store's registry. ``Citer`` numbers verbatim quotes once per run and builds the same
-``Citation`` objects as ``dalil ask`` (quote == article text[start:end]).
+the store's registry. ``citation`` builds a ``Citation`` of any span of an article, its relative
+dates resolved (``date_notes``): every answerer (``agent.answer.answers``) and the sequence
+commands build theirs with it, so their JSON is the same. ``Citer`` numbers verbatim quotes once
+per run (quote == article text[start:end]).
 """
 
 from __future__ import annotations
@@ -11,9 +13,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agent.answer import answers
 from agent.errors import DalilError
-from agent.schema import Citation
+from agent.schema import Citation, DateNote
 
 if TYPE_CHECKING:
     from llama_index.core.schema import NodeWithScore
@@ -63,6 +64,28 @@ def load_articles(dalil: Dalil) -> tuple[list[Article], list[str]]:
     return articles, warnings
 
 
+def date_notes(quote: str, published: str | None) -> list[DateNote]:
+    """Relative dates in ``quote`` resolved against the publication date (none when undated)."""
+    from agent.text.dates import resolve_dates
+
+    if not published:
+        return []
+    return [
+        DateNote(phrase=r.phrase, date=r.date.isoformat() if r.date else None, explanation=r.explanation,
+                 weekday_mismatch=r.weekday_mismatch)
+        for r in resolve_dates(quote, dt.date.fromisoformat(published), lang="any")
+    ]
+
+
+def citation(n: int, quote: str, start: int, end: int, *, chunk_id: str, doc_id: str, file: str,
+             published: str | None, outlet: str | None) -> Citation:
+    """Citation ``[n]`` of ``quote``, the article's text from ``start`` to ``end``, with its dates resolved."""
+    return Citation(
+        n=n, chunk_id=chunk_id, doc_id=doc_id, file=file, published=published, outlet=outlet,
+        quote=quote, start=start, end=end, dates=date_notes(quote, published),
+    )
+
+
 @dataclass
 class Citer:
     """Numbers quotes in first-seen order; the same span always gets the same number."""
@@ -73,9 +96,9 @@ class Citer:
     def cite(self, article: Article, start: int, end: int) -> Citation:
         key = (article.doc_id, start, end)
         n = self.numbers.setdefault(key, self.reserved + len(self.numbers) + 1)
-        return answers.citation(n, article.text[start:end], start, end, chunk_id=article.chunk_id(start, end),
-                                doc_id=article.doc_id, file=article.file, published=article.published.isoformat(),
-                                outlet=article.outlet)
+        return citation(n, article.text[start:end], start, end, chunk_id=article.chunk_id(start, end),
+                        doc_id=article.doc_id, file=article.file, published=article.published.isoformat(),
+                        outlet=article.outlet)
 
     def reserve(self, count: int) -> int:
         """Take the next ``count`` numbers (for an article whose reports were numbered 1..count on their

@@ -16,8 +16,8 @@ from collections import Counter
 from itertools import combinations
 from typing import cast
 
-from agent.sequence.entities import EntityIndex
-from agent.sequence.models import TYPE_LABELS, Account, Disagreement, Event, EventDate, Report, Version
+from agent.events.entities import EntityIndex
+from agent.events.models import TYPE_LABELS, Account, Disagreement, Event, EventDate, Report, Version
 
 BASIS_RANK = {"stated": 0, "report_day": 1, "paragraph": 2, "model": 3, "article_lead": 4, "not_stated": 5}
 TYPE_RANK = {t: i for i, t in enumerate(TYPE_LABELS)}
