@@ -163,6 +163,11 @@ class Dalil:
         bm25 = self.store.bm25()
         r = self.settings.retrieval
         frame = self.frame(question)
+        missing = self._no_such_event(frame)
+        if missing:
+            from agent.answer.answers import abstention
+
+            return abstention(question, "ar" if is_arabic(question) else "en", passages, "extractive", [missing])
         event = self._event_of(frame, passages)
         pinned = event is not None and self._pinned(frame)
         if pinned and event is not None:  # the question names one event: quote only what reports it
@@ -170,6 +175,7 @@ class Dalil:
 
             chunks = event_chunks(event)
             passages = [p for p in passages if p.node.node_id in chunks] or passages
+        passages = [p for p in passages if not _published_too_early(frame, p)] or passages
         sentences = self._article_sentences()
         slots = self._slots(frame, event, sentences)
         if pinned and event is not None:
@@ -213,6 +219,19 @@ class Dalil:
         from agent.retrieval.grounding import candidate_events, constrained
 
         return constrained(frame) and len(candidate_events(frame, self.events(), self._people(frame))) == 1
+
+    def _no_such_event(self, frame: QuestionFrame) -> str | None:
+        """Why a question about a call or meeting on a given day cannot be answered: the event index has none
+        that day ("What did Lavrov and Kerry discuss on Thursday 29 September?"). None when it has one."""
+        from agent.retrieval.grounding import TYPE_EN, candidate_events
+
+        # only a call on one calendar day: a meeting or a weekday alone is often the context of another event
+        # ("the meeting in Moscow that preceded the Friday call"), and who took part is not asked here
+        if frame.event != "call" or frame.date_from is None or frame.date_from != frame.date_to or frame.relation is not None:
+            return None
+        if candidate_events(frame, self.events()):
+            return None
+        return f"the articles report no {TYPE_EN[frame.event]} on {frame.date_phrase or frame.date_from}"
 
     def _people(self, frame: QuestionFrame) -> list[str]:
         kinds = {e.en: e.kind for e in self.analyzer.entities}
@@ -354,6 +373,7 @@ class Dalil:
 
         if not constrained(frame):
             return hits
+        hits = _published_in_time(frame, hits)
         try:
             events = candidate_events(frame, self.events(), self._people(frame))
         except DalilError:
@@ -386,6 +406,18 @@ def _names_an_institution(entity: Entity, question: str) -> bool:
     words = arabic.words(question)
     names = {w for s in [entity.ar, *entity.variants] for w in arabic.words(s)}
     return any(w in names and words[i - 1].replace("ة", "ه") in _INSTITUTION_AR for i, w in enumerate(words) if i > 0)
+
+
+def _published_too_early(frame: QuestionFrame, hit: NodeWithScore) -> bool:
+    """Whether the passage's article was published before the day asked about: it cannot report it (a question
+    about "the Friday 28 October call" is not answered by an article of 3 October)."""
+    published = hit.node.metadata.get("published_ord")
+    return frame.date_from is not None and isinstance(published, int) and published < int(frame.date_from.strftime("%Y%m%d"))
+
+
+def _published_in_time(frame: QuestionFrame, hits: list[NodeWithScore]) -> list[NodeWithScore]:
+    """The passages that can report the day asked about, then those that cannot."""
+    return [h for h in hits if not _published_too_early(frame, h)] + [h for h in hits if _published_too_early(frame, h)]
 
 
 def _evidence_spans(event: Event) -> tuple[tuple[str, int, int], ...]:

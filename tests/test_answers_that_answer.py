@@ -353,3 +353,73 @@ def test_an_answer_about_one_call_keeps_quotes_that_report_no_other_call(dalil: 
                        mode="extractive")
     assert answer.about == "the phone call of Wednesday 28 September 2016"
     assert "تستعد لتعليق التزامها الثنائي" in answer.citations[0].quote
+
+
+# --- whose words, which day, which clause ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("question", "speaker"), [
+    ("What did Kerry tell Lavrov the US was preparing to do?", "John Kerry"),
+    ("How did President Obama react when the State Department suspended its channels?", "Barack Obama"),
+    ("ماذا قال لافروف لكيري؟", "Sergei Lavrov"),
+    ("ماذا قال وزير الخارجية الإيراني محمد جواد ظريف خلال اللقاء الثلاثي؟", "Mohammad Javad Zarif"),
+    ("ماذا تريد واشنطن في حلب بحسب ما قاله تونر؟", "Mark Toner"),
+    ("What does Washington want in Aleppo, according to Mark Toner?", "Mark Toner"),
+    ("What did Moscow say about the ceasefire?", None),  # a capital speaks through its ministry: no person to check
+    ("Who initiated the call on 5 October?", None),
+])
+def test_the_frame_names_whose_words_are_asked_for(question: str, speaker: str | None) -> None:
+    assert frame(question).speaker == speaker
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("What was Putin responding to when he kept the pause on air strikes over Aleppo in place?", "what"),
+    ("How did Obama react when the State Department suspended its channels?", "what"),
+    ("When and where was the agreement signed, and when did the truce end?", "when"),
+    ("بمبادرة ممن جرى الاتصال الهاتفي بين لافروف وكيري؟", "who_initiated"),
+    ("من الذي سعى إلى المكالمة التي دارت بين الوزيرين؟", "who_initiated"),
+    ("بحسب أي وكالة أنباء أفادت الخارجية الروسية بأن المحادثة أجريت يوم السبت؟", "who_said"),
+    ("Which agency reported that the call took place on Saturday?", "who_said"),
+])
+def test_a_when_inside_a_question_is_a_clause_and_more_ways_to_ask_who(question: str, asks: str) -> None:
+    assert frame(question).asks == asks
+
+
+@pytest.mark.parametrize(("question", "weekday"), [
+    ("أيّ الوزيرين اتصل بالآخر في محادثة أمس الأول السبت التي كشفت عنها موسكو يوم الأحد؟", 5),
+    ("Which agency said the call took place on Saturday?", 5),
+    ("Who placed the call that Moscow revealed on Sunday, the Saturday call?", 5),
+])
+def test_a_relative_day_in_a_question_constrains_the_weekday_only_and_a_reporting_day_is_not_the_events(
+        question: str, weekday: int) -> None:
+    f = frame(question)
+    assert f.weekday == weekday
+    assert f.date_from is None  # "yesterday", "on Saturday" are not counted from the corpus's latest day
+
+
+def test_commenting_on_a_call_is_not_a_suspension() -> None:
+    assert frame("ماذا قال تونر تعليقاً على اتصال الجمعة؟").event == "call"
+    assert frame("متى أعلنت واشنطن تعليق التعاون مع موسكو؟").event == "suspension"
+
+
+@pytest.mark.parametrize(("question", "reason"), [
+    ("ماذا قال وزير الخارجية الإيراني محمد جواد ظريف خلال اللقاء الثلاثي مع لافروف والمعلم في موسكو؟", "words of Mohammad Javad Zarif"),
+    ("How did President Obama react when the State Department suspended its bilateral channels with Russia?", "words of Barack Obama"),
+    ("ماذا قال بان كي مون لمجلس الأمن عن جبهة النصرة؟", "words of Ban Ki-moon"),
+    ("ماذا ناقش لافروف وكيري في اتصالهما يوم الخميس 29 أيلول؟", "no phone call on"),
+])
+def test_words_a_person_never_said_and_a_call_on_a_day_without_one_abstain(dalil: Dalil, question: str, reason: str) -> None:
+    answer = dalil.ask(question)
+    assert answer.abstained, answer.answer
+    assert any(reason in w for w in answer.warnings), answer.warnings
+
+
+@pytest.mark.parametrize(("question", "quoted"), [
+    ("How did Ban Ki-moon react to the hospital strikes in Aleppo?", "ندد به الأمين العام"),
+    ("What did O'Brien say about healthcare in east Aleppo?", "نظام الرعاية الصحية"),
+    ("ماذا تريد واشنطن في حلب بحسب ما قاله تونر تعليقاً على اتصال الجمعة 28 تشرين الأول؟", "واشنطن تريد أن تستمر الهدن"),
+])
+def test_a_person_s_own_words_are_quoted(dalil: Dalil, question: str, quoted: str) -> None:
+    answer = dalil.ask(question)
+    assert not answer.abstained, answer.warnings
+    assert quoted in answer.citations[0].quote

@@ -149,7 +149,7 @@ def speaks(person: Person, sentence: str, analyzer: Analyzer) -> bool:
         if _SPEAKS.search(word):
             after = words[i + 1:i + SPEAKER_WINDOW + 1]
             # the subject comes before "أن"/"إن"; after it are the reported words ("قالت الصحيفة إن أوباما …")
-            cut = next((j for j, w in enumerate(after) if w in _THAT), len(after))
+            cut = next((j for j, w in enumerate(after) if w in _THAT and w not in person.words), len(after))  # "بان كي مون"
             window = " ".join(words[max(0, i - 3):i + 1] + after[:cut])
             if person.named_in(set(analyzer.terms(window)), window):
                 return True
@@ -255,7 +255,7 @@ def extractive_answer(
         if not _speaks_to_the_rest(views, slots.people, weights, min_coverage):
             names = " and ".join(p.name for p in slots.people)
             return _abstain(question, lang, passages, weights, [f"no passage that names {names} is about the rest of the question"])
-    if slots.speaker and not _quotes(slots.speaker, pool, weights, min_coverage, analyzer):
+    if slots.speaker and not _quotes(slots.speaker, pool, weights, min_coverage, analyzer, topic_words(question)):
         return _abstain(question, lang, passages, weights, [f"no passage gives the words of {slots.speaker.name}"])
     best = max((c.coverage for c in pool), default=0.0)
     pool += [replace(c, coverage=max(c.coverage, best)) for c in slots.evidence]  # the event index's answer to the slot
@@ -370,14 +370,32 @@ def _speaks_to_the_rest(views: list[tuple[set[str], str]], people: tuple[Person,
     return any(all(p.named_in(terms, norm) for p in people) and coverage(terms, rest) >= min_coverage for terms, norm in views)
 
 
+TOPIC_COVERAGE = 0.5  # of the words after "about" in "what did X say about …"
+_ABOUT = re.compile(r"\b(about|regarding|concerning)\b|(^|\s)(عن|حول|بشان|بخصوص|فيما يخص)(\s|$)")
+_TOPIC_END = re.compile(r"\b(in|at|during|on|after|before|when|while)\b|(^|\s)(في|خلال|بعد|قبل|يوم|عندما)(\s|$)")
+
+
+def topic_words(question: str) -> frozenset[str]:
+    """The words from "about"/"عن" to the next time or place phrase in a question: the topic a speaker's
+    words must be on ("What did Ban Ki-moon tell the Council about Nusra?")."""
+    norm = arabic.normalize(question).lower()
+    m = _ABOUT.search(norm)
+    if m is None:
+        return frozenset()
+    rest = norm[m.end():]
+    end = _TOPIC_END.search(rest)
+    return frozenset(arabic.words(rest[:end.start()] if end else rest))
+
+
 def _quotes(speaker: Person, pool: list[Candidate], weights: dict[Concept, float], min_coverage: float,
-            analyzer: Analyzer) -> bool:
+            analyzer: Analyzer, topic_words: frozenset[str] = frozenset()) -> bool:
     """Whether a sentence gives the speaker's words about the rest of the question (what is left once their
     own name is taken out): "What did Ban Ki-moon tell the Council about Nusra?" is not answered by his
     words on the hospitals."""
     rest = {c: w for c, w in weights.items() if not (speaker.terms & c.alternatives or c.word in speaker.words)}
+    topic = {c: w for c, w in rest.items() if c.word in topic_words}  # "… about Nusra": what they must speak of
     return any(speaks(speaker, c.text, analyzer) and (not rest or coverage(set(analyzer.terms(c.text)), rest) >= min_coverage)
-               for c in pool)
+               and (not topic or coverage(set(analyzer.terms(c.text)), topic) >= TOPIC_COVERAGE) for c in pool)
 
 
 def _choose(ranked: list[Candidate], cutoff: float, limit: int) -> list[Candidate]:

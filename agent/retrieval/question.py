@@ -36,9 +36,12 @@ _ASKS: list[tuple[Asks, str]] = [
                       r"|\bat whose (request|initiative)|\b(reached out|got in touch|phoned|rang|called) first\b|\bpicked up the phone\b"
                       r"|\bwhich (side|minister|country|party) (called|initiated|made|placed|requested|asked for|reached out)"
                       r"|(^|\s)(من|ومن) (الذي )?(بادر|طلب|اجرى|اتصل|بدا)"
-                      r"|بمبادره (من )?(من|اي)|بطلب من (من|اي)|اي (ال)?(طرف|جانب|طرفين|جانبين|وزيرين) (بادر|طلب|اتصل|اجرى)"),
+                      r"|بمبادره (من )?(من|اي)|بمبادره ممن|بطلب (من )?(من|اي)|بطلب ممن|(من|ومن) (الذي )?سعي (الي|ل)"
+                      r"|اي (ال)?(طرف|جانب|طرفين|جانبين|وزيرين) (بادر|طلب|اتصل|اجرى)"),
     ("who_said", r"\bwho (said|says|warned|stated|announced|told|reported|claimed|accused|confirmed)\b|\baccording to whom\b"
-                 r"|(^|\s)(من|ومن) (الذي )?(قال|صرح|اعلن|حذر|اكد|ذكر|اتهم|ابلغ)|(وفق|بحسب) من"),
+                 r"|\baccording to (which|what) (agency|agencies|outlet|source|sources|newspaper|paper|official|side|ministry)\b"
+                 r"|\bwhich (agency|agencies|outlet|source|newspaper|paper) (reported|said|cited|quoted)\b"
+                 r"|(^|\s)(من|ومن) (الذي )?(قال|صرح|اعلن|حذر|اكد|ذكر|اتهم|ابلغ)|(وفق|بحسب|حسب|نقلا عن) (من|اي|ايه)(\s|$)"),
     ("how_long", r"\bhow long\b|\bduration\b|\bfor how many (minutes|hours)\b|\bhow many (minutes|hours|days|weeks) did\b.*\b(last|take)\b"
                  r"|كم (استمر|دام|استغرق)|(^|\s)مده|كم (دقيقه|ساعه)|كم (يوما|يوم|اياما|ساعه|ساعات|دقيقه|دقائق|اسبوعا|شهرا) (استغرق|استمر|دام)"),
     ("order", r"\b(in (chronological )?order|chronolog\w*|which came first|sequence of|order these)\b|(^|\s)(رتب|ترتيب|تسلسل)"),
@@ -56,7 +59,7 @@ _ASK_RE = [(asks, re.compile(pattern)) for asks, pattern in _ASKS]
 
 _EVENTS: list[tuple[EventKind, str]] = [
     ("suspension", r"\bsuspen\w*|\bhalt\w*|\bfreez\w*|\bcut\w* (off )?(its |the |all )?(\w+ )?(channels|contacts|ties|cooperation)"
-                   r"|(^|\s)(و|ب|ل)?(ال)?(تعليق|علق|تعلق|يعلق|وقف التعاون|قطع (ال)?(قنوات|اتصالات|تواصل))"),
+                   r"|(^|\s)(و|ب|ل)?(ال)?(تعليق(?!ا? علي)|علق|تعلق|يعلق|وقف التعاون|قطع (ال)?(قنوات|اتصالات|تواصل))"),
     ("ceasefire", r"\bceasefire|\bcease-fire|\btruce|\bcessation of hostilities|(^|\s)(و|ب|ل)?(ال)?(هدنه|وقف اطلاق النار|وقف الاعمال)"),
     ("agreement", r"\bagreement|\bdeal\b|\baccord\b|(^|\s)(و|ب|ل)?(ال)?(اتفاق|اتفاقيه)"),
     ("meeting", r"\bmeet\w*|\bvisit\w*|\btalks in\b|(^|\s)(و|ب|ل)?(ال)?(لقاء|اجتماع|زياره|التقى|يلتقي)"),
@@ -189,22 +192,24 @@ _SPEECH_QUESTION = re.compile(
     r"\b(?:what|how) (?:did|does|do|has|had|would|was) (?P<who>(?:\S+ ){1,6}?)(?:say|said|tell|told|stress|warn|announce|think|react|"
     r"respond|reply|describe|demand|want|ask|accuse|claim|mean|urge|propose|suggest|insist|argue)\b"
     r"|(?:^|\s)(?:ماذا|ما الذي|بماذا|بم|كيف|ما) (?:قال|قالت|قاله|قالته|ابلغ|ابلغت|اكد|اكدت|اعلن|اعلنت|صرح|صرحت|حذر|حذرت|رد|ردت|وصف|"
-    r"وصفت|طالب|طالبت|اقترح|اقترحت|اتهم|اتهمت|يريد|تريد|اراد|ارادت|اقترح|عرض|عرضت|اوضح|اوضحت|اضاف|اضافت) (?P<who2>(?:\S+ ?){1,6})")
+    r"وصفت|طالب|طالبت|اقترح|اقترحت|اتهم|اتهمت|يريد|تريد|اراد|ارادت|اقترح|عرض|عرضت|اوضح|اوضحت|اضاف|اضافت) (?P<who2>(?:\S+ ?){1,6})"
+    )
+_ACCORDING_TO = re.compile(r"\baccording to (?P<who>(?:\S+ ?){1,4})"
+                           r"|(?:بحسب|وفق|حسب) (?:ما )?(?:قاله|قالته|ذكره|ذكرته|اعلنه|اعلنته|صرح به) (?P<who2>(?:\S+ ?){1,6})")
 
 
 def _speaker(norm: str, analyzer: Analyzer) -> str | None:
     """The person whose words the question asks for: the nearest person named after the Arabic verb, or
     between "did" and the verb in English. Places and bodies are left out ("what did Moscow say" is
     answered by the ministry's statement)."""
-    m = _SPEECH_QUESTION.search(norm)
-    if m is None:
-        return None
-    words = (m.group("who") or m.group("who2") or "").split()
     people = {e.en for e in analyzer.entities if e.kind == "person"}
-    for n in range(1, len(words) + 1):  # the shortest window that names someone: the nearest name
-        named = [e for e in _entities(" ".join(words[:n]), analyzer) if e in people]
-        if named:
-            return named[0]
+    found = sorted([*_SPEECH_QUESTION.finditer(norm), *_ACCORDING_TO.finditer(norm)], key=lambda m: m.start())
+    for m in found:  # "ماذا تريد واشنطن … بحسب ما قاله تونر": the first person who speaks
+        words = next((g for g in m.groups() if g), "").split()
+        for n in range(1, len(words) + 1):  # the shortest window that names someone: the nearest name
+            named = [e for e in _entities(" ".join(words[:n]), analyzer) if e in people]
+            if named:
+                return named[0]
     return None
 
 
@@ -270,6 +275,13 @@ def _relation(frame: QuestionFrame, norm: str) -> None:
             return
 
 
+# a day named after a verb of reporting dates the report, not the event: "the call Moscow revealed on Sunday"
+_REPORTED_ON = re.compile(r"\b(reported|announced|revealed|disclosed|said|made public)( \w+)?( on)?( the)?\s*$"
+                          r"|(اعلنت|اعلن|كشفت|كشف|ذكرت|ذكر|قالت|قال|افادت|نشرت)( عنها| عنه)?( \S+){0,2}\s+(يوم\s+)?$")
+# agent.text.dates rules counted from "now" (the day the text was written), which a question does not give
+_DEICTIC = ("yesterday", "day_before_yesterday", "today", "tomorrow", "weekday_recent", "weekday_last")
+
+
 def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> None:
     from agent.text.dates import resolve_dates
 
@@ -280,8 +292,17 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
         phrase = arabic.normalize(found.phrase).replace("ة", "ه")
         bare = re.sub(r"^(يوم|ال)\s*", "", phrase).strip()
         weekday = _weekday_of(bare)
+        reported = _REPORTED_ON.search(arabic.normalize(question[:found.start]).replace("ة", "ه").lower())
         if weekday is not None and len(bare.split()) == 1:
-            frame.weekday = weekday  # "the Wednesday call", "اتصال الثلاثاء": any Wednesday in the corpus
+            # "the Wednesday call", "اتصال الثلاثاء": any Wednesday in the corpus. The first day named dates the
+            # event ("the call revealed on Sunday" is dated by another day), except under an offset, which counts
+            # from the last one ("the Friday call, one day before the Saturday call")
+            if frame.relation_days is not None or (frame.weekday is None and not reported):
+                frame.weekday = weekday
+            continue
+        if found.rule.split("+")[0] in _DEICTIC:  # "أمس الأول السبت" in a question is relative to a day it does not give:
+            if found.weekday_stated and frame.weekday is None and not reported:  # only the weekday holds (no anchor)
+                frame.weekday = _weekday_of(arabic.normalize(found.weekday_stated).replace("ة", "ه"))
             continue
         if found.period_start is None or found.period_end is None or found.granularity == "year":
             continue
