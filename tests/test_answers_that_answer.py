@@ -417,6 +417,7 @@ def test_words_a_person_never_said_and_a_call_on_a_day_without_one_abstain(dalil
 @pytest.mark.parametrize(("question", "quoted"), [
     ("How did Ban Ki-moon react to the hospital strikes in Aleppo?", "ندد به الأمين العام"),
     ("What did O'Brien say about healthcare in east Aleppo?", "نظام الرعاية الصحية"),
+    ("ماذا قال ستيفن أوبراين عن المدنيين في شرق حلب؟", "أوبراين"),  # his title stands between the verb and his name
     ("ماذا تريد واشنطن في حلب بحسب ما قاله تونر تعليقاً على اتصال الجمعة 28 تشرين الأول؟", "واشنطن تريد أن تستمر الهدن"),
 ])
 def test_a_person_s_own_words_are_quoted(dalil: Dalil, question: str, quoted: str) -> None:

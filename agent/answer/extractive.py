@@ -138,7 +138,7 @@ _SPEAKS = re.compile(r"(^|\s)(و|ف)?(قال|قالت|يقول|تقول|اعلن
                      r"|\b(said|says|told|stated|announced|warned|added|stressed|urged|called|accused|described|condemned|"
                      r"rejected|welcomed|according)\b")
 _THAT = frozenset({"ان", "بان", "انه", "انها", "that"})
-SPEAKER_WINDOW = 8  # words between the verb and the speaker's name ("قال وزير الخارجية الروسي سيرغي لافروف")
+SPEAKER_WINDOW = 12  # words between the verb and the speaker's name ("قال وزير الخارجية الروسي سيرغي لافروف")
 
 
 def speaks(person: Person, sentence: str, analyzer: Analyzer) -> bool:
