@@ -95,7 +95,7 @@ def fills_slot(asks: str, sentence: str) -> bool:
     """Whether ``sentence`` has what the asked slot needs (day, initiator, number, speaker, duration, place)."""
     norm = arabic.normalize(sentence).replace("ة", "ه")
     if asks == "when":
-        return mentions_day(sentence)
+        return mentions_day(sentence, coarse=True)
     if asks == "how_many" and mentions_day(sentence):  # "how many days between X and Y" is counted from their days
         return True
     pattern = {"who_initiated": _INITIATOR, "who_said": _SPEAKER, "how_many": _NUMBER, "how_long": _DURATION,
@@ -194,11 +194,14 @@ def reports(cand: Candidate, spans: tuple[tuple[str, int, int], ...]) -> bool:
     return reports_at(cand.passage.node.metadata["doc_id"], cand.start, spans)
 
 
-def mentions_day(sentence: str) -> bool:
-    """Whether the sentence names a day (weekday, relative day or calendar date)."""
+@lru_cache(maxsize=4096)
+def mentions_day(sentence: str, coarse: bool = False) -> bool:
+    """Whether the sentence names a day (weekday, relative day or calendar date); ``coarse``: or a month
+    ("in mid-July"), which also answers "when" ("last week" does not: it says little of when)."""
     from agent.text.dates import resolve_dates
 
-    return any(r.granularity == "day" for r in resolve_dates(sentence, dt.date(2000, 1, 1), lang="any"))
+    kinds = ("day", "month", "mid_month") if coarse else ("day",)
+    return any(r.granularity in kinds for r in resolve_dates(sentence, dt.date(2000, 1, 1), lang="any"))
 
 
 _MARKER_LIKE = re.compile(r"\[(\s*[0-9٠-٩۰-۹]+(?:\s*[,،]\s*[0-9٠-٩۰-۹]+)*\s*)\]")
@@ -271,6 +274,8 @@ def extractive_answer(
     chosen: list[Candidate] = []
     if slots.asks in STRUCTURED_SLOTS:  # "who initiated": the sentences that name an initiator, when some are good enough
         chosen = _choose([c for c in ranked if fills_slot(slots.asks, c.text)], cutoff, max_sentences)
+    if slots.asks == "when" and not chosen:  # no sentence good enough names a day: "when" is not answered
+        return _abstain(question, lang, passages, weights, ["no passage dates what the question asks about"])
     chosen = chosen or _choose(ranked, cutoff, max_sentences)
     if not chosen:
         return _abstain(question, lang, passages, weights)
