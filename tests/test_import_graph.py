@@ -30,7 +30,7 @@ STAGES: list[set[str]] = [
     {"ingest"},  # files → documents → chunks written to the index
     {"retrieval"},  # question frame, passages, the events a question is about
     {"answer"},  # cited, verified answers
-    {"render"},  # terminal and JSON output of typed results (sequence, chat and evals print with it)
+    {"render", "render_html"},  # terminal and JSON output of typed results, HTML pages from templates (sequence, chat and evals use them)
     {"sequence"},  # timeline, summaries, briefings (LLM extraction too)
     {"chat", "evals"},
     {"pipeline"},  # ``Dalil``: settings → store, retriever, answerers

@@ -16,7 +16,7 @@ from tests.test_eval_html import CHROMIUM_FLAGS, chromium, read_png
 pytestmark = pytest.mark.slow  # pages rendered by headless Chromium
 
 WIDTH, HEIGHT = 1200, 2400
-AR_BACKGROUND = 0xFBFBFD  # .ar blocks (see agent/sequence/html.py CSS)
+AR_BACKGROUND = 0xFBFBFD  # .ar blocks (see the CSS of agent/render_html/templates/brief.html.j2)
 
 
 def screenshot(page: Path, png: Path, profile: Path) -> np.ndarray:

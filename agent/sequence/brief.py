@@ -230,7 +230,7 @@ def brief_markdown(brief: Brief) -> str:
 
 
 def _md_event(brief: Brief, event: Event) -> list[str]:
-    out = [f"### {event.date.label} · {TYPE_LABELS[event.type]}" + (f" · {', '.join(event.participants)}" if event.participants else ""), ""]
+    out = [f"### {event.date.label} · {TYPE_LABELS[event.type]}" + (f" · {_esc(', '.join(event.participants))}" if event.participants else ""), ""]
     for en in brief.english.get(event.id, []):
         out += [(f"_{DERIVED_LABEL}_ " if en.derived else "") + _esc(paragraph_text(en)), ""]
     out += [f'<div dir="rtl" lang="ar">{_esc(paragraph_text(ar))}</div>' for ar in brief.arabic.get(event.id, [])]

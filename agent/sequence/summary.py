@@ -170,13 +170,9 @@ def _one_sentence(text: str) -> str:
 
 
 def summary_markdown(summary: Summary) -> str:
-    """The summary as Markdown: the Arabic section (``dir="rtl"``), the English section, the sources."""
-    import html
-
-    from agent.render import safe
-
-    def esc(text: str | None) -> str:
-        return html.escape(safe(text or ""), quote=False)
+    """The summary as Markdown: the Arabic section (``dir="rtl"``), the English section, the sources. Text from
+    the articles and the model goes through ``safety.markdown_text`` (as in ``brief-D.md``)."""
+    from agent.safety import markdown_text as esc
 
     span = f" ({summary.date_from or '…'} – {summary.date_to or '…'})" if summary.date_from or summary.date_to else ""
     lines = [f"# The sequence{span}", "", f"_Dalil · mode: {summary.mode} · {len(summary.events)} events_", "", "## العربية", ""]
@@ -184,7 +180,7 @@ def summary_markdown(summary: Summary) -> str:
     lines += [f"<p>{esc(paragraph_text(s))}{'' if s.supported else ' ⚠'}</p>" for s in summary.arabic]
     lines += ["</div>", "", "## English", ""]
     if summary.english_note:
-        lines += [f"_{summary.english_note}_", ""]
+        lines += [f"_{esc(summary.english_note)}_", ""]
     for s in summary.english:
         mark = f"_{DERIVED_LABEL}_ " if s.derived else ""
         lines.append(f"- {mark}{esc(paragraph_text(s))}{'' if s.supported else ' ⚠ ' + esc('; '.join(s.problems))}")
