@@ -288,7 +288,8 @@ class Dalil:
                                          *(w for s in [e.ar, *e.variants] for w in arabic.words(s))]))
                        for e in named if e.kind == "person" and not _names_an_institution(e, frame.question))
         speaker = next((p for p in people if p.name == frame.speaker), None)
-        return Slots(asks=frame.asks, next_sentence=sentences.after, evidence=tuple(evidence), unknown=tuple(unknown),
+        return Slots(asks=frame.asks, next_sentence=sentences.after, previous_sentence=sentences.before,
+                     evidence=tuple(evidence), unknown=tuple(unknown),
                      attribute=frame.attribute, people=people, speaker=speaker)
 
     @staticmethod

@@ -418,6 +418,8 @@ def test_words_a_person_never_said_and_a_call_on_a_day_without_one_abstain(dalil
     ("How did Ban Ki-moon react to the hospital strikes in Aleppo?", "ندد به الأمين العام"),
     ("What did O'Brien say about healthcare in east Aleppo?", "نظام الرعاية الصحية"),
     ("ماذا قال ستيفن أوبراين عن المدنيين في شرق حلب؟", "أوبراين"),  # his title stands between the verb and his name
+    ("ماذا قال أوبراين عن المرافق الطبية في حلب؟", "المرافق الطبية تقصف"),  # "وأضاف أن …" goes on from "وقال أوبراين"
+    ("What did Zakharova warn would happen if the US attacked Damascus?", "عدوان أميركي مباشر ضد دمشق"),
     ("ماذا تريد واشنطن في حلب بحسب ما قاله تونر تعليقاً على اتصال الجمعة 28 تشرين الأول؟", "واشنطن تريد أن تستمر الهدن"),
 ])
 def test_a_person_s_own_words_are_quoted(dalil: Dalil, question: str, quoted: str) -> None:

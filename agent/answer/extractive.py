@@ -171,6 +171,7 @@ class Slots:
 
     asks: str = "what"
     next_sentence: Callable[[Candidate], Candidate | None] | None = None
+    previous_sentence: Callable[[Candidate], Candidate | None] | None = None
     evidence: tuple[Candidate, ...] = ()
     unknown: tuple[str, ...] = ()
     attribute: str | None = None
@@ -239,7 +240,7 @@ def extractive_answer(
 
     def priority(c: Candidate) -> tuple[float, int, int]:
         bonus = SLOT_BONUS if fills_slot(slots.asks, c.text) else 0.0
-        if slots.speaker and speaks(slots.speaker, c.text, analyzer):
+        if slots.speaker and (speaks(slots.speaker, c.text, analyzer) or _goes_on(slots.speaker, c, analyzer, slots.previous_sentence)):
             bonus += SLOT_BONUS
         if slots.attribute and states_attribute(slots.attribute, c.text):
             bonus += SLOT_BONUS
@@ -258,7 +259,8 @@ def extractive_answer(
         if not _speaks_to_the_rest(views, slots.people, weights, min_coverage):
             names = " and ".join(p.name for p in slots.people)
             return _abstain(question, lang, passages, weights, [f"no passage that names {names} is about the rest of the question"])
-    if slots.speaker and not _quotes(slots.speaker, pool, weights, min_coverage, analyzer, topic_words(question)):
+    if slots.speaker and not _quotes(slots.speaker, pool, weights, min_coverage, analyzer, topic_words(question),
+                                     slots.previous_sentence):
         return _abstain(question, lang, passages, weights, [f"no passage gives the words of {slots.speaker.name}"])
     best = max((c.coverage for c in pool), default=0.0)
     pool += [replace(c, coverage=max(c.coverage, best)) for c in slots.evidence]  # the event index's answer to the slot
@@ -312,6 +314,13 @@ class ArticleSentences:
         doc_id = cand.passage.node.metadata["doc_id"]
         text = self._text(doc_id)
         span = next((s for s in self._sentences(doc_id) if s.start >= cand.end), None)
+        return None if span is None else self._candidate(doc_id, span, text, cand.rank)
+
+    def before(self, cand: Candidate) -> Candidate | None:
+        """The sentence that comes before ``cand`` in its article."""
+        doc_id = cand.passage.node.metadata["doc_id"]
+        text = self._text(doc_id)
+        span = next((s for s in reversed(self._sentences(doc_id)) if s.end <= cand.start), None)
         return None if span is None else self._candidate(doc_id, span, text, cand.rank)
 
     def _text(self, doc_id: str) -> str:
@@ -393,14 +402,29 @@ def topic_words(question: str) -> frozenset[str]:
 
 
 def _quotes(speaker: Person, pool: list[Candidate], weights: dict[Concept, float], min_coverage: float,
-            analyzer: Analyzer, topic_words: frozenset[str] = frozenset()) -> bool:
+            analyzer: Analyzer, topic_words: frozenset[str] = frozenset(),
+            previous: Callable[[Candidate], Candidate | None] | None = None) -> bool:
     """Whether a sentence gives the speaker's words about the rest of the question (what is left once their
     own name is taken out): "What did Ban Ki-moon tell the Council about Nusra?" is not answered by his
     words on the hospitals."""
     rest = {c: w for c, w in weights.items() if not (speaker.terms & c.alternatives or c.word in speaker.words)}
     topic = {c: w for c, w in rest.items() if c.word in topic_words}  # "… about Nusra": what they must speak of
-    return any(speaks(speaker, c.text, analyzer) and (not rest or coverage(set(analyzer.terms(c.text)), rest) >= min_coverage)
+    return any((speaks(speaker, c.text, analyzer) or _goes_on(speaker, c, analyzer, previous))
+               and (not rest or coverage(set(analyzer.terms(c.text)), rest) >= min_coverage)
                and (not topic or coverage(set(analyzer.terms(c.text)), topic) >= TOPIC_COVERAGE) for c in pool)
+
+
+_GOES_ON = re.compile(r"^\s*(و|ف)?(اضاف|اضافت|تابع|تابعت|اوضح|اوضحت|اردف|اردفت|اكد|اكدت|شدد|شددت|قال|قالت)(\s|:|$)")
+
+
+def _goes_on(speaker: Person, cand: Candidate, analyzer: Analyzer,
+             previous: Callable[[Candidate], Candidate | None] | None) -> bool:
+    """Whether ``cand`` continues the speaker's words with no new subject ("وأضاف أن …" after "وقال أوبراين …"):
+    the sentence before it in its article has the speaker speaking."""
+    if previous is None or not _GOES_ON.match(arabic.normalize(cand.text).replace("ة", "ه")):
+        return False
+    before = previous(cand)
+    return before is not None and speaks(speaker, before.text, analyzer)
 
 
 def _choose(ranked: list[Candidate], cutoff: float, limit: int) -> list[Candidate]:
