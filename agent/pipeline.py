@@ -290,7 +290,9 @@ class Dalil:
         speaker = next((p for p in people if p.name == frame.speaker), None)
         return Slots(asks=frame.asks, next_sentence=sentences.after, previous_sentence=sentences.before,
                      evidence=tuple(evidence), unknown=tuple(unknown),
-                     attribute=frame.attribute, people=people, speaker=speaker)
+                     attribute=frame.attribute, people=people, speaker=speaker,
+                     counted=frozenset(t for c in self.analyzer.concepts(frame.counted or "") for t in c.alternatives),
+                     counted_word=frame.counted or "")
 
     @staticmethod
     def _lead(frame: QuestionFrame, event: Event, answer: Answer) -> str | None:

@@ -426,3 +426,33 @@ def test_a_person_s_own_words_are_quoted(dalil: Dalil, question: str, quoted: st
     answer = dalil.ask(question)
     assert not answer.abstained, answer.warnings
     assert quoted in answer.citations[0].quote
+
+
+@pytest.mark.parametrize(("question", "counted"), [
+    ("How many civilians actually left Aleppo through the corridors?", "civilians"),
+    ("كم عدد الممرات التي أعلن عنها؟", "الممرات"),
+    ("كم ممرا إنسانيا أعلن عنه في حلب؟", "ممرا"),
+    ("ما عدد الأشخاص الذين دعا أوبراين إلى تخفيف معاناتهم؟", "الاشخاص"),
+])
+def test_the_frame_says_what_a_how_many_question_counts(question: str, counted: str) -> None:
+    f = frame(question)
+    assert f.attribute == "count" and f.counted == counted
+
+
+@pytest.mark.parametrize(("question", "quoted"), [
+    ("How many times did the armed groups violate the ceasefire?", "2031 مرة"),  # مرة is a stopword to search
+    ("كم ممرا إنسانيا أعلن عنه في حلب؟", "ثلاث ممرات"),  # the plural of the word asked
+    ("كم شخصا يتعرضون للهجوم في حلب بحسب أوبراين؟", "250 ألف شخص"),
+    ("كم عدد الأشخاص الذين دعا ستيفن أوبراين إلى تخفيف معاناتهم في حلب؟", "250 ألف شخص"),  # a broken plural
+    ("How many civilians need medical evacuation according to O'Brien?", "لمئات المدنيين"),  # مئات normalizes to ميات
+])
+def test_a_count_is_quoted_where_a_number_counts_what_is_asked(dalil: Dalil, question: str, quoted: str) -> None:
+    answer = dalil.ask(question)
+    assert not answer.abstained, answer.warnings
+    assert any(quoted in c.quote for c in answer.citations)
+
+
+def test_a_number_that_counts_something_else_is_no_answer(dalil: Dalil) -> None:
+    """The article gives three corridors, not how many civilians used them."""
+    answer = dalil.ask("How many civilians actually left Aleppo through the corridors Shoigu announced?")
+    assert answer.abstained and "no passage states the count asked about" in answer.warnings

@@ -82,8 +82,8 @@ _INITIATOR = re.compile(r"بمبادر|بناء علي طلب|بطلب من|(^|\
 _SPEAKER = re.compile(r"(^|\s)(و|ف)?(قال|قالت|اعلن|اعلنت|صرح|صرحت|اكد|اكدت|حذر|حذرت|ذكر|ذكرت|اضاف|اضافت|اوضح|اوضحت|ابلغ|بحسب|وفق|"
                       r"المتحدث|المتحدثه)(\s|$)|\b(said|told|stated|announced|warned)\b")
 # a number: digits, or a number word standing alone ("الفصائل" starts like الف, "ستحافظ" like ست)
-_NUMBER = re.compile(r"[0-9]|(^|\s)(و|ب)?(واحد|اثن(ين|ان|تين|تان)|ثلاث|اربع|خمس|ست|سبع|ثماني?|تسع|عشر)(ه|ين|ون|ات)?(?=\s|$)"
-                     r"|(^|\s)(و|ب)?(مئات|الاف|مائه|مئه|مئتين|مئتي|الف|الفين|مليون|ملايين)(?=\s|$)")
+_NUMBER = re.compile(r"[0-9]|(^|\s)(و|ب|ل)?(واحد|اثن(ين|ان|تين|تان)|ثلاث|اربع|خمس|ست|سبع|ثماني?|تسع|عشر)(ه|ين|ون|ات)?(?=\s|$)"
+                     r"|(^|\s)(و|ب|ل)?(ميات|الاف|مايه|ميه|ميتين|ميتي|الف|الفين|مليون|ملايين|عشرات)(?=\s|$)")  # ئ is ي here
 _DURATION = re.compile(r"دقيق|دقائق|(^|\s)ساع|استمر|(^|\s)دام|minute|hour")
 # a stated duration needs its unit ("استمر" alone is also "لمزيد من الاستمرار في العمل")
 _DURATION_UNIT = re.compile(r"(^|\s)(ب|ل)?(ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات|يومين|ايام)(\s|$)|\b(minutes?|hours?)\b")
@@ -114,6 +114,47 @@ def states_attribute(attribute: str | None, sentence: str) -> bool:
     if attribute == "count":
         return bool(_NUMBER.search(norm))
     return bool(_NUMBER.search(norm)) and bool(re.search(r"قتل|ضحايا|جرحي|مصرع|توفي|وفاه|killed|dead|casualt|wounded", norm))
+
+
+COUNT_WINDOW = 3  # words between a number and the noun it counts ("ثلاث ممرات إضافية", "2031 مرة")
+
+
+def counts(counted: frozenset[str], sentence: str, analyzer: Analyzer, word: str = "") -> bool:
+    """Whether a number in ``sentence`` counts what the question counts (``counted``: that noun's search
+    terms; ``word``: the noun as the question gives it): "how many civilians left" is not answered by
+    "three corridors". True when nothing is named."""
+    if not counted:
+        return True
+    skeletons = {_skeleton(arabic.normalize(word))} if arabic.is_arabic(word) else set()
+    # an English noun's Arabic forms, matched whole ("times": مرة, which search drops as a stopword)
+    bridged = {_bare(arabic.normalize(f).replace("ة", "ه")) for f in analyzer.bridges.get(word.lower(), [])}
+    words = arabic.normalize(sentence).replace("ة", "ه").split()
+    for i, word in enumerate(words):
+        if _NUMBER.search(word):
+            near = words[max(0, i - COUNT_WINDOW):i + COUNT_WINDOW + 1]
+            if counted & set(analyzer.terms(" ".join(near))) or any(_same_skeleton(a, _skeleton(w)) for a in skeletons for w in near) \
+                    or bridged & {_bare(w) for w in near}:
+                return True
+    return False
+
+
+def _bare(word: str) -> str:
+    """A normalized Arabic word without its article and its feminine or plural ending: "المرات" → مر."""
+    word = re.sub(r"^(و|ف|ب|ل)?ال(?=..)", "", word)
+    return re.sub(r"(ات|ه|ين|ون|ان)$", "", word) if len(word) > 3 else word.removesuffix("ه")
+
+
+def _same_skeleton(a: str, b: str) -> bool:
+    """Skeletons of one word: equal, or one is the other with a plural ending ("ممر" and "ممرت")."""
+    return a == b or (min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a)) and abs(len(a) - len(b)) == 1)
+
+
+def _skeleton(word: str) -> str:
+    """An Arabic word without "ال" and its long vowels: a broken plural and its singular often share it
+    ("أشخاص" and "شخص" are both شخص), which the stemmer does not see. Here by hand: Snowball has no
+    broken plurals and nothing in the stack maps them."""
+    word = re.sub(r"^(و|ف|ب|ل)?(ال)", "", word) if len(word) > 4 else word
+    return re.sub(r"[اويىهة]", "", word)
 
 
 @dataclass(frozen=True)
@@ -178,6 +219,8 @@ class Slots:
     unstated: str | None = None
     people: tuple[Person, ...] = ()
     speaker: Person | None = None  # whose words are asked for: a quoted sentence must have them speak
+    counted: frozenset[str] = frozenset()  # the search terms of what a how-many question counts
+    counted_word: str = ""  # and the word itself
     about: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end): the evidence of the event the answer is about
     rivals: tuple[tuple[str, int, int], ...] = ()  # the evidence of the other events of its kind
 
@@ -268,7 +311,8 @@ def extractive_answer(
     if not weights or best < min_coverage:
         return _abstain(question, lang, passages, weights)
     if slots.attribute:  # a casualty count or a duration: only the sentences that state one answer
-        ranked = [c for c in ranked if c.coverage >= min_coverage and states_attribute(slots.attribute, c.text)]
+        ranked = [c for c in ranked if c.coverage >= min_coverage and states_attribute(slots.attribute, c.text)
+                  and (slots.attribute != "count" or counts(slots.counted, c.text, analyzer, slots.counted_word))]
         if not ranked:
             return _abstain(question, lang, passages, weights, [f"no passage states the {slots.attribute} asked about"])
         best = max(c.coverage for c in ranked)

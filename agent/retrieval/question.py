@@ -83,7 +83,10 @@ _TIME_BETWEEN = re.compile(r"\bhow many (days|weeks|months|hours)\b|(^|\s)كم (
 # "how many countries sent experts" is answered by the sentence that names them, with no number in it
 _LISTED = re.compile(r"\bhow many (countries|nations|states|cities|parties|sides|agencies|outlets)\b"
                      r"|(^|\s)كم (دوله|بلدا|بلد|مدينه|طرفا|جهه|وكاله)(\s|$)")
-_CASUALTIES = re.compile(r"\b(killed|dead|deaths|casualt\w*|wounded|injured|victims)\b|(^|\s)(قتلي|القتلي|قتيل|ضحايا|الضحايا|جرحي|الجرحي)(\s|$)")
+# the noun a how-many question counts: "how many civilians", "كم مدنيا", "عدد المدنيين"
+_COUNTED = re.compile(r"\bhow many (\w+)|\bnumber of (?:the )?(\w+)|(?:^|\s)كم (?!من(?:\s|$))(?:عدد )?(\S+)|(?:^|\s)عدد (\S+)")
+_CASUALTIES = re.compile(r"\b(killed|dead|died|die|deaths|casualt\w*|wounded|injured|victims)\b"
+                         r"|(^|\s)(قتلي|القتلي|قتيل|ضحايا|الضحايا|جرحي|الجرحي)(\s|$)")
 # words an English question uses that are not its subject (the focus is what is left)
 _QUESTION_WORDS = frozenset(
     "who whom whose what which when where why how did does do was were is are has have had according "
@@ -113,6 +116,7 @@ class QuestionFrame(BaseModel):
     nearest: bool = Field(default=False, description="one event is asked for: the nearest one before or after the anchor")
     attribute: Attribute | None = Field(default=None, description="an attribute the evidence must state (a duration, a casualty count)")
     speaker: str | None = Field(default=None, description="the person whose words are asked for ('what did Kerry tell Lavrov')")
+    counted: str | None = Field(default=None, description="what a how-many question counts ('civilians'): the number must count it")
 
     @property
     def pins_time(self) -> bool:
@@ -174,6 +178,8 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
         frame.attribute = "casualties"
     elif frame.asks == "how_many" and not _TIME_BETWEEN.search(norm) and not _LISTED.search(norm):
         frame.attribute = "count"  # "how many civilians left": a number must be stated ("several" is not one)
+        counted = _COUNTED.search(norm)
+        frame.counted = next((g for g in counted.groups() if g), None) if counted else None
     return frame
 
 
