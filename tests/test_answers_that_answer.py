@@ -456,3 +456,15 @@ def test_a_number_that_counts_something_else_is_no_answer(dalil: Dalil) -> None:
     """The article gives three corridors, not how many civilians used them."""
     answer = dalil.ask("How many civilians actually left Aleppo through the corridors Shoigu announced?")
     assert answer.abstained and "no passage states the count asked about" in answer.warnings
+
+
+def test_an_arabic_speaker_the_articles_never_name_abstains(dalil: Dalil) -> None:
+    answer = dalil.ask("ماذا قال وزير الخارجية الفرنسي جان مارك إيرولت عن اتصالات لافروف وكيري؟")
+    assert answer.abstained
+    assert any(w.startswith("the articles never mention:") and "ايرولت" in w for w in answer.warnings), answer.warnings
+
+
+def test_a_speaker_described_in_other_words_is_not_an_unknown_name(dalil: Dalil) -> None:
+    """A role in the question's own words ("مسؤول الإغاثة الدولي") is not a name the articles lack."""
+    answer = dalil.ask("كيف وصف مسؤول الإغاثة الدولي حال الخدمات الطبية في الأحياء الشرقية المحاصرة؟")
+    assert not any(w.startswith("the articles never mention") for w in answer.warnings), answer.warnings

@@ -117,6 +117,7 @@ class QuestionFrame(BaseModel):
     attribute: Attribute | None = Field(default=None, description="an attribute the evidence must state (a duration, a casualty count)")
     speaker: str | None = Field(default=None, description="the person whose words are asked for ('what did Kerry tell Lavrov')")
     counted: str | None = Field(default=None, description="what a how-many question counts ('civilians'): the number must count it")
+    speaker_words: list[str] = Field(default_factory=list, description="who an Arabic 'ماذا قال …' asks about, as written")
 
     @property
     def pins_time(self) -> bool:
@@ -172,6 +173,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     frame.names_unknown = _unknown_names(question, analyzer, frame.entities) if lang == "en" else []
     frame.focus = _focus(question, analyzer)
     frame.speaker = _speaker(norm, analyzer)
+    frame.speaker_words = _speaker_words(norm) if lang == "ar" else []
     if frame.asks == "how_long" or (frame.asks == "how_many" and _DURATION_WORDS.search(norm)):
         frame.attribute = "duration"
     elif frame.asks == "how_many" and _CASUALTIES.search(norm):
@@ -217,6 +219,20 @@ def _speaker(norm: str, analyzer: Analyzer) -> str | None:
             if named:
                 return named[0]
     return None
+
+
+_SPEAKER_END = re.compile(r"(^|\s)(عن|حول|بشان|في|خلال|ل|الي|امام|بعد|قبل|يوم|ان|انه)(\s|$)")
+
+
+def _speaker_words(norm: str) -> list[str]:
+    """The words naming who an Arabic speech question asks about, up to the first preposition ("ماذا قال وزير
+    الخارجية الفرنسي جان مارك إيرولت عن …"): names the lexicon lacks, which the caller checks against the corpus."""
+    m = next((m for m in _SPEECH_QUESTION.finditer(norm) if m.group("who2")), None)
+    if m is None:
+        return []
+    span = m.group("who2")
+    end = _SPEAKER_END.search(" " + span)
+    return arabic.words(span[:max(0, end.start() - 1)] if end else span)
 
 
 def _asks(norm: str) -> Asks:
