@@ -468,3 +468,10 @@ def test_a_speaker_described_in_other_words_is_not_an_unknown_name(dalil: Dalil)
     """A role in the question's own words ("مسؤول الإغاثة الدولي") is not a name the articles lack."""
     answer = dalil.ask("كيف وصف مسؤول الإغاثة الدولي حال الخدمات الطبية في الأحياء الشرقية المحاصرة؟")
     assert not any(w.startswith("the articles never mention") for w in answer.warnings), answer.warnings
+
+
+def test_a_time_of_day_needs_a_clock_time_or_a_part_of_the_day(dalil: Dalil) -> None:
+    answer = dalil.ask("At what time of day did Kerry and Lavrov speak on Friday 30 September?")
+    assert answer.abstained and "no passage states the time of day asked about" in answer.warnings
+    answer = dalil.ask("At what time were the hospitals in east Aleppo hit?")
+    assert not answer.abstained and "فجر اليوم" in answer.citations[0].quote

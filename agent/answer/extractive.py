@@ -84,6 +84,8 @@ _SPEAKER = re.compile(r"(^|\s)(و|ف)?(قال|قالت|اعلن|اعلنت|صر�
 # a number: digits, or a number word standing alone ("الفصائل" starts like الف, "ستحافظ" like ست)
 _NUMBER = re.compile(r"[0-9]|(^|\s)(و|ب|ل)?(واحد|اثن(ين|ان|تين|تان)|ثلاث|اربع|خمس|ست|سبع|ثماني?|تسع|عشر)(ه|ين|ون|ات)?(?=\s|$)"
                      r"|(^|\s)(و|ب|ل)?(ميات|الاف|مايه|ميه|ميتين|ميتي|الف|الفين|مليون|ملايين|عشرات)(?=\s|$)")  # ئ is ي here
+_TIME_OF_DAY = re.compile(r"\d{1,2}[:.]\d{2}|(^|\s)(و|ب|في)?(ال)?(ساعه|صباح|صباحا|مساء|ظهر|ظهرا|فجر|ليل|ليلا|ليله|عصر|عصرا)(\s|$)"
+                          r"|\b(a\.?m\.?|p\.?m\.?|morning|afternoon|evening|night|noon|dawn)\b")
 _DURATION = re.compile(r"دقيق|دقائق|(^|\s)ساع|استمر|(^|\s)دام|minute|hour")
 # a stated duration needs its unit ("استمر" alone is also "لمزيد من الاستمرار في العمل")
 _DURATION_UNIT = re.compile(r"(^|\s)(ب|ل)?(ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات|يومين|ايام)(\s|$)|\b(minutes?|hours?)\b")
@@ -113,6 +115,8 @@ def states_attribute(attribute: str | None, sentence: str) -> bool:
         return bool(_DURATION_UNIT.search(norm))
     if attribute == "count":
         return bool(_NUMBER.search(norm))
+    if attribute == "time_of_day":
+        return bool(_TIME_OF_DAY.search(norm))
     return bool(_NUMBER.search(norm)) and bool(re.search(r"قتل|ضحايا|جرحي|مصرع|توفي|وفاه|killed|dead|casualt|wounded", norm))
 
 
@@ -314,7 +318,7 @@ def extractive_answer(
         ranked = [c for c in ranked if c.coverage >= min_coverage and states_attribute(slots.attribute, c.text)
                   and (slots.attribute != "count" or counts(slots.counted, c.text, analyzer, slots.counted_word))]
         if not ranked:
-            return _abstain(question, lang, passages, weights, [f"no passage states the {slots.attribute} asked about"])
+            return _abstain(question, lang, passages, weights, [f"no passage states the {slots.attribute.replace('_', ' ')} asked about"])
         best = max(c.coverage for c in ranked)
     cutoff = max(min_coverage, 0.75 * best)
     chosen: list[Candidate] = []
