@@ -455,11 +455,14 @@ def _cites_evidence(answer: Answer, event: Event) -> bool:
 
 
 def _unstated(frame: QuestionFrame, event: Event) -> str | None:
-    """Why the one event a question pins cannot answer the asked slot: no report of it names an initiator."""
+    """Why the one event a question pins cannot answer the asked slot: no report of it names an initiator, or
+    "when did the call take place" of a call the reports date only by the day they were published."""
     from agent.retrieval.grounding import label
 
     if frame.asks == "who_initiated" and not any(r.initiator for r in event.reports):
         return f"the reports of {label(event, 'en')} do not say who initiated it"
+    if frame.asks == "when" and frame.event == event.type and event.date.basis == "report_day":
+        return f"the reports give only the day {label(event, 'en')} was reported, not the day it took place"
     return None
 
 

@@ -475,3 +475,20 @@ def test_a_time_of_day_needs_a_clock_time_or_a_part_of_the_day(dalil: Dalil) -> 
     assert answer.abstained and "no passage states the time of day asked about" in answer.warnings
     answer = dalil.ask("At what time were the hospitals in east Aleppo hit?")
     assert not answer.abstained and "فجر اليوم" in answer.citations[0].quote
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("On exactly which day did the Kerry-initiated call that Moscow reported on 5 October take place?", "when"),
+    ("What was discussed in the call that Washington initiated in October?", "what"),
+    ("Who initiated the call on 5 October?", "who_initiated"),
+])
+def test_an_initiator_that_describes_the_call_is_not_what_is_asked(question: str, asks: str) -> None:
+    assert frame(question).asks == asks
+
+
+def test_when_a_call_took_place_abstains_when_the_reports_give_only_the_day_they_were_published(dalil: Dalil) -> None:
+    answer = dalil.ask("On exactly which day did the Kerry-initiated call that Moscow reported on 5 October take place?")
+    assert answer.abstained
+    assert any("give only the day the phone call of Wednesday 5 October 2016 was reported" in w for w in answer.warnings)
+    answer = dalil.ask("When did Lavrov and Kerry hold the call about normalizing Aleppo?")
+    assert not answer.abstained and answer.about == "the phone call of Saturday 1 October 2016"

@@ -195,7 +195,15 @@ _SUBORDINATE_WHEN = re.compile(r"(?<!^)(?<!\band )\bwhen\b(?! and\b)")
 _OTHER_START = re.compile(r"^(what|how|why|who|whom|which|where|did|does|do|was|were|is|are)\b")
 
 
+# "the Kerry-initiated call", "the call Washington initiated" describe the call a what/when question is about
+_DESCRIBED_INITIATOR = re.compile(r"\b[\w.]+-initiated\b|\binitiat\w*")
+_NOT_WHO_START = re.compile(r"^(on |in |at |for |by |according to \w+ )?(exactly |precisely )?"
+                            r"(what|when|how|why|where|which (day|date|time|month|week))\b")
+
+
 def _main_clause(norm: str) -> str:
+    if _NOT_WHO_START.match(norm):
+        norm = _DESCRIBED_INITIATOR.sub(" ", norm)
     return _SUBORDINATE_WHEN.sub(" ", norm) if _OTHER_START.match(norm) else norm
 
 
