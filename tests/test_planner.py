@@ -119,3 +119,24 @@ def test_steps_in_json_and_on_the_terminal(seeded_store: Path) -> None:
     assert code == 0 and "step 1 · events: 7 calls · " in out
     code, out, _ = run_cli("ask", "On what day did Lavrov and Kerry discuss normalizing Aleppo?", "--json", "--store", str(seeded_store))
     assert json.loads(out)["steps"] == []
+
+
+@pytest.mark.parametrize(("question", "days"), [
+    ("Which of the Lavrov-Kerry calls did Lavrov place himself?", ["28 October 2016"]),
+    ("Which calls were initiated by the United States?", ["16 August 2016", "5 October 2016"]),
+    ("أي الاتصالات بادر بها كيري؟", ["16 آب 2016", "5 تشرين الأول 2016"]),
+])
+def test_which_calls_someone_placed_lists_them_with_the_words_that_say_so(dalil: Dalil, question: str, days: list[str]) -> None:
+    answer = dalil.ask(question, mode="extractive")
+    assert not answer.abstained, answer.warnings
+    assert [s.text.split(":")[0] for s in answer.sentences] == [
+        next(s.text.split(":")[0] for s in answer.sentences if d in s.text) for d in days]
+    assert len(answer.sentences) == len(days)
+    assert any(w in c.quote for c in answer.citations for w in ("بمبادرة", "مبادرة", "أجرى لافروف"))
+    assert [s.tool for s in answer.steps] == ["events"]
+
+
+def test_someone_who_placed_no_call_gets_no_call(dalil: Dalil) -> None:
+    """Putin's side placed the 28 October call, but he was not on it: no report says he placed a call."""
+    answer = dalil.ask("Which call did Putin initiate?", mode="extractive")
+    assert answer.abstained and any("no report says Vladimir Putin placed" in w for w in answer.warnings)

@@ -73,12 +73,15 @@ def plan(dalil: Dalil, question: str, filters: SearchFilters | None = None, k: i
     elif frame.asks == "what" and _ALSO_COMPARE.search(question):
         frame.asks = "compare"
     parts = split_parts(question)
-    if frame.asks not in PLANNED and len(parts) < 2:
+    if frame.asks not in PLANNED and len(parts) < 2 and not _INITIATED_BY.search(question.lower()):
         return None
     planner = Planner(dalil, on_step)
     lang = lang or frame.lang
     answer = None
-    if frame.asks in ("list", "order"):
+    initiator = _asked_initiator(dalil, question)
+    if initiator is not None:
+        answer = _initiated_by(planner, frame, initiator, lang)
+    elif frame.asks in ("list", "order"):
         answer = _chronology(planner, frame, lang, filters)
     elif frame.asks == "compare":
         answer = _compare(planner, frame, lang)
@@ -99,6 +102,60 @@ def split_parts(question: str) -> list[str]:
         parts = [p.strip(" ،,;؛") for part in parts for p in pattern.split(part)]
     parts = [p for p in parts if len(p.split()) >= 2]
     return parts[:MAX_PARTS] if len(parts) > 1 else [question.strip()]
+
+
+# ------------------------------------------------------------------------------ which calls X placed
+# "Which of the calls did Lavrov place himself?", "which call was initiated by Washington", "أي الاتصالات بادر بها كيري"
+_INITIATED_BY = re.compile(
+    r"\bwhich\b(?: of the)?[\w\s–-]*?\b(?:calls?|conversations?)\b.*?\b(?:did|was|were) (?P<who>[\w\s.'-]+?) "
+    r"(?:place|initiate|make|request|start|set up)\b"
+    r"|\bwhich\b[\w\s–-]*?\b(?:calls?|conversations?) (?:was|were) (?:initiated|placed|requested|made) by (?P<who2>[\w\s.'-]+)"
+    r"|(?:أي|اي|ما)(?: من)? (?:ال)?(?:اتصال|اتصالات|مكالمة|مكالمات|محادثة|محادثات)\S*(?: \S+){0,3}? (?:التي |الذي )?"
+    r"(?:بادر|أجرى|اجرى|أجراه|اجراه|أجراها|اجراها|طلب|طلبه|طلبها)\S*(?: (?:بها|به|إليها|اليها|إليه|اليه))? (?P<who3>\S+(?: \S+)?)")
+
+
+def _asked_initiator(dalil: Dalil, question: str) -> str | None:
+    """The person or country a "which calls did X place" question names as the initiator (its English name)."""
+    from agent.retrieval.question import _entities
+
+    m = _INITIATED_BY.search(question.lower() if not re.search(r"[\u0600-\u06ff]", question) else question)
+    if m is None:
+        return None
+    who = next(g for g in m.groups() if g)
+    named = _entities(who, dalil.analyzer)
+    return named[0] if named else None
+
+
+def _initiated_by(planner: Planner, frame: QuestionFrame, who: str, lang: str) -> Answer:
+    """The calls whose reports say ``who`` (or their side) placed them, each dated and cited with the words that say so."""
+    dalil = planner.dalil
+    entity = next((e for e in dalil.analyzer.entities if e.en == who), None)
+    side = (entity.side if entity else None) or who
+    found = planner.run("events", type="call")
+    wanted = {item.id for item in found.events}
+    sentences: list[AnswerSentence] = []
+    citations: list[Citation] = []
+    for event in sorted((e for e in dalil.events() if e.id in wanted), key=lambda e: e.date.start):
+        # a person placed the call when a report names them, or names their side and they took part in it
+        # ("the American side" for Kerry's call; not for Obama, who was not on it)
+        takes_part = who in event.participants or (entity is not None and entity.kind != "person")
+        report = next((r for r in event.reports if r.initiator == who
+                       or (takes_part and side in (r.initiator, r.initiator_side))), None)
+        quote = next((c for c in (report.citations if report else []) if report and report.initiator_phrase
+                      and report.initiator_phrase in c.quote), None)
+        if report is None or quote is None:
+            continue
+        cite = _renumbered(quote, len(citations) + 1)
+        citations.append(cite)
+        item = tools.EventItem.of(event)
+        label = item.label_ar if lang == "ar" else item.label_en
+        sentences.append(AnswerSentence(text=f"{len(sentences) + 1}. {label}: {cite.quote}", citations=[cite.n], supported=True,
+                                        support=1.0))
+    if not sentences:
+        return _abstain(frame, lang, f"no report says {who} placed any of these: {found.summary()}")
+    about = f"الاتصالات التي بادر بها {entity.ar if entity else who}" if lang == "ar" else f"the calls {who} placed, per the reports"
+    return _answer(frame, about, sentences, citations,
+                   [f"answered by the offline planner from the events tool and each report's initiator: {found.summary()}"])
 
 
 # ---------------------------------------------------------------------------------- list and order
