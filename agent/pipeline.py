@@ -297,7 +297,7 @@ class Dalil:
                      evidence=tuple(evidence), unknown=tuple(unknown),
                      attribute=frame.attribute, people=people, speaker=speaker,
                      counted=frozenset(t for c in self.analyzer.concepts(frame.counted or "") for t in c.alternatives),
-                     counted_word=frame.counted or "")
+                     counted_word=frame.counted or "", realized=frame.realized)
 
     @staticmethod
     def _lead(frame: QuestionFrame, event: Event, answer: Answer) -> str | None:

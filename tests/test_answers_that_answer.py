@@ -492,3 +492,17 @@ def test_when_a_call_took_place_abstains_when_the_reports_give_only_the_day_they
     assert any("give only the day the phone call of Wednesday 5 October 2016 was reported" in w for w in answer.warnings)
     answer = dalil.ask("When did Lavrov and Kerry hold the call about normalizing Aleppo?")
     assert not answer.abstained and answer.about == "the phone call of Saturday 1 October 2016"
+
+
+@pytest.mark.parametrize("question", [
+    "ما العقوبات التي فرضتها واشنطن فعلياً على دمشق أواخر تشرين الأول 2016؟",
+    "What sanctions did Washington actually impose on Damascus?",
+])
+def test_what_was_actually_done_is_not_answered_by_what_was_weighed(dalil: Dalil, question: str) -> None:
+    answer = dalil.ask(question)
+    assert answer.abstained and "the articles report it only as weighed or planned, not as done" in answer.warnings
+
+
+def test_what_was_weighed_is_still_answered(dalil: Dalil) -> None:
+    answer = dalil.ask("What sanctions was Washington considering against Damascus?")
+    assert not answer.abstained and "وتدرس واشنطن فرض عقوبات" in answer.citations[0].quote

@@ -84,6 +84,10 @@ _SPEAKER = re.compile(r"(^|\s)(و|ف)?(قال|قالت|اعلن|اعلنت|صر�
 # a number: digits, or a number word standing alone ("الفصائل" starts like الف, "ستحافظ" like ست)
 _NUMBER = re.compile(r"[0-9]|(^|\s)(و|ب|ل)?(واحد|اثن(ين|ان|تين|تان)|ثلاث|اربع|خمس|ست|سبع|ثماني?|تسع|عشر)(ه|ين|ون|ات)?(?=\s|$)"
                      r"|(^|\s)(و|ب|ل)?(ميات|الاف|مايه|ميه|ميتين|ميتي|الف|الفين|مليون|ملايين|عشرات)(?=\s|$)")  # ئ is ي here
+# a sentence that reports something as weighed, planned or possible, not done (normalized, ة → ه)
+_HEDGED = re.compile(r"(^|\s)(و)?(تدرس|يدرس|تستعد|يستعد|تعتزم|يعتزم|تنوي|ينوي|تبحث امكانيه|تخطط|يخطط|قد ت\S+|قد ي\S+|ستتخذ|سيتم|"
+                     r"محتمل|محتمله|امكانيه|تهدد|يهدد|لوح|لوحت)(\s|$)"
+                     r"|\b(consider\w*|weigh\w*|plan\w*|may|might|could|would|threaten\w*|prepar\w*)\b")
 _TIME_OF_DAY = re.compile(r"\d{1,2}[:.]\d{2}|(^|\s)(و|ب|في)?(ال)?(ساعه|صباح|صباحا|مساء|ظهر|ظهرا|فجر|ليل|ليلا|ليله|عصر|عصرا)(\s|$)"
                           r"|\b(a\.?m\.?|p\.?m\.?|morning|afternoon|evening|night|noon|dawn)\b")
 _DURATION = re.compile(r"دقيق|دقائق|(^|\s)ساع|استمر|(^|\s)دام|minute|hour")
@@ -225,6 +229,7 @@ class Slots:
     speaker: Person | None = None  # whose words are asked for: a quoted sentence must have them speak
     counted: frozenset[str] = frozenset()  # the search terms of what a how-many question counts
     counted_word: str = ""  # and the word itself
+    realized: bool = False  # "what sanctions did Washington actually impose": a sentence that only weighs them does not answer
     about: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end): the evidence of the event the answer is about
     rivals: tuple[tuple[str, int, int], ...] = ()  # the evidence of the other events of its kind
 
@@ -321,6 +326,10 @@ def extractive_answer(
             return _abstain(question, lang, passages, weights, [f"no passage states the {slots.attribute.replace('_', ' ')} asked about"])
         best = max(c.coverage for c in ranked)
     cutoff = max(min_coverage, 0.75 * best)
+    if slots.realized:  # only what was done answers: a sentence that weighs or plans it is dropped
+        ranked = [c for c in ranked if not _HEDGED.search(arabic.normalize(c.text).replace("ة", "ه").lower())]
+        if not any(c.coverage >= cutoff for c in ranked):
+            return _abstain(question, lang, passages, weights, ["the articles report it only as weighed or planned, not as done"])
     chosen: list[Candidate] = []
     if slots.asks in STRUCTURED_SLOTS:  # "who initiated": the sentences that name an initiator, when some are good enough
         chosen = _choose([c for c in ranked if fills_slot(slots.asks, c.text)], cutoff, max_sentences)

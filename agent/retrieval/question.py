@@ -120,6 +120,7 @@ class QuestionFrame(BaseModel):
     speaker: str | None = Field(default=None, description="the person whose words are asked for ('what did Kerry tell Lavrov')")
     counted: str | None = Field(default=None, description="what a how-many question counts ('civilians'): the number must count it")
     speaker_words: list[str] = Field(default_factory=list, description="who an Arabic 'ماذا قال …' asks about, as written")
+    realized: bool = Field(default=False, description="'actually', 'فعلياً': what was done, not what was weighed or planned")
 
     @property
     def pins_time(self) -> bool:
@@ -156,6 +157,8 @@ class QuestionFrame(BaseModel):
             lines.append(f"the evidence must state: {self.attribute}")
         if self.speaker:
             lines.append(f"the evidence must quote: {self.speaker}")
+        if self.realized:
+            lines.append("the evidence must report it done, not weighed or planned")
         return lines
 
 
@@ -176,6 +179,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     frame.focus = _focus(question, analyzer)
     frame.speaker = _speaker(norm, analyzer)
     frame.speaker_words = _speaker_words(norm) if lang == "ar" else []
+    frame.realized = bool(_REALIZED.search(norm))
     if _TIME_OF_DAY.search(norm):
         frame.attribute = "time_of_day"  # "at what time did they speak": a clock time or a part of the day
     elif frame.asks == "how_long" or (frame.asks == "how_many" and _DURATION_WORDS.search(norm)):
@@ -233,6 +237,7 @@ def _speaker(norm: str, analyzer: Analyzer) -> str | None:
     return None
 
 
+_REALIZED = re.compile(r"\b(actually|in fact|in practice|really|ended up)\b|(^|\s)(فعليا|فعلا|بالفعل|فعلي|على ارض الواقع)(\s|$)")
 _SPEAKER_END = re.compile(r"(^|\s)(عن|حول|بشان|في|خلال|ل|الي|امام|بعد|قبل|يوم|ان|انه)(\s|$)")
 
 
