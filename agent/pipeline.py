@@ -422,7 +422,9 @@ def _unknown_speaker(words: list[str], known: Callable[[str], bool | None]) -> l
     word the question merely phrases differently ("كيف وصف مسؤول الإغاثة") is not a name. ``known`` is
     None for a word search ignores (a stopword)."""
     def unnamed(w: str) -> bool:
-        return not w.startswith("ال") and known(w) is False and not (w.endswith("ه") and known(w[:-1] + "ة"))
+        bare = w[1:] if len(w) > 3 and w[0] in "وفبل" else w  # "والجرحى", "لصالح": a prefix, not a name
+        return not bare.startswith("ال") and all(known(x) is False for x in {w, bare}) \
+            and not (w.endswith("ه") and known(w[:-1] + "ة"))
 
     flags = [unnamed(w) for w in words]
     if not any(sum(flags[i:i + 3]) >= 2 for i in range(len(flags))):  # "جان مارك إيرولت": Mark is a known name

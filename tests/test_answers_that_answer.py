@@ -466,8 +466,10 @@ def test_an_arabic_speaker_the_articles_never_name_abstains(dalil: Dalil) -> Non
 
 def test_a_speaker_described_in_other_words_is_not_an_unknown_name(dalil: Dalil) -> None:
     """A role in the question's own words ("مسؤول الإغاثة الدولي") is not a name the articles lack."""
-    answer = dalil.ask("كيف وصف مسؤول الإغاثة الدولي حال الخدمات الطبية في الأحياء الشرقية المحاصرة؟")
-    assert not any(w.startswith("the articles never mention") for w in answer.warnings), answer.warnings
+    for question in ("كيف وصف مسؤول الإغاثة الدولي حال الخدمات الطبية في الأحياء الشرقية المحاصرة؟",
+                     "ما أدنى ما طالب به المسؤول الأممي لصالح المرضى والجرحى العالقين في شرق حلب؟"):  # prefixes, not names
+        answer = dalil.ask(question)
+        assert not any(w.startswith("the articles never mention") for w in answer.warnings), answer.warnings
 
 
 def test_a_time_of_day_needs_a_clock_time_or_a_part_of_the_day(dalil: Dalil) -> None:
