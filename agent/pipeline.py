@@ -185,7 +185,7 @@ class Dalil:
             slots = replace(slots, about=_evidence_spans(event), rivals=tuple(s for e in rivals for s in _evidence_spans(e)))
         answer = extractive_answer(
             question, passages, self.analyzer, bm25.document_frequency, max(len(bm25), 1), r.min_coverage, r.max_sentences,
-            slots,
+            slots, bm25.skeletons,
         )
         if event is not None and not answer.abstained and _cites_evidence(answer, event):
             from agent.retrieval.grounding import label

@@ -508,3 +508,15 @@ def test_what_was_actually_done_is_not_answered_by_what_was_weighed(dalil: Dalil
 def test_what_was_weighed_is_still_answered(dalil: Dalil) -> None:
     answer = dalil.ask("What sanctions was Washington considering against Damascus?")
     assert not answer.abstained and "وتدرس واشنطن فرض عقوبات" in answer.citations[0].quote
+
+
+@pytest.mark.parametrize(("question", "quoted"), [
+    ("كم عسكريا سوريا قتلوا نتيجة الانتهاكات؟", "3500 عسكري سوري"),  # الانتهاكات: the articles say انتهكت
+    ("ما عدد الانتهاكات لنظام وقف العمليات القتالية بحسب سبوتنيك؟", "2031 مرة"),  # times, counting the violations
+    ("ما الذي دعا إليه أوبراين؟", "داعياً إلى السماح"),  # his words go on in the next sentence
+    ("متى اجتمع الخبراء العسكريون في جنيف؟", "والأسبوع الماضي"),  # a week answers "when"
+])
+def test_arabic_questions_worded_apart_from_the_article_are_answered(dalil: Dalil, question: str, quoted: str) -> None:
+    answer = dalil.ask(question)
+    assert not answer.abstained, answer.warnings
+    assert any(quoted in c.quote for c in answer.citations), [c.quote[:60] for c in answer.citations]

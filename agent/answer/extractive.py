@@ -140,6 +140,8 @@ def counts(counted: frozenset[str], sentence: str, analyzer: Analyzer, word: str
     for i, word in enumerate(words):
         if _NUMBER.search(word):
             near = words[max(0, i - COUNT_WINDOW):i + COUNT_WINDOW + 1]
+            if i + 1 < len(words) and _bare(words[i + 1]) == "مر":  # "2031 مرة": times, counting what the sentence says
+                near = words
             if counted & set(analyzer.terms(" ".join(near))) or any(_same_skeleton(a, _skeleton(w)) for a in skeletons for w in near) \
                     or bridged & {_bare(w) for w in near}:
                 return True
@@ -183,9 +185,11 @@ class Person:
 _SPEAKS = re.compile(r"(^|\s)(و|ف)?(قال|قالت|يقول|تقول|اعلن|اعلنت|صرح|صرحت|اكد|اكدت|حذر|حذرت|اضاف|اضافت|اوضح|اوضحت|ابلغ|ابلغت|"
                      r"شدد|شددت|ذكر|ذكرت|افاد|افادت|حث|حثت|ندد|نددت|ادان|ادانت|رحب|رحبت|انتقد|انتقدت|رفض|رفضت|طالب|طالبت|"
                      r"دعا|دعت|اعرب|اعربت|اتهم|اتهمت|وصف|وصفت|اعتبر|اعتبرت|راي|رات|تابع|تابعت|اشار|اشارت|لفت|لفتت|"
-                     r"بحسب|وفق|حسب|داعيا|مؤكدا|مشيرا|مضيفا|معربا|محذرا)(\s|$)"
+                     r"اقترح|اقترحت|عرض|عرضت|ابدي|ابدت|عبر|عبرت|طلب|طلبت|نفي|نفت|هدد|هددت|اشاد|اشادت|ناشد|ناشدت|اصدر|اصدرت|"
+                     r"يريد|تريد|اراد|ارادت|يرغب|ترغب|يامل|تامل|يعتبر|تعتبر|يري|تري|"
+                     r"بحسب|وفق|حسب|داعيا|مؤكدا|مشيرا|مضيفا|معربا|محذرا|مشددا|لافتا)(\s|$)"
                      r"|\b(said|says|told|stated|announced|warned|added|stressed|urged|called|accused|described|condemned|"
-                     r"rejected|welcomed|according)\b")
+                     r"rejected|welcomed|proposed|offered|wants|wanted|expressed|denied|according)\b")
 _THAT = frozenset({"ان", "بان", "انه", "انها", "that"})
 SPEAKER_WINDOW = 12  # words between the verb and the speaker's name ("قال وزير الخارجية الروسي سيرغي لافروف")
 
@@ -249,11 +253,11 @@ def reports(cand: Candidate, spans: tuple[tuple[str, int, int], ...]) -> bool:
 
 @lru_cache(maxsize=4096)
 def mentions_day(sentence: str, coarse: bool = False) -> bool:
-    """Whether the sentence names a day (weekday, relative day or calendar date); ``coarse``: or a month
-    ("in mid-July"), which also answers "when" ("last week" does not: it says little of when)."""
+    """Whether the sentence names a day (weekday, relative day or calendar date); ``coarse``: or a week
+    or a month ("last week", "in mid-July"), which also answer "when"."""
     from agent.text.dates import resolve_dates
 
-    kinds = ("day", "month", "mid_month") if coarse else ("day",)
+    kinds = ("day", "week", "month", "mid_month") if coarse else ("day",)
     return any(r.granularity in kinds for r in resolve_dates(sentence, dt.date(2000, 1, 1), lang="any"))
 
 
@@ -280,6 +284,7 @@ def extractive_answer(
     min_coverage: float,
     max_sentences: int,
     slots: Slots | None = None,
+    skeletons: frozenset[str] = frozenset(),
 ) -> Answer:
     """The few sentences that best answer ``question``, each cited, or an abstention."""
     lang = "ar" if arabic.is_arabic(question) else "en"
@@ -298,13 +303,13 @@ def extractive_answer(
             bonus += SLOT_BONUS
         return (round(c.coverage + bonus, 6), -c.rank, -c.start)
 
-    absent = _absent_share(weights, document_frequency)
+    absent = _absent_share(weights, document_frequency, skeletons)
     if absent >= ABSENT_SHARE:
         return _abstain(question, lang, passages, weights, ["most of what the question asks about is in no article"])
     pool = candidates(weights, passages, analyzer)
     pool += _neighbours(pool, priority, slots, weights, analyzer)
     if slots.people:  # a check, not a filter: the sentence that answers often names no one ("وأضافت أن …")
-        views = _passage_views(pool, analyzer)
+        views = _passage_views(pool, analyzer, slots.previous_sentence)
         missing = _unnamed(views, slots.people)
         if missing:
             return _abstain(question, lang, passages, weights, [f"no passage found names {' and '.join(missing)} in this context"])
@@ -417,10 +422,18 @@ def _neighbours(pool: list[Candidate], priority: Callable[[Candidate], tuple[flo
     return out
 
 
-def _passage_views(pool: list[Candidate], analyzer: Analyzer) -> list[tuple[set[str], str]]:
-    """Each candidate's passage (with the sentence, which may come from the next chunk) as search terms and
-    normalized text, once per distinct text: what the people checks read."""
-    texts = {c.passage.node.get_content() + " " + c.text for c in pool}
+def _passage_views(pool: list[Candidate], analyzer: Analyzer,
+                   previous: Callable[[Candidate], Candidate | None] | None = None) -> list[tuple[set[str], str]]:
+    """Each candidate's passage (with the sentence, which may come from the next chunk, and the sentence
+    it goes on from: "وأضاف أن …" after "وقال أوبراين") as search terms and normalized text, once per
+    distinct text: what the people checks read."""
+    def before(c: Candidate) -> str:
+        if previous is None or not _GOES_ON.match(arabic.normalize(c.text).replace("ة", "ه")):
+            return ""
+        found = previous(c)
+        return found.text if found is not None else ""
+
+    texts = {before(c) + " " + c.passage.node.get_content() + " " + c.text for c in pool}
     return [(set(analyzer.terms(text)), arabic.normalize(text)) for text in texts]
 
 
@@ -495,12 +508,21 @@ def _choose(ranked: list[Candidate], cutoff: float, limit: int) -> list[Candidat
     return chosen
 
 
-def _absent_share(weights: dict[Concept, float], document_frequency: Callable[[str], int]) -> float:
-    """The share of the question's weight carried by concepts no chunk of the corpus contains."""
+def _absent_share(weights: dict[Concept, float], document_frequency: Callable[[str], int],
+                  skeletons: frozenset[str] = frozenset()) -> float:
+    """The share of the question's weight carried by concepts no chunk of the corpus contains: neither a
+    term nor, for an Arabic word, its skeleton (the verb for the noun: "انتهكت" for "الانتهاكات")."""
+    from agent.index.bm25 import skeleton
+
+    def present(c: Concept) -> bool:
+        if any(document_frequency(t) for t in c.alternatives):
+            return True
+        return arabic.is_arabic(c.word) and any(skeleton(t) in skeletons for t in c.alternatives if len(skeleton(t)) >= 3)
+
     mass = sum(weights.values())
     if not mass:
         return 0.0
-    return sum(w for c, w in weights.items() if not any(document_frequency(t) for t in c.alternatives)) / mass
+    return sum(w for c, w in weights.items() if not present(c)) / mass
 
 
 def _unique(pool: list[Candidate]) -> list[Candidate]:
