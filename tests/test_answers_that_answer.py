@@ -520,3 +520,16 @@ def test_arabic_questions_worded_apart_from_the_article_are_answered(dalil: Dali
     answer = dalil.ask(question)
     assert not answer.abstained, answer.warnings
     assert any(quoted in c.quote for c in answer.citations), [c.quote[:60] for c in answer.citations]
+
+
+def test_a_duration_in_weeks_answers_how_long_and_minutes_need_minutes(dalil: Dalil) -> None:
+    answer = dalil.ask("How long had the Russian campaign on Aleppo lasted by early October?")
+    assert not answer.abstained and "منذ أكثر من أسبوع" in answer.citations[0].quote  # "أسبوع." ends the sentence
+    answer = dalil.ask("كم دقيقة استغرقت المكالمة الهاتفية بين لافروف وكيري يوم الأربعاء 28 سبتمبر؟")
+    assert answer.abstained and "no passage states the duration asked about" in answer.warnings  # "عشرة أيام" is not it
+
+
+def test_an_english_word_bridged_to_arabic_finds_the_articles_inflection(dalil: Dalil) -> None:
+    """"collapse" → انهيار, and the article's "وانهار": the word is in the corpus, the question is answered."""
+    answer = dalil.ask("When did the Russian-American ceasefire collapse?")
+    assert not answer.abstained, answer.warnings

@@ -125,6 +125,7 @@ def test_steps_in_json_and_on_the_terminal(seeded_store: Path) -> None:
     ("Which of the Lavrov-Kerry calls did Lavrov place himself?", ["28 October 2016"]),
     ("Which calls were initiated by the United States?", ["16 August 2016", "5 October 2016"]),
     ("أي الاتصالات بادر بها كيري؟", ["16 آب 2016", "5 تشرين الأول 2016"]),
+    ("Name the Lavrov-Kerry calls that the Russian Foreign Ministry says Washington initiated.", ["16 August 2016", "5 October 2016"]),
 ])
 def test_which_calls_someone_placed_lists_them_with_the_words_that_say_so(dalil: Dalil, question: str, days: list[str]) -> None:
     answer = dalil.ask(question, mode="extractive")

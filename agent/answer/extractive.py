@@ -92,7 +92,9 @@ _TIME_OF_DAY = re.compile(r"\d{1,2}[:.]\d{2}|(^|\s)(و|ب|في)?(ال)?(ساعه
                           r"|\b(a\.?m\.?|p\.?m\.?|morning|afternoon|evening|night|noon|dawn)\b")
 _DURATION = re.compile(r"دقيق|دقائق|(^|\s)ساع|استمر|(^|\s)دام|minute|hour")
 # a stated duration needs its unit ("استمر" alone is also "لمزيد من الاستمرار في العمل")
-_DURATION_UNIT = re.compile(r"(^|\s)(ب|ل)?(ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات|يومين|ايام)(\s|$)|\b(minutes?|hours?)\b")
+_SHORT_UNIT = re.compile(r"(^|\s)(ب|ل)?(ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات)(?=\W|$)|\b(minutes?|hours?)\b")
+_DURATION_UNIT = re.compile(r"(^|\s)(ب|ل)?(ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات|يومين|ايام|اسبوع|اسبوعين|اسابيع|"
+                            r"شهر|شهرين|اشهر|شهور|سنه|سنتين|سنوات|عام|عامين|اعوام)(?=\W|$)|\b(minutes?|hours?|days|weeks?|months?|years?)\b")
 _PLACE = re.compile(r"(^|\s)(في|من|الى)\s+(مدينه|العاصمه|حلب|دمشق|موسكو|واشنطن|جنيف|نيويورك|لوزان)")
 
 
@@ -115,6 +117,8 @@ def states_attribute(attribute: str | None, sentence: str) -> bool:
     if attribute is None:
         return True
     norm = arabic.normalize(sentence).replace("ة", "ه")
+    if attribute == "minutes":
+        return bool(_SHORT_UNIT.search(norm))
     if attribute == "duration":
         return bool(_DURATION_UNIT.search(norm))
     if attribute == "count":
@@ -165,6 +169,9 @@ def _skeleton(word: str) -> str:
     broken plurals and nothing in the stack maps them."""
     word = re.sub(r"^(و|ف|ب|ل)?(ال)", "", word) if len(word) > 4 else word
     return re.sub(r"[اويىهة]", "", word)
+
+
+_ATTRIBUTE_NAMES = {"minutes": "duration", "time_of_day": "time of day"}
 
 
 @dataclass(frozen=True)
@@ -328,7 +335,8 @@ def extractive_answer(
         ranked = [c for c in ranked if c.coverage >= min_coverage and states_attribute(slots.attribute, c.text)
                   and (slots.attribute != "count" or counts(slots.counted, c.text, analyzer, slots.counted_word))]
         if not ranked:
-            return _abstain(question, lang, passages, weights, [f"no passage states the {slots.attribute.replace('_', ' ')} asked about"])
+            named = _ATTRIBUTE_NAMES.get(slots.attribute, slots.attribute)
+            return _abstain(question, lang, passages, weights, [f"no passage states the {named} asked about"])
         best = max(c.coverage for c in ranked)
     cutoff = max(min_coverage, 0.75 * best)
     if slots.realized:  # only what was done answers: a sentence that weighs or plans it is dropped

@@ -110,6 +110,8 @@ _INITIATED_BY = re.compile(
     r"\bwhich\b(?: of the)?[\w\s–-]*?\b(?:calls?|conversations?)\b.*?\b(?:did|was|were) (?P<who>[\w\s.'-]+?) "
     r"(?:place|initiate|make|request|start|set up)\b"
     r"|\bwhich\b[\w\s–-]*?\b(?:calls?|conversations?) (?:was|were) (?:initiated|placed|requested|made) by (?P<who2>[\w\s.'-]+)"
+    r"|\b(?:name|list)\b[\w\s–-]*?\bcalls?(?: that| which)?(?: [\w\s]+? says?)? (?P<who4>[\w.'-]+(?: [\w.'-]+)?) "
+    r"(?:initiated|placed|requested)\b"
     r"|(?:أي|اي|ما)(?: من)? (?:ال)?(?:اتصال|اتصالات|مكالمة|مكالمات|محادثة|محادثات)\S*(?: \S+){0,3}? (?:التي |الذي )?"
     r"(?:بادر|أجرى|اجرى|أجراه|اجراه|أجراها|اجراها|طلب|طلبه|طلبها)\S*(?: (?:بها|به|إليها|اليها|إليه|اليه))? (?P<who3>\S+(?: \S+)?)")
 

@@ -25,7 +25,7 @@ from agent.text.lexicon import Analyzer
 Asks = Literal["who_initiated", "who_said", "who", "when", "where", "how_many", "how_long", "why", "list", "order",
                "compare", "yes_no", "what"]
 EventKind = Literal["call", "agreement", "ceasefire", "suspension", "meeting", "statement"]
-Attribute = Literal["duration", "casualties", "count", "time_of_day"]
+Attribute = Literal["duration", "minutes", "casualties", "count", "time_of_day"]
 
 WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAYS_AR = ("الاثنين", "الثلاثاء", "الاربعاء", "الخميس", "الجمعه", "السبت", "الاحد")  # normalized (ة→ه kept below)
@@ -78,6 +78,7 @@ _LATE = re.compile(r"\b(late|end of)\s+$|(اواخر|نهايه|اخر)\s+(شه�
 _EARLY = re.compile(r"\b(early|beginning of|start of)\s+$|(اوائل|بدايه|مطلع)\s+(شهر\s+)?$")
 _MID = re.compile(r"\b(mid|middle of)[- ]?\s*$|(منتصف)\s+(شهر\s+)?$")
 _DURATION_WORDS = re.compile(r"\bhow long\b|\bduration\b|\bminutes?\b|\bhours?\b|(^|\s)(مده|دقيقه|دقائق|ساعه|ساعات|استمر|دام)(\s|$)")
+_SHORT_UNITS = re.compile(r"\b(minutes?|hours?)\b|(^|\s)(دقيقه|دقائق|ساعه|ساعات)(\s|$)")
 _TIME_OF_DAY = re.compile(r"\b(what|which) time\b|\btime of (the )?day\b|\bat what hour\b|\b(morning|afternoon|evening|night) or\b"
                           r"|(^|\s)(في )?(اي|ايه) (ساعه|وقت من اليوم)|(^|\s)ما الساعه|(^|\s)(صباحا|ليلا|مساء) ام")
 # "how many days passed between X and Y" is counted from two dates, not read from one sentence
@@ -183,7 +184,8 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     if _TIME_OF_DAY.search(norm):
         frame.attribute = "time_of_day"  # "at what time did they speak": a clock time or a part of the day
     elif frame.asks == "how_long" or (frame.asks == "how_many" and _DURATION_WORDS.search(norm)):
-        frame.attribute = "duration"
+        # "how many minutes did the call last": minutes or hours; "ten days" answers another question
+        frame.attribute = "minutes" if _SHORT_UNITS.search(norm) else "duration"
     elif frame.asks == "how_many" and _CASUALTIES.search(norm):
         frame.attribute = "casualties"
     elif frame.asks == "how_many" and not _TIME_BETWEEN.search(norm) and not _LISTED.search(norm):

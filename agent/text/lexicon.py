@@ -115,7 +115,14 @@ class Analyzer:
         return question if not extra else f"{question} {' '.join(dict.fromkeys(extra))}"
 
     def _bridge_terms(self, word: str) -> list[str]:
-        return [t for ar in self.bridges.get(word, []) for t in self.terms(ar)]
+        """The stems of a word's Arabic forms, with the inflections an article may give them ("collapse" →
+        انهيار, and the article's "وانهار")."""
+        out = []
+        for ar in self.bridges.get(word, []):
+            for w in arabic.words(ar):
+                stems = self.terms(w)
+                out += stems + [t for s in stems for t in _inflections(w, s)]
+        return out
 
 
 
