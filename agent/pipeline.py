@@ -421,12 +421,18 @@ def _unknown_speaker(words: list[str], known: Callable[[str], bool | None]) -> l
     when they read as a name: two such words within three, neither with the article "ال" (a name has none). A
     word the question merely phrases differently ("كيف وصف مسؤول الإغاثة") is not a name. ``known`` is
     None for a word search ignores (a stopword)."""
-    def unnamed(w: str) -> bool:
+    def absent(w: str) -> bool:
         bare = w[1:] if len(w) > 3 and w[0] in "وفبل" else w  # "والجرحى", "لصالح": a prefix, not a name
-        return not bare.startswith("ال") and all(known(x) is False for x in {w, bare}) \
-            and not (w.endswith("ه") and known(w[:-1] + "ة"))
+        return all(known(x) is False for x in {w, bare}) and not (w.endswith("ه") and known(w[:-1] + "ة"))
 
+    def unnamed(w: str) -> bool:
+        return absent(w) and not re.sub(r"^[وفبل]", "", w).startswith("ال")
+
+    # "وزارة الخارجية الصينية": a country's adjective no article uses names a body the articles never quote
+    nationality = [w for w in words if w.startswith("ال") and w.endswith(("يه", "ية")) and absent(w)]
     flags = [unnamed(w) for w in words]
+    if nationality:
+        return nationality
     if not any(sum(flags[i:i + 3]) >= 2 for i in range(len(flags))):  # "جان مارك إيرولت": Mark is a known name
         return []
     return [w for w, flag in zip(words, flags, strict=True) if flag]

@@ -533,3 +533,17 @@ def test_an_english_word_bridged_to_arabic_finds_the_articles_inflection(dalil: 
     """"collapse" → انهيار, and the article's "وانهار": the word is in the corpus, the question is answered."""
     answer = dalil.ask("When did the Russian-American ceasefire collapse?")
     assert not answer.abstained, answer.warnings
+
+
+@pytest.mark.parametrize(("question", "reason"), [
+    ("How many Russian soldiers were killed in Aleppo?", "no passage states the casualties asked about"),  # 3500 Syrian ones
+    ("ماذا قالت وزارة الخارجية الصينية عن الاتصالات؟", "the articles never mention: الصينيه"),
+])
+def test_whose_count_and_whose_ministry(dalil: Dalil, question: str, reason: str) -> None:
+    answer = dalil.ask(question)
+    assert answer.abstained and reason in answer.warnings, answer.warnings
+
+
+def test_the_casualties_of_the_side_asked_about_are_quoted(dalil: Dalil) -> None:
+    answer = dalil.ask("How many Syrian soldiers were killed as a result of the ceasefire violations?")
+    assert not answer.abstained and "3500 عسكري سوري" in answer.citations[0].quote

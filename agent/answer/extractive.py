@@ -333,7 +333,7 @@ def extractive_answer(
         return _abstain(question, lang, passages, weights)
     if slots.attribute:  # a casualty count or a duration: only the sentences that state one answer
         ranked = [c for c in ranked if c.coverage >= min_coverage and states_attribute(slots.attribute, c.text)
-                  and (slots.attribute != "count" or counts(slots.counted, c.text, analyzer, slots.counted_word))]
+                  and (slots.attribute not in ("count", "casualties") or counts(slots.counted, c.text, analyzer, slots.counted_word))]
         if not ranked:
             named = _ATTRIBUTE_NAMES.get(slots.attribute, slots.attribute)
             return _abstain(question, lang, passages, weights, [f"no passage states the {named} asked about"])

@@ -190,6 +190,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
         frame.attribute = "casualties"
     elif frame.asks == "how_many" and not _TIME_BETWEEN.search(norm) and not _LISTED.search(norm):
         frame.attribute = "count"  # "how many civilians left": a number must be stated ("several" is not one)
+    if frame.attribute in ("count", "casualties"):  # "how many Russian soldiers were killed": not Syrian ones
         counted = _COUNTED.search(norm)
         frame.counted = next((g for g in counted.groups() if g), None) if counted else None
     return frame
