@@ -74,6 +74,10 @@ def candidates(question_weights: dict[Concept, float], passages: list[NodeWithSc
 ABSENT_SHARE = 0.5
 STRUCTURED_SLOTS = ("who_initiated", "when", "how_many", "how_long", "who_said")
 SLOT_BONUS = 0.15  # a sentence that fills the asked slot (a day for "when", an initiator for "who initiated", …)
+# a sentence is quoted when it covers this share of the best one's coverage (and min_coverage): tuned on
+# evals/dev.yaml, 0.75 → 0.65 (answer hit 0.859 → 0.876, citations per answer 2.16 → 2.26, first-citation
+# precision unchanged); 0.55 quoted more (2.42) and lost slot accuracy
+RELATIVE_CUTOFF = 0.65
 NEIGHBOURS = 3  # the best sentences whose next sentence in the article is also considered
 
 # what fills each slot, on normalized text (agent.text.arabic.normalize)
@@ -338,7 +342,7 @@ def extractive_answer(
             named = _ATTRIBUTE_NAMES.get(slots.attribute, slots.attribute)
             return _abstain(question, lang, passages, weights, [f"no passage states the {named} asked about"])
         best = max(c.coverage for c in ranked)
-    cutoff = max(min_coverage, 0.75 * best)
+    cutoff = max(min_coverage, RELATIVE_CUTOFF * best)
     if slots.realized:  # only what was done answers: a sentence that weighs or plans it is dropped
         ranked = [c for c in ranked if not _HEDGED.search(arabic.normalize(c.text).replace("ة", "ه").lower())]
         if not any(c.coverage >= cutoff for c in ranked):
