@@ -46,6 +46,15 @@ app = typer.Typer(
     help="Dalil (دليل): cited answers about news articles, most of them Arabic. Works offline; uses an LLM endpoint when configured.",
 )
 
+
+@app.callback()
+def _setup() -> None:
+    # before any command (and its threads): the process-wide setup; the settings-dependent part follows when
+    # a command opens Dalil(settings). See agent/runtime.py.
+    from agent import runtime
+
+    runtime.setup()
+
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt, .md, .json, .jsonl articles.", show_default=False)],

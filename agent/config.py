@@ -5,8 +5,11 @@ returns a frozen :class:`Settings`. Secrets are ``SecretStr`` and never printed.
 
 Environment variables map onto sections with one underscore:
 ``DALIL_LLM_BASE_URL`` -> ``llm.base_url``, ``DALIL_RETRIEVAL_TOP_K`` -> ``retrieval.top_k``.
-``DALIL_STORE`` (no section) is a shortcut for ``store.path``; ``OPENAI_API_KEY``
-fills ``llm.api_key`` and ``embeddings.api_key`` when they are not set otherwise.
+``DALIL_STORE`` (no section) is a shortcut for ``store.path``; ``OPENAI_API_KEY`` is read
+the same way, as the field ``openai_api_key`` (never dumped or shown), and fills ``llm.api_key``
+and ``embeddings.api_key`` when they are not set otherwise. Settings come from the environment
+through pydantic-settings' source only, never from a validator reading ``os.environ`` (only
+``DALIL_CONFIG``, which names the config file, is read directly).
 """
 
 from __future__ import annotations
@@ -102,6 +105,8 @@ class EmbeddingSettings(BaseModel):
     base_url: str | None = Field(default=None, description="Embeddings endpoint base URL (…/v1).")
     api_key: SecretStr | None = Field(default=None, description="Embeddings API key (defaults to OPENAI_API_KEY).")
     batch_size: int = Field(default=64, ge=1, le=2048, description="Texts per embeddings request.")
+    timeout: float = Field(default=60.0, gt=0, description="Seconds per embeddings request.")
+    max_retries: int = Field(default=3, ge=0, le=10, description="Retries on timeouts, 429 and 5xx.")
 
 
 class LLMSettings(BaseModel):
@@ -174,6 +179,13 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     lexicon: Path | None = Field(default=None, description="YAML file of entity spellings and English→Arabic terms (default: the bundled one).")
+    # OPENAI_API_KEY, read by the environment source like every other variable (the alias is its name, without
+    # the DALIL_ prefix); it fills llm.api_key and embeddings.api_key where they are not set. Never dumped or shown:
+    # the sections carry the key that is used.
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias="OPENAI_API_KEY", exclude=True, repr=False,
+        description="OPENAI_API_KEY: the API key of llm and embeddings when theirs is not set.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -184,11 +196,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _openai_key_fallback(self) -> Settings:
-        key = os.environ.get("OPENAI_API_KEY")
+        # assigned, not validated in: the sections do not count the key as set, so a config file's
+        # llm.api_key still ranks above OPENAI_API_KEY when load_settings merges file < env
+        key = self.openai_api_key
         if key and self.llm.api_key is None:
-            object.__setattr__(self.llm, "api_key", SecretStr(key))
+            object.__setattr__(self.llm, "api_key", key)
         if key and self.embeddings.api_key is None:
-            object.__setattr__(self.embeddings, "api_key", SecretStr(key))
+            object.__setattr__(self.embeddings, "api_key", key)
         return self
 
     @classmethod

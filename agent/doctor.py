@@ -188,7 +188,8 @@ def _endpoint(settings: Settings) -> Check:
         return Check("llm endpoint", True, "not configured: answers are extractive (set DALIL_LLM_MODEL and DALIL_LLM_BASE_URL for LLM mode)")
 
     def body() -> Check:
-        from agent.answer.llm import ChatClient, endpoint_errors
+        from agent.answer.llm import ChatClient
+        from agent.endpoint import endpoint_errors
 
         client = ChatClient(settings.llm)
         with endpoint_errors(settings.llm, attempts=1):

@@ -1,7 +1,8 @@
 """The pipeline in one object: settings → store, analyzer, embedder → ingest / search / ask.
 
 ``Dalil(settings)`` builds each part lazily (so ``dalil --help`` imports nothing heavy)
-and exposes one method per user-facing job; the CLI only parses, calls and renders.
+and exposes one method per user-facing job; the CLI only parses, calls and renders. It is the
+library's entry point, so it runs ``agent.runtime.setup(settings)`` (idempotent) before anything else.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent import runtime
 from agent.config import Settings
 from agent.errors import DalilError
 from agent.retrieval.retrieve import RetrievalMode, SearchFilters
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 
 class Dalil:
     def __init__(self, settings: Settings) -> None:
+        runtime.setup(settings)  # the library's entry point: once per process, whoever calls first (agent/runtime.py)
         self.settings = settings
         self.retrieval_warnings: list[str] = []  # what the last retrieve() could not do (e.g. the vector store was busy)
 

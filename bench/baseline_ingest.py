@@ -59,9 +59,10 @@ def main(argv: list[str]) -> int:
     corpus, store = Path(argv[0]), Path(argv[1])
     splitter = SentenceSplitter(chunk_size=200, chunk_overlap=40)
     if same_tokenizer:
-        from agent.ingest.chunking import token_counter, use_bundled_tiktoken_cache
+        from agent import runtime
+        from agent.ingest.chunking import token_counter
 
-        use_bundled_tiktoken_cache()
+        runtime.setup()  # tiktoken reads the BPE files bundled with llama-index
         import tiktoken
 
         token_counter("o200k_base")  # fails loudly here rather than inside the splitter

@@ -254,6 +254,8 @@ def settings_toml() -> str:
     top: list[str] = []
     sections: list[str] = []
     for name, info in Settings.model_fields.items():
+        if info.exclude:  # openai_api_key: OPENAI_API_KEY, described by the api_key fields it fills
+            continue
         annotation = info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             sections.append(f"\n[{name}]")

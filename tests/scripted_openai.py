@@ -261,7 +261,9 @@ class ScriptedOpenAI:
 
     Chat replies are taken from a queue (see :meth:`enqueue`); the first queued reply whose
     ``match`` is None or occurs in the request's message text is used, else ``default``,
-    else HTTP 500. Embeddings and model listing are answered deterministically.
+    else HTTP 500. Embeddings and model listing are answered deterministically, unless
+    ``embeddings_reply`` is set: then every embeddings request gets its ``delay``, and its error
+    ``status`` or ``raw_body`` when it has one (a fault to test, as a chat reply would give).
     """
 
     def __init__(
@@ -272,9 +274,13 @@ class ScriptedOpenAI:
         model: str = "scripted-model",
         port: int = 0,
         tool_calling: bool = True,
+        embeddings_reply: Reply | str | None = None,
     ) -> None:
         self.default: Reply | None = (
             None if default is None else Reply.from_obj(default)
+        )
+        self.embeddings_reply: Reply | None = (
+            None if embeddings_reply is None else Reply.from_obj(embeddings_reply)
         )
         self.embedding_dim = embedding_dim
         self.model = model
@@ -513,6 +519,15 @@ class ScriptedOpenAI:
         yield _sse("[DONE]")
 
     def _embeddings(self, handler: _Handler, body: dict[str, Any]) -> None:
+        fault = self.embeddings_reply
+        if fault is not None:
+            self._sleep(fault.delay)
+            if fault.raw_body is not None:
+                handler.send_bytes(fault.status, fault.raw_body.encode(), "application/json", fault.headers)
+                return
+            if fault.status != 200:
+                handler.send_json(fault.status, error_body(fault.status, fault.content), fault.headers)
+                return
         try:
             texts = _embedding_inputs(body.get("input"))
         except ValueError as exc:
@@ -539,7 +554,8 @@ class ScriptedOpenAI:
 
 
 def load_script(path: str) -> dict[str, Any]:
-    """Read a CLI script: {"replies": [...], "default": {...}, "embedding_dim": N, "model": S, "tool_calling": B}."""
+    """Read a CLI script: {"replies": [...], "default": {...}, "embedding_dim": N, "model": S, "tool_calling": B,
+    "embeddings_reply": {...}}."""
     with open(path, encoding="utf-8") as fh:
         script = json.load(fh)
     if not isinstance(script, dict):
@@ -551,6 +567,7 @@ def load_script(path: str) -> dict[str, Any]:
         "embedding_dim": int(script.get("embedding_dim", 16)),
         "model": str(script.get("model", "scripted-model")),
         "tool_calling": bool(script.get("tool_calling", True)),
+        "embeddings_reply": None if script.get("embeddings_reply") is None else Reply.from_obj(script["embeddings_reply"]),
     }
 
 

@@ -167,6 +167,28 @@ def test_openai_api_key_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "sk-own-789" not in str(s.public_dict()) and "sk-openai-456" not in str(s.public_dict())
 
 
+def test_openai_api_key_is_a_settings_field_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OPENAI_API_KEY is read by the settings' environment source, as a field (its name is the alias), not
+    by a validator looking at os.environ; it is never dumped, shown or in the repr."""
+    s = Settings(OPENAI_API_KEY="sk-field-321")  # no environment at all: the field alone fills both sections
+    assert s.llm.api_key.get_secret_value() == "sk-field-321"  # type: ignore[union-attr]
+    assert s.embeddings.api_key.get_secret_value() == "sk-field-321"  # type: ignore[union-attr]
+    assert "openai_api_key" not in s.model_dump() and "OPENAI_API_KEY" not in s.model_dump(by_alias=True)
+    assert "sk-field-321" not in repr(s) + str(s.public_dict())
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-654")
+    assert Settings().openai_api_key.get_secret_value() == "sk-env-654"  # type: ignore[union-attr]
+    assert load_settings(None, {"llm": {"api_key": "sk-flag"}}).llm.api_key.get_secret_value() == "sk-flag"  # type: ignore[union-attr]
+
+
+def test_a_config_files_key_ranks_above_openai_api_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = tmp_path / "dalil.toml"
+    config.write_text('[llm]\napi_key = "sk-from-file"\n', encoding="utf-8")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-456")
+    s = load_settings(config)
+    assert s.llm.api_key.get_secret_value() == "sk-from-file"  # type: ignore[union-attr]
+    assert s.embeddings.api_key.get_secret_value() == "sk-openai-456"  # type: ignore[union-attr]
+
+
 # --- collection name -------------------------------------------------------------------------
 
 

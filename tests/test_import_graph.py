@@ -22,8 +22,10 @@ AGENT = Path(__file__).resolve().parents[1] / "agent"
 
 # lowest first; a stage may import its own and any earlier stage
 STAGES: list[set[str]] = [
-    {"agent", "errors", "safety"},  # the package root, the domain error, untrusted strings made safe (config uses it)
+    {"agent", "errors", "safety", "runtime"},  # the package root, the domain error, untrusted strings made safe (config uses
+    # it), the process-wide setup every entry point calls (stdlib only, so the store and the chunker can use its helpers)
     {"config", "schema"},  # settings; the JSON contracts
+    {"endpoint"},  # the one OpenAI client factory and error mapping: embeddings (index) and chat (answer) both use it
     {"text"},  # Arabic normalization, dates, the lexicon
     {"index"},  # the store: registry, Chroma, BM25, embeddings, the chunk node shape
     {"events"},  # event extraction: articles → reports, dated events, the event index (ingest fills it)

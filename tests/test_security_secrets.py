@@ -125,9 +125,13 @@ libc = ctypes.CDLL(None)
 libc.malloc.restype = ctypes.c_void_p
 libc.malloc.argtypes = [ctypes.c_size_t]
 libc.free.argtypes = [ctypes.c_void_p]
-if sys.argv[1] == "store":
-    from agent.index.store import _fill_new_heap_memory
-    _fill_new_heap_memory()
+if sys.argv[1] == "setup":  # what every entry point does, with an embedded store
+    from agent import runtime
+    from agent.config import Settings
+    runtime.setup(Settings())
+elif sys.argv[1] == "store":  # what the store does before it opens Chroma, for a caller without an entry point
+    from agent.runtime import fill_new_heap_memory
+    fill_new_heap_memory()
 secret = b"sk-HEAPPROBE-" * 5000  # 65 kB: a buffer like an index's, not a small object
 leaked = 0
 for _ in range(50):
@@ -141,11 +145,12 @@ print(leaked)
 """
 
 
-@pytest.mark.parametrize(("mode", "leaks"), [("bare", True), ("store", False)])
+@pytest.mark.parametrize(("mode", "leaks"), [("bare", True), ("setup", False), ("store", False)])
 def test_memory_chroma_could_write_to_disk_never_holds_what_the_process_held_before(mode: str, leaks: bool) -> None:
     """Chroma writes index buffers of its own capacity to disk; one CI run found the API key in
-    data_level0.bin. Before the store opens Chroma it makes glibc fill every new heap block, so such a
-    buffer cannot carry an earlier secret. The bare run shows that without it a reused block does."""
+    data_level0.bin. ``runtime.setup()`` (at every entry point, with an embedded store) and the store
+    (before it opens Chroma) make glibc fill every new heap block, so such a buffer cannot carry an
+    earlier secret. The bare run shows that without it a reused block does."""
     import subprocess
     import sys
 

@@ -2,26 +2,27 @@
 
 Takes ``LLMSettings`` and chat messages; returns a ``Completion`` (text with
 ``<think>`` blocks removed, token usage) or streams text deltas; ``llm.timeout`` bounds each
-request (each read of a stream), ``llm.total_timeout`` a whole answer, streamed or not. Retries with backoff
-(honouring ``Retry-After``) are the ``openai`` SDK's own; what is left after them
-becomes one ``DalilError`` line. The API key is never put in a message.
+request (each read of a stream), ``llm.total_timeout`` a whole answer, streamed or not. The SDK
+client and the error lines are ``agent.endpoint``'s, shared with the embeddings endpoint and the
+judge: retries with backoff are the SDK's own, what is left after them becomes one
+``EndpointError`` line, and the API key is never put in a message.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
+from agent import endpoint
 from agent.config import LLMSettings
+from agent.endpoint import EndpointError, endpoint_errors
 from agent.errors import DalilError
-from agent.safety import mask_url
 
 _THINK_BLOCK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 
@@ -105,18 +106,12 @@ class ChatClient:
                 "no LLM endpoint configured: set llm.model and llm.base_url (DALIL_LLM_MODEL, DALIL_LLM_BASE_URL) "
                 "or an API key (OPENAI_API_KEY), or use the extractive mode"
             )
-        import openai
-
         self.settings = settings
-        key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
-        self._client = openai.OpenAI(
-            base_url=settings.base_url, api_key=key, timeout=settings.timeout, max_retries=settings.max_retries,
-        )
+        self._client = endpoint.client(settings)
 
-    def _too_slow(self) -> DalilError:
-        where = mask_url(self.settings.base_url) or "the OpenAI API"
-        return DalilError(f"the LLM endpoint at {where} did not finish its answer within "
-                          f"{self.settings.total_timeout:g}s (llm.total_timeout); the answer is incomplete")
+    def _too_slow(self) -> EndpointError:
+        return EndpointError(f"the LLM endpoint at {endpoint.where(self.settings)} did not finish its answer within "
+                             f"{self.settings.total_timeout:g}s (llm.total_timeout); the answer is incomplete", "timeout")
 
     def models(self) -> list[Any]:
         """Models the endpoint lists (one quick request, no retries)."""
@@ -136,52 +131,47 @@ class ChatClient:
             kwargs.update(stream=True, stream_options={"include_usage": True})
         return self._client.chat.completions.create(**kwargs)
 
+    def _completion(self, response: Any) -> Completion:
+        """A non-streamed response read (inside ``endpoint_errors``: a malformed one becomes its line)."""
+        if not getattr(response, "choices", None):
+            raise endpoint.malformed(self.settings, "no choices")
+        choice = response.choices[0]
+        usage = getattr(response, "usage", None)
+        calls = [ToolCall(id=str(c.id or f"call_{i}"), name=str(c.function.name or ""), arguments=c.function.arguments or "")
+                 for i, c in enumerate(getattr(choice.message, "tool_calls", None) or [])
+                 if getattr(c, "function", None) is not None]
+        return Completion(
+            text=strip_think(choice.message.content or ""),
+            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            finish_reason=choice.finish_reason, tool_calls=calls,
+        )
+
     def complete(self, messages: list[dict[str, Any]], max_tokens: int | None = None) -> Completion:
         """One non-streamed completion."""
         with endpoint_errors(self.settings):
             response = _within(self.settings.total_timeout, lambda: self._request(messages, max_tokens, stream=False),
                                self._too_slow)
-            if not getattr(response, "choices", None):
-                raise DalilError("the LLM endpoint returned a malformed completion (no choices)")
-            choice = response.choices[0]
-            usage = getattr(response, "usage", None)
-            return Completion(
-                text=strip_think(choice.message.content or ""),
-                prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-                completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
-                finish_reason=choice.finish_reason,
-            )
+            return self._completion(response)
 
     def complete_with_tools(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
                             total_timeout: float | None = None, tool_choice: str | None = None) -> Completion:
         """One non-streamed completion offering ``tools``: text and/or tool calls. ``total_timeout`` (at most
-        ``llm.total_timeout``) bounds it. An HTTP error other than auth, permission or rate limiting raises
-        ``ToolsRejected``, so a caller can tell an endpoint that cannot take tools."""
-        import openai
-
+        ``llm.total_timeout``) bounds it. An HTTP 4xx other than auth, permission or rate limiting, or a 5xx
+        whose message is about tools, raises ``ToolsRejected``, so a caller can tell an endpoint that cannot
+        take tools; other failures are the endpoint's usual ``EndpointError``."""
         seconds = min(total_timeout or self.settings.total_timeout, self.settings.total_timeout)
-        with endpoint_errors(self.settings):
-            try:
+        try:
+            with endpoint_errors(self.settings):
                 response = _within(seconds, lambda: self._request(messages, None, stream=False, tools=tools, tool_choice=tool_choice),
                                    self._too_slow)
-            except openai.APIStatusError as exc:
-                if exc.status_code in (401, 403, 429):
-                    raise
-                about = " about tools" if re.search(r"tool|function", str(exc.message), re.IGNORECASE) else ""
-                raise ToolsRejected(f"the LLM endpoint refused a request with tools (HTTP {exc.status_code}{about})") from None
-            if not getattr(response, "choices", None):
-                raise DalilError("the LLM endpoint returned a malformed completion (no choices)")
-            choice = response.choices[0]
-            usage = getattr(response, "usage", None)
-            calls = [ToolCall(id=str(c.id or f"call_{i}"), name=str(c.function.name or ""), arguments=c.function.arguments or "")
-                     for i, c in enumerate(getattr(choice.message, "tool_calls", None) or [])
-                     if getattr(c, "function", None) is not None]
-            return Completion(
-                text=strip_think(choice.message.content or ""),
-                prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-                completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
-                finish_reason=choice.finish_reason, tool_calls=calls,
-            )
+                return self._completion(response)
+        except EndpointError as exc:
+            about = bool(re.search(r"tool|function", exc.detail, re.IGNORECASE))
+            if exc.status is None or exc.status in (401, 403, 429) or (exc.status >= 500 and not about):
+                raise
+            raise ToolsRejected(f"the LLM endpoint refused a request with tools (HTTP {exc.status}"
+                                f"{' about tools' if about else ''})") from None
 
     def stream(self, messages: list[dict[str, Any]], on_text: Callable[[str], None], max_tokens: int | None = None) -> Completion:
         """Stream a completion: ``on_text`` gets visible deltas as they come; returns the whole."""
@@ -189,9 +179,11 @@ class ChatClient:
         parts: list[str] = []
         completion = Completion(text="")
         deadline = time.monotonic() + self.settings.total_timeout  # llm.timeout bounds each read, this the whole answer
+        chunks = 0
         with endpoint_errors(self.settings):
             response = self._request(messages, max_tokens, stream=True)
             for chunk in response:
+                chunks += 1
                 if time.monotonic() > deadline:
                     _close(response)
                     raise self._too_slow()
@@ -207,6 +199,8 @@ class ChatClient:
                             on_text(visible)
                     if choice.finish_reason:
                         completion.finish_reason = choice.finish_reason
+            if not chunks:  # not one server-sent event: a body that is not a stream (an endpoint always sends its finish)
+                raise endpoint.malformed(self.settings, "no stream events")
             tail = think.flush()
             if tail:
                 on_text(tail)
@@ -243,42 +237,3 @@ def _close(response: Any) -> None:
     if callable(close):
         with contextlib.suppress(Exception):  # already broken: nothing left to stop
             close()
-
-
-class endpoint_errors:
-    """Translate what the SDK raises after its retries into one clear ``DalilError``."""
-
-    def __init__(self, settings: LLMSettings, attempts: int | None = None) -> None:
-        self.settings = settings
-        self.attempts = settings.max_retries + 1 if attempts is None else attempts
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> Literal[False]:
-        if exc is None or isinstance(exc, DalilError | KeyboardInterrupt):
-            return False
-        import openai
-
-        where = mask_url(self.settings.base_url) or "the OpenAI API"
-        tries = f"after {self.attempts} attempt(s)"
-        message: str | None = None
-        if isinstance(exc, openai.APITimeoutError):
-            message = f"the LLM endpoint at {where} did not answer within {self.settings.timeout:g}s ({tries})"
-        elif isinstance(exc, openai.APIConnectionError):
-            message = f"cannot connect to the LLM endpoint at {where} ({tries}): is the server running?"
-        elif isinstance(exc, openai.RateLimitError):
-            message = f"the LLM endpoint is rate-limiting requests (HTTP 429) {tries}; try again later"
-        elif isinstance(exc, openai.AuthenticationError):
-            message = "the LLM endpoint rejected the API key (HTTP 401): check DALIL_LLM_API_KEY / OPENAI_API_KEY"
-        elif isinstance(exc, openai.NotFoundError):
-            message = f"the LLM endpoint has no model {self.settings.model!r} (HTTP 404)"
-        elif isinstance(exc, openai.APIStatusError):
-            message = f"the LLM endpoint failed with HTTP {exc.status_code} {tries}"
-        elif isinstance(exc, ValueError | json.JSONDecodeError | AttributeError | TypeError | KeyError | IndexError):
-            message = f"the LLM endpoint returned a malformed response ({type(exc).__name__})"
-        elif isinstance(exc, openai.OpenAIError):
-            message = f"the LLM endpoint failed: {type(exc).__name__}"
-        if message is None:
-            return False
-        raise DalilError(message) from None

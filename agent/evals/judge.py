@@ -4,7 +4,7 @@ The model splits an answer into claims and labels each one with an English token
 SUPPORTED/UNSUPPORTED against the cited passages (faithfulness = supported share) and
 CORRECT/INCORRECT, plus MISSING reference facts, against the reference answer
 (correctness = TP / (TP + (FP + FN) / 2)). Prompts are ``prompts/judge_claims.txt`` and
-``prompts/judge_correctness.txt``; calls use the ``openai`` SDK with ``settings.llm``.
+``prompts/judge_correctness.txt``; calls use ``agent.endpoint``'s client and error lines with ``settings.llm``.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from agent import endpoint
+from agent.endpoint import EndpointError, endpoint_errors
 from agent.errors import DalilError
 from agent.evals.records import ItemRecord, JudgeRecord, Verdict
 from agent.evals.textnorm import strip_markers
-from agent.safety import mask_url, mask_urls_in
 
 if TYPE_CHECKING:
     import openai
@@ -26,6 +27,7 @@ CLAIMS_PROMPT = "judge_claims.txt"
 CORRECTNESS_PROMPT = "judge_correctness.txt"
 FAITH_LINE = re.compile(r"^[\W\d_]*?(UNSUPPORTED|SUPPORTED)\b\W*(.*)$")  # "- 2. **SUPPORTED** | claim"
 CORRECT_LINE = re.compile(r"^[\W\d_]*?(INCORRECT|CORRECT|MISSING)\b\W*(.*)$")
+REFUSED = ("auth", "forbidden", "not_found")  # like no server at all: wrong for every item alike, so the run stops
 
 
 def load_prompt(name: str) -> str:
@@ -76,11 +78,7 @@ class Judge:
     @property
     def client(self) -> openai.OpenAI:
         if self._client is None:
-            import openai
-
-            key = self.llm.api_key.get_secret_value() if self.llm.api_key else "not-needed"
-            self._client = openai.OpenAI(base_url=self.llm.base_url, api_key=key, timeout=self.llm.timeout,
-                                         max_retries=self.llm.max_retries)
+            self._client = endpoint.client(self.llm)
         return self._client
 
     def judge(self, item: ItemRecord) -> JudgeRecord | None:
@@ -106,32 +104,27 @@ class Judge:
         return record
 
     def complete(self, prompt: str) -> str:
-        """One chat completion; configuration problems abort the run, others are recorded per item."""
-        import openai
-
+        """One chat completion; configuration problems (a refused key, an unknown model, no server) abort
+        the run, others (a timeout, rate limiting, a server error, a malformed reply) are recorded per item."""
         try:
-            response = self.client.chat.completions.create(
-                model=self.llm.model or "", messages=[{"role": "user", "content": prompt}],
-                temperature=0.0, seed=self.seed, max_tokens=self.llm.max_tokens,
-            )
-        except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as exc:
-            raise DalilError(f"judge endpoint refused the request: {_one_line(exc)}") from None
-        except openai.APITimeoutError as exc:
-            raise _RecoverableError(f"judge request timed out: {_one_line(exc)}") from None
-        except openai.APIConnectionError as exc:
-            raise DalilError(f"judge endpoint {mask_url(self.llm.base_url)} unreachable: {_one_line(exc)}") from None
-        except openai.OpenAIError as exc:
-            raise _RecoverableError(f"judge request failed: {_one_line(exc)}") from None
-        if not getattr(response, "choices", None):
-            raise _RecoverableError("judge reply had no choices")
+            with endpoint_errors(self.llm):
+                response = self.client.chat.completions.create(
+                    model=self.llm.model or "", messages=[{"role": "user", "content": prompt}],
+                    temperature=0.0, seed=self.seed, max_tokens=self.llm.max_tokens,
+                )
+                if not getattr(response, "choices", None):
+                    raise endpoint.malformed(self.llm, "no choices")
+                text = response.choices[0].message.content or ""
+        except EndpointError as exc:
+            if exc.kind == "connection":
+                raise DalilError(f"judge endpoint unreachable: {exc}") from None
+            if exc.kind in REFUSED:
+                raise DalilError(f"judge endpoint refused the request: {exc}") from None
+            raise _RecoverableError(f"judge request failed: {exc}") from None
         from agent.answer.llm import strip_think
 
-        return strip_think(response.choices[0].message.content or "")
+        return strip_think(text)
 
 
 class _RecoverableError(Exception):
     """A judge failure limited to one item."""
-
-
-def _one_line(exc: Exception) -> str:
-    return " ".join(mask_urls_in(str(exc)).split())[:300]

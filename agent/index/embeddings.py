@@ -20,7 +20,9 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
+from agent import endpoint
 from agent.config import EmbeddingSettings
+from agent.endpoint import endpoint_errors
 from agent.errors import DalilError
 from agent.text import arabic
 from agent.text.lexicon import Analyzer, load_analyzer
@@ -120,31 +122,29 @@ class HashingEmbedding(BaseEmbedding):
 
 
 class EndpointEmbedding(BaseEmbedding):
-    """Embeddings from an OpenAI-compatible ``/embeddings`` endpoint."""
+    """Embeddings from an OpenAI-compatible ``/embeddings`` endpoint (client and error lines: ``agent.endpoint``)."""
 
     _client: Any = PrivateAttr()
+    _settings: EmbeddingSettings = PrivateAttr()
 
     def __init__(self, settings: EmbeddingSettings, **kwargs: Any) -> None:
-        import openai
-
         if not settings.model:
             raise DalilError("embeddings.provider is 'openai' but embeddings.model is not set (DALIL_EMBEDDINGS_MODEL)")
         super().__init__(model_name=settings.model, embed_batch_size=settings.batch_size, **kwargs)
-        key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
-        self._client = openai.OpenAI(base_url=settings.base_url, api_key=key, max_retries=3, timeout=60)
+        self._settings = settings
+        self._client = endpoint.client(settings)
 
     @classmethod
     def class_name(cls) -> str:
         return "DalilEndpointEmbedding"
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
-        import openai
-
-        try:
+        with endpoint_errors(self._settings):
             response = self._client.embeddings.create(model=self.model_name, input=texts)
-        except openai.OpenAIError as exc:
-            raise DalilError(f"embeddings endpoint failed: {type(exc).__name__}: {str(exc)[:200]}") from None
-        return [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
+            vectors = [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
+        if len(vectors) != len(texts):
+            raise endpoint.malformed(self._settings, f"{len(vectors)} vector(s) for {len(texts)} text(s)")
+        return vectors
 
     def _get_text_embedding(self, text: str) -> list[float]:
         return self._embed([text])[0]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import gc
 import json
 import os
 import signal
@@ -20,11 +19,11 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from agent import runtime
 from agent.config import Settings
 from agent.errors import DalilError
 from agent.index.locks import LeaseWatcher, VectorLease
@@ -434,7 +433,7 @@ class Store:
             self._watcher.stop()
         self.registry.close()
         self._bm25 = None
-        gc.unfreeze()  # what bm25() froze may now be collected
+        runtime.thaw()  # what bm25() froze may now be collected
 
     @property
     def bm25_dir(self) -> Path:
@@ -594,7 +593,7 @@ class Store:
                     host=parsed.hostname, port=parsed.port or (443 if parsed.scheme == "https" else 8000),
                     ssl=parsed.scheme == "https", settings=chroma_settings,
                 )
-            _fill_new_heap_memory()
+            runtime.fill_new_heap_memory()  # done by runtime.setup() at every entry point; here for a Store used without one
             return chromadb.PersistentClient(path=str(self.root / "chroma"), settings=chroma_settings)
         except DalilError:
             if self._lease is not None:
@@ -769,12 +768,7 @@ class Store:
             else:
                 self._save_unless_ingesting(index)
         self._bm25 = index
-        # the index lives as long as the process: keep its half a million ids out of the garbage
-        # collector's full passes, which otherwise stalled one search in ten by 0.2–0.6 s (100,000 articles);
-        # unfrozen first, so the index this one replaces can be collected
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
+        runtime.freeze_long_lived()  # the index lives as long as the process: out of the collector's full passes
         return index
 
     def _save_unless_ingesting(self, index: BM25Index) -> None:
@@ -855,32 +849,6 @@ def _disk_full(exc: BaseException) -> bool:
         return True
     text = str(exc).lower()
     return "database or disk is full" in text or "no space left on device" in text or "disk quota exceeded" in text
-
-
-@cache
-def _fill_new_heap_memory() -> None:
-    """Make glibc fill every block it hands out (and every block freed) with a fixed byte, from now on.
-
-    Embedded Chroma writes index buffers of its own capacity to disk (``data_level0.bin``) on open, and
-    the unused part of a buffer ``malloc`` returns holds whatever the heap last held there: one CI run
-    found the test's API key in that file. With ``M_PERTURB`` a buffer starts as 0xa5-bytes, so nothing
-    the process held before (a key, a question) can reach the store that way. glibc's per-thread cache
-    of small blocks (under about 1 kB) skips the filling; index buffers are far larger. Linux/glibc
-    only; a no-op elsewhere. Written by hand: no library exposes mallopt."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = getattr(libc, "mallopt", None)
-    except OSError:
-        return
-    if mallopt is not None:
-        mallopt(M_PERTURB, 0x5A)
-
-
-M_PERTURB = -6  # glibc's mallopt parameter (malloc.h)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -13,7 +13,6 @@ citation here depends on.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
@@ -22,31 +21,14 @@ from llama_index.core.node_parser import NodeParser
 from llama_index.core.schema import BaseNode, Document, TextNode
 from pydantic import Field
 
+from agent import runtime
 from agent.index.nodes import chunk_node
 from agent.text import arabic
-
-_NLTK_AND_TIKTOKEN_READY = False
-
-
-def use_bundled_tiktoken_cache() -> None:
-    """Point tiktoken at the BPE files llama-index ships (``llama_index/core/_static/tiktoken_cache``);
-    without ``TIKTOKEN_CACHE_DIR`` tiktoken downloads them from openaipublic.blob.core.windows.net on first use."""
-    global _NLTK_AND_TIKTOKEN_READY
-    if _NLTK_AND_TIKTOKEN_READY:
-        return
-    if "TIKTOKEN_CACHE_DIR" not in os.environ:
-        import importlib.util
-
-        spec = importlib.util.find_spec("llama_index.core")
-        if spec and spec.origin:
-            folder = os.path.join(os.path.dirname(spec.origin), "_static", "tiktoken_cache")
-            os.environ["TIKTOKEN_CACHE_DIR"] = folder
-    _NLTK_AND_TIKTOKEN_READY = True
 
 
 @cache
 def token_counter(encoding: str):
-    use_bundled_tiktoken_cache()
+    runtime.use_bundled_tiktoken_cache()  # done by runtime.setup() at every entry point; here for a caller without one
     import tiktoken
 
     enc = tiktoken.get_encoding(encoding)

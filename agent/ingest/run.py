@@ -339,8 +339,10 @@ _worker_indexer: EventIndexer | None = None
 
 def _start_worker(settings: Settings) -> None:
     global _worker, _worker_indexer
+    from agent import runtime
     from agent.events.index import EventIndexer
 
+    runtime.setup()  # a spawned interpreter: an entry point of its own (it never opens Chroma: no heap filling)
     threading.Thread(target=_exit_with_parent, daemon=True).start()
     _worker = Preparer.from_settings(settings)
     try:

@@ -174,8 +174,10 @@ def _set_timeouts(sock: socket.socket, seconds: float) -> None:
 
 def serve(settings: Settings, on_ready: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Serve ``settings.store`` until Ctrl-C or SIGTERM. One request at a time, in arrival order."""
+    from agent import runtime
     from agent.pipeline import Dalil
 
+    runtime.setup(settings)  # an entry point of its own (a library caller may serve without the CLI)
     endpoint = Endpoint(settings)
     with _exclusive(endpoint):
         key = os.urandom(32)
