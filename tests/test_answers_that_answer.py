@@ -547,3 +547,13 @@ def test_whose_count_and_whose_ministry(dalil: Dalil, question: str, reason: str
 def test_the_casualties_of_the_side_asked_about_are_quoted(dalil: Dalil) -> None:
     answer = dalil.ask("How many Syrian soldiers were killed as a result of the ceasefire violations?")
     assert not answer.abstained and "3500 عسكري سوري" in answer.citations[0].quote
+
+
+def test_a_newspaper_describing_a_person_is_not_the_person_speaking() -> None:
+    assert frame("بماذا وصفت صحيفة واشنطن بوست حسابات أوباما؟").speaker is None
+    assert frame("ماذا قال وزير الخارجية الروسي سيرغي لافروف لكيري؟").speaker == "Sergei Lavrov"
+
+
+def test_a_word_with_its_clitics_is_in_the_corpus_when_its_core_is(dalil: Dalil) -> None:
+    answer = dalil.ask("ما الأسلحة التي اتهمت واشنطن روسيا باستخدامها؟")  # باستخدامها: the articles' استخدام
+    assert not answer.abstained and any("قنابل حارقة" in c.quote for c in answer.citations), answer.warnings

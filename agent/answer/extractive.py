@@ -529,7 +529,12 @@ def _absent_share(weights: dict[Concept, float], document_frequency: Callable[[s
     def present(c: Concept) -> bool:
         if any(document_frequency(t) for t in c.alternatives):
             return True
-        return arabic.is_arabic(c.word) and any(skeleton(t) in skeletons for t in c.alternatives if len(skeleton(t)) >= 3)
+        if not arabic.is_arabic(c.word):
+            return False
+        # the word without a clitic too: "باستخدامها" is the articles' "استخدام"
+        bare = re.sub(r"(هما|ها|هم|ه|نا|كم)$", "", re.sub(r"^(و|ف)?(ب|ل|ك)?(ال)?", "", c.word))
+        forms = {skeleton(t) for t in c.alternatives} | {skeleton(bare)}
+        return any(len(f) >= 3 and f in skeletons for f in forms)
 
     mass = sum(weights.values())
     if not mass:

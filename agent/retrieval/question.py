@@ -233,6 +233,8 @@ def _speaker(norm: str, analyzer: Analyzer) -> str | None:
     found = sorted([*_SPEECH_QUESTION.finditer(norm), *_ACCORDING_TO.finditer(norm)], key=lambda m: m.start())
     for m in found:  # "ماذا تريد واشنطن … بحسب ما قاله تونر": the first person who speaks
         words = next((g for g in m.groups() if g), "").split()
+        if words and words[0] in _INSTITUTIONS:  # "بماذا وصفت صحيفة واشنطن بوست حسابات أوباما": the paper speaks
+            continue
         for n in range(1, len(words) + 1):  # the shortest window that names someone: the nearest name
             named = [e for e in _entities(" ".join(words[:n]), analyzer) if e in people]
             if named:
@@ -241,6 +243,9 @@ def _speaker(norm: str, analyzer: Analyzer) -> str | None:
 
 
 _REALIZED = re.compile(r"\b(actually|in fact|in practice|really|ended up)\b|(^|\s)(فعليا|فعلا|بالفعل|فعلي|على ارض الواقع)(\s|$)")
+# a body, not a person, is the subject when the words after the verb start with one of these (normalized)
+_INSTITUTIONS = frozenset("صحيفه وكاله وكالات وزاره شبكه موقع قناه مجله بعثه الخارجيه الكرملين البيت الحكومه الاداره "
+                          "the newspaper paper agency ministry state department kremlin white house government".split())
 _SPEAKER_END = re.compile(r"(^|\s)(عن|حول|بشان|في|خلال|ل|الي|امام|بعد|قبل|يوم|ان|انه)(\s|$)")
 
 
