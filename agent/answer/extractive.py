@@ -168,11 +168,11 @@ def _same_skeleton(a: str, b: str) -> bool:
 
 
 def _skeleton(word: str) -> str:
-    """An Arabic word without "ال" and its long vowels: a broken plural and its singular often share it
-    ("أشخاص" and "شخص" are both شخص), which the stemmer does not see. Here by hand: Snowball has no
-    broken plurals and nothing in the stack maps them."""
-    word = re.sub(r"^(و|ف|ب|ل)?(ال)", "", word) if len(word) > 4 else word
-    return re.sub(r"[اويىهة]", "", word)
+    """An Arabic word without "ال", as a skeleton (``agent.index.bm25.skeleton``): a broken plural and its
+    singular often share it ("أشخاص" and "شخص" are both شخص), which the stemmer does not see."""
+    from agent.index.bm25 import skeleton
+
+    return skeleton(re.sub(r"^(و|ف|ب|ل)?(ال)", "", word) if len(word) > 4 else word)
 
 
 _ATTRIBUTE_NAMES = {"minutes": "duration", "time_of_day": "time of day"}
