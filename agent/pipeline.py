@@ -7,7 +7,6 @@ library's entry point, so it runs ``agent.runtime.setup(settings)`` (idempotent)
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
     from agent.index.store import Store
     from agent.ingest.run import IngestReport, ProgressFn, RebuildReport
     from agent.retrieval.question import QuestionFrame
-    from agent.text.lexicon import Analyzer, Entity
+    from agent.text.lexicon import Analyzer
 
 
 class Dalil:
@@ -272,6 +271,7 @@ class Dalil:
 
     def _slots(self, frame: QuestionFrame, event: Event | None, sentences: ArticleSentences) -> Slots:
         from agent.answer.extractive import Person, Slots
+        from agent.retrieval.question import names_an_institution, unknown_speaker
 
         evidence = []
         if event is not None:
@@ -286,7 +286,7 @@ class Dalil:
             terms = self.analyzer.query_terms(word)
             return any(bm25.knows(t) for t in terms) if terms else None
 
-        unknown += _unknown_speaker(frame.speaker_words, known)
+        unknown += unknown_speaker(frame.speaker_words, known)
         named = [e for name in frame.entities for e in self.analyzer.entities if e.en == name]
         surnames = {e.en: frozenset(t for s in [e.ar, *e.variants] for t in self.analyzer.terms(s)[-1:]) for e in named}
         # known to the lexicon, but does the corpus ever name them? ("Sergei Shoigu")
@@ -294,7 +294,7 @@ class Dalil:
         people = tuple(Person(e.en, surnames[e.en], tuple(arabic.normalize(r) for r in e.roles),
                               frozenset([*(w.lower() for w in [*e.en.split(), *e.en_variants]),
                                          *(w for s in [e.ar, *e.variants] for w in arabic.words(s))]))
-                       for e in named if e.kind == "person" and not _names_an_institution(e, frame.question))
+                       for e in named if e.kind == "person" and not names_an_institution(e, frame.question))
         speaker = next((p for p in people if p.name == frame.speaker), None)
         return Slots(asks=frame.asks, next_sentence=sentences.after, previous_sentence=sentences.before,
                      evidence=tuple(evidence), unknown=tuple(unknown),
@@ -401,44 +401,6 @@ class Dalil:
     def _require_documents(self) -> None:
         if self.store.registry.is_empty():
             raise DalilError(f"the store at {self.settings.store.path} is empty: run `dalil ingest seeds` first")
-
-
-_INSTITUTION_AR = ("اداره", "حكومه", "نظام", "عهد", "اداره الرييس")
-_INSTITUTION_EN = re.compile(r"^(?:'s)?\s+(administration|government|regime|white house)\b", re.IGNORECASE)
-
-
-def _names_an_institution(entity: Entity, question: str) -> bool:
-    """Whether the question names the person only for an institution ("an official in the Obama administration",
-    "مسؤول في إدارة أوباما"): then no passage has to name him."""
-    for name in {entity.en.split()[-1], *entity.en_variants}:
-        for m in re.finditer(rf"\b{re.escape(name)}\b", question, flags=re.IGNORECASE):
-            if _INSTITUTION_EN.match(question[m.end():]):
-                return True
-    words = arabic.words(question)
-    names = {w for s in [entity.ar, *entity.variants] for w in arabic.words(s)}
-    return any(w in names and words[i - 1].replace("ة", "ه") in _INSTITUTION_AR for i, w in enumerate(words) if i > 0)
-
-
-def _unknown_speaker(words: list[str], known: Callable[[str], bool | None]) -> list[str]:
-    """The words naming the speaker of "ماذا قال وزير الخارجية الفرنسي جان مارك إيرولت" that no article uses,
-    when they read as a name: two such words within three, neither with the article "ال" (a name has none). A
-    word the question merely phrases differently ("كيف وصف مسؤول الإغاثة") is not a name. ``known`` is
-    None for a word search ignores (a stopword)."""
-    def absent(w: str) -> bool:
-        bare = w[1:] if len(w) > 3 and w[0] in "وفبل" else w  # "والجرحى", "لصالح": a prefix, not a name
-        return all(known(x) is False for x in {w, bare}) and not (w.endswith("ه") and known(w[:-1] + "ة"))
-
-    def unnamed(w: str) -> bool:
-        return absent(w) and not re.sub(r"^[وفبل]", "", w).startswith("ال")
-
-    # "وزارة الخارجية الصينية": a country's adjective no article uses names a body the articles never quote
-    nationality = [w for w in words if w.startswith("ال") and w.endswith(("يه", "ية")) and absent(w)]
-    flags = [unnamed(w) for w in words]
-    if nationality:
-        return nationality
-    if not any(sum(flags[i:i + 3]) >= 2 for i in range(len(flags))):  # "جان مارك إيرولت": Mark is a known name
-        return []
-    return [w for w, flag in zip(words, flags, strict=True) if flag]
 
 
 def _published_too_early(frame: QuestionFrame, hit: NodeWithScore) -> bool:

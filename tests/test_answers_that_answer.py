@@ -314,7 +314,7 @@ def test_a_person_whose_passages_are_about_something_else_makes_it_abstain(dalil
 
 
 def test_a_person_named_for_an_institution_need_not_be_named_by_the_passage() -> None:
-    from agent.pipeline import _names_an_institution
+    from agent.retrieval.question import names_an_institution as _names_an_institution
     from agent.text.lexicon import load_analyzer
 
     obama = next(e for e in load_analyzer().entities if e.en == "Barack Obama")

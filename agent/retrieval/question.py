@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from agent.text import arabic
-from agent.text.lexicon import Analyzer
+from agent.text.lexicon import Analyzer, Entity
 
 Asks = Literal["who_initiated", "who_said", "who", "when", "where", "how_many", "how_long", "why", "list", "order",
                "compare", "yes_no", "what"]
@@ -451,3 +452,43 @@ def _focus(question: str, analyzer: Analyzer) -> list[str]:
     stop = arabic.stopwords()
     words = [w for w in arabic.words(question) if w not in stop and w not in _QUESTION_WORDS]
     return list(dict.fromkeys(words))
+
+
+# --- checks the caller runs with the corpus at hand -------------------------------------------
+
+_INSTITUTION_AR = ("اداره", "حكومه", "نظام", "عهد", "اداره الرييس")
+_INSTITUTION_EN = re.compile(r"^(?:'s)?\s+(administration|government|regime|white house)\b", re.IGNORECASE)
+
+
+def names_an_institution(entity: Entity, question: str) -> bool:
+    """Whether the question names the person only for an institution ("an official in the Obama administration",
+    "مسؤول في إدارة أوباما"): then no passage has to name him."""
+    for name in {entity.en.split()[-1], *entity.en_variants}:
+        for m in re.finditer(rf"\b{re.escape(name)}\b", question, flags=re.IGNORECASE):
+            if _INSTITUTION_EN.match(question[m.end():]):
+                return True
+    words = arabic.words(question)
+    names = {w for s in [entity.ar, *entity.variants] for w in arabic.words(s)}
+    return any(w in names and words[i - 1].replace("ة", "ه") in _INSTITUTION_AR for i, w in enumerate(words) if i > 0)
+
+
+def unknown_speaker(words: list[str], known: Callable[[str], bool | None]) -> list[str]:
+    """The words naming the speaker of "ماذا قال وزير الخارجية الفرنسي جان مارك إيرولت" that no article uses,
+    when they read as a name: two such words within three, neither with the article "ال" (a name has none). A
+    word the question merely phrases differently ("كيف وصف مسؤول الإغاثة") is not a name. ``known`` is
+    None for a word search ignores (a stopword)."""
+    def absent(w: str) -> bool:
+        bare = w[1:] if len(w) > 3 and w[0] in "وفبل" else w  # "والجرحى", "لصالح": a prefix, not a name
+        return all(known(x) is False for x in {w, bare}) and not (w.endswith("ه") and known(w[:-1] + "ة"))
+
+    def unnamed(w: str) -> bool:
+        return absent(w) and not re.sub(r"^[وفبل]", "", w).startswith("ال")
+
+    # "وزارة الخارجية الصينية": a country's adjective no article uses names a body the articles never quote
+    nationality = [w for w in words if w.startswith("ال") and w.endswith(("يه", "ية")) and absent(w)]
+    flags = [unnamed(w) for w in words]
+    if nationality:
+        return nationality
+    if not any(sum(flags[i:i + 3]) >= 2 for i in range(len(flags))):  # "جان مارك إيرولت": Mark is a known name
+        return []
+    return [w for w, flag in zip(words, flags, strict=True) if flag]
