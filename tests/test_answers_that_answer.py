@@ -557,3 +557,13 @@ def test_a_newspaper_describing_a_person_is_not_the_person_speaking() -> None:
 def test_a_word_with_its_clitics_is_in_the_corpus_when_its_core_is(dalil: Dalil) -> None:
     answer = dalil.ask("ما الأسلحة التي اتهمت واشنطن روسيا باستخدامها؟")  # باستخدامها: the articles' استخدام
     assert not answer.abstained and any("قنابل حارقة" in c.quote for c in answer.citations), answer.warnings
+
+
+def test_content_words_nltk_lists_as_stopwords_stay_searchable(dalil: Dalil) -> None:
+    """NLTK's Arabic list holds صبر ("patience"), غادر, حدث, اتخذ: a question about them must find them."""
+    from agent.text import arabic
+
+    assert not {"صبر", "غادر", "حدث", "اتخذ"} & arabic.stopwords()
+    assert {"في", "سبتمبر"} <= arabic.stopwords()
+    answer = dalil.ask("What did the US say about its patience with Moscow?")
+    assert not answer.abstained and any("صبر واشنطن" in c.quote for c in answer.citations), [c.quote[:50] for c in answer.citations]

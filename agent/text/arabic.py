@@ -159,7 +159,9 @@ def _stemmer(language: str) -> Stemmer.Stemmer:
 
 @cache
 def stopwords() -> frozenset[str]:
-    """Arabic and English stopwords from the NLTK lists bundled with llama-index (no download)."""
+    """Arabic and English stopwords from the NLTK lists bundled with llama-index (no download), less the
+    content words the Arabic list holds (``_CONTENT_WORDS``). A store ingested before that change keeps
+    those words out of its stored terms until its articles are ingested again; nothing breaks."""
     import llama_index.core as li
 
     folder = Path(li.__file__).parent / "_static" / "nltk_cache" / "corpora" / "stopwords"
@@ -168,7 +170,15 @@ def stopwords() -> frozenset[str]:
         path = folder / lang
         if path.is_file():
             words.update(normalize(w) for w in path.read_text(encoding="utf-8").split())
-    return frozenset(words | QUESTION_WORDS)
+    return frozenset((words - _CONTENT_WORDS) | QUESTION_WORDS)
+
+
+# words NLTK's Arabic list holds that news questions ask about: "patience" (صبر), "north", "left" (غادر),
+# "happened", "took" (اتخذ), "name", "date", money. Kept searchable (normalized forms).
+_CONTENT_WORDS = frozenset(normalize(w) for w in (
+    "صبر صبرا شمال يمين غادر زعم خبر اخبر الخبر الاخبار علم اسم تاريخ عاد حدث وجد ترك اتخذ تخذ تحول ظن رجع ذهب "
+    "رزق درهم دولار دينار ريال يورو جنيه ليرة شيكل المصادر الروايات الرواية"
+).split())
 
 
 # No word of any language comes close; a longer run of letters (a base64 blob, a 50 MB "word") is
