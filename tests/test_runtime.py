@@ -49,8 +49,9 @@ def state():
 
 def run(body: str, env: dict[str, str] | None = None) -> dict[str, object]:
     script = STATE + textwrap.dedent(body)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          env=env if env is not None else clean_env(), cwd=tempfile.gettempdir())
+    with tempfile.TemporaryDirectory() as cwd:  # an empty folder: no stray module there can shadow the stdlib
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                              env=env if env is not None else clean_env(), cwd=cwd)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
