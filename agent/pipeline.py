@@ -223,8 +223,8 @@ class Dalil:
         return constrained(frame) and len(candidate_events(frame, self.events(), self._people(frame))) == 1
 
     def _no_such_event(self, frame: QuestionFrame) -> str | None:
-        """Why a question about a call or meeting on a given day cannot be answered: the event index has none
-        that day ("What did Lavrov and Kerry discuss on Thursday 29 September?"). None when it has one."""
+        """Why a question about a call on a given day cannot be answered: the event index has none that day
+        ("What did Lavrov and Kerry discuss on Thursday 29 September?"). None when it has one."""
         from agent.retrieval.grounding import TYPE_EN, candidate_events
 
         # only a call on one calendar day: a meeting or a weekday alone is often the context of another event
@@ -282,7 +282,8 @@ class Dalil:
         bm25 = self.store.bm25()
         unknown = [n for n in frame.names_unknown
                    if not any(bm25.knows(t) for t in self.analyzer.terms(n) + self.analyzer.query_terms(n))]
-        def known(word: str) -> bool | None:
+
+        def known(word: str) -> bool | None:  # None: search ignores the word (a stopword)
             terms = self.analyzer.query_terms(word)
             return any(bm25.knows(t) for t in terms) if terms else None
 
