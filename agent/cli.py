@@ -207,9 +207,24 @@ def unverified_reason(answer: Any) -> str | None:
 
 
 @app.command()
-def serve(store: StoreOpt = None, config: ConfigOpt = None) -> None:
-    """Keep the store open and answer `dalil ask` / `dalil search` for it until Ctrl-C (they start in a fraction of the time)."""
+def serve(
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    http: Annotated[bool, typer.Option(
+        "--http", help="Serve HTTP instead: Dalil's JSON API and an OpenAI-compatible chat endpoint (see the README).")] = False,
+    host: Annotated[Optional[str], typer.Option(
+        "--host", help="--http: the address to listen on (default: serve.host, 127.0.0.1); any other than loopback needs "
+        "serve.tokens.", show_default=False)] = None,
+    port: Annotated[Optional[int], typer.Option(
+        "--port", min=0, max=65535, help="--http: the TCP port (default: serve.port, 8000; 0: any free port).", show_default=False)] = None,
+) -> None:
+    """Keep the store open and answer `dalil ask` / `dalil search` for it until Ctrl-C (they start in a fraction of the time);
+    with --http, answer HTTP clients instead."""
     from agent.serve import server
+
+    if http:
+        serve_http(store, config, host, port)
+        return
 
     def ready(info: dict[str, Any]) -> None:
         err().print(f"dalil serve: pid {info['pid']}, store {info['store']} ({info['documents']} articles, "
@@ -217,8 +232,28 @@ def serve(store: StoreOpt = None, config: ConfigOpt = None) -> None:
                     markup=False)
 
     with user_errors():
+        if host is not None or port is not None:
+            raise DalilError("--host and --port go with --http")
         server.serve(settings_for(store, config), on_ready=ready)
     err().print("dalil serve: stopped", markup=False)
+
+
+def serve_http(store: Path | None, config: Path | None, host: str | None, port: int | None) -> None:
+    """`dalil serve --http`: one line on stderr once it listens (its URL), nothing per request."""
+    from agent.serve import http as http_server
+
+    def ready(info: dict[str, Any]) -> None:
+        if info.get("status") == "ready":
+            state = f"{info['documents']} articles, {info['chunks']} chunks, {info['mode']} answers"
+        else:
+            state = f"not ready: {shown(info.get('reason'))}"
+        tokens = "API token required" if info["tokens"] else "no API token (loopback only)"
+        err().print(f"dalil serve --http: listening on {info['url']} (store {shown(info['store'])}: {state}; {tokens}); "
+                    f"API docs at {info['url']}/docs. Ctrl-C stops it.", markup=False)
+
+    with user_errors():
+        http_server.run(settings_for(store, config, serve__host=host, serve__port=port), on_ready=ready)
+    err().print("dalil serve --http: stopped", markup=False)
 
 
 @app.command("config")

@@ -19,10 +19,10 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from agent.errors import DalilError
 
@@ -153,6 +153,46 @@ class ServerSettings(BaseModel):
     timeout: float = Field(default=300.0, gt=0, description="Seconds a client waits for the server's answer before working itself.")
 
 
+MIN_TOKEN_CHARS = 16
+
+
+class ServeSettings(BaseModel):
+    """`dalil serve --http`: the HTTP server and its OpenAI-compatible endpoint (agent/serve/http.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(default="127.0.0.1", description="dalil serve --http: the address to listen on; any but a loopback "
+                      "address needs serve.tokens.")
+    port: int = Field(default=8000, ge=0, le=65535, description="dalil serve --http: the TCP port (0: any free port).")
+    # NoDecode: DALIL_SERVE_TOKENS is comma-separated text, not JSON
+    tokens: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="dalil serve --http: API tokens (at least 16 characters each; comma-separated in the environment). When "
+        "set, every request but /health needs `Authorization: Bearer <token>`. Never printed.",
+    )
+    max_body_bytes: int = Field(default=65536, ge=1024, description="dalil serve --http: largest request body; a larger one is "
+                                "refused (413).")
+    rate_limit: int = Field(default=120, ge=0, description="dalil serve --http: requests a minute from one client address, at "
+                            "most (429 past it; /health is not counted); 0: no limit.")
+
+    @field_validator("tokens", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [token.strip() for token in value.split(",") if token.strip()]
+        return value
+
+    @field_validator("tokens")
+    @classmethod
+    def _long_enough(cls, tokens: list[SecretStr]) -> list[SecretStr]:
+        for token in tokens:
+            secret = token.get_secret_value()
+            if len(secret) < MIN_TOKEN_CHARS or any(c.isspace() or c == "," for c in secret):
+                raise ValueError(f"each token must be at least {MIN_TOKEN_CHARS} characters, without spaces or commas "
+                                 "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        return tokens
+
+
 class _DalilEnv(EnvSettingsSource):
     """DALIL_* variables, with the DALIL_STORE shortcut turned into store.path."""
 
@@ -178,6 +218,7 @@ class Settings(BaseSettings):
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
     lexicon: Path | None = Field(default=None, description="YAML file of entity spellings and English→Arabic terms (default: the bundled one).")
     # OPENAI_API_KEY, read by the environment source like every other variable (the alias is its name, without
     # the DALIL_ prefix); it fills llm.api_key and embeddings.api_key where they are not set. Never dumped or shown:
@@ -253,7 +294,7 @@ class Settings(BaseSettings):
     def public_dict(self) -> dict[str, Any]:
         """Settings as plain data with secrets masked: API keys, and credentials inside URLs
         (userinfo, ``?api-key=…``; see ``agent.safety.mask_url``)."""
-        from agent.safety import mask_url
+        from agent.safety import MASK, mask_url
 
         data = self.model_dump(mode="json")
         for section in ("llm", "embeddings"):
@@ -261,6 +302,7 @@ class Settings(BaseSettings):
                 data[section]["api_key"] = "****"
             data[section]["base_url"] = mask_url(data[section].get("base_url"))
         data["store"]["url"] = mask_url(data["store"].get("url"))
+        data["serve"]["tokens"] = [MASK for _ in data["serve"]["tokens"]]
         return data
 
 

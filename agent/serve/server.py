@@ -65,7 +65,7 @@ class Endpoint:
 
 # settings that change how, not what, Dalil answers: a client differing only in these still uses the server
 _NOT_IN_KEY: dict[str, bool | set[str]] = {
-    "server": True, "store": {"lock_timeout", "read_wait"}, "chunking": {"worker"}, "embeddings": {"threads", "batch_size"},
+    "server": True, "serve": True, "store": {"lock_timeout", "read_wait"}, "chunking": {"worker"}, "embeddings": {"threads", "batch_size"},
 }
 
 

@@ -1,0 +1,781 @@
+"""HTTP server: Dalil's answers for a team, over HTTP, and as an OpenAI-compatible chat model.
+
+``create_app(settings)`` returns a FastAPI app holding one ``Dalil``; ``run(settings, host, port)``
+serves it with uvicorn (``dalil serve --http``). The routes and their JSON:
+
+- ``GET /health`` (liveness: the process answers) and ``GET /ready`` (the store is open: its
+  documents and chunks; 503 while it is missing or empty);
+- ``POST /v1/search``, ``POST /v1/ask`` and ``GET /v1/timeline``: the documents of ``dalil search
+  --json``, ``dalil ask --json`` and ``dalil timeline --json`` (``agent.schema``); ``"stream": true``
+  on ``/v1/ask`` gives server-sent events: ``text`` (the answer as it is written), ``step`` (a tool
+  call), then ``answer`` (the whole ``Answer``) and ``[DONE]``;
+- ``GET /v1/models`` and ``POST /v1/chat/completions``: the model ``dalil`` for any OpenAI client;
+  the last user message is the question, the reply's content the answer with a "Sources" list,
+  and the extra top-level fields ``citations`` (the ``Answer``'s) and ``dalil`` (mode, abstained, …);
+- ``/docs`` and ``/openapi.json``: FastAPI's description of all of it.
+
+Every error is one JSON object ``{"error": {"message": "<one line>", "type": "…"}}`` (OpenAI's
+shape), never a stack trace: a ``DalilError`` is 400, a malformed request 422.
+
+Security: the server binds 127.0.0.1 unless told otherwise, and any other address needs
+``serve.tokens``; with tokens every route but ``/health`` needs ``Authorization: Bearer <token>``
+(compared in constant time). A request body over ``serve.max_body_bytes`` is refused (413), and so
+is a client address past ``serve.rate_limit`` requests a minute (429). Tokens are never logged or
+sent back. JSON escapes ``<``, ``>`` and ``&`` (as ``\\u003c``…), so an answer quoting hostile
+markup stays data wherever a client pastes it.
+
+Concurrency: ``Dalil`` is not thread-safe (its registry's SQLite connection belongs to the thread
+that opened it), so every call into it runs on one worker thread, in arrival order; the event
+loop only checks, parses and streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hmac
+import ipaddress
+import json
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agent.config import Settings
+from agent.errors import DalilError
+from agent.safety import mask_urls_in
+
+if TYPE_CHECKING:
+    from agent.pipeline import Dalil
+    from agent.schema import Answer, Citation
+
+MODEL = "dalil"
+MAX_QUESTION_CHARS = 4000
+T = TypeVar("T")
+
+_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 405: "invalid_request_error",
+                413: "request_too_large", 422: "invalid_request_error", 429: "rate_limit_error", 503: "unavailable"}
+
+
+# ------------------------------------------------------------------------------------ JSON and errors
+
+
+def dumps(data: Any) -> str:
+    """JSON as the server sends it: UTF-8 text, and ``<``, ``>``, ``&``, U+2028/9 escaped (they occur only in strings)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escaped)
+    return text
+
+
+class SafeJSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return dumps(content).encode("utf-8")
+
+
+def one_line(message: object, limit: int = 500) -> str:
+    """A message for an error reply: one line, URL credentials masked, at most ``limit`` characters."""
+    text = " ".join(mask_urls_in(str(message)).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_body(status: int, message: object, code: str | None = None, kind: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"message": one_line(message), "type": kind or _ERROR_TYPES.get(status, "server_error")}
+    if code is not None:
+        body["code"] = code
+    return {"error": body}
+
+
+def error_response(status: int, message: object, code: str | None = None, headers: dict[str, str] | None = None,
+                   kind: str | None = None) -> Response:
+    return SafeJSONResponse(error_body(status, message, code, kind), status_code=status, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    errors = exc.errors()
+    if not errors:
+        return "invalid request"
+    first = errors[0]
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query")]
+    if first.get("type") == "json_invalid":
+        return "the request body is not valid JSON"
+    if not loc and first.get("type") in ("dict_type", "model_attributes_type"):
+        return "the request body must be a JSON object (Content-Type: application/json)"
+    return f"{'.'.join(loc) or 'body'}: {first.get('msg', 'invalid')}"
+
+
+# ------------------------------------------------------------------------------------ binding and guarding
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(settings: Settings, host: str) -> None:
+    """Refuse an address other machines can reach unless API tokens are set."""
+    if not is_loopback(host) and not settings.serve.tokens:
+        raise DalilError(f"binding {host} lets other machines in: set serve.tokens (DALIL_SERVE_TOKENS) first, "
+                         "or bind 127.0.0.1")
+
+
+class RateLimiter:
+    """At most ``per_minute`` requests from one client address in any 60 s (a sliding window); 0: no limit."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self.seen: dict[str, deque[float]] = {}
+
+    def retry_after(self, client: str) -> float | None:
+        """None when the request may go ahead (and it is counted), else the seconds until it may."""
+        if self.per_minute <= 0:
+            return None
+        now = self.clock()
+        times = self.seen.setdefault(client, deque())
+        while times and times[0] <= now - 60:
+            times.popleft()
+        if len(self.seen) > 10_000:  # forget the clients that went quiet
+            for key in [k for k, v in self.seen.items() if not v and k != client]:
+                del self.seen[key]
+        if len(times) >= self.per_minute:
+            return max(times[0] + 60 - now, 0.0)
+        times.append(now)
+        return None
+
+
+_EXTRA_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
+
+
+def _with_headers(send: Send) -> Send:
+    """``send`` adding nosniff and no-store to every reply (what it already says is kept)."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            names = {name.lower() for name, _ in message.get("headers", [])}
+            message = {**message, "headers": [*message.get("headers", []), *(h for h in _EXTRA_HEADERS if h[0] not in names)]}
+        await send(message)
+
+    return sending
+
+
+class Guard:
+    """ASGI middleware in front of every route but ``/health``: rate limit, then token, then body size.
+
+    The body is read here (at most ``max_body_bytes``) and handed on, so an oversized or
+    endless body is refused before any route parses it."""
+
+    OPEN = frozenset({"/health"})
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.tokens = [t.get_secret_value().encode() for t in settings.serve.tokens]
+        self.max_body = settings.serve.max_body_bytes
+        self.limiter = RateLimiter(settings.serve.rate_limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        send = _with_headers(send)
+        if scope["path"] in self.OPEN:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        client = (scope.get("client") or ("unknown", 0))[0]
+        wait = self.limiter.retry_after(client)
+        if wait is not None:
+            reply = error_response(429, f"too many requests: at most {self.limiter.per_minute} a minute per client",
+                                   headers={"Retry-After": str(max(1, round(wait)))})
+            await reply(scope, receive, send)
+            return
+        if self.tokens and not self.authorized(headers.get(b"authorization")):
+            reply = error_response(401, "missing or invalid API token: send Authorization: Bearer <token>", code="invalid_api_key",
+                                   headers={"WWW-Authenticate": "Bearer"})
+            await reply(scope, receive, send)
+            return
+        body = await self.read_body(headers, receive)
+        if body is None:
+            reply = error_response(413, f"the request body is over {self.max_body} bytes")
+            await reply(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: http.disconnect, for streamed replies
+
+        await self.app(scope, replay, send)
+
+    def authorized(self, header: bytes | None) -> bool:
+        scheme, _, given = (header or b"").partition(b" ")
+        if scheme.lower() != b"bearer" or not given.strip():
+            return False
+        match = False
+        for token in self.tokens:  # every token compared, each in constant time
+            match |= hmac.compare_digest(given.strip(), token)
+        return match
+
+    async def read_body(self, headers: dict[bytes, bytes], receive: Receive) -> bytes | None:
+        """The whole body, or None when it is (or says it is) larger than allowed."""
+        try:
+            if int(headers.get(b"content-length", b"0")) > self.max_body:
+                return None
+        except ValueError:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+
+# ------------------------------------------------------------------------------------ the one Dalil
+
+
+class Worker:
+    """The one ``Dalil`` and the one thread that calls it: jobs run one at a time, in arrival order."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dalil-http")
+        self._dalil: Dalil | None = None
+        self.started = time.time()
+
+    def dalil(self) -> Dalil:
+        """Only on the worker thread. Reopens the store when another process has ingested since."""
+        if self._dalil is None:
+            from agent.pipeline import Dalil
+
+            self._dalil = Dalil(self.settings)
+        self._dalil.refresh_store()
+        return self._dalil
+
+    async def call(self, job: Callable[[Dalil], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, lambda: job(self.dalil()))
+
+    def warm_up(self, dalil: Dalil) -> dict[str, Any]:
+        """Load what every question needs (embedder, store, BM25) before the first client; the store's state."""
+        dalil.embedder.get_query_embedding("warm-up")
+        return self.status(dalil, warm=True)
+
+    @staticmethod
+    def status(dalil: Dalil, warm: bool = False) -> dict[str, Any]:
+        """The store's documents and chunks; raises DalilError when it is missing or empty."""
+        registry = dalil.store.registry
+        if registry.is_empty():
+            raise DalilError(f"the store at {dalil.settings.store.path} is empty: run `dalil ingest seeds` first")
+        if warm:
+            dalil.search("warm-up", 1)
+        documents, chunks = registry.counts()
+        return {"status": "ready", "documents": documents, "chunks": chunks, "mode": dalil.settings.default_answer_mode}
+
+    def close(self) -> None:
+        def stop() -> None:
+            if self._dalil is not None and "store" in self._dalil.__dict__:
+                self._dalil.store.close()
+
+        try:
+            self.pool.submit(stop).result(timeout=30)
+        except Exception:  # a store that fails to close is closed by the process's exit
+            traceback.print_exc(file=sys.stderr)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _known_outlet(dalil: Dalil, outlet: str | None) -> None:
+    if not outlet:
+        return
+    known = {d.outlet for d in dalil.store.registry.documents(with_text=False) if d.outlet}
+    if outlet not in known:
+        raise DalilError(f"no articles from outlet {outlet!r} (known outlets: {', '.join(sorted(known)) or 'none'})")
+
+
+# ------------------------------------------------------------------------------------ requests
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class SearchRequest(_Request):
+    query: str = Field(max_length=MAX_QUESTION_CHARS, description="What to look for (Arabic or English).")
+    k: int | None = Field(default=None, ge=1, le=200, description="Passages to return (default: retrieval.top_k).")
+    mode: Literal["hybrid", "dense", "bm25"] | None = Field(default=None, description="Retrieval mode (default: retrieval.mode).")
+    date_from: dt.date | None = Field(default=None, alias="from", description="Only articles published on or after this day.")
+    date_to: dt.date | None = Field(default=None, alias="to", description="Only articles published on or before this day.")
+    outlet: str | None = Field(default=None, description="Only articles from this outlet.")
+
+
+class AskRequest(_Request):
+    question: str = Field(max_length=MAX_QUESTION_CHARS, description="The question (Arabic or English).")
+    k: int | None = Field(default=None, ge=1, le=200, description="Passages to retrieve.")
+    mode: Literal["extractive", "llm"] | None = Field(default=None, description="Default: llm when an endpoint is configured.")
+    lang: Literal["ar", "en"] | None = Field(default=None, description="Answer language (default: the question's).")
+    stream: bool = Field(default=False, description="Server-sent events: text, step, answer, then [DONE].")
+    date_from: dt.date | None = Field(default=None, alias="from", description="Only articles published on or after this day.")
+    date_to: dt.date | None = Field(default=None, alias="to", description="Only articles published on or before this day.")
+    outlet: str | None = Field(default=None, description="Only articles from this outlet.")
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):  # content parts: the text ones
+            return "\n".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
+        return self.content or ""
+
+
+class ChatRequest(BaseModel):
+    """OpenAI's chat completion request; what Dalil does not use (temperature, max_tokens, tools…) is accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    stream_options: dict[str, Any] | None = None
+
+
+def _filters(date_from: dt.date | None, date_to: dt.date | None, outlet: str | None) -> Any:
+    from agent.retrieval.retrieve import SearchFilters
+
+    if date_from and date_to and date_from > date_to:
+        raise DalilError("from is after to")
+    return SearchFilters(date_from, date_to, outlet or None)
+
+
+# ------------------------------------------------------------------------------------ answers as events
+
+
+Event = tuple[str, Any]  # ("text", str) | ("step", Step) | ("answer", Answer) | ("error", BaseException)
+
+
+async def answer_events(worker: Worker, ask: Callable[..., Answer]) -> AsyncIterator[Event]:
+    """The events of one answer as the worker produces them: text deltas and steps, then the answer or an error."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Event] = asyncio.Queue()
+
+    def put(event: Event) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, event)
+
+    def job() -> None:
+        try:
+            put(("answer", ask(worker.dalil(), lambda text: put(("text", text)), lambda step: put(("step", step)))))
+        except Exception as exc:  # handed to the event loop, which answers with an error
+            put(("error", exc))
+
+    worker.pool.submit(job)
+    while True:
+        event = await queue.get()
+        yield event
+        if event[0] in ("answer", "error"):
+            return
+
+
+def _raise(exc: BaseException) -> Response:
+    """The reply for an error that came back from the worker before anything was streamed."""
+    if isinstance(exc, DalilError):
+        return error_response(400, exc)
+    _log_unexpected(exc)
+    return error_response(500, "internal error: see the server's log")
+
+
+def _log_unexpected(exc: BaseException) -> None:
+    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+
+
+def _stream_error(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, DalilError):
+        return error_body(400, exc)
+    _log_unexpected(exc)
+    return error_body(500, "internal error: see the server's log")
+
+
+def sse(data: Any, event: str | None = None) -> str:
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {data if isinstance(data, str) else dumps(data)}\n\n"
+
+
+async def _started(events: AsyncIterator[Event]) -> tuple[Event, AsyncIterator[Event]] | Response:
+    """The first event, or the error reply when the answer failed before anything came."""
+    first = await anext(events)
+    if first[0] == "error":
+        return _raise(first[1])
+    return first, events
+
+
+_SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+# ------------------------------------------------------------------------------------ chat completions content
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _source_line(c: Citation) -> str:
+    where = ", ".join(x for x in (c.published or "undated", c.outlet) if x)
+    return f"[{c.n}] {c.file} ({where}): «{_flat(c.quote)}»"
+
+
+def chat_parts(answer: Answer) -> tuple[str, str]:
+    """An answer as a chat message, in two parts: the lead and the text with its [n] markers; then
+    (from its blank line on) the sources, or the nearest passages of an abstention."""
+    body = "\n\n".join([answer.lead, answer.answer] if answer.lead and not answer.abstained else [answer.answer])
+    if answer.abstained and answer.nearest:
+        return body, "\n\nNearest passages (they do not answer it):\n" + "\n".join(_source_line(c) for c in answer.nearest)
+    if answer.citations:
+        return body, "\n\nSources:\n" + "\n".join(_source_line(c) for c in answer.citations)
+    return body, ""
+
+
+def chat_content(answer: Answer) -> str:
+    return "".join(chat_parts(answer))
+
+
+_MARKER = re.compile(r"\[\d+\]|\s+")
+
+
+def stream_rest(sent: str, answer: Answer) -> str:
+    """What a streamed chat message still needs once the answer is checked, after the model's draft ``sent``.
+
+    The draft and the checked text differ at most in where the [n] markers stand ("… حلب [1]." is
+    checked as "… حلب. [1]"): then only the sources follow. An answer that is not the draft (the
+    extractive fallback of an empty or failed completion) follows it whole."""
+    body, tail = chat_parts(answer)
+    if (body + tail).startswith(sent):
+        return (body + tail)[len(sent):]
+    if _MARKER.sub("", sent) == _MARKER.sub("", answer.answer):
+        return tail
+    return "\n\n" + body + tail
+
+
+def chat_extra(answer: Answer) -> dict[str, Any]:
+    """The top-level fields a chat completion carries beside OpenAI's: the structured citations and how it was answered."""
+    return {
+        "citations": [c.model_dump(mode="json") for c in answer.citations],
+        "dalil": {"mode": answer.mode, "abstained": answer.abstained, "degraded": answer.degraded, "warnings": answer.warnings,
+                  "about": answer.about, "lead": answer.lead, "lang": answer.lang,
+                  "nearest": [c.model_dump(mode="json") for c in answer.nearest]},
+    }
+
+
+def _usage(answer: Answer) -> dict[str, int]:
+    prompt = answer.usage.prompt_tokens if answer.usage else 0
+    completion = answer.usage.completion_tokens if answer.usage else 0
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _question_of(request: ChatRequest) -> str:
+    for message in reversed(request.messages):
+        if message.role == "user":
+            return message.text()
+    raise DalilError("the messages hold no user message: the last user message is the question")
+
+
+# ------------------------------------------------------------------------------------ the app
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The HTTP API over one ``Dalil`` for ``settings`` (see the module docstring)."""
+    worker = Worker(settings)
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            state["ready"] = await worker.call(worker.warm_up)
+        except DalilError as exc:  # no store yet, or an empty one: /ready says so until it is there
+            state["ready"] = {"status": "not ready", "reason": one_line(exc)}
+        yield
+        worker.close()
+
+    app = FastAPI(
+        title="Dalil", version=_version(), lifespan=lifespan, default_response_class=SafeJSONResponse,
+        description="Cited answers about news articles, most of them Arabic: the JSON of `dalil ask / search / timeline --json`, "
+        "and an OpenAI-compatible chat endpoint (model `dalil`).",
+    )
+    app.state.worker = worker
+    app.state.startup = state
+    app.add_middleware(Guard, settings=settings)
+
+    @app.exception_handler(DalilError)
+    async def dalil_error(request: Request, exc: DalilError) -> Response:
+        return error_response(400, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        return error_response(422, _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else "error"
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no route {request.method} {request.url.path}"
+        return error_response(exc.status_code, message, headers=dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:  # Starlette logs the traceback to stderr
+        return error_response(500, "internal error: see the server's log")
+
+    # --- health -------------------------------------------------------------------------------
+
+    @app.get("/health", summary="Liveness: the server answers")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "uptime_s": round(time.time() - worker.started, 1)}
+
+    @app.get("/ready", summary="Readiness: the store is open and holds documents (503 otherwise)")
+    async def ready() -> Response:
+        try:
+            status = await worker.call(Worker.status)
+        except DalilError as exc:
+            return error_response(503, exc)
+        return SafeJSONResponse(status)
+
+    # --- Dalil's own JSON ---------------------------------------------------------------------
+
+    @app.post("/v1/search", summary="Ranked passages: the JSON of `dalil search --json`")
+    async def search(body: SearchRequest) -> Response:
+        def job(dalil: Dalil) -> dict[str, Any]:
+            _known_outlet(dalil, body.outlet)
+            result = dalil.search(body.query, body.k, _filters(body.date_from, body.date_to, body.outlet), body.mode)
+            return result.model_dump(mode="json")
+
+        if not body.query.strip():
+            raise DalilError("the query is empty")
+        return SafeJSONResponse(await worker.call(job))
+
+    def asker(body: AskRequest | ChatRequest, question: str) -> Callable[..., Answer]:
+        def ask(dalil: Dalil, on_text: Callable[[str], None] | None, on_step: Callable[[Any], None] | None) -> Answer:
+            if isinstance(body, AskRequest):
+                _known_outlet(dalil, body.outlet)
+                filters = _filters(body.date_from, body.date_to, body.outlet)
+                return dalil.ask(question, filters, body.k, mode=body.mode, lang=body.lang, on_text=on_text, on_step=on_step)
+            return dalil.ask(question, _filters(None, None, None), on_text=on_text, on_step=on_step)
+
+        return ask
+
+    @app.post("/v1/ask", summary="A cited answer: the JSON of `dalil ask --json`, or server-sent events with `stream`")
+    async def ask(body: AskRequest) -> Response:
+        answer_with = asker(body, body.question)
+        if not body.stream:
+            answer = await worker.call(lambda dalil: answer_with(dalil, None, None))
+            return SafeJSONResponse(answer.model_dump(mode="json"))
+        started = await _started(answer_events(worker, answer_with))
+        if isinstance(started, Response):
+            return started
+        first, events = started
+
+        async def stream() -> AsyncIterator[str]:
+            streamed = False
+            event: Event | None = first
+            while event is not None:
+                kind, item = event
+                if kind == "text":
+                    streamed = True
+                    yield sse({"text": item}, "text")
+                elif kind == "step":
+                    yield sse(item.model_dump(mode="json"), "step")
+                elif kind == "answer":
+                    if not streamed:  # extractive answers come whole
+                        yield sse({"text": item.answer}, "text")
+                    yield sse(item.model_dump(mode="json"), "answer")
+                else:
+                    yield sse(_stream_error(item), "error")
+                event = await anext(events, None)
+            yield sse("[DONE]")
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers=_SSE_HEADERS)
+
+    @app.get("/v1/timeline", summary="The sequence as dated, cited events: the JSON of `dalil timeline --json`")
+    async def timeline(
+        date_from: dt.date | None = Query(default=None, alias="from", description="Only events on or after this day."),
+        date_to: dt.date | None = Query(default=None, alias="to", description="Only events on or before this day."),
+        mode: Literal["extractive", "llm"] | None = Query(default=None, description="Default: llm when an endpoint is configured."),
+    ) -> Response:
+        from agent.sequence.timeline import timeline_for
+
+        if date_from and date_to and date_from > date_to:
+            raise DalilError("from is after to")
+        result = await worker.call(lambda dalil: timeline_for(dalil, mode, date_from, date_to))
+        return SafeJSONResponse(result.model_dump(mode="json"))
+
+    # --- OpenAI-compatible --------------------------------------------------------------------
+
+    def model_card() -> dict[str, Any]:
+        return {"id": MODEL, "object": "model", "created": int(worker.started), "owned_by": "dalil"}
+
+    def unknown_model(name: str) -> Response:
+        return error_response(404, f"the model {name!r} does not exist: this server has only {MODEL!r}", code="model_not_found",
+                              kind="invalid_request_error")  # OpenAI's own type and code for it
+
+    @app.get("/v1/models", summary="OpenAI-compatible: the one model, dalil")
+    async def models() -> dict[str, Any]:
+        return {"object": "list", "data": [model_card()]}
+
+    @app.get("/v1/models/{name}", summary="OpenAI-compatible: one model")
+    async def model(name: str) -> Response:
+        return SafeJSONResponse(model_card()) if name == MODEL else unknown_model(name)
+
+    @app.post("/v1/chat/completions", summary="OpenAI-compatible: the last user message answered, with its citations")
+    async def chat_completions(body: ChatRequest) -> Response:
+        if body.model != MODEL:
+            return unknown_model(body.model)
+        question = _question_of(body)
+        answer_with = asker(body, question)
+        ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if not body.stream:
+            answer = await worker.call(lambda dalil: answer_with(dalil, None, None))
+            return SafeJSONResponse({
+                "id": ident, "object": "chat.completion", "created": created, "model": MODEL,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": chat_content(answer)},
+                             "finish_reason": "stop", "logprobs": None}],
+                "usage": _usage(answer), **chat_extra(answer),
+            })
+        started = await _started(answer_events(worker, answer_with))
+        if isinstance(started, Response):
+            return started
+        first, events = started
+        include_usage = bool((body.stream_options or {}).get("include_usage"))
+
+        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+            return sse({"id": ident, "object": "chat.completion.chunk", "created": created, "model": MODEL,
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **extra})
+
+        async def stream() -> AsyncIterator[str]:
+            yield chunk({"role": "assistant", "content": ""})
+            sent = ""
+            event: Event | None = first
+            while event is not None:
+                kind, item = event
+                if kind == "text":
+                    sent += item
+                    yield chunk({"content": item})
+                elif kind == "answer":
+                    rest = stream_rest(sent, item)
+                    if rest:
+                        yield chunk({"content": rest})
+                    yield chunk({}, "stop", **chat_extra(item))
+                    if include_usage:
+                        yield sse({"id": ident, "object": "chat.completion.chunk", "created": created, "model": MODEL,
+                                   "choices": [], "usage": _usage(item)})
+                elif kind == "error":
+                    yield sse(_stream_error(item))
+                event = await anext(events, None)
+            yield sse("[DONE]")
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers=_SSE_HEADERS)
+
+    return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dalil")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+# ------------------------------------------------------------------------------------ running it
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: any free one); a failure is one DalilError line."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise DalilError(f"cannot resolve the address {host!r}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise DalilError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def run(settings: Settings, on_ready: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """Serve ``settings`` on ``serve.host:serve.port`` until Ctrl-C or SIGTERM (``dalil serve --http``).
+
+    ``on_ready`` gets the URL and the store's state once the server accepts requests."""
+    import uvicorn
+
+    from agent import runtime
+
+    host, port = settings.serve.host, settings.serve.port
+    check_bind(settings, host)
+    runtime.setup(settings)  # an entry point of its own (before Chroma opens, on the worker thread)
+    sock = bind(host, port)
+    app = create_app(settings)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False, lifespan="on",
+                            timeout_graceful_shutdown=10)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started and on_ready is not None:
+                on_ready({"url": url_of(sock), "store": str(Path(settings.store.path).resolve()), "tokens": bool(settings.serve.tokens),
+                          **app.state.startup.get("ready", {})})
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None  # uvicorn raises it again once it has stopped
+    try:
+        Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # Ctrl-C or SIGTERM, after uvicorn's graceful shutdown
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+        sock.close()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
