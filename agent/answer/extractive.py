@@ -145,8 +145,8 @@ def counts(counted: frozenset[str], sentence: str, analyzer: Analyzer, word: str
     # an English noun's Arabic forms, matched whole ("times": مرة, which search drops as a stopword)
     bridged = {_bare(arabic.normalize(f).replace("ة", "ه")) for f in analyzer.bridges.get(word.lower(), [])}
     words = arabic.normalize(sentence).replace("ة", "ه").split()
-    for i, word in enumerate(words):
-        if _NUMBER.search(word):
+    for i, token in enumerate(words):
+        if _NUMBER.search(token):
             near = words[max(0, i - COUNT_WINDOW):i + COUNT_WINDOW + 1]
             if i + 1 < len(words) and _bare(words[i + 1]) == "مر":  # "2031 مرة": times, counting what the sentence says
                 near = words
@@ -168,11 +168,9 @@ def _same_skeleton(a: str, b: str) -> bool:
 
 
 def _skeleton(word: str) -> str:
-    """An Arabic word without "ال", as a skeleton (``agent.index.bm25.skeleton``): a broken plural and its
+    """An Arabic word without "ال", as a skeleton (``agent.text.arabic.skeleton``): a broken plural and its
     singular often share it ("أشخاص" and "شخص" are both شخص), which the stemmer does not see."""
-    from agent.index.bm25 import skeleton
-
-    return skeleton(re.sub(r"^(و|ف|ب|ل)?(ال)", "", word) if len(word) > 4 else word)
+    return arabic.skeleton(re.sub(r"^(و|ف|ب|ل)?(ال)", "", word) if len(word) > 4 else word)
 
 
 _ATTRIBUTE_NAMES = {"minutes": "duration", "time_of_day": "time of day"}
@@ -306,9 +304,19 @@ def extractive_answer(
     if slots.unstated:
         return _abstain(question, lang, passages, weights, [slots.unstated])
 
+    said: dict[tuple[str, int], bool] = {}  # ranking and the speaker check ask of each candidate: worked out once
+
+    def says(c: Candidate) -> bool:
+        """Whether ``c`` gives the asked speaker's words, in it or in the sentence it goes on from."""
+        key = (c.passage.node.metadata["doc_id"], c.start)
+        if key not in said:
+            said[key] = slots.speaker is not None and (
+                speaks(slots.speaker, c.text, analyzer) or _goes_on(slots.speaker, c, analyzer, slots.previous_sentence))
+        return said[key]
+
     def priority(c: Candidate) -> tuple[float, int, int]:
         bonus = SLOT_BONUS if fills_slot(slots.asks, c.text) else 0.0
-        if slots.speaker and (speaks(slots.speaker, c.text, analyzer) or _goes_on(slots.speaker, c, analyzer, slots.previous_sentence)):
+        if says(c):
             bonus += SLOT_BONUS
         if slots.attribute and states_attribute(slots.attribute, c.text):
             bonus += SLOT_BONUS
@@ -327,8 +335,7 @@ def extractive_answer(
         if not _speaks_to_the_rest(views, slots.people, weights, min_coverage):
             names = " and ".join(p.name for p in slots.people)
             return _abstain(question, lang, passages, weights, [f"no passage that names {names} is about the rest of the question"])
-    if slots.speaker and not _quotes(slots.speaker, pool, weights, min_coverage, analyzer, topic_words(question),
-                                     slots.previous_sentence):
+    if slots.speaker and not _quotes(slots.speaker, says, pool, weights, min_coverage, analyzer, topic_words(question)):
         return _abstain(question, lang, passages, weights, [f"no passage gives the words of {slots.speaker.name}"])
     best = max((c.coverage for c in pool), default=0.0)
     pool += [replace(c, coverage=max(c.coverage, best)) for c in slots.evidence]  # the event index's answer to the slot
@@ -440,9 +447,7 @@ def _passage_views(pool: list[Candidate], analyzer: Analyzer,
     it goes on from: "وأضاف أن …" after "وقال أوبراين") as search terms and normalized text, once per
     distinct text: what the people checks read."""
     def before(c: Candidate) -> str:
-        if previous is None or not _GOES_ON.match(arabic.normalize(c.text).replace("ة", "ه")):
-            return ""
-        found = previous(c)
+        found = _went_on_from(c, previous)
         return found.text if found is not None else ""
 
     texts = {before(c) + " " + c.passage.node.get_content() + " " + c.text for c in pool}
@@ -483,15 +488,14 @@ def topic_words(question: str) -> frozenset[str]:
     return frozenset(arabic.words(rest[:end.start()] if end else rest))
 
 
-def _quotes(speaker: Person, pool: list[Candidate], weights: dict[Concept, float], min_coverage: float,
-            analyzer: Analyzer, topic_words: frozenset[str] = frozenset(),
-            previous: Callable[[Candidate], Candidate | None] | None = None) -> bool:
-    """Whether a sentence gives the speaker's words about the rest of the question (what is left once their
-    own name is taken out): "What did Ban Ki-moon tell the Council about Nusra?" is not answered by his
-    words on the hospitals."""
+def _quotes(speaker: Person, says: Callable[[Candidate], bool], pool: list[Candidate], weights: dict[Concept, float],
+            min_coverage: float, analyzer: Analyzer, topic_words: frozenset[str] = frozenset()) -> bool:
+    """Whether a sentence gives the speaker's words (``says``) about the rest of the question (what is left
+    once their own name is taken out): "What did Ban Ki-moon tell the Council about Nusra?" is not answered
+    by his words on the hospitals."""
     rest = {c: w for c, w in weights.items() if not (speaker.terms & c.alternatives or c.word in speaker.words)}
     topic = {c: w for c, w in rest.items() if c.word in topic_words}  # "… about Nusra": what they must speak of
-    return any((speaks(speaker, c.text, analyzer) or _goes_on(speaker, c, analyzer, previous))
+    return any(says(c)
                and (not rest or coverage(set(analyzer.terms(c.text)), rest) >= min_coverage)
                and (not topic or coverage(set(analyzer.terms(c.text)), topic) >= TOPIC_COVERAGE) for c in pool)
 
@@ -499,13 +503,17 @@ def _quotes(speaker: Person, pool: list[Candidate], weights: dict[Concept, float
 _GOES_ON = re.compile(r"^\s*(و|ف)?(اضاف|اضافت|تابع|تابعت|اوضح|اوضحت|اردف|اردفت|اكد|اكدت|شدد|شددت|قال|قالت)(\s|:|$)")
 
 
+def _went_on_from(cand: Candidate, previous: Callable[[Candidate], Candidate | None] | None) -> Candidate | None:
+    """The sentence ``cand`` goes on from with no new subject ("وأضاف أن …" after "وقال أوبراين …"), else None."""
+    if previous is None or not _GOES_ON.match(arabic.normalize(cand.text).replace("ة", "ه")):
+        return None
+    return previous(cand)
+
+
 def _goes_on(speaker: Person, cand: Candidate, analyzer: Analyzer,
              previous: Callable[[Candidate], Candidate | None] | None) -> bool:
-    """Whether ``cand`` continues the speaker's words with no new subject ("وأضاف أن …" after "وقال أوبراين …"):
-    the sentence before it in its article has the speaker speaking."""
-    if previous is None or not _GOES_ON.match(arabic.normalize(cand.text).replace("ة", "ه")):
-        return False
-    before = previous(cand)
+    """Whether ``cand`` continues the speaker's words: the sentence it goes on from has the speaker speaking."""
+    before = _went_on_from(cand, previous)
     return before is not None and speaks(speaker, before.text, analyzer)
 
 
@@ -524,8 +532,6 @@ def _absent_share(weights: dict[Concept, float], document_frequency: Callable[[s
                   skeletons: frozenset[str] = frozenset()) -> float:
     """The share of the question's weight carried by concepts no chunk of the corpus contains: neither a
     term nor, for an Arabic word, its skeleton (the verb for the noun: "انتهكت" for "الانتهاكات")."""
-    from agent.index.bm25 import skeleton
-
     def present(c: Concept) -> bool:
         if any(document_frequency(t) for t in c.alternatives):
             return True
@@ -533,7 +539,7 @@ def _absent_share(weights: dict[Concept, float], document_frequency: Callable[[s
             return False
         # the word without a clitic too: "باستخدامها" is the articles' "استخدام"
         bare = re.sub(r"(هما|ها|هم|ه|نا|كم)$", "", re.sub(r"^(و|ف)?(ب|ل|ك)?(ال)?", "", c.word))
-        forms = {skeleton(t) for t in c.alternatives} | {skeleton(bare)}
+        forms = {arabic.skeleton(t) for t in c.alternatives} | {arabic.skeleton(bare)}
         return any(len(f) >= 3 and f in skeletons for f in forms)
 
     mass = sum(weights.values())

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import uuid
 from array import array
@@ -29,6 +28,8 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+
+from agent.text import arabic
 
 ChunkRow = tuple[str, str, list[str]]  # chunk id, document id, terms
 CURRENT = "current.json"  # names the subfolder holding the index in force
@@ -146,13 +147,6 @@ class TermCorpus:
         return cls(chunk_ids, chunk_docs, meta["doc_ids"], meta["doc_hashes"], tokens, lengths, vocab)
 
 
-def skeleton(term: str) -> str:
-    """A term without its long vowels and weak letters (ا و ي ى ة ه at the end): a crude root, for a
-    presence check only. By hand: Snowball stems the verb and its verbal noun apart, and no library in
-    the stack gives Arabic roots offline."""
-    return re.sub(r"[اويى]", "", term).rstrip("ةه")
-
-
 class BM25Index:
     def __init__(self, ids: list[str], model: bm25s.BM25 | None, generation: int, corpus: TermCorpus | None = None,
                  folder: Path | None = None) -> None:
@@ -258,11 +252,11 @@ class BM25Index:
 
     @cached_property
     def skeletons(self) -> frozenset[str]:
-        """The terms as consonant skeletons (no alef, waw or ya), 3 letters or more: what lets a question's
+        """The terms as skeletons (``agent.text.arabic.skeleton``), 3 letters or more: what lets a question's
         "الانتهاكات" find the articles' "انتهكت" when asking whether the corpus speaks of it at all."""
         if self.model is None:
             return frozenset()
-        return frozenset(k for k in (skeleton(t) for t in self.model.vocab_dict) if len(k) >= 3)
+        return frozenset(k for k in (arabic.skeleton(t) for t in self.model.vocab_dict) if len(k) >= 3)
 
     def knows(self, term: str) -> bool:
         """Whether some chunk has ``term`` (an updated index keeps the terms of removed chunks, unused)."""

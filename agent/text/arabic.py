@@ -193,6 +193,13 @@ def words(text: str) -> list[str]:
     return [w[:MAX_TOKEN_CHARS] for w in _WORD.findall(normalize(text))]
 
 
+def skeleton(word: str) -> str:
+    """A word without its long vowels and weak letters (ا و ي ى, and ة ه at the end): a crude root, for
+    presence checks only ("انتهكت" and "الانتهاكات" share one once "ال" is off). By hand: Snowball stems
+    the verb and its verbal noun apart, and no library in the stack gives Arabic roots offline."""
+    return re.sub(r"[اويى]", "", word).rstrip("ةه")
+
+
 def stem(word: str) -> str:
     """Snowball stem of one normalized word (Arabic or English)."""
     if _ARABIC.match(word):
