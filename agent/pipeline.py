@@ -447,10 +447,6 @@ def _slot_offsets(frame: QuestionFrame, event: Event) -> list[tuple[str, int]]:
     if frame.asks == "when" and event.date.phrase_start is not None and event.date.file in doc_of:
         return [(doc_of[event.date.file], event.date.phrase_start)]
     if frame.asks == "who_initiated":
-        out = []
-        for report in event.reports:
-            for c in report.citations:
-                if report.initiator_phrase and report.initiator_phrase in c.quote:
-                    out.append((c.doc_id, c.start + c.quote.index(report.initiator_phrase)))
-        return out
+        return [(c.doc_id, c.start + c.quote.index(r.initiator_phrase)) for r in event.reports if r.initiator_phrase
+                for c in r.initiator_citations()]
     return []

@@ -118,13 +118,14 @@ _INITIATED_BY = re.compile(
 
 def _asked_initiator(dalil: Dalil, question: str) -> str | None:
     """The person or country a "which calls did X place" question names as the initiator (its English name)."""
-    from agent.retrieval.question import _entities
+    from agent.retrieval.question import named_entities
+    from agent.text.arabic import is_arabic
 
-    m = _INITIATED_BY.search(question.lower() if not re.search(r"[\u0600-\u06ff]", question) else question)
+    m = _INITIATED_BY.search(question if is_arabic(question) else question.lower())
     if m is None:
         return None
     who = next(g for g in m.groups() if g)
-    named = _entities(who, dalil.analyzer)
+    named = named_entities(who, dalil.analyzer)
     return named[0] if named else None
 
 
@@ -143,9 +144,8 @@ def _initiated_by(planner: Planner, frame: QuestionFrame, who: str, lang: str) -
         takes_part = who in event.participants or (entity is not None and entity.kind != "person")
         report = next((r for r in event.reports if r.initiator == who
                        or (takes_part and side in (r.initiator, r.initiator_side))), None)
-        quote = next((c for c in (report.citations if report else []) if report and report.initiator_phrase
-                      and report.initiator_phrase in c.quote), None)
-        if report is None or quote is None:
+        quote = next(iter(report.initiator_citations()), None) if report is not None else None
+        if quote is None:
             continue
         cite = _renumbered(quote, len(citations) + 1)
         citations.append(cite)

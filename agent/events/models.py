@@ -156,6 +156,11 @@ class Report(BaseModel):
     flags: list[str] = Field(default_factory=list)
     source: Literal["rules", "llm"] = "rules"
 
+    def initiator_citations(self) -> list[Citation]:
+        """The citations whose quote holds the words naming who initiated the event (none when no one is named)."""
+        phrase = self.initiator_phrase
+        return [c for c in self.citations if phrase and phrase in c.quote]
+
 
 class Version(BaseModel):
     value: str

@@ -176,7 +176,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
         frame.event = None  # "statement" is too weak a cue on its own; a call asked about says "call"
     _relation(frame, norm)
     _dates(frame, question, reference)
-    frame.entities = _entities(question, analyzer)
+    frame.entities = named_entities(question, analyzer)
     frame.names_unknown = _unknown_names(question, analyzer, frame.entities) if lang == "en" else []
     frame.focus = _focus(question, analyzer)
     frame.speaker = _speaker(norm, analyzer)
@@ -220,7 +220,7 @@ _SPEECH_QUESTION = re.compile(
     r"\b(?:what|how) (?:did|does|do|has|had|would|was) (?P<who>(?:\S+ ){1,6}?)(?:say|said|tell|told|stress|warn|announce|think|react|"
     r"respond|reply|describe|demand|want|ask|accuse|claim|mean|urge|propose|suggest|insist|argue)\b"
     r"|(?:^|\s)(?:ماذا|ما الذي|بماذا|بم|كيف|ما) (?:قال|قالت|قاله|قالته|ابلغ|ابلغت|اكد|اكدت|اعلن|اعلنت|صرح|صرحت|حذر|حذرت|رد|ردت|وصف|"
-    r"وصفت|طالب|طالبت|اقترح|اقترحت|اتهم|اتهمت|يريد|تريد|اراد|ارادت|اقترح|عرض|عرضت|اوضح|اوضحت|اضاف|اضافت) (?P<who2>(?:\S+ ?){1,6})"
+    r"وصفت|طالب|طالبت|اقترح|اقترحت|اتهم|اتهمت|يريد|تريد|اراد|ارادت|عرض|عرضت|اوضح|اوضحت|اضاف|اضافت) (?P<who2>(?:\S+ ?){1,6})"
     )
 _ACCORDING_TO = re.compile(r"\baccording to (?P<who>(?:\S+ ?){1,4})"
                            r"|(?:بحسب|وفق|حسب) (?:ما )?(?:قاله|قالته|ذكره|ذكرته|اعلنه|اعلنته|صرح به) (?P<who2>(?:\S+ ?){1,6})")
@@ -237,7 +237,7 @@ def _speaker(norm: str, analyzer: Analyzer) -> str | None:
         if words and words[0] in _INSTITUTIONS:  # "بماذا وصفت صحيفة واشنطن بوست حسابات أوباما": the paper speaks
             continue
         for n in range(1, len(words) + 1):  # the shortest window that names someone: the nearest name
-            named = [e for e in _entities(" ".join(words[:n]), analyzer) if e in people]
+            named = [e for e in named_entities(" ".join(words[:n]), analyzer) if e in people]
             if named:
                 return named[0]
     return None
@@ -386,7 +386,8 @@ def _weekday_of(word: str) -> int | None:
     return WEEKDAYS_AR.index(word) if word in WEEKDAYS_AR else None
 
 
-def _entities(question: str, analyzer: Analyzer) -> list[str]:
+def named_entities(question: str, analyzer: Analyzer) -> list[str]:
+    """The lexicon entities ``question`` names (English names), in either script."""
     lowered = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z.'-]*", question)}
     terms = set(analyzer.terms(question))
     for word in arabic.words(question):  # "لكيري", "ولافروف": a one-letter prefix the stemmer keeps
