@@ -567,3 +567,13 @@ def test_content_words_nltk_lists_as_stopwords_stay_searchable(dalil: Dalil) -> 
     assert {"في", "سبتمبر"} <= arabic.stopwords()
     answer = dalil.ask("What did the US say about its patience with Moscow?")
     assert not answer.abstained and any("صبر واشنطن" in c.quote for c in answer.citations), [c.quote[:50] for c in answer.citations]
+
+
+def test_a_quote_goes_on_with_the_sentences_that_continue_its_words(dalil: Dalil) -> None:
+    """The official's point is two sentences on ("وأوضح «…»", then "وأردف «…»"); a quote cut at the sentence that
+    names him misleads. A sentence with a new subject ("وتأتي هذه التطورات …") is not a continuation."""
+    answer = dalil.ask("What indication about Russian sensitivities did a senior US administration official mention to AFP?")
+    quotes = [c.quote for c in answer.citations]
+    assert not answer.abstained and any("لا يريدون أن يتم اعتبارهم كمرتكبي جرائم حرب" in q for q in quotes), quotes
+    said = next(i for i, q in enumerate(quotes) if "لوكالة الصحافة الفرنسية" in q)
+    assert quotes[said + 1].startswith("وأوضح") and quotes[said + 2].startswith("وأردف"), quotes

@@ -362,6 +362,7 @@ def extractive_answer(
     chosen = chosen or _choose(ranked, cutoff, max_sentences)
     if not chosen:
         return _abstain(question, lang, passages, weights)
+    chosen = _with_continuations(chosen, slots.next_sentence, max_sentences + 1)
     if slots.about and reports(chosen[0], slots.about):  # about one call: no quote that reports another call
         chosen = [c for c in chosen if reports(c, slots.about) or not reports(c, slots.rivals)]
     citations = [citation_for(i, c.passage, c.start, c.end, c.text) for i, c in enumerate(chosen, start=1)]
@@ -515,6 +516,32 @@ def _goes_on(speaker: Person, cand: Candidate, analyzer: Analyzer,
     """Whether ``cand`` continues the speaker's words: the sentence it goes on from has the speaker speaking."""
     before = _went_on_from(cand, previous)
     return before is not None and speaks(speaker, before.text, analyzer)
+
+
+CONTINUATIONS = 2  # sentences at most that go on with a quoted sentence's words and are quoted with it
+_CONTINUES = re.compile(r"^\s*(و|ف)?(اضاف|اضافت|تابع|تابعت|اردف|اردفت|استطرد|استطردت|اوضح|اوضحت)(\s|:|$)")
+
+
+def _with_continuations(chosen: list[Candidate], next_sentence: Callable[[Candidate], Candidate | None] | None,
+                        limit: int) -> list[Candidate]:
+    """The chosen sentences, each followed by the sentence that goes on with its words ("وأردف «…»",
+    "وأوضح البيان أن …"): the answer is often in the elaboration, and a quote cut before it misleads."""
+    if next_sentence is None:
+        return chosen
+    have = {(c.passage.node.metadata["doc_id"], c.start) for c in chosen}
+    out: list[Candidate] = []
+    for cand in chosen:
+        out.append(cand)
+        head = cand
+        for _ in range(CONTINUATIONS):  # "وأوضح «…»" then "وأردف «…»": the words go on over a few sentences
+            after = next_sentence(head)
+            if (after is None or (after.passage.node.metadata["doc_id"], after.start) in have
+                    or not _CONTINUES.match(arabic.normalize(after.text).replace("ة", "ه"))):
+                break
+            head = replace(after, coverage=cand.coverage)
+            out.append(head)
+            have.add((after.passage.node.metadata["doc_id"], after.start))
+    return out[:limit]
 
 
 def _choose(ranked: list[Candidate], cutoff: float, limit: int) -> list[Candidate]:
