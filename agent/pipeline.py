@@ -295,13 +295,16 @@ class Dalil:
         people = tuple(Person(e.en, surnames[e.en], tuple(arabic.normalize(r) for r in e.roles),
                               frozenset([*(w.lower() for w in [*e.en.split(), *e.en_variants]),
                                          *(w for s in [e.ar, *e.variants] for w in arabic.words(s))]))
-                       for e in named if e.kind == "person" and not names_an_institution(e, frame.question))
+                       for e in named if e.kind == "person" and not names_an_institution(e, frame.question)
+                       and (e.en not in frame.call_names or e.en == frame.speaker))
         speaker = next((p for p in people if p.name == frame.speaker), None)
         return Slots(asks=frame.asks, next_sentence=sentences.after, previous_sentence=sentences.before,
                      evidence=tuple(evidence), unknown=tuple(unknown),
                      attribute=frame.attribute, people=people, speaker=speaker,
                      counted=frozenset(t for c in self.analyzer.concepts(frame.counted or "") for t in c.alternatives),
-                     counted_word=frame.counted or "", realized=frame.realized)
+                     counted_word=frame.counted or "", realized=frame.realized,
+                     counted_head=frozenset(t for c in self.analyzer.concepts(frame.counted_head or "") for t in c.alternatives),
+                     counted_head_word=frame.counted_head or "")
 
     @staticmethod
     def _lead(frame: QuestionFrame, event: Event, answer: Answer) -> str | None:

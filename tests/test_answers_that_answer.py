@@ -577,3 +577,57 @@ def test_a_quote_goes_on_with_the_sentences_that_continue_its_words(dalil: Dalil
     assert not answer.abstained and any("لا يريدون أن يتم اعتبارهم كمرتكبي جرائم حرب" in q for q in quotes), quotes
     said = next(i for i, q in enumerate(quotes) if "لوكالة الصحافة الفرنسية" in q)
     assert quotes[said + 1].startswith("وأوضح") and quotes[said + 2].startswith("وأردف"), quotes
+
+
+@pytest.mark.parametrize(("question", "counted", "head"), [
+    ("How many ceasefire violations did the armed groups commit?", "ceasefire", "violations"),
+    ("How many Russian soldiers were killed?", "russian", "soldiers"),  # the side stays checked
+    ("How many civilians left Aleppo?", "civilians", None),
+])
+def test_a_counted_phrase_checks_its_last_noun_too(question: str, counted: str, head: str | None) -> None:
+    f = frame(question)
+    assert (f.counted, f.counted_head) == (counted, head)
+
+
+def test_how_many_violations_quotes_the_sentence_that_counts_them_in_times(dalil: Dalil) -> None:
+    """Before, "ceasefire" alone was the counted noun and "between February and September 2016" pinned September."""
+    answer = dalil.ask("According to Sputnik, how many ceasefire violations were committed by Washington-backed armed "
+                       "groups between February and September 2016?")
+    assert not answer.abstained and "2031 مرة" in answer.citations[0].quote, answer.warnings
+
+
+@pytest.mark.parametrize(("question", "date_from", "date_to"), [
+    ("What happened between 19 September and 5 October?", dt.date(2016, 9, 19), dt.date(2016, 10, 5)),
+    ("ماذا حدث من 16 آب إلى 28 أيلول؟", dt.date(2016, 8, 16), dt.date(2016, 9, 28)),
+    ("How many violations between February and September 2016?", None, None),  # the start has no year: no constraint
+    ("What did they discuss on 1 October and what happened on 5 October?", dt.date(2016, 10, 1), dt.date(2016, 10, 1)),
+])
+def test_a_span_of_days_is_one_constraint(question: str, date_from: dt.date | None, date_to: dt.date | None) -> None:
+    f = frame(question)
+    assert (f.date_from, f.date_to) == (date_from, date_to)
+
+
+def test_their_words_on_another_call_do_not_answer_what_they_said_in_this_one(dalil: Dalil) -> None:
+    """Kerry's words are reported for 28 September; none for the Saturday call. "exactly" does not hide the speaker."""
+    answer = dalil.ask("What exactly did Kerry tell Lavrov during their Saturday call about Aleppo?")
+    assert answer.abstained and any("words of John Kerry" in w for w in answer.warnings), answer.warnings
+    assert not dalil.ask("What did Kerry tell Lavrov on 28 September?").abstained
+
+
+def test_names_that_only_say_which_call_need_not_be_named_by_the_answer(dalil: Dalil) -> None:
+    f = frame("كيف علّق تونر على اجتماعات جنيف متعددة الأطراف بعد اتصال لافروف وكيري أواخر أكتوبر؟")
+    assert f.speaker == "Mark Toner" and set(f.call_names) == {"Sergei Lavrov", "John Kerry"}
+    assert f.event != "suspension"  # "علّق على" comments; it does not suspend
+    answer = dalil.ask(f.question)
+    assert not answer.abstained and "تونر" in answer.citations[0].quote, answer.warnings
+
+
+def test_a_speaker_who_answered_a_question_speaks(dalil: Dalil) -> None:
+    """"أجاب تونر: «…»": answering is speaking; and "How did Toner describe … both sides" asks for his words, not two accounts."""
+    answer = dalil.ask("How did Mark Toner describe the fighting by both sides in Aleppo?")
+    assert not answer.abstained and any("الأسطوانة المشروخة" in c.quote for c in answer.citations), answer.warnings
+
+
+def test_since_how_long_asks_for_a_duration_and_since_when_for_a_day() -> None:
+    assert frame("منذ كم من الوقت كانت روسيا تشن حملتها على حلب؟").attribute == "duration"
+    assert frame("منذ متى يسري اتفاق وقف الأعمال القتالية؟").asks != "how_long"

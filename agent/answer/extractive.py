@@ -195,10 +195,10 @@ _SPEAKS = re.compile(r"(^|\s)(و|ف)?(قال|قالت|يقول|تقول|اعلن
                      r"شدد|شددت|ذكر|ذكرت|افاد|افادت|حث|حثت|ندد|نددت|ادان|ادانت|رحب|رحبت|انتقد|انتقدت|رفض|رفضت|طالب|طالبت|"
                      r"دعا|دعت|اعرب|اعربت|اتهم|اتهمت|وصف|وصفت|اعتبر|اعتبرت|راي|رات|تابع|تابعت|اشار|اشارت|لفت|لفتت|"
                      r"اقترح|اقترحت|عرض|عرضت|ابدي|ابدت|عبر|عبرت|طلب|طلبت|نفي|نفت|هدد|هددت|اشاد|اشادت|ناشد|ناشدت|اصدر|اصدرت|"
-                     r"يريد|تريد|اراد|ارادت|يرغب|ترغب|يامل|تامل|يعتبر|تعتبر|يري|تري|"
+                     r"يريد|تريد|اراد|ارادت|يرغب|ترغب|يامل|تامل|يعتبر|تعتبر|يري|تري|اجاب|اجابت|رد|ردت|علق|علقت|كتب|كتبت|"
                      r"بحسب|وفق|حسب|داعيا|مؤكدا|مشيرا|مضيفا|معربا|محذرا|مشددا|لافتا)(\s|$)"
                      r"|\b(said|says|told|stated|announced|warned|added|stressed|urged|called|accused|described|condemned|"
-                     r"rejected|welcomed|proposed|offered|wants|wanted|expressed|denied|according)\b")
+                     r"rejected|welcomed|proposed|offered|wants|wanted|expressed|denied|according|replied|answered|responded|commented|wrote)\b")
 _THAT = frozenset({"ان", "بان", "انه", "انها", "that"})
 SPEAKER_WINDOW = 12  # words between the verb and the speaker's name ("قال وزير الخارجية الروسي سيرغي لافروف")
 
@@ -242,6 +242,8 @@ class Slots:
     speaker: Person | None = None  # whose words are asked for: a quoted sentence must have them speak
     counted: frozenset[str] = frozenset()  # the search terms of what a how-many question counts
     counted_word: str = ""  # and the word itself
+    counted_head: frozenset[str] = frozenset()  # "how many ceasefire violations": the noun the phrase ends with, when longer
+    counted_head_word: str = ""
     realized: bool = False  # "what sanctions did Washington actually impose": a sentence that only weighs them does not answer
     about: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end): the evidence of the event the answer is about
     rivals: tuple[tuple[str, int, int], ...] = ()  # the evidence of the other events of its kind
@@ -344,7 +346,9 @@ def extractive_answer(
         return _abstain(question, lang, passages, weights)
     if slots.attribute:  # a casualty count or a duration: only the sentences that state one answer
         ranked = [c for c in ranked if c.coverage >= min_coverage and states_attribute(slots.attribute, c.text)
-                  and (slots.attribute not in ("count", "casualties") or counts(slots.counted, c.text, analyzer, slots.counted_word))]
+                  and (slots.attribute not in ("count", "casualties") or (counts(slots.counted, c.text, analyzer, slots.counted_word)
+                                                                          and counts(slots.counted_head, c.text, analyzer,
+                                                                                     slots.counted_head_word)))]
         if not ranked:
             named = _ATTRIBUTE_NAMES.get(slots.attribute, slots.attribute)
             return _abstain(question, lang, passages, weights, [f"no passage states the {named} asked about"])
@@ -362,9 +366,13 @@ def extractive_answer(
     chosen = chosen or _choose(ranked, cutoff, max_sentences)
     if not chosen:
         return _abstain(question, lang, passages, weights)
-    chosen = _with_continuations(chosen, slots.next_sentence, max_sentences + 1)
+    chosen = _with_continuations(chosen, slots.next_sentence, max_sentences + 1,
+                                 # a day, an initiator, a number: only a sentence that goes on to state one
+                                 lambda c: slots.asks not in STRUCTURED_SLOTS or fills_slot(slots.asks, c.text))
     if slots.about and reports(chosen[0], slots.about):  # about one call: no quote that reports another call
         chosen = [c for c in chosen if reports(c, slots.about) or not reports(c, slots.rivals)]
+    if slots.speaker and not any(says(c) for c in chosen):  # their words were found, but not about what is asked
+        return _abstain(question, lang, passages, weights, [f"no passage gives the words of {slots.speaker.name} on this"])
     citations = [citation_for(i, c.passage, c.start, c.end, c.text) for i, c in enumerate(chosen, start=1)]
     sentences = [
         AnswerSentence(text=defang_markers(c.text), citations=[i], supported=True, support=round(c.coverage, 3))
@@ -439,6 +447,14 @@ def _neighbours(pool: list[Candidate], priority: Callable[[Candidate], tuple[flo
         own = coverage(set(analyzer.terms(after.text)), weights)
         inherited = cand.coverage if fills_slot(slots.asks, after.text) and slots.asks != "what" else 0.0
         out.append(replace(after, rank=cand.rank, coverage=max(own, inherited)))
+        have.add((after.passage.node.metadata["doc_id"], after.start))
+    for cand in sorted(pool, key=priority, reverse=True)[:NEIGHBOURS]:
+        # "… حث كيري اليوم الأربعاء …" then "وأوضحت أن لافروف قال لكيري …": the day is in the sentence it goes on from
+        before = _went_on_from(cand, slots.previous_sentence) if slots.asks != "what" else None
+        if before is None or (before.passage.node.metadata["doc_id"], before.start) in have or not fills_slot(slots.asks, before.text):
+            continue
+        out.append(replace(before, rank=cand.rank, coverage=cand.coverage))
+        have.add((before.passage.node.metadata["doc_id"], before.start))
     return out
 
 
@@ -505,10 +521,19 @@ _GOES_ON = re.compile(r"^\s*(و|ف)?(اضاف|اضافت|تابع|تابعت|ا�
 
 
 def _went_on_from(cand: Candidate, previous: Callable[[Candidate], Candidate | None] | None) -> Candidate | None:
-    """The sentence ``cand`` goes on from with no new subject ("وأضاف أن …" after "وقال أوبراين …"), else None."""
-    if previous is None or not _GOES_ON.match(arabic.normalize(cand.text).replace("ة", "ه")):
+    """The sentence ``cand`` goes on from with no new subject ("وأضاف أن …" after "وقال أوبراين …"), or inside
+    a quotation the sentence before opened ("أجاب تونر: «سمعنا بهذا الموضوع.. هذا يدل …»"), else None."""
+    if previous is None:
         return None
-    return previous(cand)
+    if _GOES_ON.match(arabic.normalize(cand.text).replace("ة", "ه")):
+        return previous(cand)
+    before = previous(cand)
+    return before if before is not None and _opens_quote(before.text) and not _opens_quote(cand.text) else None
+
+
+def _opens_quote(text: str) -> bool:
+    """Whether ``text`` opens a quotation it does not close (the sentence splitter cuts inside quotes)."""
+    return text.count("«") > text.count("»") or text.count("“") > text.count("”")
 
 
 def _goes_on(speaker: Person, cand: Candidate, analyzer: Analyzer,
@@ -523,9 +548,10 @@ _CONTINUES = re.compile(r"^\s*(و|ف)?(اضاف|اضافت|تابع|تابعت|�
 
 
 def _with_continuations(chosen: list[Candidate], next_sentence: Callable[[Candidate], Candidate | None] | None,
-                        limit: int) -> list[Candidate]:
+                        limit: int, wanted: Callable[[Candidate], bool]) -> list[Candidate]:
     """The chosen sentences, each followed by the sentence that goes on with its words ("وأردف «…»",
-    "وأوضح البيان أن …"): the answer is often in the elaboration, and a quote cut before it misleads."""
+    "وأوضح البيان أن …", or the rest of a quotation it opens): the answer is often in the elaboration,
+    and a quote cut before it misleads."""
     if next_sentence is None:
         return chosen
     have = {(c.passage.node.metadata["doc_id"], c.start) for c in chosen}
@@ -536,7 +562,8 @@ def _with_continuations(chosen: list[Candidate], next_sentence: Callable[[Candid
         for _ in range(CONTINUATIONS):  # "وأوضح «…»" then "وأردف «…»": the words go on over a few sentences
             after = next_sentence(head)
             if (after is None or (after.passage.node.metadata["doc_id"], after.start) in have
-                    or not _CONTINUES.match(arabic.normalize(after.text).replace("ة", "ه"))):
+                    or not (_CONTINUES.match(arabic.normalize(after.text).replace("ة", "ه")) or _opens_quote(head.text))
+                    or not wanted(after)):
                 break
             head = replace(after, coverage=cand.coverage)
             out.append(head)

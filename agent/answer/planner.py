@@ -70,7 +70,8 @@ def plan(dalil: Dalil, question: str, filters: SearchFilters | None = None, k: i
     frame = dalil.frame(question)
     if frame.asks not in PLANNED and _ALSO_ORDER.search(question):
         frame.asks = "order"
-    elif frame.asks == "what" and _ALSO_COMPARE.search(question):
+    elif frame.asks == "what" and _ALSO_COMPARE.search(question) and frame.speaker is None:
+        # "Which image did Toner use for the fighting by both sides": one person's words, not two accounts
         frame.asks = "compare"
     parts = split_parts(question)
     if frame.asks not in PLANNED and len(parts) < 2 and not _INITIATED_BY.search(question.lower()):

@@ -44,7 +44,8 @@ _ASKS: list[tuple[Asks, str]] = [
                  r"|\bwhich (agency|agencies|outlet|source|newspaper|paper) (reported|said|cited|quoted)\b"
                  r"|(^|\s)(من|ومن) (الذي )?(قال|صرح|اعلن|حذر|اكد|ذكر|اتهم|ابلغ)|(وفق|بحسب|حسب|نقلا عن) (من|اي|ايه)(\s|$)"),
     ("how_long", r"\bhow long\b|\bduration\b|\bfor how many (minutes|hours)\b|\bhow many (minutes|hours|days|weeks) did\b.*\b(last|take)\b"
-                 r"|كم (استمر|دام|استغرق)|(^|\s)مده|كم (دقيقه|ساعه)|كم (يوما|يوم|اياما|ساعه|ساعات|دقيقه|دقائق|اسبوعا|شهرا) (استغرق|استمر|دام)"),
+                 r"|كم (استمر|دام|استغرق)|(^|\s)منذ كم(\s|$)"
+                 r"|(^|\s)مده|كم (دقيقه|ساعه)|كم (يوما|يوم|اياما|ساعه|ساعات|دقيقه|دقائق|اسبوعا|شهرا) (استغرق|استمر|دام)"),
     ("order", r"\b(in (chronological )?order|chronolog\w*|which came first|sequence of|order these)\b|(^|\s)(رتب|ترتيب|تسلسل)"),
     ("list", r"^(list|name|enumerate)\b|\b(list|name) (all|the|every)\b|\bwhat (calls|events)\b|(^|\s)(اذكر|عدد|ما هي) (جميع|كل|الاتصالات)"),
     ("compare", r"\b(compare|differ|differs|difference|different|versus|vs\.?)\b|(^|\s)(قارن|الفرق|يختلف|تختلف|مقارنه)"),
@@ -60,7 +61,7 @@ _ASK_RE = [(asks, re.compile(pattern)) for asks, pattern in _ASKS]
 
 _EVENTS: list[tuple[EventKind, str]] = [
     ("suspension", r"\bsuspen\w*|\bhalt\w*|\bfreez\w*|\bcut\w* (off )?(its |the |all )?(\w+ )?(channels|contacts|ties|cooperation)"
-                   r"|(^|\s)(و|ب|ل)?(ال)?(تعليق(?!ا? علي)|علق|تعلق|يعلق|وقف التعاون|قطع (ال)?(قنوات|اتصالات|تواصل))"),
+                   r"|(^|\s)(و|ب|ل)?(ال)?(تعليق(?!ا? علي)|(علق|تعلق|يعلق)(?!(\s+\S+){0,4}\s+علي(\s|$))|وقف التعاون|قطع (ال)?(قنوات|اتصالات|تواصل))"),
     ("ceasefire", r"\bceasefire|\bcease-fire|\btruce|\bcessation of hostilities|(^|\s)(و|ب|ل)?(ال)?(هدنه|وقف اطلاق النار|وقف الاعمال)"),
     ("agreement", r"\bagreement|\bdeal\b|\baccord\b|(^|\s)(و|ب|ل)?(ال)?(اتفاق|اتفاقيه)"),
     ("meeting", r"\bmeet\w*|\bvisit\w*|\btalks in\b|(^|\s)(و|ب|ل)?(ال)?(لقاء|اجتماع|زياره|التقى|يلتقي)"),
@@ -78,6 +79,9 @@ _PLURAL = re.compile(r"\b(calls|events|meetings|conversations)\b|(^|\s)(ال)?(�
 _LATE = re.compile(r"\b(late|end of)\s+$|(اواخر|نهايه|اخر)\s+(شهر\s+)?$")
 _EARLY = re.compile(r"\b(early|beginning of|start of)\s+$|(اوائل|بدايه|مطلع)\s+(شهر\s+)?$")
 _MID = re.compile(r"\b(mid|middle of)[- ]?\s*$|(منتصف)\s+(شهر\s+)?$")
+_RANGE_END = re.compile(r"\b(between|from)\s+(\S+\s+){1,3}(and|to|until|till|through)\s+$"
+                        r"|(^|\s)(بين|من)\s+(\S+\s+){1,3}(و|الى|الي|حتى|حتي|لغايه)\s*$|(^|\s)(بين|من)\s+(\S+\s+){0,2}\S+\s+و$")
+_RANGE_GOES_ON = re.compile(r"\s*(and|to|until|till|through|-|–|و|الى|الي|حتى|حتي|لغايه)(\s|\d|$)")
 _DURATION_WORDS = re.compile(r"\bhow long\b|\bduration\b|\bminutes?\b|\bhours?\b|(^|\s)(مده|دقيقه|دقائق|ساعه|ساعات|استمر|دام)(\s|$)")
 _SHORT_UNITS = re.compile(r"\b(minutes?|hours?)\b|(^|\s)(دقيقه|دقائق|ساعه|ساعات)(\s|$)")
 _TIME_OF_DAY = re.compile(r"\b(what|which) time\b|\btime of (the )?day\b|\bat what hour\b|\b(morning|afternoon|evening|night) or\b"
@@ -89,6 +93,8 @@ _LISTED = re.compile(r"\bhow many (countries|nations|states|cities|parties|sides
                      r"|(^|\s)كم (دوله|بلدا|بلد|مدينه|طرفا|جهه|وكاله)(\s|$)")
 # the noun a how-many question counts: "how many civilians", "كم مدنيا", "عدد المدنيين"
 _COUNTED = re.compile(r"\bhow many (\w+)|\bnumber of (?:the )?(\w+)|(?:^|\s)كم (?!من(?:\s|$))(?:عدد )?(\S+)|(?:^|\s)عدد (\S+)")
+_COUNTED_PHRASE = re.compile(r"\bhow many ((?:[a-z]+ ){1,3}?)(?:were|was|are|is|did|do|does|have|has|had|would|will|could|in|on|of|"
+                             r"by|from|between|during|since|at|that)\b")
 _CASUALTIES = re.compile(r"\b(killed|dead|died|die|deaths|casualt\w*|wounded|injured|victims)\b"
                          r"|(^|\s)(قتلي|القتلي|قتيل|ضحايا|الضحايا|جرحي|الجرحي)(\s|$)")
 # words an English question uses that are not its subject (the focus is what is left)
@@ -121,7 +127,11 @@ class QuestionFrame(BaseModel):
     attribute: Attribute | None = Field(default=None, description="an attribute the evidence must state (a duration, a casualty count)")
     speaker: str | None = Field(default=None, description="the person whose words are asked for ('what did Kerry tell Lavrov')")
     counted: str | None = Field(default=None, description="what a how-many question counts ('civilians'): the number must count it")
+    counted_head: str | None = Field(default=None, description="the noun ending a longer counted phrase ('how many ceasefire "
+                                     "violations'): the number must count it too")
     speaker_words: list[str] = Field(default_factory=list, description="who an Arabic 'ماذا قال …' asks about, as written")
+    call_names: list[str] = Field(default_factory=list, description="people named only to say which call ('after the "
+                                  "Lavrov-Kerry call', 'بعد اتصال لافروف وكيري'): the passages need not name them")
     realized: bool = Field(default=False, description="'actually', 'فعلياً': what was done, not what was weighed or planned")
 
     @property
@@ -177,6 +187,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     _relation(frame, norm)
     _dates(frame, question, reference)
     frame.entities = named_entities(question, analyzer)
+    frame.call_names = [e for m in _CALL_NAMED.finditer(norm) for e in named_entities(m.group(0), analyzer)]
     frame.names_unknown = _unknown_names(question, analyzer, frame.entities) if lang == "en" else []
     frame.focus = _focus(question, analyzer)
     frame.speaker = _speaker(norm, analyzer)
@@ -194,6 +205,9 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     if frame.attribute in ("count", "casualties"):  # "how many Russian soldiers were killed": not Syrian ones
         counted = _COUNTED.search(norm)
         frame.counted = next((g for g in counted.groups() if g), None) if counted else None
+        phrase = _COUNTED_PHRASE.search(norm)  # "how many ceasefire violations were": "violations" is counted too
+        if phrase and len(phrase.group(1).split()) > 1:
+            frame.counted_head = phrase.group(1).split()[-1]
     return frame
 
 
@@ -217,10 +231,11 @@ def _main_clause(norm: str) -> str:
 
 # "What did Kerry tell Lavrov", "How did Obama react", "ماذا قال لافروف لكيري": whose words are asked for
 _SPEECH_QUESTION = re.compile(
-    r"\b(?:what|how) (?:did|does|do|has|had|would|was) (?P<who>(?:\S+ ){1,6}?)(?:say|said|tell|told|stress|warn|announce|think|react|"
-    r"respond|reply|describe|demand|want|ask|accuse|claim|mean|urge|propose|suggest|insist|argue)\b"
+    r"\b(?:what|how|which \w+) (?:exactly |precisely )?(?:did|does|do|has|had|would|was) (?P<who>(?:\S+ ){1,6}?)"
+    r"(?:say|said|tell|told|stress|warn|announce|think|react|"
+    r"respond|reply|describe|characteri[sz]e|demand|want|ask|accuse|claim|mean|urge|propose|suggest|insist|argue)\b"
     r"|(?:^|\s)(?:ماذا|ما الذي|بماذا|بم|كيف|ما) (?:قال|قالت|قاله|قالته|ابلغ|ابلغت|اكد|اكدت|اعلن|اعلنت|صرح|صرحت|حذر|حذرت|رد|ردت|وصف|"
-    r"وصفت|طالب|طالبت|اقترح|اقترحت|اتهم|اتهمت|يريد|تريد|اراد|ارادت|عرض|عرضت|اوضح|اوضحت|اضاف|اضافت) (?P<who2>(?:\S+ ?){1,6})"
+    r"وصفت|طالب|طالبت|اقترح|اقترحت|اتهم|اتهمت|يريد|تريد|اراد|ارادت|عرض|عرضت|اوضح|اوضحت|اضاف|اضافت|علق|علقت) (?P<who2>(?:\S+ ?){1,6})"
     )
 _ACCORDING_TO = re.compile(r"\baccording to (?P<who>(?:\S+ ?){1,4})"
                            r"|(?:بحسب|وفق|حسب) (?:ما )?(?:قاله|قالته|ذكره|ذكرته|اعلنه|اعلنته|صرح به) (?P<who2>(?:\S+ ?){1,6})")
@@ -234,7 +249,8 @@ def _speaker(norm: str, analyzer: Analyzer) -> str | None:
     found = sorted([*_SPEECH_QUESTION.finditer(norm), *_ACCORDING_TO.finditer(norm)], key=lambda m: m.start())
     for m in found:  # "ماذا تريد واشنطن … بحسب ما قاله تونر": the first person who speaks
         words = next((g for g in m.groups() if g), "").split()
-        if words and words[0] in _INSTITUTIONS:  # "بماذا وصفت صحيفة واشنطن بوست حسابات أوباما": the paper speaks
+        if words and words[0] in _INSTITUTIONS and not _ROLES & set(words):
+            # "بماذا وصفت صحيفة واشنطن بوست حسابات أوباما": the paper speaks ("State Department spokesman Mark Toner": he does)
             continue
         for n in range(1, len(words) + 1):  # the shortest window that names someone: the nearest name
             named = [e for e in named_entities(" ".join(words[:n]), analyzer) if e in people]
@@ -247,6 +263,10 @@ _REALIZED = re.compile(r"\b(actually|in fact|in practice|really|ended up)\b|(^|\
 # a body, not a person, is the subject when the words after the verb start with one of these (normalized)
 _INSTITUTIONS = frozenset("صحيفه وكاله وكالات وزاره شبكه موقع قناه مجله بعثه الخارجيه الكرملين البيت الحكومه الاداره "
                           "the newspaper paper agency ministry state department kremlin white house government".split())
+# "after the Lavrov-Kerry call", "بعد اتصال لافروف وكيري": the names say which call, they are not what is asked about
+_CALL_NAMED = re.compile(r"\b[a-z]+[-–][a-z]+ (phone )?(call|conversation)\b|\b(call|conversation) between [a-z]+ and [a-z]+\b"
+                         r"|(^|\s)(ال)?(اتصال|مكالمه|محادثه)( الهاتفي| الهاتفيه)?( بين)? [^\s،,؟?]+ و[^\s،,؟?]+")
+_ROLES = frozenset("spokesman spokeswoman spokesperson secretary minister official المتحدث الناطق وزير مسؤول".split())
 _SPEAKER_END = re.compile(r"(^|\s)(عن|حول|بشان|في|خلال|ل|الي|امام|بعد|قبل|يوم|ان|انه)(\s|$)")
 
 
@@ -363,6 +383,11 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
             frame.relation_from, frame.relation_to = start, end
             frame.nearest = not _PLURAL.search(arabic.normalize(question).replace("ة", "ه").lower())
             continue
+        if _RANGE_END.search(before.lower()):  # "between February and September 2016": a span, not its last month
+            if frame.date_from is not None and frame.date_to is not None:
+                frame.date_from, frame.date_to = min(frame.date_from, start), max(frame.date_to, end)
+                frame.date_phrase = f"{frame.date_phrase} … {found.phrase}"
+            continue  # the start was not resolved (a month with no year): a span that long constrains little
         if found.granularity == "month":
             if _LATE.search(before):
                 start = start.replace(day=21)
@@ -370,10 +395,14 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
                 end = start.replace(day=10)
             elif _MID.search(before):
                 start, end = start.replace(day=11), start.replace(day=20)
+        if frame.date_from is not None:  # a second day that does not end a span: the first one holds
+            return
         frame.date_from, frame.date_to, frame.date_phrase = start, end, found.phrase
         if found.weekday_stated:
             frame.weekday = _weekday_of(arabic.normalize(found.weekday_stated).replace("ة", "ه"))
-        return
+        after = arabic.normalize(question[found.start + len(found.phrase):]).lower()
+        if not _RANGE_GOES_ON.match(after):  # "between 19 September and 5 October": the next day ends the span
+            return
 
 
 def _weekday_of(word: str) -> int | None:
