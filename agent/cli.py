@@ -256,6 +256,18 @@ def serve_http(store: Path | None, config: Path | None, host: str | None, port: 
     err().print("dalil serve --http: stopped", markup=False)
 
 
+@app.command()
+def mcp(store: StoreOpt = None, config: ConfigOpt = None) -> None:
+    """Answer an MCP client (Claude Desktop, an IDE, an agent) over stdin/stdout until it disconnects: the tools search, ask,
+    timeline and read_article, with the JSON of --json (see the README). `dalil serve --http` serves them at /mcp."""
+    from agent.serve import http as http_server
+    from agent.serve import mcp as mcp_server
+
+    with user_errors():
+        settings = settings_for(store, config)
+        mcp_server.run_stdio(settings, http_server.Worker(settings))
+
+
 @app.command("config")
 def show_config(store: StoreOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Print the effective settings (defaults < config file < DALIL_* env < flags), secrets masked."""

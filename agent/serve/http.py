@@ -12,6 +12,8 @@ serves it with uvicorn (``dalil serve --http``). The routes and their JSON:
 - ``GET /v1/models`` and ``POST /v1/chat/completions``: the model ``dalil`` for any OpenAI client;
   the last user message is the question, the reply's content the answer with a "Sources" list,
   and the extra top-level fields ``citations`` (the ``Answer``'s) and ``dalil`` (mode, abstained, …);
+- ``/mcp``: the same search, ask and timeline, and read_article, as MCP tools over streamable HTTP
+  (``agent.serve.mcp``);
 - ``/docs`` and ``/openapi.json``: FastAPI's description of all of it.
 
 Every error is one JSON object ``{"error": {"message": "<one line>", "type": "…"}}`` (OpenAI's
@@ -56,11 +58,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent.config import Settings
 from agent.errors import DalilError
 from agent.safety import mask_urls_in
+from agent.serve import mcp
 
 if TYPE_CHECKING:
     from agent.pipeline import Dalil
@@ -519,6 +523,8 @@ def create_app(settings: Settings) -> FastAPI:
     """The HTTP API over one ``Dalil`` for ``settings`` (see the module docstring)."""
     worker = Worker(settings)
     state: dict[str, Any] = {}
+    tools = mcp.create_server(worker)
+    tools_app = mcp.http_app(tools, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -526,7 +532,8 @@ def create_app(settings: Settings) -> FastAPI:
             state["ready"] = await worker.call(worker.warm_up)
         except DalilError as exc:  # no store yet, or an empty one: /ready says so until it is there
             state["ready"] = {"status": "not ready", "reason": one_line(exc)}
-        yield
+        async with tools.session_manager.run():  # /mcp's requests run in its task group
+            yield
         worker.close()
 
     app = FastAPI(
@@ -704,6 +711,12 @@ def create_app(settings: Settings) -> FastAPI:
             yield sse("[DONE]")
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers=_SSE_HEADERS)
+
+    # --- MCP -----------------------------------------------------------------------------------
+
+    # a route to the MCP app, not app.mount: a Mount does not match the bare /mcp (it redirects to /mcp/, and some MCP clients
+    # do not follow that)
+    app.router.routes.append(Route("/mcp", tools_app, name="mcp"))
 
     return app
 
