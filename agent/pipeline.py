@@ -271,7 +271,7 @@ class Dalil:
 
     def _slots(self, frame: QuestionFrame, event: Event | None, sentences: ArticleSentences) -> Slots:
         from agent.answer.extractive import Person, Slots
-        from agent.retrieval.question import names_an_institution, unknown_speaker
+        from agent.retrieval.question import as_written, names_an_institution, unknown_speaker
 
         evidence = []
         if event is not None:
@@ -302,7 +302,7 @@ class Dalil:
                      evidence=tuple(evidence), unknown=tuple(unknown),
                      attribute=frame.attribute, people=people, speaker=speaker,
                      counted=frozenset(t for c in self.analyzer.concepts(frame.counted or "") for t in c.alternatives),
-                     counted_word=frame.counted or "", realized=frame.realized,
+                     counted_word=as_written(frame.counted or "", frame.question), realized=frame.realized,
                      counted_head=frozenset(t for c in self.analyzer.concepts(frame.counted_head or "") for t in c.alternatives),
                      counted_head_word=frame.counted_head or "")
 

@@ -541,7 +541,7 @@ def test_an_english_word_bridged_to_arabic_finds_the_articles_inflection(dalil: 
 ])
 def test_whose_count_and_whose_ministry(dalil: Dalil, question: str, reason: str) -> None:
     answer = dalil.ask(question)
-    assert answer.abstained and reason in answer.warnings, answer.warnings
+    assert answer.abstained and any(w.startswith(reason) for w in answer.warnings), answer.warnings
 
 
 def test_the_casualties_of_the_side_asked_about_are_quoted(dalil: Dalil) -> None:
@@ -631,3 +631,43 @@ def test_a_speaker_who_answered_a_question_speaks(dalil: Dalil) -> None:
 def test_since_how_long_asks_for_a_duration_and_since_when_for_a_day() -> None:
     assert frame("منذ كم من الوقت كانت روسيا تشن حملتها على حلب؟").attribute == "duration"
     assert frame("منذ متى يسري اتفاق وقف الأعمال القتالية؟").asks != "how_long"
+
+
+def test_a_dual_counts_two(dalil: Dalil) -> None:
+    """"أكبر مستشفيين" is two hospitals; "المدنيين" is a plural, not two civilians (unvocalized, only a singular
+    in ى or ة tells them apart)."""
+    answer = dalil.ask("كم مستشفى استهدفت بغارات جوية في شرق حلب فجر الاربعاء 28 ايلول؟")
+    assert not answer.abstained and "مستشفيين" in answer.citations[0].quote, answer.warnings
+    from agent.answer.extractive import _states_dual
+    from agent.text.lexicon import load_analyzer
+    assert not _states_dual("مدنيا", "السماح بإخلاء المدنيين من شرق حلب", load_analyzer())
+
+
+def test_a_sentence_that_goes_on_with_a_count_inherits_the_question_words(dalil: Dalil) -> None:
+    """"وكانت النتيجة أن 3500 عسكري سوري …" shares few words with the question; the sentence before it (Sputnik's
+    violations) shares many. It was in the pool with its own low coverage, and only new neighbours inherited."""
+    answer = dalil.ask("كم عدد العسكريين السوريين الذين قتلوا جراء خروقات الهدنة وفق ارقام سبوتنيك؟")
+    assert not answer.abstained and "3500 عسكري سوري" in answer.citations[0].quote, answer.warnings
+
+
+@pytest.mark.parametrize("question", [
+    "Was it Washington or Moscow that set up the phone conversation of Tuesday 16 August?",
+    "Who set up the call on 5 October?",
+])
+def test_choosing_who_set_up_a_call_asks_who_initiated(question: str) -> None:
+    assert frame(question).asks == "who_initiated"
+
+
+@pytest.mark.parametrize(("question", "country"), [
+    ("ما موقف المانيا من قرار واشنطن تعليق قنوات الاتصال مع موسكو بشأن سوريا؟", "Germany"),
+    ("هل ناقش الوزيران الوضع في اليمن؟", "Yemen"),
+])
+def test_an_arabic_question_about_a_country_no_article_names_abstains(dalil: Dalil, question: str, country: str) -> None:
+    """English capitals are caught as unknown names; Arabic has none, so the lexicon lists countries."""
+    answer = dalil.ask(question)
+    assert answer.abstained and any(country in w for w in answer.warnings), answer.warnings
+
+
+def test_the_value_of_something_asks_for_a_number() -> None:
+    f = frame("ما قيمة العقوبات الاضافية التي فرضتها واشنطن على دمشق؟")
+    assert f.asks == "how_many" and f.attribute == "count"

@@ -145,6 +145,8 @@ def counts(counted: frozenset[str], sentence: str, analyzer: Analyzer, word: str
     # an English noun's Arabic forms, matched whole ("times": مرة, which search drops as a stopword)
     bridged = {_bare(arabic.normalize(f).replace("ة", "ه")) for f in analyzer.bridges.get(word.lower(), [])}
     words = arabic.normalize(sentence).replace("ة", "ه").split()
+    if _states_dual(word, sentence, analyzer):
+        return True  # "أكبر مستشفيين": the dual is the number two
     for i, token in enumerate(words):
         if _NUMBER.search(token):
             near = words[max(0, i - COUNT_WINDOW):i + COUNT_WINDOW + 1]
@@ -154,6 +156,42 @@ def counts(counted: frozenset[str], sentence: str, analyzer: Analyzer, word: str
                     or bridged & {_bare(w) for w in near}:
                 return True
     return False
+
+
+def _states_what_is_asked(slots: Slots, sentence: str, analyzer: Analyzer) -> bool:
+    """Whether ``sentence`` states the attribute asked for and, for a count, counts what is counted."""
+    attribute = slots.attribute
+    if not (states_attribute(attribute, sentence) or (attribute == "count" and _states_dual(slots.counted_word, sentence, analyzer))):
+        return False
+    return attribute not in ("count", "casualties") or (counts(slots.counted, sentence, analyzer, slots.counted_word)
+                                                        and counts(slots.counted_head, sentence, analyzer, slots.counted_head_word))
+
+
+def _states_dual(word: str, sentence: str, analyzer: Analyzer) -> bool:
+    """Whether ``sentence`` counts two of ``word`` (what a how-many question counts) with a dual ("أكبر مستشفيين")."""
+    singulars = _dual_singulars(word, analyzer)
+    return bool(singulars) and any(_dual_of(w, singulars) for w in arabic.normalize(sentence).replace("ة", "ه").split())
+
+
+def _dual_singulars(word: str, analyzer: Analyzer) -> set[str]:
+    """The normalized singulars, ending in ى or ة, of a counted noun (the question's Arabic word or an English
+    word's Arabic forms): only their duals are told apart from plurals in unvocalized text ("مستشفيين" is two
+    hospitals; "مدنيين" is civilians, as a dual of مدني would be written too)."""
+    forms = [word] if arabic.is_arabic(word) else analyzer.bridges.get(word.lower(), [])
+    out = set()
+    for form in forms:
+        bare = re.sub(r"^(و|ف|ب|ل)?(ال)", "", form.strip())
+        if bare.endswith("ى"):
+            out.add(arabic.normalize(bare))
+        elif bare.endswith("ة"):
+            out.add(arabic.normalize(bare[:-1]) + "ت")
+    return out
+
+
+def _dual_of(word: str, singulars: set[str]) -> bool:
+    """Whether ``word`` is the Arabic dual ("مستشفيين", "دولتين") of one of ``singulars``."""
+    word = re.sub(r"^(و|ف|ب|ل)?(ال)?", "", word)
+    return len(word) > 4 and word.endswith(("ين", "ان")) and word[:-2] in singulars
 
 
 def _bare(word: str) -> str:
@@ -345,10 +383,7 @@ def extractive_answer(
     if not weights or best < min_coverage:
         return _abstain(question, lang, passages, weights)
     if slots.attribute:  # a casualty count or a duration: only the sentences that state one answer
-        ranked = [c for c in ranked if c.coverage >= min_coverage and states_attribute(slots.attribute, c.text)
-                  and (slots.attribute not in ("count", "casualties") or (counts(slots.counted, c.text, analyzer, slots.counted_word)
-                                                                          and counts(slots.counted_head, c.text, analyzer,
-                                                                                     slots.counted_head_word)))]
+        ranked = [c for c in ranked if c.coverage >= min_coverage and _states_what_is_asked(slots, c.text, analyzer)]
         if not ranked:
             named = _ATTRIBUTE_NAMES.get(slots.attribute, slots.attribute)
             return _abstain(question, lang, passages, weights, [f"no passage states the {named} asked about"])
@@ -438,23 +473,29 @@ def _neighbours(pool: list[Candidate], priority: Callable[[Candidate], tuple[flo
     المحادثة أجريت أمس الأول السبت" after the sentence about the call)."""
     if slots.next_sentence is None:
         return []
-    have = {(c.passage.node.metadata["doc_id"], c.start) for c in pool}
+    have = {(c.passage.node.metadata["doc_id"], c.start): c.coverage for c in pool}
     out = []
     for cand in sorted(pool, key=priority, reverse=True)[:NEIGHBOURS]:
         after = slots.next_sentence(cand)
-        if after is None or (after.passage.node.metadata["doc_id"], after.start) in have:
+        if after is None:
             continue
-        own = coverage(set(analyzer.terms(after.text)), weights)
+        key = (after.passage.node.metadata["doc_id"], after.start)
         inherited = cand.coverage if fills_slot(slots.asks, after.text) and slots.asks != "what" else 0.0
+        if key in have and inherited <= have[key]:  # in the pool already, as well covered ("وكانت النتيجة أن 3500 …"
+            continue                                 # has few of the question's words: it inherits them)
+        own = coverage(set(analyzer.terms(after.text)), weights)
         out.append(replace(after, rank=cand.rank, coverage=max(own, inherited)))
-        have.add((after.passage.node.metadata["doc_id"], after.start))
+        have[key] = max(own, inherited)
     for cand in sorted(pool, key=priority, reverse=True)[:NEIGHBOURS]:
         # "… حث كيري اليوم الأربعاء …" then "وأوضحت أن لافروف قال لكيري …": the day is in the sentence it goes on from
         before = _went_on_from(cand, slots.previous_sentence) if slots.asks != "what" else None
-        if before is None or (before.passage.node.metadata["doc_id"], before.start) in have or not fills_slot(slots.asks, before.text):
+        if before is None or not fills_slot(slots.asks, before.text):
+            continue
+        key = (before.passage.node.metadata["doc_id"], before.start)
+        if have.get(key, -1.0) >= cand.coverage:
             continue
         out.append(replace(before, rank=cand.rank, coverage=cand.coverage))
-        have.add((before.passage.node.metadata["doc_id"], before.start))
+        have[key] = cand.coverage
     return out
 
 

@@ -33,7 +33,8 @@ WEEKDAYS_AR = ("الاثنين", "الثلاثاء", "الاربعاء", "الخ
 
 # what is asked: the first pattern that matches wins, so the specific ones come first
 _ASKS: list[tuple[Asks, str]] = [
-    ("who_initiated", r"\bwho (initiated|placed|made|started|requested|asked for|called whom|reached out|phoned|rang)\b|\binitiat"
+    ("who_initiated", r"\bwho (initiated|placed|made|started|requested|asked for|called whom|reached out|phoned|rang|set up|arranged)\b"
+                      r"|\binitiat|^(was it|did) \w+ or \w+ (that|who)? ?(set up|arranged|placed|made|requested|called|phoned|rang)\b"
                       r"|\bat whose (request|initiative)|\b(reached out|got in touch|phoned|rang|called) first\b|\bpicked up the phone\b"
                       r"|\bwhich (side|minister|country|party) (called|initiated|made|placed|requested|asked for|reached out)"
                       r"|(^|\s)(من|ومن) (الذي )?(بادر|طلب|اجرى|اتصل|بدا)"
@@ -51,7 +52,8 @@ _ASKS: list[tuple[Asks, str]] = [
     ("compare", r"\b(compare|differ|differs|difference|different|versus|vs\.?)\b|(^|\s)(قارن|الفرق|يختلف|تختلف|مقارنه)"),
     ("when", r"\b(when|what day|which day|what date|on what date|what time)\b|\b(what|which) (was|is|were) the (date|day)\b"
              r"|(^|\s)(متى|متي|اي يوم|اي تاريخ|ما تاريخ|ما هو تاريخ)"),
-    ("how_many", r"\bhow (many|much)\b|\bnumber of\b|(^|\s)كم(\s|$)|(^|\s)عدد "),
+    ("how_many", r"\bhow (many|much)\b|\bnumber of\b|\b(what|which) (was|is|were) the (value|amount|sum|size|figure)\b"
+                 r"|(^|\s)كم(\s|$)|(^|\s)عدد |(^|\s)(ما|وما) (قيمه|مبلغ)(\s|$)"),
     ("where", r"\bwhere\b|\bin which (city|country|place)\b|(^|\s)(اين|في اي مدينه|في اي بلد)"),
     ("why", r"\bwhy\b|\bfor what reason\b|\bwhat (was|is) the reason\b|(^|\s)(لماذا|ما سبب|ما السبب|لم )"),
     ("yes_no", r"^(did|was|were|is|are|does|do|has|have|had|can|could|will|would)\b|^هل(\s|$)"),
@@ -93,10 +95,32 @@ _LISTED = re.compile(r"\bhow many (countries|nations|states|cities|parties|sides
                      r"|(^|\s)كم (دوله|بلدا|بلد|مدينه|طرفا|جهه|وكاله)(\s|$)")
 # the noun a how-many question counts: "how many civilians", "كم مدنيا", "عدد المدنيين"
 _COUNTED = re.compile(r"\bhow many (\w+)|\bnumber of (?:the )?(\w+)|(?:^|\s)كم (?!من(?:\s|$))(?:عدد )?(\S+)|(?:^|\s)عدد (\S+)")
-_COUNTED_PHRASE = re.compile(r"\bhow many ((?:[a-z]+ ){1,3}?)(?:were|was|are|is|did|do|does|have|has|had|would|will|could|in|on|of|"
-                             r"by|from|between|during|since|at|that)\b")
+_HOW_MANY = re.compile(r"\bhow many ((?:[a-z]+ ?){1,3})")
+# words that end the noun phrase a how-many question counts ("how many people under attack": people)
+_PHRASE_END = frozenset("were was are is did do does have has had would will could can in on of by from between during since at "
+                        "that who which under with to for against into over after before".split())
+
+
+def as_written(word: str, question: str) -> str:
+    """A normalized word of ``question`` as the question writes it: "مستشفى", whose ى tells its dual
+    ("مستشفيين") from a plural, which normalizing loses."""
+    return next((w for w in re.findall(r"\w+", question) if arabic.normalize(w).replace("ة", "ه").lower() == word), word)
+
+
+_IRREGULAR_PLURALS = frozenset("people men women children".split())
+
+
+def _counted_phrase(norm: str) -> list[str]:
+    """The words of the noun phrase after "how many", up to the first function word."""
+    m = _HOW_MANY.search(norm)
+    words = m.group(1).split() if m else []
+    end = next((i for i, w in enumerate(words) if w in _PHRASE_END), len(words))
+    # a modifier and its plural noun ("ceasefire violations", "Russian soldiers"); "civilians left" is noun and verb
+    return words[:2] if end >= 2 and (words[1].endswith("s") or words[1] in _IRREGULAR_PLURALS) else words[:1]
+
+
 _CASUALTIES = re.compile(r"\b(killed|dead|died|die|deaths|casualt\w*|wounded|injured|victims)\b"
-                         r"|(^|\s)(قتلي|القتلي|قتيل|ضحايا|الضحايا|جرحي|الجرحي)(\s|$)")
+                         r"|(^|\s)(قتلي|القتلي|قتيل|ضحايا|الضحايا|جرحي|الجرحي|قتلوا|قتل|لقي|لقوا|حتفه|حتفهم|مصرع|مصرعهم)(\s|$)")
 # words an English question uses that are not its subject (the focus is what is left)
 _QUESTION_WORDS = frozenset(
     "who whom whose what which when where why how did does do was were is are has have had according "
@@ -205,9 +229,9 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     if frame.attribute in ("count", "casualties"):  # "how many Russian soldiers were killed": not Syrian ones
         counted = _COUNTED.search(norm)
         frame.counted = next((g for g in counted.groups() if g), None) if counted else None
-        phrase = _COUNTED_PHRASE.search(norm)  # "how many ceasefire violations were": "violations" is counted too
-        if phrase and len(phrase.group(1).split()) > 1:
-            frame.counted_head = phrase.group(1).split()[-1]
+        phrase = _counted_phrase(norm)  # "how many ceasefire violations were": "violations" is counted too
+        if len(phrase) > 1:
+            frame.counted_head = phrase[-1]
     return frame
 
 
@@ -233,7 +257,7 @@ def _main_clause(norm: str) -> str:
 _SPEECH_QUESTION = re.compile(
     r"\b(?:what|how|which \w+) (?:exactly |precisely )?(?:did|does|do|has|had|would|was) (?P<who>(?:\S+ ){1,6}?)"
     r"(?:say|said|tell|told|stress|warn|announce|think|react|"
-    r"respond|reply|describe|characteri[sz]e|demand|want|ask|accuse|claim|mean|urge|propose|suggest|insist|argue)\b"
+    r"respond|reply|describe|characteri[sz]e|liken|compare|demand|want|ask|accuse|claim|mean|urge|propose|suggest|insist|argue)\b"
     r"|(?:^|\s)(?:ماذا|ما الذي|بماذا|بم|كيف|ما) (?:قال|قالت|قاله|قالته|ابلغ|ابلغت|اكد|اكدت|اعلن|اعلنت|صرح|صرحت|حذر|حذرت|رد|ردت|وصف|"
     r"وصفت|طالب|طالبت|اقترح|اقترحت|اتهم|اتهمت|يريد|تريد|اراد|ارادت|عرض|عرضت|اوضح|اوضحت|اضاف|اضافت|علق|علقت) (?P<who2>(?:\S+ ?){1,6})"
     )
