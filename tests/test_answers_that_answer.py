@@ -671,3 +671,20 @@ def test_an_arabic_question_about_a_country_no_article_names_abstains(dalil: Dal
 def test_the_value_of_something_asks_for_a_number() -> None:
     f = frame("ما قيمة العقوبات الاضافية التي فرضتها واشنطن على دمشق؟")
     assert f.asks == "how_many" and f.attribute == "count"
+
+
+@pytest.mark.parametrize(("question", "day"), [
+    ("The mid-August report mentions an earlier Lavrov–Kerry call that month. When was it?", "5 August 2016"),
+    ("Which day was the call shortly before the Saturday call on Aleppo?", "30 September 2016"),
+])
+def test_an_earlier_call_is_the_one_before_the_call_the_question_pins(dalil: Dalil, question: str, day: str) -> None:
+    """Before, "before the call" was anchored on the corpus's first call, and "an earlier call" was the pinned one."""
+    assert frame(question).from_pinned
+    answer = dalil.ask(question)
+    assert not answer.abstained and answer.about is not None and day in answer.about, answer.about
+
+
+def test_an_earlier_call_in_arabic_too() -> None:
+    f = frame("ما تاريخ الاتصال السابق بين لافروف وكيري الذي أشار إليه خبر مكالمة الثلاثاء؟")
+    assert f.from_pinned and f.relation == "before"
+    assert not frame("When was the call on Saturday?").from_pinned

@@ -40,6 +40,8 @@ def kind_matches(frame: QuestionFrame, event: Event) -> bool:
 
 def candidate_events(frame: QuestionFrame, events: list[Event], people: Iterable[str] = ()) -> list[Event]:
     """The events that meet the frame's kind, date, weekday, people and relation constraints."""
+    if frame.from_pinned:
+        return _from_pinned(frame, events, people)
     wanted_people = set(people)
     out = []
     for event in events:
@@ -78,6 +80,21 @@ def candidate_events(frame: QuestionFrame, events: list[Event], people: Iterable
             else:
                 out = [e for e in out if e.date.end < anchor.start and e not in anchors]
     return out
+
+
+def _from_pinned(frame: QuestionFrame, events: list[Event], people: Iterable[str]) -> list[Event]:
+    """The nearest event of the asked kind before (or after) the one the frame's day pins."""
+    unrelated = {"relation": None, "relation_event": None, "from_pinned": False, "nearest": False}
+    anchors = sorted(candidate_events(frame.model_copy(update=unrelated), events, people), key=lambda e: e.date.start)
+    if not anchors:
+        return []
+    free = frame.model_copy(update={**unrelated, "date_from": None, "date_to": None, "weekday": None})
+    pool = candidate_events(free, events, people)
+    if frame.relation == "after":
+        later = sorted((e for e in pool if e.date.start > anchors[-1].date.end), key=lambda e: e.date.start)
+        return _nearest(later)
+    earlier = sorted((e for e in pool if e.date.end < anchors[0].date.start), key=lambda e: e.date.end, reverse=True)
+    return _nearest(earlier)
 
 
 def _nearest(events: list[Event]) -> list[Event]:

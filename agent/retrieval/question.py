@@ -148,6 +148,8 @@ class QuestionFrame(BaseModel):
     relation_to: dt.date | None = None
     relation_days: int | None = Field(default=None, description="'two days before the suspension': the offset from the event")
     nearest: bool = Field(default=False, description="one event is asked for: the nearest one before or after the anchor")
+    from_pinned: bool = Field(default=False, description="the relation's anchor is the event the date or weekday pins "
+                              "('the call before the Saturday call', 'an earlier call that month'), not the first of its kind")
     attribute: Attribute | None = Field(default=None, description="an attribute the evidence must state (a duration, a casualty count)")
     speaker: str | None = Field(default=None, description="the person whose words are asked for ('what did Kerry tell Lavrov')")
     counted: str | None = Field(default=None, description="what a how-many question counts ('civilians'): the number must count it")
@@ -210,6 +212,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
         frame.event = None  # "statement" is too weak a cue on its own; a call asked about says "call"
     _relation(frame, norm)
     _dates(frame, question, reference)
+    _relative_to_pinned(frame, norm)
     frame.entities = named_entities(question, analyzer)
     frame.call_names = [e for m in _CALL_NAMED.finditer(norm) for e in named_entities(m.group(0), analyzer)]
     frame.names_unknown = _unknown_names(question, analyzer, frame.entities) if lang == "en" else []
@@ -352,6 +355,23 @@ def _offset_relation(frame: QuestionFrame, norm: str) -> bool:
     frame.relation = "before" if word in ("before", "earlier than", "قبل") else "after"
     frame.relation_event, frame.relation_days, frame.nearest = kind, days, True
     return True
+
+
+# "an earlier call", "the previous conversation", "الاتصال السابق", "اتصالاً سابقاً": the call before another one
+_EARLIER = re.compile(r"\b(earlier|previous|prior|preceding)\s+(\S+\s+){0,3}?(call|conversation|phone call|talk)s?\b"
+                      r"|(^|\s)(ال)?(اتصال|مكالمه|محادثه)(ا)?\s+(ال)?سابق(ا|ه)?(\s|$)")
+
+
+def _relative_to_pinned(frame: QuestionFrame, norm: str) -> None:
+    """A call asked about relative to the call the question pins by day ("the mid-August report mentions an
+    earlier call: when was it?", "shortly before the Saturday call"): the pinned call is the anchor, and the
+    nearest call before it is asked about."""
+    if frame.event != "call" or not frame.pins_time or frame.relation_from or frame.relation_days:
+        return
+    if frame.relation is None and _EARLIER.search(norm):
+        frame.relation, frame.relation_event = "before", "call"
+    if frame.relation and frame.relation_event == "call":
+        frame.from_pinned, frame.nearest = True, True
 
 
 def _relation(frame: QuestionFrame, norm: str) -> None:
