@@ -304,7 +304,8 @@ class Dalil:
                      counted=frozenset(t for c in self.analyzer.concepts(frame.counted or "") for t in c.alternatives),
                      counted_word=as_written(frame.counted or "", frame.question), realized=frame.realized,
                      counted_head=frozenset(t for c in self.analyzer.concepts(frame.counted_head or "") for t in c.alternatives),
-                     counted_head_word=frame.counted_head or "")
+                     counted_head_word=frame.counted_head or "",
+                     question_terms=frozenset(self.analyzer.terms(frame.question)))
 
     @staticmethod
     def _lead(frame: QuestionFrame, event: Event, answer: Answer) -> str | None:

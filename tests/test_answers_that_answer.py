@@ -688,3 +688,19 @@ def test_an_earlier_call_in_arabic_too() -> None:
     f = frame("ما تاريخ الاتصال السابق بين لافروف وكيري الذي أشار إليه خبر مكالمة الثلاثاء؟")
     assert f.from_pinned and f.relation == "before"
     assert not frame("When was the call on Saturday?").from_pinned
+
+
+@pytest.mark.parametrize("question", [
+    "What is the name of the largest hospital in eastern Aleppo that was hit with barrel bombs?",
+    "ما اسم أكبر مستشفى في شرق حلب الذي استُهدف بالبراميل المتفجرة؟",
+])
+def test_the_name_of_something_no_article_names_abstains(dalil: Dalil, question: str) -> None:
+    """The articles speak of the largest hospital ("أكبر مستشفى في تلك المناطق"), never of its name."""
+    answer = dalil.ask(question)
+    assert answer.abstained and any("name" in w for w in answer.warnings), answer.warnings
+
+
+def test_the_name_of_a_role_is_the_person_who_holds_it(dalil: Dalil) -> None:
+    answer = dalil.ask("ما اسم المتحدث باسم الكرملين الذي قال ان بوتين يرى ان العودة الى قصف حلب جوا غير مجدية حاليا؟")
+    assert not answer.abstained and "ديمتري بيسكوف" in answer.citations[0].quote, answer.warnings
+    assert frame("What is the name of the Kremlin spokesman?").counted == "spokesman"

@@ -129,6 +129,8 @@ def states_attribute(attribute: str | None, sentence: str) -> bool:
         return bool(_NUMBER.search(norm))
     if attribute == "time_of_day":
         return bool(_TIME_OF_DAY.search(norm))
+    if attribute == "name":  # told by names(), which needs the noun named
+        return False
     return bool(_NUMBER.search(norm)) and bool(re.search(r"قتل|ضحايا|جرحي|مصرع|توفي|وفاه|killed|dead|casualt|wounded", norm))
 
 
@@ -161,10 +163,40 @@ def counts(counted: frozenset[str], sentence: str, analyzer: Analyzer, word: str
 def _states_what_is_asked(slots: Slots, sentence: str, analyzer: Analyzer) -> bool:
     """Whether ``sentence`` states the attribute asked for and, for a count, counts what is counted."""
     attribute = slots.attribute
+    if attribute == "name":
+        return names(slots.counted_word, sentence, analyzer, slots.question_terms)
     if not (states_attribute(attribute, sentence) or (attribute == "count" and _states_dual(slots.counted_word, sentence, analyzer))):
         return False
     return attribute not in ("count", "casualties") or (counts(slots.counted, sentence, analyzer, slots.counted_word)
                                                         and counts(slots.counted_head, sentence, analyzer, slots.counted_head_word))
+
+
+# nouns whose name is a person's: the answer names someone the question does not
+_PERSON_NOUNS = frozenset("spokesman spokeswoman spokesperson official minister leader commander officer general envoy "
+                          "diplomat president head chief متحدث ناطق مسؤول وزير قيادي زعيم قائد ضابط جنرال مبعوث رئيس".split())
+
+
+def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozenset[str]) -> bool:
+    """Whether ``sentence`` gives the name of ``noun`` (what "what is the name of …" asks for): a person the
+    question does not name, for a role ("المتحدث باسم الكرملين ديمتري بيسكوف"); for anything else, the noun
+    followed by a word that is neither a stopword nor the question's ("مستشفى القدس", not "أكبر مستشفى في …")."""
+    if not noun:
+        return True
+    forms = [noun] if arabic.is_arabic(noun) else [noun, *analyzer.bridges.get(noun.lower(), [])]
+    # the noun itself, not its plural ("المستشفيات وشبكات المياه" names no hospital)
+    skeletons = {_skeleton(arabic.normalize(f).replace("ة", "ه")) for f in forms if arabic.is_arabic(f)}
+    if _bare(arabic.normalize(noun)) in _PERSON_NOUNS or noun.lower() in _PERSON_NOUNS:
+        return any(e.kind == "person" and not set(analyzer.terms(e.ar)) & question_terms
+                   for e in analyzer.entities if arabic.normalize(e.ar) in arabic.normalize(sentence)
+                   or any(arabic.normalize(v) in arabic.normalize(sentence) for v in e.variants if len(v) > 3))
+    words = re.sub(r"[\"“”«»:،,.]", " ", arabic.normalize(sentence).replace("ة", "ه")).split()
+    stop = arabic.stopwords()
+    for i, word in enumerate(words[:-1]):
+        if _skeleton(word) in skeletons:
+            following = words[i + 1]
+            if following not in stop and not set(analyzer.terms(following)) & question_terms:
+                return True
+    return False
 
 
 def _states_dual(word: str, sentence: str, analyzer: Analyzer) -> bool:
@@ -211,7 +243,7 @@ def _skeleton(word: str) -> str:
     return arabic.skeleton(re.sub(r"^(و|ف|ب|ل)?(ال)", "", word) if len(word) > 4 else word)
 
 
-_ATTRIBUTE_NAMES = {"minutes": "duration", "time_of_day": "time of day"}
+_ATTRIBUTE_NAMES = {"minutes": "duration", "time_of_day": "time of day", "name": "name"}
 
 
 @dataclass(frozen=True)
@@ -282,6 +314,7 @@ class Slots:
     counted_word: str = ""  # and the word itself
     counted_head: frozenset[str] = frozenset()  # "how many ceasefire violations": the noun the phrase ends with, when longer
     counted_head_word: str = ""
+    question_terms: frozenset[str] = frozenset()  # the question's own search terms (a name it gives is not an answer)
     realized: bool = False  # "what sanctions did Washington actually impose": a sentence that only weighs them does not answer
     about: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end): the evidence of the event the answer is about
     rivals: tuple[tuple[str, int, int], ...] = ()  # the evidence of the other events of its kind

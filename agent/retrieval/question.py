@@ -26,7 +26,7 @@ from agent.text.lexicon import Analyzer, Entity
 Asks = Literal["who_initiated", "who_said", "who", "when", "where", "how_many", "how_long", "why", "list", "order",
                "compare", "yes_no", "what"]
 EventKind = Literal["call", "agreement", "ceasefire", "suspension", "meeting", "statement"]
-Attribute = Literal["duration", "minutes", "casualties", "count", "time_of_day"]
+Attribute = Literal["duration", "minutes", "casualties", "count", "time_of_day", "name"]
 
 WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAYS_AR = ("الاثنين", "الثلاثاء", "الاربعاء", "الخميس", "الجمعه", "السبت", "الاحد")  # normalized (ة→ه kept below)
@@ -105,6 +105,11 @@ def as_written(word: str, question: str) -> str:
     """A normalized word of ``question`` as the question writes it: "مستشفى", whose ى tells its dual
     ("مستشفيين") from a plural, which normalizing loses."""
     return next((w for w in re.findall(r"\w+", question) if arabic.normalize(w).replace("ة", "ه").lower() == word), word)
+
+
+# "what is the name of the largest hospital", "ما اسم أكبر مستشفى": the noun whose name is asked for
+_NAME_OF = re.compile(r"\bname of (the )?(?P<en>(\w+ ){0,3}\w+)|(^|\s)(ما|وما) (هو )?اسم (?P<ar>\S+( \S+)?)")
+_NOT_THE_NOUN = frozenset("largest biggest main first last largest top the a an اكبر اصغر اول اخر ابرز اهم".split())
 
 
 _IRREGULAR_PLURALS = frozenset("people men women children".split())
@@ -220,7 +225,16 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     frame.speaker = _speaker(norm, analyzer)
     frame.speaker_words = _speaker_words(norm) if lang == "ar" else []
     frame.realized = bool(_REALIZED.search(norm))
-    if _TIME_OF_DAY.search(norm):
+    named = _NAME_OF.search(norm)
+    if named:  # "what is the name of the largest hospital": a name must be given, not only the hospital
+        frame.attribute = "name"
+        if named.group("en"):  # the noun ends its phrase: "the Kremlin spokesman"
+            words = named.group("en").split()
+            end = next((i for i, w in enumerate(words) if w in _PHRASE_END), len(words))
+            frame.counted = words[:end][-1] if end else None
+        else:  # the noun starts it: "المتحدث باسم الكرملين", after an adjective that may come first ("أكبر مستشفى")
+            frame.counted = next((w for w in named.group("ar").split() if w not in _NOT_THE_NOUN), None)
+    elif _TIME_OF_DAY.search(norm):
         frame.attribute = "time_of_day"  # "at what time did they speak": a clock time or a part of the day
     elif frame.asks == "how_long" or (frame.asks == "how_many" and _DURATION_WORDS.search(norm)):
         # "how many minutes did the call last": minutes or hours; "ten days" answers another question
