@@ -704,3 +704,12 @@ def test_the_name_of_a_role_is_the_person_who_holds_it(dalil: Dalil) -> None:
     answer = dalil.ask("ما اسم المتحدث باسم الكرملين الذي قال ان بوتين يرى ان العودة الى قصف حلب جوا غير مجدية حاليا؟")
     assert not answer.abstained and "ديمتري بيسكوف" in answer.citations[0].quote, answer.warnings
     assert frame("What is the name of the Kremlin spokesman?").counted == "spokesman"
+
+
+def test_a_paraphrase_key_is_found_typed_with_ha_for_ta_marbuta() -> None:
+    """People type "الغايه" for "الغاية"; the lexicon lists "الغاية" → هدف."""
+    from agent.text.lexicon import load_analyzer
+
+    analyzer = load_analyzer()
+    assert analyzer.bridges.get("الغايه")
+    assert analyzer.bridges.get("الغايه") == analyzer.bridges.get("الغاية")

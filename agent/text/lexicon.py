@@ -179,5 +179,7 @@ def load_analyzer(path: Path | None = None) -> Analyzer:
             bridges.setdefault(arabic.normalize(en), []).append(entity.ar)
     for en, ars in lexicon.terms.items():
         bridges.setdefault(arabic.normalize(en), []).extend(ars)
+        if "ة" in en:  # people type "الغايه" for "الغاية": either spelling of a question word finds the paraphrase
+            bridges.setdefault(arabic.normalize(en).replace("ة", "ه"), []).extend(ars)
     substrings = [(arabic.normalize(a), arabic.normalize(b)) for a, b in lexicon.substrings]
     return Analyzer(variants=variants, substrings=substrings, bridges=bridges, entities=lexicon.entities)
