@@ -713,3 +713,38 @@ def test_a_paraphrase_key_is_found_typed_with_ha_for_ta_marbuta() -> None:
     analyzer = load_analyzer()
     assert analyzer.bridges.get("الغايه")
     assert analyzer.bridges.get("الغايه") == analyzer.bridges.get("الغاية")
+
+
+@pytest.mark.parametrize(("question", "day"), [
+    ("Who rang whom on 28 Oct?", dt.date(2016, 10, 28)),  # nothing searchable but the day: the event index answers
+    ("whose idea was the aug 16 lavrov kerry call", dt.date(2016, 8, 16)),  # lower case, as typed
+    ("How did Toner describe US-Russia diplomacy on Friday 30 Sept?", dt.date(2016, 9, 30)),
+])
+def test_abbreviated_and_lower_case_months_are_dates_not_unknown_names(dalil: Dalil, question: str, day: dt.date) -> None:
+    f = frame(question)
+    assert f.date_from == day and not f.names_unknown, (f.date_from, f.names_unknown)
+    assert not dalil.ask(question).abstained
+
+
+def test_may_and_march_are_months_only_next_to_a_number() -> None:
+    assert frame("What may happen in Aleppo?").date_from is None
+    assert frame("What happened on 5 may 2016?").date_from == dt.date(2016, 5, 5)
+
+
+@pytest.mark.parametrize(("question", "attribute"), [
+    ("By what percentage did the UN say water supplies in east Aleppo had fallen?", "count"),
+    ("Name the senior US administration official who told AFP about the pressure.", "name"),
+    ("Name the calls Kerry initiated", None),  # a list, not a name
+])
+def test_more_ways_to_ask_for_a_figure_or_a_name(question: str, attribute: str | None) -> None:
+    assert frame(question).attribute == attribute
+
+
+def test_told_to_someone_is_not_said_by_them() -> None:
+    from agent.answer.extractive import Person, speaks
+    from agent.text.lexicon import load_analyzer
+
+    analyzer = load_analyzer()
+    kerry = Person("John Kerry", frozenset(analyzer.terms("كيري")), (), frozenset({"جون", "كيري", "kerry", "john"}))
+    assert not speaks(kerry, "وأوضحت أن لافروف قال لكيري في مكالمة هاتفية إن الزعماء تحدثوا", analyzer)
+    assert speaks(kerry, "وقال كيري إن الولايات المتحدة تستعد", analyzer)

@@ -282,7 +282,9 @@ def speaks(person: Person, sentence: str, analyzer: Analyzer) -> bool:
             after = words[i + 1:i + SPEAKER_WINDOW + 1]
             # the subject comes before "أن"/"إن"; after it are the reported words ("قالت الصحيفة إن أوباما …")
             cut = next((j for j, w in enumerate(after) if w in _THAT and w not in person.words), len(after))  # "بان كي مون"
-            window = " ".join(words[max(0, i - 3):i + 1] + after[:cut])
+            # "قال لكيري": told to them, not said by them
+            spoken_to = [w for w in after[:cut] if len(w) > 3 and w[0] == "ل" and w[1:] in person.words and w not in person.words]
+            window = " ".join(words[max(0, i - 3):i + 1] + [w for w in after[:cut] if w not in spoken_to])
             if person.named_in(set(analyzer.terms(window)), window):
                 return True
     return False
@@ -411,9 +413,13 @@ def extractive_answer(
     if slots.speaker and not _quotes(slots.speaker, says, pool, weights, min_coverage, analyzer, topic_words(question)):
         return _abstain(question, lang, passages, weights, [f"no passage gives the words of {slots.speaker.name}"])
     best = max((c.coverage for c in pool), default=0.0)
+    if slots.evidence and slots.asks in STRUCTURED_SLOTS:
+        # the question pins one event and asks its initiator or day ("Who rang whom on 28 Oct?"): the event
+        # index answers it even when few of its words can be searched
+        best = max(best, min_coverage)
     pool += [replace(c, coverage=max(c.coverage, best)) for c in slots.evidence]  # the event index's answer to the slot
     ranked = sorted(_unique(pool), key=priority, reverse=True)
-    if not weights or best < min_coverage:
+    if (not weights and not slots.evidence) or best < min_coverage:
         return _abstain(question, lang, passages, weights)
     if slots.attribute:  # a casualty count or a duration: only the sentences that state one answer
         ranked = [c for c in ranked if c.coverage >= min_coverage and _states_what_is_asked(slots, c.text, analyzer)]

@@ -35,6 +35,7 @@ WEEKDAYS_AR = ("الاثنين", "الثلاثاء", "الاربعاء", "الخ
 _ASKS: list[tuple[Asks, str]] = [
     ("who_initiated", r"\bwho (initiated|placed|made|started|requested|asked for|called whom|reached out|phoned|rang|set up|arranged)\b"
                       r"|\binitiat|^(was it|did) \w+ or \w+ (that|who)? ?(set up|arranged|placed|made|requested|called|phoned|rang)\b"
+                      r"|\bwhose (idea|initiative|request)\b"
                       r"|\bat whose (request|initiative)|\b(reached out|got in touch|phoned|rang|called) first\b|\bpicked up the phone\b"
                       r"|\bwhich (side|minister|country|party) (called|initiated|made|placed|requested|asked for|reached out)"
                       r"|(^|\s)(من|ومن) (الذي )?(بادر|طلب|اجرى|اتصل|بدا)"
@@ -52,7 +53,8 @@ _ASKS: list[tuple[Asks, str]] = [
     ("compare", r"\b(compare|differ|differs|difference|different|versus|vs\.?)\b|(^|\s)(قارن|الفرق|يختلف|تختلف|مقارنه)"),
     ("when", r"\b(when|what day|which day|what date|on what date|what time)\b|\b(what|which) (was|is|were) the (date|day)\b"
              r"|(^|\s)(متى|متي|اي يوم|اي تاريخ|ما تاريخ|ما هو تاريخ)"),
-    ("how_many", r"\bhow (many|much)\b|\bnumber of\b|\b(what|which) (was|is|were) the (value|amount|sum|size|figure)\b"
+    ("how_many", r"\bhow (many|much)\b|\bnumber of\b|\b(by )?what (percentage|proportion|share|percent)\b"
+                 r"|\b(what|which) (was|is|were) the (value|amount|sum|size|figure)\b"
                  r"|(^|\s)كم(\s|$)|(^|\s)عدد |(^|\s)(ما|وما) (قيمه|مبلغ)(\s|$)"),
     ("where", r"\bwhere\b|\bin which (city|country|place)\b|(^|\s)(اين|في اي مدينه|في اي بلد)"),
     ("why", r"\bwhy\b|\bfor what reason\b|\bwhat (was|is) the reason\b|(^|\s)(لماذا|ما سبب|ما السبب|لم )"),
@@ -108,7 +110,19 @@ def as_written(word: str, question: str) -> str:
 
 
 # "what is the name of the largest hospital", "ما اسم أكبر مستشفى": the noun whose name is asked for
-_NAME_OF = re.compile(r"\bname of (the )?(?P<en>(\w+ ){0,3}\w+)|(^|\s)(ما|وما) (هو )?اسم (?P<ar>\S+( \S+)?)")
+_NAME_OF = re.compile(r"\bname of (the )?(?P<en>(\w+ ){0,3}\w+)|^(please )?name (the )?(?P<en2>(\w+ ){0,4}\w+)"
+                      r"|(^|\s)(ما|وما) (هو )?اسم (?P<ar>\S+( \S+)?)")
+_ROLE_NOUNS = frozenset("official spokesman spokeswoman spokesperson minister officer general commander leader envoy diplomat "
+                        "president chief head ambassador".split())
+
+
+def _counted_name(phrase: str) -> str | None:
+    """The noun ending an English noun phrase, before its first function word ("senior US official who …")."""
+    words = phrase.split()
+    end = next((i for i, w in enumerate(words) if w in _PHRASE_END), len(words))
+    return words[:end][-1] if end else None
+
+
 _NOT_THE_NOUN = frozenset("largest biggest main first last largest top the a an اكبر اصغر اول اخر ابرز اهم".split())
 
 
@@ -213,6 +227,8 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     norm = " ".join(norm.split())
     frame = QuestionFrame(question=question, lang=lang, asks=_asks(_main_clause(norm)))
     frame.event = _event_kind(norm)
+    if frame.event is None and frame.asks == "who_initiated":  # "Who rang whom on 28 Oct?": only a call is initiated
+        frame.event = "call"
     if frame.event == "statement" and frame.asks != "who_said":
         frame.event = None  # "statement" is too weak a cue on its own; a call asked about says "call"
     _relation(frame, norm)
@@ -226,12 +242,12 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     frame.speaker_words = _speaker_words(norm) if lang == "ar" else []
     frame.realized = bool(_REALIZED.search(norm))
     named = _NAME_OF.search(norm)
+    if named and named.group("en2") and _counted_name(named.group("en2")) not in _ROLE_NOUNS:
+        named = None  # "Name the calls Kerry initiated" lists calls; "Name the official who …" asks a name
     if named:  # "what is the name of the largest hospital": a name must be given, not only the hospital
         frame.attribute = "name"
-        if named.group("en"):  # the noun ends its phrase: "the Kremlin spokesman"
-            words = named.group("en").split()
-            end = next((i for i, w in enumerate(words) if w in _PHRASE_END), len(words))
-            frame.counted = words[:end][-1] if end else None
+        if named.group("en") or named.group("en2"):  # the noun ends its phrase: "the Kremlin spokesman"
+            frame.counted = _counted_name(named.group("en") or named.group("en2"))
         else:  # the noun starts it: "المتحدث باسم الكرملين", after an adjective that may come first ("أكبر مستشفى")
             frame.counted = next((w for w in named.group("ar").split() if w not in _NOT_THE_NOUN), None)
     elif _TIME_OF_DAY.search(norm):
@@ -300,7 +316,8 @@ def _speaker(norm: str, analyzer: Analyzer) -> str | None:
     return None
 
 
-_REALIZED = re.compile(r"\b(actually|in fact|in practice|really|ended up)\b|(^|\s)(فعليا|فعلا|بالفعل|فعلي|على ارض الواقع)(\s|$)")
+_REALIZED = re.compile(r"\b(actually|in fact|in practice|really|end(ed)? up|eventually|in the end)\b"
+                       r"|(^|\s)(فعليا|فعلا|بالفعل|فعلي|على ارض الواقع)(\s|$)")
 # a body, not a person, is the subject when the words after the verb start with one of these (normalized)
 _INSTITUTIONS = frozenset("صحيفه وكاله وكالات وزاره شبكه موقع قناه مجله بعثه الخارجيه الكرملين البيت الحكومه الاداره "
                           "the newspaper paper agency ministry state department kremlin white house government".split())
@@ -414,6 +431,7 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
     if reference is None:
         reference = dt.date.today()
     question = re.sub(r"\b(early|late)-(?=[A-Z])", r"\1 ", question, flags=re.IGNORECASE)  # "early-August": same length
+    question = _LOWER_MONTH.sub(lambda m: m.group(0).capitalize(), question)  # "aug 16", "on oct 5": as typed
     for found in resolve_dates(question, reference, lang="any"):
         phrase = arabic.normalize(found.phrase).replace("ة", "ه")
         bare = re.sub(r"^(يوم|ال)\s*", "", phrase).strip()
@@ -506,12 +524,18 @@ def _given_name_only(name: str, question: str) -> set[str]:
 
 
 # capitalized words that name no one (sentence starts, titles, months, weekdays)
+# month and weekday names typed in lower case; "may" and "march" only next to a number (else they are verbs)
+_LOWER_MONTH = re.compile(r"\b(january|february|april|june|july|august|september|october|november|december|jan|feb|apr|jun|"
+                          r"jul|aug|sept|sep|oct|nov|dec|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
+                          r"|\b(may|march|mar)\b(?=\.?\s*\d)|(?<=\d\s)(may|march|mar)\b")
 _GENERIC_CAPS = frozenset(
     "what who whom whose when where why how which did does do was were is are has have had can could will would the a an in on "
     "at of for and or to from by with about according foreign minister ministry secretary state department office president "
     "spokesman spokeswoman spokesperson government army forces regime opposition rebels un u.n. us u.s. usa uk eu "
     "january february march april may june july august september october november december "
-    "monday tuesday wednesday thursday friday saturday sunday".split()
+    "monday tuesday wednesday thursday friday saturday sunday "
+    "jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun "
+    "dept govt gov admin mr mrs ms dr st".split()
 )
 
 
