@@ -22,6 +22,7 @@ from agent.cli_common import (
     DateToOpt,
     JsonOpt,
     OutletOpt,
+    ServerOpt,
     StoreOpt,
     TopKOpt,
     check_outlet,
@@ -30,6 +31,9 @@ from agent.cli_common import (
     make_filters,
     open_dalil,
     out,
+    remote_client,
+    remote_filters,
+    set_global_options,
     settings_for,
     shown,
     user_errors,
@@ -48,12 +52,13 @@ app = typer.Typer(
 
 
 @app.callback()
-def _setup() -> None:
+def _setup(server: ServerOpt = None) -> None:
     # before any command (and its threads): the process-wide setup; the settings-dependent part follows when
     # a command opens Dalil(settings). See agent/runtime.py.
     from agent import runtime
 
     runtime.setup()
+    set_global_options(server)
 
 @app.command()
 def ingest(
@@ -119,9 +124,14 @@ def search(
         if mode not in (None, "hybrid", "dense", "bm25"):
             raise DalilError(f"--mode must be hybrid, dense or bm25, not {mode!r}")
         settings = settings_for(store, config)
-        check_outlet(settings, outlet)
-        served = server.request(settings, "search", {"query": query, "top_k": top_k, "mode": mode,
-                                                     **filter_args(date_from, date_to, outlet)})
+        remote = remote_client(settings)
+        if remote is not None:  # --server: the remote server's SearchResult
+            served = remote.call("POST", "/v1/search", {"query": query, "k": top_k, "mode": mode,
+                                                        **remote_filters(date_from, date_to, outlet)}, timeout=settings.server.timeout)
+        else:
+            check_outlet(settings, outlet)
+            served = server.request(settings, "search", {"query": query, "top_k": top_k, "mode": mode,
+                                                         **filter_args(date_from, date_to, outlet)})
         if served is not None:
             result = SearchResult.model_validate(served)
         else:
@@ -162,14 +172,24 @@ def ask(
     with user_errors():
         if mode not in (None, "llm", "extractive"):
             raise DalilError(f"--mode must be llm or extractive, not {mode!r}")
+        if lang not in (None, "ar", "en"):
+            raise DalilError(f"--lang must be ar or en, not {lang!r}")
         settings = settings_for(store, config)
-        check_outlet(settings, outlet)
         console = out()
-        streaming = not as_json and (mode or settings.default_answer_mode) == "llm"
-        streamed = render.StreamPrinter(console) if streaming else None
-        # a running `dalil serve` answers without this process loading anything; the stream is printed here only
-        served = None if streaming else server.request(settings, "ask", {
-            "question": question, "mode": mode, "lang": lang, "top_k": top_k, **filter_args(date_from, date_to, outlet)})
+        remote = remote_client(settings)
+        if remote is not None:  # --server: the remote server answers, streamed here as in process
+            streamed = None if as_json else render.StreamPrinter(console)
+            answer = remote_answer(remote, settings.server.timeout, {
+                "question": question, "mode": mode, "lang": lang, "k": top_k, **remote_filters(date_from, date_to, outlet)},
+                streamed, None if as_json else render.StepPrinter(err()))
+            served = answer.model_dump(mode="json")
+        else:
+            check_outlet(settings, outlet)
+            streaming = not as_json and (mode or settings.default_answer_mode) == "llm"
+            streamed = render.StreamPrinter(console) if streaming else None
+            # a running `dalil serve` answers without this process loading anything; the stream is printed here only
+            served = None if streaming else server.request(settings, "ask", {
+                "question": question, "mode": mode, "lang": lang, "top_k": top_k, **filter_args(date_from, date_to, outlet)})
         if served is not None:
             answer = Answer.model_validate(served)
         else:
@@ -194,6 +214,30 @@ def ask(
     if strict and (unverified := unverified_reason(answer)):
         err().print(f"dalil: not verified (--strict): {unverified}", markup=False)
         raise typer.Exit(EXIT_UNVERIFIED)
+
+
+def remote_answer(remote: Any, timeout: float, body: dict[str, Any], streamed: Callable[[str], None] | None,
+                  steps: Callable[[Any], None] | None) -> Any:
+    """A remote server's ``Answer`` for ``body`` (/v1/ask): whole when nothing is shown as it comes, else streamed, its
+    text deltas to ``streamed`` and its tool calls to ``steps`` as they come (what ``Dalil.ask`` calls them with)."""
+    import json
+
+    from agent.schema import Answer, Step
+
+    if streamed is None:
+        return Answer.model_validate(remote.call("POST", "/v1/ask", body, timeout=timeout))
+    answer = None
+    for name, data in remote.events("/v1/ask", {**body, "stream": True}, timeout=timeout):
+        item = json.loads(data)
+        if name == "text" and not item.get("whole"):  # "whole": an extractive answer's text, printed whole below
+            streamed(item["text"])
+        elif name == "step" and steps is not None:
+            steps(Step.model_validate(item))
+        elif name == "answer":
+            answer = Answer.model_validate(item)
+    if answer is None:
+        raise DalilError(f"the Dalil server at {remote.where} sent no answer")
+    return answer
 
 
 def unverified_reason(answer: Any) -> str | None:
@@ -227,9 +271,10 @@ def serve(
         return
 
     def ready(info: dict[str, Any]) -> None:
-        err().print(f"dalil serve: pid {info['pid']}, store {info['store']} ({info['documents']} articles, "
-                    f"{info['chunks']} chunks); dalil ask / search with the same settings now use it. Ctrl-C stops it.",
-                    markup=False)
+        state = f"{info['documents']} articles, {info['chunks']} chunks" if info.get("status") == "ready" else \
+            f"not ready: {shown(info.get('reason'))}"
+        err().print(f"dalil serve: pid {info['pid']}, store {shown(info['store'])} ({state}); dalil ask / search with the same "
+                    "settings now use it. Ctrl-C stops it.", markup=False)
 
     with user_errors():
         if host is not None or port is not None:
