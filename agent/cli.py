@@ -177,12 +177,14 @@ def ask(
         settings = settings_for(store, config)
         console = out()
         remote = remote_client(settings)
+        served: dict[str, Any] | None
         if remote is not None:  # --server: the remote server answers, streamed here as in process
+            from agent.serve.remote import remote_answer
+
             streamed = None if as_json else render.StreamPrinter(console)
-            answer = remote_answer(remote, settings.server.timeout, {
-                "question": question, "mode": mode, "lang": lang, "k": top_k, **remote_filters(date_from, date_to, outlet)},
-                streamed, None if as_json else render.StepPrinter(err()))
-            served = answer.model_dump(mode="json")
+            body = {"question": question, "mode": mode, "lang": lang, "k": top_k, **remote_filters(date_from, date_to, outlet)}
+            served = remote_answer(remote, settings.server.timeout, body, streamed, None if as_json else render.StepPrinter(err()),
+                                   stream=not as_json).model_dump(mode="json")
         else:
             check_outlet(settings, outlet)
             streaming = not as_json and (mode or settings.default_answer_mode) == "llm"
@@ -214,30 +216,6 @@ def ask(
     if strict and (unverified := unverified_reason(answer)):
         err().print(f"dalil: not verified (--strict): {unverified}", markup=False)
         raise typer.Exit(EXIT_UNVERIFIED)
-
-
-def remote_answer(remote: Any, timeout: float, body: dict[str, Any], streamed: Callable[[str], None] | None,
-                  steps: Callable[[Any], None] | None) -> Any:
-    """A remote server's ``Answer`` for ``body`` (/v1/ask): whole when nothing is shown as it comes, else streamed, its
-    text deltas to ``streamed`` and its tool calls to ``steps`` as they come (what ``Dalil.ask`` calls them with)."""
-    import json
-
-    from agent.schema import Answer, Step
-
-    if streamed is None:
-        return Answer.model_validate(remote.call("POST", "/v1/ask", body, timeout=timeout))
-    answer = None
-    for name, data in remote.events("/v1/ask", {**body, "stream": True}, timeout=timeout):
-        item = json.loads(data)
-        if name == "text" and not item.get("whole"):  # "whole": an extractive answer's text, printed whole below
-            streamed(item["text"])
-        elif name == "step" and steps is not None:
-            steps(Step.model_validate(item))
-        elif name == "answer":
-            answer = Answer.model_validate(item)
-    if answer is None:
-        raise DalilError(f"the Dalil server at {remote.where} sent no answer")
-    return answer
 
 
 def unverified_reason(answer: Any) -> str | None:

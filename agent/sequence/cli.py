@@ -49,7 +49,6 @@ def timeline(
     """The diplomatic sequence as dated events (calls, agreements, ceasefires, suspensions, statements), each cited,
     with how its date was worked out and where the sources disagree."""
     from agent import render
-    from agent.events.models import Timeline
     from agent.sequence.timeline import print_timeline, timeline_for
 
     with user_errors():
@@ -57,8 +56,9 @@ def timeline(
         settings = settings_for(store, config)
         remote = remote_client(settings)
         if remote is not None:  # --server: the remote server's timeline
-            query = {"from": start and start.isoformat(), "to": end and end.isoformat(), "mode": mode}
-            result = Timeline.model_validate(remote.call("GET", "/v1/timeline", query=query, timeout=settings.server.timeout))
+            from agent.serve.remote import remote_timeline
+
+            result = remote_timeline(remote, settings.server.timeout, mode, start, end)
         else:
             from agent.pipeline import Dalil
 
