@@ -1,14 +1,20 @@
 """HTTP server: Dalil's answers for a team, over HTTP, and as an OpenAI-compatible chat model.
 
-``create_app(settings)`` returns a FastAPI app holding one ``Dalil``; ``run(settings, host, port)``
-serves it with uvicorn (``dalil serve --http``). The routes and their JSON:
+``create_app(settings)`` returns a FastAPI app holding one ``Dalil``; ``run(settings)`` serves it with
+uvicorn on ``serve.host:serve.port`` (``dalil serve --http``), or on the Unix socket of ``dalil serve``
+(``agent.serve.server``: the same app for the user's own processes). The routes and their JSON:
 
 - ``GET /health`` (liveness: the process answers) and ``GET /ready`` (the store is open: its
   documents and chunks; 503 while it is missing or empty);
-- ``POST /v1/search``, ``POST /v1/ask`` and ``GET /v1/timeline``: the documents of ``dalil search
-  --json``, ``dalil ask --json`` and ``dalil timeline --json`` (``agent.schema``); ``"stream": true``
-  on ``/v1/ask`` gives server-sent events: ``text`` (the answer as it is written), ``step`` (a tool
-  call), then ``answer`` (the whole ``Answer``) and ``[DONE]``;
+- ``POST /v1/search``, ``POST /v1/ask``, ``GET /v1/timeline``, ``POST /v1/summarize`` and
+  ``POST /v1/brief``: the documents of ``dalil search / ask / timeline / summarize / brief --json``
+  (``agent.schema``, ``agent.sequence``), made by the functions those commands call; ``"stream": true``
+  on ``/v1/ask`` gives server-sent events: ``text`` (the answer as it is written; ``"whole": true``
+  when it comes at once, as an extractive answer does), ``step`` (a tool call), then ``answer`` (the
+  whole ``Answer``) and ``[DONE]``;
+- ``GET /v1/articles`` and ``GET /v1/articles/{doc_id}``: the store's articles (``StoredArticle``);
+  ``POST /v1/ingest`` (only with ``serve.ingest``): articles sent as text and metadata, ingested
+  as ``dalil ingest`` does (see ``ingest_uploaded`` for why text and not paths);
 - ``GET /v1/models`` and ``POST /v1/chat/completions``: the model ``dalil`` for any OpenAI client;
   the last user message is the question, the reply's content the answer with a "Sources" list,
   and the extra top-level fields ``citations`` (the ``Answer``'s) and ``dalil`` (mode, abstained, …);
@@ -19,8 +25,10 @@ shape), never a stack trace: a ``DalilError`` is 400, a malformed request 422.
 
 Security: the server binds 127.0.0.1 unless told otherwise, and any other address needs
 ``serve.tokens``; with tokens every route but ``/health`` needs ``Authorization: Bearer <token>``
-(compared in constant time). A request body over ``serve.max_body_bytes`` is refused (413), and so
-is a client address past ``serve.rate_limit`` requests a minute (429). Tokens are never logged or
+(compared in constant time). A request body over ``serve.max_body_bytes`` (``serve.max_ingest_bytes``
+for ``/v1/ingest``) is refused (413), and so is a client address past ``serve.rate_limit`` requests a
+minute (429). On ``dalil serve``'s Unix socket there are no tokens and no rate limit (only the user can
+reach it), but every request must carry the server's settings key (409 otherwise). Tokens are never logged or
 sent back. JSON escapes ``<``, ``>`` and ``&`` (as ``\\u003c``…), so an answer quoting hostile
 markup stays data wherever a client pastes it.
 
