@@ -232,3 +232,26 @@ def test_remote_json_does_not_need_a_store(remote: Served, tmp_path: Path) -> No
     assert result.returncode == 0 and json.loads(result.stdout)["citations"], result.stderr
     assert not (tmp_path / "no-store").exists()
     assert not any(p.name == "store" for p in tmp_path.iterdir())
+
+
+def test_a_streamed_llm_answer_prints_as_in_process(seeded_store: Path, tmp_path: Path) -> None:
+    """LLM mode on the server (the scripted endpoint): the client prints the model's deltas as they come, then the checked
+    answer: the very output of `dalil ask` on the store with the same endpoint."""
+    from tests.scripted_openai import Reply, ScriptedOpenAI
+
+    rewrite = Reply(match="search queries", content='{"ar": "اتصال هاتفي لافروف كيري حلب", "en": "Lavrov Kerry call Aleppo"}')
+    text = "ناقش لافروف وكيري في محادثة هاتفية تطبيع الوضع في مدينة حلب السورية [1]."
+    with ScriptedOpenAI() as llm:
+        env = {"DALIL_LLM_BASE_URL": llm.base_url, "DALIL_LLM_MODEL": "scripted-model", "DALIL_LLM_TOOLS": "off",
+               "DALIL_LLM_MAX_RETRIES": "0", "DALIL_LLM_TIMEOUT": "10"}
+        server = start(_store_copy(seeded_store, tmp_path), tmp_path, env=env)
+        try:
+            llm.enqueue(rewrite, Reply(content=text, chunk_size=5))
+            got = via(server, "ask", QUESTIONS[1], home=tmp_path, token=None)
+            llm.enqueue(rewrite, Reply(content=text, chunk_size=5))
+            here = dalil("ask", QUESTIONS[1], "--store", str(seeded_store), env={**env, "DALIL_SERVER_USE": "false"}, home=tmp_path)
+        finally:
+            server.stop()
+    assert got.returncode == here.returncode == 0, got.stderr + here.stderr
+    assert "(streaming; checked below)" in got.stdout and "citations checked" in got.stdout
+    assert got.stdout == here.stdout
