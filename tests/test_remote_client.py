@@ -255,3 +255,17 @@ def test_a_streamed_llm_answer_prints_as_in_process(seeded_store: Path, tmp_path
     assert got.returncode == here.returncode == 0, got.stderr + here.stderr
     assert "(streaming; checked below)" in got.stdout and "citations checked" in got.stdout
     assert got.stdout == here.stdout
+
+
+def test_the_new_routes_are_documented_with_their_models(remote: Served) -> None:
+    status, spec = remote.json("GET", "/openapi.json", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert status == 200
+
+    def reply_model(path: str, method: str, code: str = "200") -> str:
+        return spec["paths"][path][method]["responses"][code]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+
+    assert reply_model("/v1/ask", "post") == "Answer" and reply_model("/v1/search", "post") == "SearchResult"
+    assert reply_model("/v1/summarize", "post") == "Summary" and reply_model("/v1/brief", "post") == "Brief"
+    assert reply_model("/v1/brief", "post", "404") == "ErrorReply" and reply_model("/v1/ingest", "post") == "IngestReply"
+    assert reply_model("/v1/articles", "get") == "ArticleList" and reply_model("/v1/articles/{doc_id}", "get") == "StoredArticle"
+    assert "text" in spec["components"]["schemas"]["UploadedArticle"]["required"]

@@ -422,6 +422,34 @@ class UploadedArticle(BaseModel):
     language: str | None = Field(default=None, max_length=20)
 
 
+class ErrorBody(BaseModel):
+    message: str = Field(description="One line, never a stack trace.")
+    type: str = Field(description="invalid_request_error, authentication_error, not_found_error, rate_limit_error…")
+    code: str | None = Field(default=None, description="A finer reason: nothing_published, article_not_found, invalid_api_key…")
+
+
+class ErrorReply(BaseModel):
+    """Every error: OpenAI's shape."""
+
+    error: ErrorBody
+
+
+class IngestReply(BaseModel):
+    """The JSON of `dalil ingest --json`."""
+
+    added: int
+    updated: int
+    unchanged: int
+    repaired: int
+    duplicates: list[dict[str, str]] = Field(description="{file, same_as}: an article already stored under another name")
+    chunks: int
+    errors: list[dict[str, str]] = Field(description="{path, reason}: what could not be read")
+    seconds: float
+    load_seconds: float
+    bm25_seconds: float
+    encodings: dict[str, str]
+
+
 class IngestRequest(_Request):
     articles: list[UploadedArticle] = Field(min_length=1, max_length=10_000, description="The articles to add or replace.")
 
@@ -673,7 +701,16 @@ def create_app(settings: Settings, local_key: str | None = None) -> FastAPI:
 
     # --- Dalil's own JSON ---------------------------------------------------------------------
 
-    @app.post("/v1/search", summary="Ranked passages: the JSON of `dalil search --json`")
+    from agent.events.models import Timeline
+    from agent.schema import Answer, ArticleList, SearchResult, StoredArticle
+    from agent.sequence.brief import Brief
+    from agent.sequence.summary import Summary
+
+    def documented(model: type[BaseModel], *errors: int) -> dict[int | str, dict[str, Any]]:
+        """The reply's model and error statuses for /docs (the routes send JSON they build themselves)."""
+        return {200: {"model": model}, **{status: {"model": ErrorReply} for status in (400, 422, *errors)}}
+
+    @app.post("/v1/search", summary="Ranked passages: the JSON of `dalil search --json`", responses=documented(SearchResult))
     async def search(body: SearchRequest) -> Response:
         def job(dalil: Dalil) -> dict[str, Any]:
             _known_outlet(dalil, body.outlet)
@@ -692,7 +729,8 @@ def create_app(settings: Settings, local_key: str | None = None) -> FastAPI:
 
         return ask
 
-    @app.post("/v1/ask", summary="A cited answer: the JSON of `dalil ask --json`, or server-sent events with `stream`")
+    @app.post("/v1/ask", summary="A cited answer: the JSON of `dalil ask --json`, or server-sent events with `stream`",
+              responses=documented(Answer))
     async def ask(body: AskRequest) -> Response:
         answer_with = asker(body, body.question)
         if not body.stream:
@@ -724,7 +762,8 @@ def create_app(settings: Settings, local_key: str | None = None) -> FastAPI:
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers=_SSE_HEADERS)
 
-    @app.get("/v1/timeline", summary="The sequence as dated, cited events: the JSON of `dalil timeline --json`")
+    @app.get("/v1/timeline", summary="The sequence as dated, cited events: the JSON of `dalil timeline --json`",
+             responses=documented(Timeline))
     async def timeline(
         date_from: dt.date | None = Query(default=None, alias="from", description="Only events on or after this day."),
         date_to: dt.date | None = Query(default=None, alias="to", description="Only events on or before this day."),
@@ -737,7 +776,8 @@ def create_app(settings: Settings, local_key: str | None = None) -> FastAPI:
         result = await worker.call(lambda dalil: timeline_for(dalil, mode, date_from, date_to))
         return SafeJSONResponse(result.model_dump(mode="json"))
 
-    @app.post("/v1/summarize", summary="The bilingual summary of the sequence: the JSON of `dalil summarize --json`")
+    @app.post("/v1/summarize", summary="The bilingual summary of the sequence: the JSON of `dalil summarize --json`",
+              responses=documented(Summary))
     async def summarize(body: SummarizeRequest) -> Response:
         from agent.sequence.summary import summary_for
 
@@ -747,7 +787,7 @@ def create_app(settings: Settings, local_key: str | None = None) -> FastAPI:
         return SafeJSONResponse(result.model_dump(mode="json"))
 
     @app.post("/v1/brief", summary="The daily briefing: the JSON of `dalil brief --json` (404 `nothing_published` when no "
-              "article falls in its window)")
+              "article falls in its window)", responses=documented(Brief, 404))
     async def brief(body: BriefRequest) -> Response:
         from agent.sequence.brief import build_brief
 
@@ -758,21 +798,21 @@ def create_app(settings: Settings, local_key: str | None = None) -> FastAPI:
         return SafeJSONResponse(result.model_dump(mode="json"))
 
     @app.post("/v1/ingest", summary="Add or replace articles sent as text and metadata: the JSON of `dalil ingest --json` "
-              "(403 unless serve.ingest is true)")
+              "(403 unless serve.ingest is true)", responses=documented(IngestReply, 403, 413))
     async def ingest(body: IngestRequest) -> Response:
         if not settings.serve.ingest:
             return error_response(403, "this server does not accept articles: set serve.ingest = true (DALIL_SERVE_INGEST=true)",
                                   code="ingest_disabled", kind="permission_error")
-        return SafeJSONResponse(await worker.call(lambda dalil: ingest_uploaded(dalil, body.articles)))
+        report = await worker.call(lambda dalil: ingest_uploaded(dalil, body.articles))
+        return SafeJSONResponse(IngestReply.model_validate(report).model_dump(mode="json"))
 
-    @app.get("/v1/articles", summary="The store's articles (without their text), by publication date")
+    @app.get("/v1/articles", summary="The store's articles (without their text), by publication date",
+             responses=documented(ArticleList))
     async def articles(
         outlet: str | None = Query(default=None, description="Only articles from this outlet."),
         offset: int = Query(default=0, ge=0, description="Skip this many."),
         limit: int = Query(default=100, ge=1, le=1000, description="At most this many."),
     ) -> Response:
-        from agent.schema import ArticleList
-
         def job(dalil: Dalil) -> dict[str, Any]:
             _known_outlet(dalil, outlet)
             found = [d for d in dalil.store.registry.documents(with_text=False) if not outlet or d.outlet == outlet]
@@ -780,7 +820,8 @@ def create_app(settings: Settings, local_key: str | None = None) -> FastAPI:
 
         return SafeJSONResponse(ArticleList.model_validate(await worker.call(job)).model_dump(mode="json"))
 
-    @app.get("/v1/articles/{doc_id}", summary="One article with its text (404 when the store has no such id)")
+    @app.get("/v1/articles/{doc_id}", summary="One article with its text (404 when the store has no such id)",
+             responses=documented(StoredArticle, 404))
     async def article(doc_id: str) -> Response:
         record = await worker.call(lambda dalil: dalil.store.registry.document(doc_id))
         if record is None:
