@@ -123,6 +123,8 @@ def search(
     with user_errors():
         if mode not in (None, "hybrid", "dense", "bm25"):
             raise DalilError(f"--mode must be hybrid, dense or bm25, not {mode!r}")
+        if not query.strip():  # as /v1/search says it (a library caller gets no hits)
+            raise DalilError("the query is empty")
         settings = settings_for(store, config)
         remote = remote_client(settings)
         if remote is not None:  # --server: the remote server's SearchResult

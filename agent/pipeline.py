@@ -111,8 +111,6 @@ class Dalil:
 
     def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
                mode: RetrievalMode | None = None) -> SearchResult:
-        if not query.strip():
-            raise DalilError("the query is empty")
         hits = self.retrieve(query, k, filters, mode)
         return SearchResult(
             query=query, mode=mode or self.settings.retrieval.mode,

@@ -717,6 +717,8 @@ def create_app(settings: Settings, local_key: str | None = None) -> FastAPI:
             result = dalil.search(body.query, body.k, _filters(body.date_from, body.date_to, body.outlet), body.mode)
             return result.model_dump(mode="json")
 
+        if not body.query.strip():
+            raise DalilError("the query is empty")
         return SafeJSONResponse(await worker.call(job))
 
     def asker(body: AskRequest | ChatRequest, question: str) -> Callable[..., Answer]:
