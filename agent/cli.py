@@ -242,8 +242,8 @@ def serve(
     port: Annotated[Optional[int], typer.Option(
         "--port", min=0, max=65535, help="--http: the TCP port (default: serve.port, 8000; 0: any free port).", show_default=False)] = None,
 ) -> None:
-    """Keep the store open and answer `dalil ask` / `dalil search` for it until Ctrl-C (they start in a fraction of the time);
-    with --http, answer HTTP clients instead."""
+    """Keep the store open and answer `dalil ask` / `dalil search` for it until Ctrl-C (they start in a fraction of the time):
+    the HTTP server of --http on a private Unix socket. With --http, answer HTTP clients on a TCP port instead."""
     from agent.serve import server
 
     if http:

@@ -158,7 +158,8 @@ def serve(settings: Settings, on_ready: Callable[[dict[str, Any]], None] | None 
     with _exclusive(endpoint):
         endpoint.socket.unlink(missing_ok=True)  # left by a server that was killed
         listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old_umask = os.umask(0o177)  # the socket is born 0600
+        # bound here, not with uvicorn's uds= (which makes the socket 0666): it is born 0600
+        old_umask = os.umask(0o177)
         try:
             listening.bind(str(endpoint.socket))
             listening.listen(128)
