@@ -22,6 +22,7 @@ from agent.cli_common import (
     DateToOpt,
     JsonOpt,
     OutletOpt,
+    ServerOpt,
     StoreOpt,
     TopKOpt,
     check_outlet,
@@ -30,6 +31,9 @@ from agent.cli_common import (
     make_filters,
     open_dalil,
     out,
+    remote_client,
+    remote_filters,
+    set_global_options,
     settings_for,
     shown,
     user_errors,
@@ -48,12 +52,13 @@ app = typer.Typer(
 
 
 @app.callback()
-def _setup() -> None:
+def _setup(server: ServerOpt = None) -> None:
     # before any command (and its threads): the process-wide setup; the settings-dependent part follows when
     # a command opens Dalil(settings). See agent/runtime.py.
     from agent import runtime
 
     runtime.setup()
+    set_global_options(server)
 
 @app.command()
 def ingest(
@@ -118,10 +123,17 @@ def search(
     with user_errors():
         if mode not in (None, "hybrid", "dense", "bm25"):
             raise DalilError(f"--mode must be hybrid, dense or bm25, not {mode!r}")
+        if not query.strip():  # as /v1/search says it (a library caller gets no hits)
+            raise DalilError("the query is empty")
         settings = settings_for(store, config)
-        check_outlet(settings, outlet)
-        served = server.request(settings, "search", {"query": query, "top_k": top_k, "mode": mode,
-                                                     **filter_args(date_from, date_to, outlet)})
+        remote = remote_client(settings)
+        if remote is not None:  # --server: the remote server's SearchResult
+            served = remote.call("POST", "/v1/search", {"query": query, "k": top_k, "mode": mode,
+                                                        **remote_filters(date_from, date_to, outlet)}, timeout=settings.server.timeout)
+        else:
+            check_outlet(settings, outlet)
+            served = server.request(settings, "search", {"query": query, "top_k": top_k, "mode": mode,
+                                                         **filter_args(date_from, date_to, outlet)})
         if served is not None:
             result = SearchResult.model_validate(served)
         else:
@@ -162,14 +174,26 @@ def ask(
     with user_errors():
         if mode not in (None, "llm", "extractive"):
             raise DalilError(f"--mode must be llm or extractive, not {mode!r}")
+        if lang not in (None, "ar", "en"):
+            raise DalilError(f"--lang must be ar or en, not {lang!r}")
         settings = settings_for(store, config)
-        check_outlet(settings, outlet)
         console = out()
-        streaming = not as_json and (mode or settings.default_answer_mode) == "llm"
-        streamed = render.StreamPrinter(console) if streaming else None
-        # a running `dalil serve` answers without this process loading anything; the stream is printed here only
-        served = None if streaming else server.request(settings, "ask", {
-            "question": question, "mode": mode, "lang": lang, "top_k": top_k, **filter_args(date_from, date_to, outlet)})
+        remote = remote_client(settings)
+        served: dict[str, Any] | None
+        if remote is not None:  # --server: the remote server answers, streamed here as in process
+            from agent.serve.remote import remote_answer
+
+            streamed = None if as_json else render.StreamPrinter(console)
+            body = {"question": question, "mode": mode, "lang": lang, "k": top_k, **remote_filters(date_from, date_to, outlet)}
+            served = remote_answer(remote, settings.server.timeout, body, streamed, None if as_json else render.StepPrinter(err()),
+                                   stream=not as_json).model_dump(mode="json")
+        else:
+            check_outlet(settings, outlet)
+            streaming = not as_json and (mode or settings.default_answer_mode) == "llm"
+            streamed = render.StreamPrinter(console) if streaming else None
+            # a running `dalil serve` answers without this process loading anything; the stream is printed here only
+            served = None if streaming else server.request(settings, "ask", {
+                "question": question, "mode": mode, "lang": lang, "top_k": top_k, **filter_args(date_from, date_to, outlet)})
         if served is not None:
             answer = Answer.model_validate(served)
         else:
@@ -218,8 +242,8 @@ def serve(
     port: Annotated[Optional[int], typer.Option(
         "--port", min=0, max=65535, help="--http: the TCP port (default: serve.port, 8000; 0: any free port).", show_default=False)] = None,
 ) -> None:
-    """Keep the store open and answer `dalil ask` / `dalil search` for it until Ctrl-C (they start in a fraction of the time);
-    with --http, answer HTTP clients instead."""
+    """Keep the store open and answer `dalil ask` / `dalil search` for it until Ctrl-C (they start in a fraction of the time):
+    the HTTP server of --http on a private Unix socket. With --http, answer HTTP clients on a TCP port instead."""
     from agent.serve import server
 
     if http:
@@ -227,9 +251,10 @@ def serve(
         return
 
     def ready(info: dict[str, Any]) -> None:
-        err().print(f"dalil serve: pid {info['pid']}, store {info['store']} ({info['documents']} articles, "
-                    f"{info['chunks']} chunks); dalil ask / search with the same settings now use it. Ctrl-C stops it.",
-                    markup=False)
+        state = f"{info['documents']} articles, {info['chunks']} chunks" if info.get("status") == "ready" else \
+            f"not ready: {shown(info.get('reason'))}"
+        err().print(f"dalil serve: pid {info['pid']}, store {shown(info['store'])} ({state}); dalil ask / search with the same "
+                    "settings now use it. Ctrl-C stops it.", markup=False)
 
     with user_errors():
         if host is not None or port is not None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from agent.config import Settings
     from agent.pipeline import Dalil
     from agent.retrieval.retrieve import SearchFilters
+    from agent.serve.client import Client
 
 EXIT_ERROR = 1
 EXIT_PARTIAL = 3
@@ -40,6 +41,12 @@ DateToOpt = Annotated[
     typer.Option("--to", formats=["%Y-%m-%d"], help="Only articles published on or before this day.", show_default=False),
 ]
 OutletOpt = Annotated[Optional[str], typer.Option("--outlet", help="Only articles from this outlet.", show_default=False)]
+ServerOpt = Annotated[Optional[str], typer.Option(
+    "--server", help="A Dalil HTTP server (dalil serve --http) that ask, search, timeline, summarize, brief and chat talk to "
+    "instead of opening a store: http(s)://host:port (default: server.url, DALIL_SERVER; its token: DALIL_SERVER_TOKEN).",
+    show_default=False)]
+
+_global: dict[str, Any] = {}  # the main app's options (--server), set by its callback before any command
 
 
 def out() -> Console:
@@ -75,6 +82,8 @@ def settings_for(store: Path | None, config: Path | None, **overrides: Any) -> S
     layer: dict[str, Any] = {}
     if store is not None:
         layer["store"] = {"path": store}
+    if _global.get("server") is not None:
+        layer["server"] = {"url": _global["server"]}
     for key, value in overrides.items():
         if value is not None:
             section, name = key.split("__")
@@ -89,7 +98,9 @@ def open_dalil(store: Path | None, config: Path | None, **overrides: Any) -> Dal
 
 
 def filter_args(date_from: dt.datetime | None, date_to: dt.datetime | None, outlet: str | None) -> dict[str, str | None]:
-    """The --from / --to / --outlet options as text, the form ``SearchFilters.parse`` and ``dalil serve`` take."""
+    """The --from / --to / --outlet options as text, the form ``SearchFilters.parse`` takes; --from after --to is an error."""
+    if date_from and date_to and date_from > date_to:
+        raise DalilError("--from is after --to")
     return {"date_from": date_from.date().isoformat() if date_from else None,
             "date_to": date_to.date().isoformat() if date_to else None, "outlet": outlet}
 
@@ -120,3 +131,23 @@ def make_filters(date_from: dt.datetime | None, date_to: dt.datetime | None, out
     from agent.retrieval.retrieve import SearchFilters
 
     return SearchFilters.parse(**filter_args(date_from, date_to, outlet))
+
+
+def set_global_options(server: str | None) -> None:
+    _global["server"] = server
+
+
+def remote_client(settings: Settings) -> Client | None:
+    """The client of ``server.url`` (``--server``, DALIL_SERVER) with its token, or None when no remote server is set."""
+    if not settings.server.url:
+        return None
+    from agent.serve.client import Client
+
+    token = settings.server.token.get_secret_value() if settings.server.token else None
+    return Client.for_url(settings.server.url, token)
+
+
+def remote_filters(date_from: dt.datetime | None, date_to: dt.datetime | None, outlet: str | None) -> dict[str, str | None]:
+    """The --from / --to / --outlet options as the server's JSON fields."""
+    args = filter_args(date_from, date_to, outlet)
+    return {"from": args["date_from"], "to": args["date_to"], "outlet": outlet}

@@ -5,7 +5,7 @@ returns a frozen :class:`Settings`. Secrets are ``SecretStr`` and never printed.
 
 Environment variables map onto sections with one underscore:
 ``DALIL_LLM_BASE_URL`` -> ``llm.base_url``, ``DALIL_RETRIEVAL_TOP_K`` -> ``retrieval.top_k``.
-``DALIL_STORE`` (no section) is a shortcut for ``store.path``; ``OPENAI_API_KEY`` is read
+``DALIL_STORE`` (no section) is a shortcut for ``store.path`` and ``DALIL_SERVER`` for ``server.url``; ``OPENAI_API_KEY`` is read
 the same way, as the field ``openai_api_key`` (never dumped or shown), and fills ``llm.api_key``
 and ``embeddings.api_key`` when they are not set otherwise. Settings come from the environment
 through pydantic-settings' source only, never from a validator reading ``os.environ`` (only
@@ -143,6 +143,8 @@ class LLMSettings(BaseModel):
 
 
 class ServerSettings(BaseModel):
+    """The client side: a local `dalil serve`, or a remote Dalil HTTP server (``dalil --server URL``)."""
+
     model_config = ConfigDict(extra="forbid")
 
     use: bool = Field(
@@ -150,7 +152,15 @@ class ServerSettings(BaseModel):
         description="dalil ask / search hand their question to a running `dalil serve` of the same store and settings "
         "(it keeps the store open, so no process pays the imports and index loads again).",
     )
-    timeout: float = Field(default=300.0, gt=0, description="Seconds a client waits for the server's answer before working itself.")
+    timeout: float = Field(default=300.0, gt=0, description="Seconds a client waits for the server's answer before working itself "
+                           "(with server.url: before giving up).")
+    url: str | None = Field(
+        default=None,
+        description="A Dalil HTTP server (`dalil serve --http`) that dalil ask, search, timeline, summarize, brief and chat "
+        "talk to instead of opening a store: http(s)://host:port (DALIL_SERVER, or `dalil --server URL`).",
+    )
+    token: SecretStr | None = Field(default=None, description="server.url's API token (one of its serve.tokens), sent as "
+                                    "`Authorization: Bearer`; DALIL_SERVER_TOKEN. Never printed.")
 
 
 MIN_TOKEN_CHARS = 16
@@ -174,6 +184,10 @@ class ServeSettings(BaseModel):
                                 "refused (413).")
     rate_limit: int = Field(default=120, ge=0, description="dalil serve --http: requests a minute from one client address, at "
                             "most (429 past it; /health is not counted); 0: no limit.")
+    ingest: bool = Field(default=False, description="dalil serve: accept POST /v1/ingest (articles' text and metadata in the "
+                         "body, saved under the store's uploads/ folder and ingested).")
+    max_ingest_bytes: int = Field(default=10_000_000, ge=1024, description="dalil serve: largest POST /v1/ingest body; a "
+                                  "larger one is refused (413).")
 
     @field_validator("tokens", mode="before")
     @classmethod
@@ -194,13 +208,16 @@ class ServeSettings(BaseModel):
 
 
 class _DalilEnv(EnvSettingsSource):
-    """DALIL_* variables, with the DALIL_STORE shortcut turned into store.path."""
+    """DALIL_* variables, with the DALIL_STORE and DALIL_SERVER shortcuts turned into store.path and server.url."""
 
     def _load_env_vars(self) -> Mapping[str, str | None]:
         env = dict(super()._load_env_vars())
         shortcut = env.pop("dalil_store", None)
         if shortcut and "dalil_store_path" not in env:
             env["dalil_store_path"] = shortcut
+        server = env.pop("dalil_server", None)  # DALIL_SERVER: the remote server's URL
+        if server and "dalil_server_url" not in env:
+            env["dalil_server_url"] = server
         return env
 
 
@@ -302,6 +319,9 @@ class Settings(BaseSettings):
                 data[section]["api_key"] = "****"
             data[section]["base_url"] = mask_url(data[section].get("base_url"))
         data["store"]["url"] = mask_url(data["store"].get("url"))
+        data["server"]["url"] = mask_url(data["server"].get("url"))
+        if data["server"].get("token"):
+            data["server"]["token"] = MASK
         data["serve"]["tokens"] = [MASK for _ in data["serve"]["tokens"]]
         return data
 

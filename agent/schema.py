@@ -104,3 +104,23 @@ class Answer(BaseModel):
     lead: str | None = Field(default=None, description="a short English sentence derived from the cited quotes' facts (English questions)")
     frame: dict[str, Any] | None = Field(default=None, description="how the question was understood (agent.retrieval.question.QuestionFrame)")
     steps: list[Step] = Field(default_factory=list, description="the tool calls that produced the answer, in order (empty: one retrieval)")
+
+
+class StoredArticle(BaseModel):
+    """One article of the store, as the server lists it (``GET /v1/articles``) and gives it (``GET /v1/articles/{doc_id}``)."""
+
+    doc_id: str
+    file: str
+    published: str | None
+    outlet: str | None
+    title: str | None
+    url: str | None
+    language: str | None
+    chunks: int = Field(description="passages it was cut into")
+    ingested_at: str
+    text: str | None = Field(default=None, description="the article's original text (only for one article by id)")
+
+
+class ArticleList(BaseModel):
+    total: int = Field(description="articles matching, before offset and limit")
+    articles: list[StoredArticle] = Field(description="by publication date, then file; without their text")

@@ -1,21 +1,22 @@
-"""`dalil serve`: real processes over the real socket.
+"""`dalil serve`: real processes over the real socket (the HTTP app of `dalil serve --http` on a Unix socket).
 
 A served answer must be byte-for-byte the in-process answer, the client must not load
-llama-index or chromadb, the server must follow ingests made by other processes, and
-anything odd (other settings, a dead server, a wrong key, a shared folder) must fall back
-to answering in process or fail with one line.
+llama-index, chromadb or the HTTP server's stack, the server must follow ingests made by other
+processes, and anything odd (other settings, another store, a dead or stopped server, a request
+with another settings key, a shared folder) must fall back to answering in process or fail with one line.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from multiprocessing.connection import AuthenticationError, Client
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ import pytest
 from agent.config import load_settings
 from agent.errors import DalilError
 from agent.serve import server
+from agent.serve.client import _UnixConnection
 
 QUESTION = "متى جرى الاتصال الهاتفي بين لافروف وكيري حول حلب؟"
 NEW_ARTICLE = "خبر تجريبي عن زلزال في مدينة قونية التركية وانقطاع الكهرباء عن أحياء واسعة.\n"
@@ -97,16 +99,20 @@ def test_the_client_loads_neither_llama_index_nor_chromadb(served: tuple[Path, s
     assert "mode: extractive" in result.stdout
     loaded = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert "agent" in loaded  # the import log is really there
-    assert not {"llama_index", "chromadb", "bm25s", "numpy"} & loaded
+    assert not {"llama_index", "chromadb", "bm25s", "numpy", "fastapi", "starlette", "uvicorn", "httpx"} & loaded
 
 
 @pytest.mark.slow
-def test_other_settings_are_answered_in_process(served: tuple[Path, subprocess.Popen[str]]) -> None:
+def test_other_settings_are_answered_in_process(served: tuple[Path, subprocess.Popen[str]], tmp_path: Path) -> None:
     store, _ = served
     before = status(store)["requests"]
     other = dalil("search", "لافروف", "--store", str(store), "--json", env={"DALIL_RETRIEVAL_MODE": "bm25"})
     assert other.returncode == 0, other.stderr
     assert '"mode": "bm25"' in other.stdout
+    copy = tmp_path / "other-store"  # the same articles in another store: never answered by this store's server
+    shutil.copytree(store, copy)
+    answer = dalil("ask", QUESTION, "--store", str(copy), "--json")
+    assert answer.returncode == 0 and json.loads(answer.stdout)["citations"], answer.stderr
     assert status(store)["requests"] == before
 
 
@@ -115,15 +121,18 @@ def test_user_errors_come_back_as_one_line(served: tuple[Path, subprocess.Popen[
     store, proc = served
     before = status(store)["requests"]
     for args, message in [
-        (["ask", QUESTION, "--from", "2016-10-10", "--to", "2016-10-01"], "--from is after --to"),
-        (["ask", "   "], "the question is empty"),
-        (["ask", QUESTION, "--lang", "fr"], "--lang must be ar or en"),
+        (["ask", QUESTION, "--from", "2016-10-10", "--to", "2016-10-01"], "--from is after --to"),  # the client's
+        (["ask", "   "], "the question is empty"),  # the server's
+        (["ask", QUESTION, "--lang", "fr"], "--lang must be ar or en"),  # the client's
+        (["search", "   "], "the query is empty"),  # the client's
     ]:
         result = dalil(*args, "--store", str(store))
         assert result.returncode == 1
         assert result.stderr.strip().splitlines() == [f"dalil: error: {result.stderr.split('error: ', 1)[1].strip()}"]
         assert message in result.stderr
-    assert status(store)["requests"] == before + 3  # they were the server's errors, not the client's
+        in_process = dalil(*args, "--store", str(store), env={"DALIL_SERVER_USE": "false"})
+        assert in_process.returncode == 1 and in_process.stderr == result.stderr  # the same line either way
+    assert status(store)["requests"] == before + 1  # one was the server's error
     assert proc.poll() is None
 
 
@@ -168,20 +177,36 @@ def test_one_server_per_store_and_sigterm_cleans_up(served: tuple[Path, subproce
     endpoint = server.Endpoint(load_settings(None, {"store": {"path": store}}))
     assert "dalil serve: stopped" in stop(proc)
     assert proc.returncode == 0
-    assert not endpoint.socket.exists() and not endpoint.key_file.exists()
+    assert not endpoint.socket.exists()
+
+
+def raw(path: Path, method: str, route: str, body: dict | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict]:
+    """One HTTP request over the socket, as any local process could send it."""
+    conn = _UnixConnection(path, timeout=60)
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        conn.request(method, route, body=data, headers={"Content-Type": "application/json", **(headers or {})})
+        reply = conn.getresponse()
+        return reply.status, json.loads(reply.read())
+    finally:
+        conn.close()
 
 
 @pytest.mark.slow
-def test_a_client_without_the_key_gets_nothing(served: tuple[Path, subprocess.Popen[str]]) -> None:
+def test_only_a_client_with_the_same_settings_gets_answers(served: tuple[Path, subprocess.Popen[str]]) -> None:
     store, proc = served
-    endpoint = server.Endpoint(load_settings(None, {"store": {"path": store}}))
-    assert oct(endpoint.key_file.stat().st_mode & 0o777) == "0o600"
+    settings = load_settings(None, {"store": {"path": store}})
+    endpoint = server.Endpoint(settings)
+    assert oct(endpoint.socket.stat().st_mode & 0o777) == "0o600"
     assert oct(endpoint.socket.parent.stat().st_mode & 0o777) == "0o700"
-    with pytest.raises((AuthenticationError, EOFError, ConnectionError)):
-        Client(str(endpoint.socket), family="AF_UNIX", authkey=b"not the key")
+    for headers in ({}, {"X-Dalil-Settings": "0" * 64}, {"X-Dalil-Settings": server.settings_key(settings)[:-1]}):
+        code, reply = raw(endpoint.socket, "POST", "/v1/ask", {"question": QUESTION}, headers)
+        assert code == 409 and reply["error"]["code"] == "settings_mismatch"
+    code, health = raw(endpoint.socket, "GET", "/health")
+    assert code == 200 and health["settings"] == server.settings_key(settings) and health["pid"] == proc.pid
     assert proc.poll() is None
     result = dalil("search", "لافروف", "--store", str(store), "--json")
-    assert result.returncode == 0 and status(store)["requests"] == 1  # it still serves the others
+    assert result.returncode == 0 and status(store)["requests"] == 1  # it still serves the others, and refused the three
 
 
 @pytest.mark.slow
@@ -219,11 +244,9 @@ def test_no_server_means_none_and_use_false_never_connects(tmp_path: Path) -> No
     assert server.request(off, "ask", {"question": QUESTION}) is None
 
 
-@pytest.mark.slow
-def test_unknown_requests_are_user_errors(served: tuple[Path, subprocess.Popen[str]]) -> None:
-    store, _ = served
+def test_unknown_requests_are_user_errors(tmp_path: Path) -> None:
     with pytest.raises(DalilError, match="unknown request"):
-        server.request(load_settings(None, {"store": {"path": store}}), "drop-tables", {})
+        server.request(load_settings(None, {"store": {"path": tmp_path}}), "drop-tables", {})
 
 
 @pytest.mark.slow
@@ -251,18 +274,28 @@ def test_a_client_that_leaves_before_its_answer_does_not_stop_the_server(served:
     store, proc = served
     settings = load_settings(None, {"store": {"path": store}})
     endpoint = server.Endpoint(settings)
+    key = server.settings_key(settings)
+    body = json.dumps({"question": QUESTION}).encode()
     for _ in range(3):
-        conn = server._connect(endpoint.socket, endpoint.key_file.read_bytes())
-        conn.send_bytes(json.dumps({"protocol": server.PROTOCOL, "settings": server.settings_key(settings), "op": "ask",
-                                    "args": {"question": QUESTION}}).encode())
-        conn.close()  # gone before the answer is sent
-    for junk in (b"[1, 2]", b"not json", b'{"protocol": 1, "settings": "x"}'):
-        conn = server._connect(endpoint.socket, endpoint.key_file.read_bytes())
-        conn.send_bytes(junk)
-        assert json.loads(conn.recv_bytes()) == {"status": "mismatch"}
-        conn.close()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(str(endpoint.socket))
+        sock.sendall(b"POST /v1/ask HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                     + f"X-Dalil-Settings: {key}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        sock.close()  # gone before the answer is sent
+    for junk in (b"[1, 2]\r\n\r\n", b"not http at all\r\n\r\n", b"\x00\xff" * 100 + b"\r\n\r\n"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(30)
+        sock.connect(str(endpoint.socket))
+        sock.sendall(junk)
+        reply = sock.recv(100)
+        assert reply == b"" or reply.startswith(b"HTTP/1.1 400"), reply  # a 400, or the connection closed: no answer
+        sock.close()
+    assert raw(endpoint.socket, "POST", "/v1/ask", {"question": QUESTION, "k": 0}, {"X-Dalil-Settings": key})[0] == 422
     assert proc.poll() is None
-    assert status(store)["requests"] == 3  # it answered the three that left, and still answers
+    deadline = time.monotonic() + 60
+    while status(store)["requests"] < 3 and time.monotonic() < deadline:  # the three that left are answered in turn
+        time.sleep(0.2)
+    assert status(store)["requests"] == 3  # it answered the three that left (not the malformed one), and still answers
 
 
 @pytest.mark.slow

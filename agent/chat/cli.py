@@ -11,8 +11,8 @@ import typer
 
 
 def conversations_dir(dalil: Any) -> Path:
-    """Where conversations live: beside the store, so ``--store`` keeps them apart."""
-    return Path(dalil.settings.store.path) / "conversations"
+    """Where conversations live: beside the store, so ``--store`` keeps them apart (with ``--server``: per server)."""
+    return getattr(dalil, "conversations_dir", None) or Path(dalil.settings.store.path) / "conversations"
 
 
 def register(app: typer.Typer) -> None:
@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         from agent.chat.repl import run_repl
         from agent.chat.session import ChatSession
         from agent.chat.view import make_console
-        from agent.cli_common import check_outlet, make_filters, open_dalil, out, user_errors
+        from agent.cli_common import check_outlet, make_filters, out, remote_client, settings_for, user_errors
         from agent.errors import DalilError
 
         with user_errors():
@@ -54,8 +54,17 @@ def register(app: typer.Typer) -> None:
                 raise DalilError(f"--mode must be llm or extractive, not {mode!r}")
             if lang not in (None, "ar", "en"):
                 raise DalilError(f"--lang must be ar or en, not {lang!r}")
-            dalil = open_dalil(store, config)
-            check_outlet(dalil.settings, outlet)  # like /filter outlet=: a name the store does not know is an error
+            settings = settings_for(store, config)
+            remote = remote_client(settings)
+            if remote is not None:  # --server: questions, articles and the timeline come from the server (it checks --outlet)
+                from agent.serve.remote import RemoteDalil
+
+                dalil: Any = RemoteDalil(settings, remote)
+            else:
+                from agent.pipeline import Dalil
+
+                dalil = Dalil(settings)
+                check_outlet(settings, outlet)  # like /filter outlet=: a name the store does not know is an error
             conversations = ConversationStore(conversations_dir(dalil))
             if list_:
                 print_list(conversations, as_json, out())

@@ -207,7 +207,7 @@ class ChatSession:
         turns = self.conversation.turns
         if not turns:
             return question, None
-        if mode == "llm":
+        if mode == "llm" and not getattr(self.dalil, "remote", False):  # a remote server's model is not ours to prompt
             return followup.rewrite_followup(question, turns, self.dalil.chat), None
         if followup.is_followup(question):
             topic = followup.topic_of(turns[-1])
@@ -343,7 +343,10 @@ class ChatSession:
         if build is None:
             view.note(self.console, "timeline is not available in this version", style="yellow")
             return
-        result = build(self.dalil, self.current_mode(), self.filters.date_from, self.filters.date_to)
+        if getattr(self.dalil, "remote", False):  # dalil chat --server: the server's timeline
+            result = cast("Any", self.dalil).timeline(self.current_mode(), self.filters.date_from, self.filters.date_to)
+        else:
+            result = build(self.dalil, self.current_mode(), self.filters.date_from, self.filters.date_to)
         show = getattr(module, "print_timeline", None)
         if callable(show):
             show(self.console, result)

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from agent.errors import DalilError
 from agent.events.corpus import Article
@@ -67,6 +67,12 @@ class Brief(BaseModel):
     overview: list[dict] = Field(default_factory=list, description="every event known that day (for the picture)")
     warnings: list[str] = Field(default_factory=list)
     degraded: bool = False
+
+    @field_validator("overview")
+    @classmethod
+    def _dates(cls, points: list[dict]) -> list[dict]:
+        """Its days as dates again when read back from JSON (a server's briefing written by its client)."""
+        return [{**p, **{k: dt.date.fromisoformat(p[k]) for k in ("start", "end") if isinstance(p.get(k), str)}} for p in points]
 
     def event(self, event_id: str) -> Event:
         return next(e for e in self.timeline.events if e.id == event_id)

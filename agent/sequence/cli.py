@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from agent.cli_common import ConfigOpt, JsonOpt, StoreOpt, err, open_dalil, out, user_errors
+from agent.cli_common import ConfigOpt, JsonOpt, StoreOpt, err, out, remote_client, settings_for, user_errors
 from agent.errors import DalilError
 
 if TYPE_CHECKING:
     from agent.sequence.brief import Brief
+    from agent.serve.client import Client
 
 EventFromOpt = Annotated[
     Optional[dt.datetime],
@@ -52,7 +53,16 @@ def timeline(
 
     with user_errors():
         start, end = _range(date_from, date_to)
-        result = timeline_for(open_dalil(store, config), mode, start, end)
+        settings = settings_for(store, config)
+        remote = remote_client(settings)
+        if remote is not None:  # --server: the remote server's timeline
+            from agent.serve.remote import remote_timeline
+
+            result = remote_timeline(remote, settings.server.timeout, mode, start, end)
+        else:
+            from agent.pipeline import Dalil
+
+            result = timeline_for(Dalil(settings), mode, start, end)
         if as_json:
             out().print(render.to_json(result), markup=False, soft_wrap=True)
         else:
@@ -74,15 +84,19 @@ def summarize(
     same order, every sentence cited with the same [n] markers in both and checked against its passages."""
     from agent import render
     from agent.sequence.brief import write_atomic
-    from agent.sequence.summary import print_summary, summary_markdown
-    from agent.sequence.summary import summarize as make_summary
-    from agent.sequence.timeline import timeline_for
+    from agent.sequence.summary import Summary, print_summary, summary_for, summary_markdown
 
     with user_errors():
         start, end = _range(date_from, date_to)
-        dalil = open_dalil(store, config)
-        line = timeline_for(dalil, mode, start, end)
-        result = make_summary(line, dalil.analyzer, dalil.chat if line.mode == "llm" else None)
+        settings = settings_for(store, config)
+        remote = remote_client(settings)
+        if remote is not None:  # --server: the remote server's summary, written and printed here
+            body = {"from": start and start.isoformat(), "to": end and end.isoformat(), "mode": mode}
+            result = Summary.model_validate(remote.call("POST", "/v1/summarize", body, timeout=settings.server.timeout))
+        else:
+            from agent.pipeline import Dalil
+
+            result = summary_for(Dalil(settings), mode, start, end)
         if out_file is not None:
             write_atomic(out_file, render.to_json(result) + "\n" if out_file.suffix == ".json" else summary_markdown(result))
             err().print(f"dalil: wrote {out_file}", markup=False)
@@ -118,7 +132,14 @@ def brief(
             raise DalilError(f"--format must be md, html or both, not {fmt!r}")
         day = date.date()
         start = _since(since, out_dir, day)
-        result = briefing.build_brief(open_dalil(store, config), day, start, mode)
+        settings = settings_for(store, config)
+        remote = remote_client(settings)
+        if remote is not None:  # --server: the remote server's briefing, written here
+            result = _remote_brief(remote, settings.server.timeout, day, start, mode)
+        else:
+            from agent.pipeline import Dalil
+
+            result = briefing.build_brief(Dalil(settings), day, start, mode)
         if result is None:
             window = f"after {start} up to {day}" if start else f"on {day}"
             err().print(f"dalil: nothing was published {window}; no briefing written", markup=False)
@@ -133,6 +154,20 @@ def brief(
             err().print(f"dalil: note: {warning}", markup=False)
     if result.degraded:
         raise typer.Exit(briefing.EXIT_DEGRADED)
+
+
+def _remote_brief(remote: Client, timeout: float, day: dt.date, since: dt.date | None, mode: str | None) -> Brief | None:
+    """The remote server's briefing (None: nothing was published in the window)."""
+    from agent.sequence.brief import Brief
+    from agent.serve.client import RemoteError
+
+    body = {"date": day.isoformat(), "since": since and since.isoformat(), "mode": mode}
+    try:
+        return Brief.model_validate(remote.call("POST", "/v1/brief", {k: v for k, v in body.items() if v}, timeout=timeout))
+    except RemoteError as exc:
+        if exc.code == "nothing_published":
+            return None
+        raise
 
 
 def _write_brief(brief: Brief, out_dir: Path, formats: list[str]) -> list[Path]:

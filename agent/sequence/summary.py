@@ -26,11 +26,12 @@ from agent.schema import Citation
 from agent.sequence.paragraphs import DERIVED_LABEL, SummarySentence, paragraph_text, shown_parts
 from agent.sequence.paragraphs import checked as _checked
 from agent.sequence.paragraphs import pairs as event_pairs
-from agent.sequence.timeline import markers
+from agent.sequence.timeline import markers, timeline_for
 from agent.text import arabic
 
 if TYPE_CHECKING:
     from agent.answer.llm import ChatClient
+    from agent.pipeline import Dalil
     from agent.text.lexicon import Analyzer
 
 TRANSLATION_NOTE = (
@@ -57,6 +58,12 @@ class Summary(BaseModel):
 def marker_list(text: str) -> list[int]:
     """The ``[n]`` markers of ``text`` in order (``[1][2]`` and ``[1, 2]`` alike)."""
     return [int(arabic.normalize(n)) for group in _MARKER.findall(text) for n in re.split(r"\s*[,،]\s*", group)]
+
+
+def summary_for(dalil: Dalil, mode: str | None = None, date_from: dt.date | None = None, date_to: dt.date | None = None) -> Summary:
+    """The summary of the store's timeline (``dalil summarize`` and the server's /v1/summarize)."""
+    line = timeline_for(dalil, mode, date_from, date_to)
+    return summarize(line, dalil.analyzer, dalil.chat if line.mode == "llm" else None)
 
 
 def summarize(timeline: Timeline, analyzer: Analyzer, client: ChatClient | None = None) -> Summary:

@@ -1,14 +1,20 @@
 """HTTP server: Dalil's answers for a team, over HTTP, and as an OpenAI-compatible chat model.
 
-``create_app(settings)`` returns a FastAPI app holding one ``Dalil``; ``run(settings, host, port)``
-serves it with uvicorn (``dalil serve --http``). The routes and their JSON:
+``create_app(settings)`` returns a FastAPI app holding one ``Dalil``; ``run(settings)`` serves it with
+uvicorn on ``serve.host:serve.port`` (``dalil serve --http``), or on the Unix socket of ``dalil serve``
+(``agent.serve.server``: the same app for the user's own processes). The routes and their JSON:
 
 - ``GET /health`` (liveness: the process answers) and ``GET /ready`` (the store is open: its
   documents and chunks; 503 while it is missing or empty);
-- ``POST /v1/search``, ``POST /v1/ask`` and ``GET /v1/timeline``: the documents of ``dalil search
-  --json``, ``dalil ask --json`` and ``dalil timeline --json`` (``agent.schema``); ``"stream": true``
-  on ``/v1/ask`` gives server-sent events: ``text`` (the answer as it is written), ``step`` (a tool
-  call), then ``answer`` (the whole ``Answer``) and ``[DONE]``;
+- ``POST /v1/search``, ``POST /v1/ask``, ``GET /v1/timeline``, ``POST /v1/summarize`` and
+  ``POST /v1/brief``: the documents of ``dalil search / ask / timeline / summarize / brief --json``
+  (``agent.schema``, ``agent.sequence``), made by the functions those commands call; ``"stream": true``
+  on ``/v1/ask`` gives server-sent events: ``text`` (the answer as it is written; ``"whole": true``
+  when it comes at once, as an extractive answer does), ``step`` (a tool call), then ``answer`` (the
+  whole ``Answer``) and ``[DONE]``;
+- ``GET /v1/articles`` and ``GET /v1/articles/{doc_id}``: the store's articles (``StoredArticle``);
+  ``POST /v1/ingest`` (only with ``serve.ingest``): articles sent as text and metadata, ingested
+  as ``dalil ingest`` does (see ``ingest_uploaded`` for why text and not paths);
 - ``GET /v1/models`` and ``POST /v1/chat/completions``: the model ``dalil`` for any OpenAI client;
   the last user message is the question, the reply's content the answer with a "Sources" list,
   and the extra top-level fields ``citations`` (the ``Answer``'s) and ``dalil`` (mode, abstained, …);
@@ -21,8 +27,10 @@ shape), never a stack trace: a ``DalilError`` is 400, a malformed request 422.
 
 Security: the server binds 127.0.0.1 unless told otherwise, and any other address needs
 ``serve.tokens``; with tokens every route but ``/health`` needs ``Authorization: Bearer <token>``
-(compared in constant time). A request body over ``serve.max_body_bytes`` is refused (413), and so
-is a client address past ``serve.rate_limit`` requests a minute (429). Tokens are never logged or
+(compared in constant time). A request body over ``serve.max_body_bytes`` (``serve.max_ingest_bytes``
+for ``/v1/ingest``) is refused (413), and so is a client address past ``serve.rate_limit`` requests a
+minute (429). On ``dalil serve``'s Unix socket there are no tokens and no rate limit (only the user can
+reach it), but every request must carry the server's settings key (409 otherwise). Tokens are never logged or
 sent back. JSON escapes ``<``, ``>`` and ``&`` (as ``\\u003c``…), so an answer quoting hostile
 markup stays data wherever a client pastes it.
 
@@ -38,6 +46,7 @@ import datetime as dt
 import hmac
 import ipaddress
 import json
+import os
 import re
 import signal
 import socket
@@ -74,8 +83,9 @@ MODEL = "dalil"
 MAX_QUESTION_CHARS = 4000
 T = TypeVar("T")
 
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 405: "invalid_request_error",
-                413: "request_too_large", 422: "invalid_request_error", 429: "rate_limit_error", 503: "unavailable"}
+_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error",
+                405: "invalid_request_error", 409: "conflict", 413: "request_too_large", 422: "invalid_request_error",
+                429: "rate_limit_error", 503: "unavailable"}
 
 
 # ------------------------------------------------------------------------------------ JSON and errors
@@ -192,11 +202,14 @@ class Guard:
 
     OPEN = frozenset({"/health"})
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, local_key: str | None = None) -> None:
         self.app = app
-        self.tokens = [t.get_secret_value().encode() for t in settings.serve.tokens]
+        self.local_key = local_key.encode() if local_key else None
+        # on the Unix socket of `dalil serve`: the user's own processes, no token and no rate limit (see agent.serve.server)
+        self.tokens = [] if local_key else [t.get_secret_value().encode() for t in settings.serve.tokens]
         self.max_body = settings.serve.max_body_bytes
-        self.limiter = RateLimiter(settings.serve.rate_limit)
+        self.max_ingest = max(settings.serve.max_ingest_bytes, settings.serve.max_body_bytes)
+        self.limiter = RateLimiter(0 if local_key else settings.serve.rate_limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -219,9 +232,15 @@ class Guard:
                                    headers={"WWW-Authenticate": "Bearer"})
             await reply(scope, receive, send)
             return
-        body = await self.read_body(headers, receive)
+        if self.local_key and not hmac.compare_digest(headers.get(b"x-dalil-settings", b""), self.local_key):
+            reply = error_response(409, "this server answers for other settings (X-Dalil-Settings differs): answer in process",
+                                   code="settings_mismatch")
+            await reply(scope, receive, send)
+            return
+        limit = self.max_ingest if scope["path"] == "/v1/ingest" else self.max_body
+        body = await self.read_body(headers, receive, limit)
         if body is None:
-            reply = error_response(413, f"the request body is over {self.max_body} bytes")
+            reply = error_response(413, f"the request body is over {limit} bytes")
             await reply(scope, receive, send)
             return
         replayed = False
@@ -244,10 +263,10 @@ class Guard:
             match |= hmac.compare_digest(given.strip(), token)
         return match
 
-    async def read_body(self, headers: dict[bytes, bytes], receive: Receive) -> bytes | None:
-        """The whole body, or None when it is (or says it is) larger than allowed."""
+    async def read_body(self, headers: dict[bytes, bytes], receive: Receive, limit: int) -> bytes | None:
+        """The whole body, or None when it is (or says it is) larger than ``limit``."""
         try:
-            if int(headers.get(b"content-length", b"0")) > self.max_body:
+            if int(headers.get(b"content-length", b"0")) > limit:
                 return None
         except ValueError:
             return None
@@ -259,7 +278,7 @@ class Guard:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body:
+            if size > limit:
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -278,6 +297,7 @@ class Worker:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dalil-http")
         self._dalil: Dalil | None = None
         self.started = time.time()
+        self.requests = 0  # the jobs of Dalil's own routes (not /ready), for `dalil serve`'s status
 
     def dalil(self) -> Dalil:
         """Only on the worker thread. Reopens the store when another process has ingested since."""
@@ -288,7 +308,8 @@ class Worker:
         self._dalil.refresh_store()
         return self._dalil
 
-    async def call(self, job: Callable[[Dalil], T]) -> T:
+    async def call(self, job: Callable[[Dalil], T], count: bool = True) -> T:
+        self.requests += count
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, lambda: job(self.dalil()))
 
@@ -378,12 +399,110 @@ class ChatRequest(BaseModel):
     stream_options: dict[str, Any] | None = None
 
 
+class SummarizeRequest(_Request):
+    date_from: dt.date | None = Field(default=None, alias="from", description="Only events on or after this day.")
+    date_to: dt.date | None = Field(default=None, alias="to", description="Only events on or before this day.")
+    mode: Literal["extractive", "llm"] | None = Field(default=None, description="Default: llm when an endpoint is configured.")
+
+
+class BriefRequest(_Request):
+    date: dt.date = Field(description="The day of the briefing.")
+    since: dt.date | None = Field(default=None, description="Cover articles published after this day instead of the day only.")
+    mode: Literal["extractive", "llm"] | None = Field(default=None, description="Default: llm when an endpoint is configured.")
+
+
+class UploadedArticle(BaseModel):
+    """One article to ingest: its text and metadata, as a ``.json`` article file holds them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, description="The article's text, as published.")
+    id: str | None = Field(default=None, max_length=200, description="Your id for it: sending the same id again replaces the "
+                           "article (default: its text's hash, so the same text is stored once).")
+    published: dt.date | None = Field(default=None, description="Publication day.")
+    outlet: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=2000)
+    url: str | None = Field(default=None, max_length=2000)
+    language: str | None = Field(default=None, max_length=20)
+
+
+class ErrorBody(BaseModel):
+    message: str = Field(description="One line, never a stack trace.")
+    type: str = Field(description="invalid_request_error, authentication_error, not_found_error, rate_limit_error…")
+    code: str | None = Field(default=None, description="A finer reason: nothing_published, article_not_found, invalid_api_key…")
+
+
+class ErrorReply(BaseModel):
+    """Every error: OpenAI's shape."""
+
+    error: ErrorBody
+
+
+class IngestReply(BaseModel):
+    """The JSON of `dalil ingest --json`."""
+
+    added: int
+    updated: int
+    unchanged: int
+    repaired: int
+    duplicates: list[dict[str, str]] = Field(description="{file, same_as}: an article already stored under another name")
+    chunks: int
+    errors: list[dict[str, str]] = Field(description="{path, reason}: what could not be read")
+    seconds: float
+    load_seconds: float
+    bm25_seconds: float
+    encodings: dict[str, str]
+
+
+class IngestRequest(_Request):
+    articles: list[UploadedArticle] = Field(min_length=1, max_length=10_000, description="The articles to add or replace.")
+
+
 def _filters(date_from: dt.date | None, date_to: dt.date | None, outlet: str | None) -> Any:
     from agent.retrieval.retrieve import SearchFilters
 
     if date_from and date_to and date_from > date_to:
         raise DalilError("from is after to")
     return SearchFilters(date_from, date_to, outlet or None)
+
+
+# ------------------------------------------------------------------------------------ articles in and out
+
+
+UPLOADS = "uploads"
+
+
+def ingest_uploaded(dalil: Dalil, articles: list[UploadedArticle]) -> dict[str, Any]:
+    """Save each article as a ``.json`` article file in the store's ``uploads/`` folder and ingest those files
+    with ``Dalil.ingest`` (what `dalil ingest` calls); the report is the JSON of ``dalil ingest --json``.
+
+    Why text in the body and not paths: a path would let any client of the server make it read whatever file
+    of the server's machine the server may read (keys, other users' data, /proc), and a client's own files are
+    not on the server anyway; text sent by the client can only become articles. The file names are made here
+    (hashes, never the client's strings), so nothing is written outside ``uploads/``."""
+    import hashlib
+
+    folder = Path(dalil.settings.store.path) / UPLOADS
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: dict[Path, None] = {}
+    for article in articles:
+        key = article.id if article.id is not None else hashlib.sha256(article.text.encode("utf-8", "surrogatepass")).hexdigest()
+        path = folder / f"{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}.json"
+        record = {"id": key, **article.model_dump(mode="json", exclude={"id"}, exclude_none=True)}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+        paths[path] = None
+    return dalil.ingest(list(paths)).as_dict()
+
+
+def stored_article(record: Any, with_text: bool) -> dict[str, Any]:
+    """A registry ``DocumentRecord`` as the ``StoredArticle`` JSON."""
+    from agent.schema import StoredArticle
+
+    return StoredArticle(doc_id=record.doc_id, file=record.file, published=record.published, outlet=record.outlet, title=record.title,
+                         url=record.url, language=record.language, chunks=record.n_chunks, ingested_at=record.ingested_at,
+                         text=record.text if with_text else None).model_dump(mode="json")
 
 
 # ------------------------------------------------------------------------------------ answers as events
@@ -406,6 +525,7 @@ async def answer_events(worker: Worker, ask: Callable[..., Answer]) -> AsyncIter
         except Exception as exc:  # handed to the event loop, which answers with an error
             put(("error", exc))
 
+    worker.requests += 1
     worker.pool.submit(job)
     while True:
         event = await queue.get()
@@ -519,8 +639,11 @@ def _question_of(request: ChatRequest) -> str:
 # ------------------------------------------------------------------------------------ the app
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The HTTP API over one ``Dalil`` for ``settings`` (see the module docstring)."""
+def create_app(settings: Settings, local_key: str | None = None) -> FastAPI:
+    """The HTTP API over one ``Dalil`` for ``settings`` (see the module docstring).
+
+    ``local_key``: served on `dalil serve`'s Unix socket for clients with this settings key
+    (``agent.serve.server``): no token or rate limit, every request but /health must carry the key."""
     worker = Worker(settings)
     state: dict[str, Any] = {}
     tools = mcp.create_server(worker)
@@ -529,7 +652,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            state["ready"] = await worker.call(worker.warm_up)
+            state["ready"] = await worker.call(worker.warm_up, count=False)
         except DalilError as exc:  # no store yet, or an empty one: /ready says so until it is there
             state["ready"] = {"status": "not ready", "reason": one_line(exc)}
         async with tools.session_manager.run():  # /mcp's requests run in its task group
@@ -543,7 +666,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.worker = worker
     app.state.startup = state
-    app.add_middleware(Guard, settings=settings)
+    app.add_middleware(Guard, settings=settings, local_key=local_key)
 
     @app.exception_handler(DalilError)
     async def dalil_error(request: Request, exc: DalilError) -> Response:
@@ -568,19 +691,33 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/health", summary="Liveness: the server answers")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "uptime_s": round(time.time() - worker.started, 1)}
+        alive: dict[str, Any] = {"status": "ok", "uptime_s": round(time.time() - worker.started, 1)}
+        if local_key:  # what a local client compares with its own before it hands over a question
+            alive.update({"settings": local_key, "pid": os.getpid()})
+        return alive
 
     @app.get("/ready", summary="Readiness: the store is open and holds documents (503 otherwise)")
     async def ready() -> Response:
         try:
-            status = await worker.call(Worker.status)
+            status = await worker.call(Worker.status, count=False)
         except DalilError as exc:
             return error_response(503, exc)
+        if local_key:
+            status.update({"pid": os.getpid(), "requests": worker.requests, "uptime_s": round(time.time() - worker.started, 1)})
         return SafeJSONResponse(status)
 
     # --- Dalil's own JSON ---------------------------------------------------------------------
 
-    @app.post("/v1/search", summary="Ranked passages: the JSON of `dalil search --json`")
+    from agent.events.models import Timeline
+    from agent.schema import Answer, ArticleList, SearchResult, StoredArticle
+    from agent.sequence.brief import Brief
+    from agent.sequence.summary import Summary
+
+    def documented(model: type[BaseModel], *errors: int) -> dict[int | str, dict[str, Any]]:
+        """The reply's model and error statuses for /docs (the routes send JSON they build themselves)."""
+        return {200: {"model": model}, **{status: {"model": ErrorReply} for status in (400, 422, *errors)}}
+
+    @app.post("/v1/search", summary="Ranked passages: the JSON of `dalil search --json`", responses=documented(SearchResult))
     async def search(body: SearchRequest) -> Response:
         def job(dalil: Dalil) -> dict[str, Any]:
             _known_outlet(dalil, body.outlet)
@@ -601,7 +738,8 @@ def create_app(settings: Settings) -> FastAPI:
 
         return ask
 
-    @app.post("/v1/ask", summary="A cited answer: the JSON of `dalil ask --json`, or server-sent events with `stream`")
+    @app.post("/v1/ask", summary="A cited answer: the JSON of `dalil ask --json`, or server-sent events with `stream`",
+              responses=documented(Answer))
     async def ask(body: AskRequest) -> Response:
         answer_with = asker(body, body.question)
         if not body.stream:
@@ -623,8 +761,8 @@ def create_app(settings: Settings) -> FastAPI:
                 elif kind == "step":
                     yield sse(item.model_dump(mode="json"), "step")
                 elif kind == "answer":
-                    if not streamed:  # extractive answers come whole
-                        yield sse({"text": item.answer}, "text")
+                    if not streamed:  # extractive answers come whole (marked so: a client printing deltas can tell)
+                        yield sse({"text": item.answer, "whole": True}, "text")
                     yield sse(item.model_dump(mode="json"), "answer")
                 else:
                     yield sse(_stream_error(item), "error")
@@ -633,7 +771,8 @@ def create_app(settings: Settings) -> FastAPI:
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers=_SSE_HEADERS)
 
-    @app.get("/v1/timeline", summary="The sequence as dated, cited events: the JSON of `dalil timeline --json`")
+    @app.get("/v1/timeline", summary="The sequence as dated, cited events: the JSON of `dalil timeline --json`",
+             responses=documented(Timeline))
     async def timeline(
         date_from: dt.date | None = Query(default=None, alias="from", description="Only events on or after this day."),
         date_to: dt.date | None = Query(default=None, alias="to", description="Only events on or before this day."),
@@ -645,6 +784,58 @@ def create_app(settings: Settings) -> FastAPI:
             raise DalilError("from is after to")
         result = await worker.call(lambda dalil: timeline_for(dalil, mode, date_from, date_to))
         return SafeJSONResponse(result.model_dump(mode="json"))
+
+    @app.post("/v1/summarize", summary="The bilingual summary of the sequence: the JSON of `dalil summarize --json`",
+              responses=documented(Summary))
+    async def summarize(body: SummarizeRequest) -> Response:
+        from agent.sequence.summary import summary_for
+
+        if body.date_from and body.date_to and body.date_from > body.date_to:
+            raise DalilError("from is after to")
+        result = await worker.call(lambda dalil: summary_for(dalil, body.mode, body.date_from, body.date_to))
+        return SafeJSONResponse(result.model_dump(mode="json"))
+
+    @app.post("/v1/brief", summary="The daily briefing: the JSON of `dalil brief --json` (404 `nothing_published` when no "
+              "article falls in its window)", responses=documented(Brief, 404))
+    async def brief(body: BriefRequest) -> Response:
+        from agent.sequence.brief import build_brief
+
+        result = await worker.call(lambda dalil: build_brief(dalil, body.date, body.since, body.mode))
+        if result is None:
+            window = f"after {body.since} up to {body.date}" if body.since else f"on {body.date}"
+            return error_response(404, f"nothing was published {window}", code="nothing_published")
+        return SafeJSONResponse(result.model_dump(mode="json"))
+
+    @app.post("/v1/ingest", summary="Add or replace articles sent as text and metadata: the JSON of `dalil ingest --json` "
+              "(403 unless serve.ingest is true)", responses=documented(IngestReply, 403, 413))
+    async def ingest(body: IngestRequest) -> Response:
+        if not settings.serve.ingest:
+            return error_response(403, "this server does not accept articles: set serve.ingest = true (DALIL_SERVE_INGEST=true)",
+                                  code="ingest_disabled", kind="permission_error")
+        report = await worker.call(lambda dalil: ingest_uploaded(dalil, body.articles))
+        return SafeJSONResponse(IngestReply.model_validate(report).model_dump(mode="json"))
+
+    @app.get("/v1/articles", summary="The store's articles (without their text), by publication date",
+             responses=documented(ArticleList))
+    async def articles(
+        outlet: str | None = Query(default=None, description="Only articles from this outlet."),
+        offset: int = Query(default=0, ge=0, description="Skip this many."),
+        limit: int = Query(default=100, ge=1, le=1000, description="At most this many."),
+    ) -> Response:
+        def job(dalil: Dalil) -> dict[str, Any]:
+            _known_outlet(dalil, outlet)
+            found = [d for d in dalil.store.registry.documents(with_text=False) if not outlet or d.outlet == outlet]
+            return {"total": len(found), "articles": [stored_article(d, False) for d in found[offset:offset + limit]]}
+
+        return SafeJSONResponse(ArticleList.model_validate(await worker.call(job)).model_dump(mode="json"))
+
+    @app.get("/v1/articles/{doc_id}", summary="One article with its text (404 when the store has no such id)",
+             responses=documented(StoredArticle, 404))
+    async def article(doc_id: str) -> Response:
+        record = await worker.call(lambda dalil: dalil.store.registry.document(doc_id))
+        if record is None:
+            return error_response(404, f"no article {doc_id!r} in the store", code="article_not_found")
+        return SafeJSONResponse(stored_article(record, True))
 
     # --- OpenAI-compatible --------------------------------------------------------------------
 
@@ -755,19 +946,24 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def run(settings: Settings, on_ready: Callable[[dict[str, Any]], None] | None = None) -> None:
-    """Serve ``settings`` on ``serve.host:serve.port`` until Ctrl-C or SIGTERM (``dalil serve --http``).
+def run(settings: Settings, on_ready: Callable[[dict[str, Any]], None] | None = None, sock: socket.socket | None = None,
+        local_key: str | None = None) -> None:
+    """Serve ``settings`` on ``serve.host:serve.port`` until Ctrl-C or SIGTERM (``dalil serve --http``), or on ``sock``
+    (the Unix socket of ``dalil serve``, for clients with the settings key ``local_key``: ``agent.serve.server``).
 
-    ``on_ready`` gets the URL and the store's state once the server accepts requests."""
+    ``on_ready`` gets the URL (TCP) and the store's state once the server accepts requests."""
     import uvicorn
 
     from agent import runtime
 
-    host, port = settings.serve.host, settings.serve.port
-    check_bind(settings, host)
-    runtime.setup(settings)  # an entry point of its own (before Chroma opens, on the worker thread)
-    sock = bind(host, port)
-    app = create_app(settings)
+    tcp = sock is None
+    if sock is None:
+        host, port = settings.serve.host, settings.serve.port
+        check_bind(settings, host)
+        runtime.setup(settings)  # an entry point of its own (before Chroma opens, on the worker thread)
+        sock = bind(host, port)
+    listening = sock
+    app = create_app(settings, local_key=local_key)
     config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False, lifespan="on",
                             timeout_graceful_shutdown=10)
 
@@ -775,19 +971,21 @@ def run(settings: Settings, on_ready: Callable[[dict[str, Any]], None] | None = 
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             if self.started and on_ready is not None:
-                on_ready({"url": url_of(sock), "store": str(Path(settings.store.path).resolve()), "tokens": bool(settings.serve.tokens),
+                where = {"url": url_of(listening)} if tcp else {}
+                on_ready({**where, "store": str(Path(settings.store.path).resolve()), "tokens": bool(settings.serve.tokens) and tcp,
                           **app.state.startup.get("ready", {})})
 
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _interrupt) if main else None  # uvicorn raises it again once it has stopped
     try:
-        Server(config).run(sockets=[sock])
+        Server(config).run(sockets=[listening])
     except KeyboardInterrupt:
         pass  # Ctrl-C or SIGTERM, after uvicorn's graceful shutdown
     finally:
         if main:
             signal.signal(signal.SIGTERM, previous)
-        sock.close()
+        if tcp:
+            listening.close()
 
 
 def _interrupt(signum: int, frame: Any) -> None:
