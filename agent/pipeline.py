@@ -317,7 +317,8 @@ class Dalil:
         quotes = " ".join(c.quote for c in answer.citations)
         if frame.asks == "when" and event.date.phrase and event.date.phrase in quotes:
             when = label(event, "en").split(" of ", 1)[1]
-            return f"Derived from the quotes: the {TYPE_EN.get(event.type, event.type)} took place on {when}."
+            on = "on" if event.date.granularity == "day" else "in"  # "on Friday 5 August 2016", "in July 2016"
+            return f"Derived from the quotes: the {TYPE_EN.get(event.type, event.type)} took place {on} {when}."
         if frame.asks == "who_initiated":
             for report in event.reports:
                 if report.initiator and report.initiator_phrase and report.initiator_phrase in quotes:

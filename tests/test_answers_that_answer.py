@@ -404,7 +404,8 @@ def test_commenting_on_a_call_is_not_a_suspension() -> None:
 
 @pytest.mark.parametrize(("question", "reason"), [
     ("ماذا قال وزير الخارجية الإيراني محمد جواد ظريف خلال اللقاء الثلاثي مع لافروف والمعلم في موسكو؟", "words of Mohammad Javad Zarif"),
-    ("How did President Obama react when the State Department suspended its bilateral channels with Russia?", "words of Barack Obama"),
+    # either check may catch it first: no passage that names him is about the suspension, none gives his words
+    ("How did President Obama react when the State Department suspended its bilateral channels with Russia?", "Barack Obama"),
     ("ماذا قال بان كي مون لمجلس الأمن عن جبهة النصرة؟", "words of Ban Ki-moon"),
     ("ماذا ناقش لافروف وكيري في اتصالهما يوم الخميس 29 أيلول؟", "no phone call on"),
 ])
