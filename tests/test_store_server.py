@@ -273,5 +273,11 @@ def test_a_reader_refuses_while_the_server_is_down_and_answers_once_it_is_back(t
         chroma.start()
         assert answer(b, env) == before
         assert answer(tmp_path / "c", env) == before
+
+        chroma.kill()  # a server that lost its data: the cache must not pass off what it kept as the corpus
+        shutil.rmtree(chroma.data)
+        chroma.start()
+        code, stdout, stderr = cli(["ask", QUESTION, "--json"], b, env)
+        assert code == 1 and not stdout and "the server lost its data or is another one" in stderr, stderr
     finally:
         chroma.kill()

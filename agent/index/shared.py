@@ -65,10 +65,14 @@ class SharedCorpus:
     def catch_up(self, registry: Registry) -> int:
         """Apply to ``registry`` every log entry after the last one it applied; how many documents changed."""
         log = self._get(log_name(self.collection), create=False)
+        applied = int(registry.meta(APPLIED) or 0)
+        logged = int(log.count()) if log is not None else 0
+        if logged < applied:  # entries are never removed: this is not the server (or the data) the cache came from
+            raise DalilError(f"the server's ingest log has {logged} entries but this cache has applied {applied}: the server lost "
+                             "its data or is another one; ingest the articles again, or use a new --store for this server")
         if log is None:
             self._refuse_other_shapes()
             return 0
-        applied = int(registry.meta(APPLIED) or 0)
         found = log.get(where={"seq": {"$gt": applied}}, include=["metadatas"])
         entries = sorted((dict(m) for m in found.get("metadatas") or []), key=lambda m: int(m["seq"]))
         if not entries:
@@ -150,7 +154,15 @@ class SharedCorpus:
                 seq = first_seq + len(entries)
                 entries.append({"seq": seq, "op": op, "doc_id": doc_id, "content_hash": record["document"]["content_hash"] if record else ""})
         if entries:
-            log.add(ids=[f"{e['seq']:012d}" for e in entries], embeddings=[DUMMY] * len(entries), metadatas=entries)
+            ids = [f"{e['seq']:012d}" for e in entries]
+            log.add(ids=ids, embeddings=[DUMMY] * len(entries), metadatas=entries)
+            # Chroma keeps an existing id's entry: had another writer numbered entries meanwhile (a lease broken
+            # while this one was stalled), ours would be lost without a word
+            kept = log.get(ids=ids, include=["metadatas"])
+            stored = {i: (m["op"], m["doc_id"]) for i, m in zip(kept["ids"], kept["metadatas"] or [], strict=True)}
+            if any(stored.get(i) != (e["op"], e["doc_id"]) for i, e in zip(ids, entries, strict=True)):
+                raise DalilError("another writer numbered ingest log entries at the same time (the writer lease was broken): "
+                                 "run `dalil ingest` again")
         return first_seq + len(entries) - 1
 
     def log_entries(self) -> list[dict[str, Any]]:

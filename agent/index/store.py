@@ -5,6 +5,11 @@ documents (SQLite: original text, content hash, chunk offsets and search terms) 
 BM25 index. Chroma keeps each chunk's vector and filter metadata; the text lives only in the
 registry, which rebuilds passages for retrieval. The registry row of a document is committed
 only after its vectors are in Chroma, so an interrupted ingest is redone, never half-kept.
+
+With a Chroma server (``store.url``) the server is the one source of truth: it also keeps the
+chunk text, every document's record and an ingest log (``agent.index.shared``), the registry and
+BM25 index under ``--store`` are this machine's cache of it, brought up to date by ``catch_up``,
+and writers on every machine take turns under a server lease (``agent.index.locks.ServerLease``).
 """
 
 from __future__ import annotations
