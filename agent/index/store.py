@@ -20,6 +20,7 @@ import datetime as dt
 import errno
 import json
 import os
+import re
 import signal
 import sqlite3
 import threading
@@ -825,7 +826,8 @@ class Store:
             return SharedCorpus(self._chroma[0], self.collection_name, self.settings.vector_shape(), self.settings.store.collection)
 
     def _server_error(self, exc: BaseException) -> DalilError:
-        return DalilError(f"cannot bring the local cache up to date from {mask_url(self.settings.store.url)}: {_first_line(exc)}")
+        reason = re.sub(r"^cannot open the Chroma store \(.*?\): ", "", _first_line(exc))  # the URL is said once
+        return DalilError(f"cannot bring the local cache up to date from {mask_url(self.settings.store.url)}: {reason}")
 
     def catch_up(self) -> int:
         """With a Chroma server: apply to this store's registry (a local cache) every ingest logged on the server
