@@ -248,6 +248,24 @@ def test_a_machine_with_other_chunking_settings_refuses_clearly(server: ChromaSe
     code, stdout, stderr = cli(["ask", QUESTION, "--json"], tmp_path / "b", {**env, "DALIL_CHUNKING_CHUNK_TOKENS": "150"})
     assert code == 1 and not stdout
     assert "built with other embedding or chunking settings" in stderr and "chunking.chunk_tokens = 200" in stderr, stderr
+    # an ingest with those settings is not refused: it starts a corpus of its own on the server, as in a store folder
+    other = {**env, "DALIL_CHUNKING_CHUNK_TOKENS": "150"}
+    assert ingested([SEEDS], tmp_path / "b", other)["added"] == 5
+    assert not answer(tmp_path / "c", other)["abstained"]
+
+
+def test_rebuilding_the_vectors_on_a_server_keeps_the_answers_and_gives_the_lease_back(server: ChromaServer, tmp_path: Path) -> None:
+    env = env_for(server.url, "rebuild")
+    assert ingested([SEEDS], tmp_path / "a", env)["added"] == 5
+    before = answer(tmp_path / "b", env)
+    dalil = Dalil(settings(tmp_path / "a", env))
+    try:
+        assert dalil.rebuild_vectors().vectors == 65
+    finally:
+        dalil.store.close()
+    # the lease was given back at once (not left to expire): another writer gets it without waiting
+    assert ingested([SEEDS], tmp_path / "c", {**env, "DALIL_STORE_LOCK_TIMEOUT": "2"})["unchanged"] == 5
+    assert answer(tmp_path / "b", env) == before
 
 
 def test_a_reader_refuses_while_the_server_is_down_and_answers_once_it_is_back(tmp_path: Path) -> None:

@@ -152,6 +152,11 @@ class ServerLease:
             if holder is not None and holder.get("owner") == self.owner:
                 self._client.delete_collection(self.name)
 
+    def close(self) -> None:
+        """Close the client (after ``release``)."""
+        with suppress(Exception):
+            self._client.close()
+
     def _metadata(self) -> dict[str, Any]:
         return {"owner": self.owner, "expires": time.time() + self.seconds}
 

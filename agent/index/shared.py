@@ -62,8 +62,9 @@ class SharedCorpus:
 
     # --- reading: bring a registry up to date -----------------------------------------------------
 
-    def catch_up(self, registry: Registry) -> int:
-        """Apply to ``registry`` every log entry after the last one it applied; how many documents changed."""
+    def catch_up(self, registry: Registry, refuse_other_shapes: bool = True) -> int:
+        """Apply to ``registry`` every log entry after the last one it applied; how many documents changed.
+        With no log for these settings, ``refuse_other_shapes`` refuses when the server has the corpus with others."""
         log = self._get(log_name(self.collection), create=False)
         applied = int(registry.meta(APPLIED) or 0)
         logged = int(log.count()) if log is not None else 0
@@ -71,7 +72,8 @@ class SharedCorpus:
             raise DalilError(f"the server's ingest log has {logged} entries but this cache has applied {applied}: the server lost "
                              "its data or is another one; ingest the articles again, or use a new --store for this server")
         if log is None:
-            self._refuse_other_shapes()
+            if refuse_other_shapes:
+                self._refuse_other_shapes()
             return 0
         found = log.get(where={"seq": {"$gt": applied}}, include=["metadatas"])
         entries = sorted((dict(m) for m in found.get("metadatas") or []), key=lambda m: int(m["seq"]))

@@ -857,23 +857,19 @@ class Store:
 
     def _take_server_lease(self, wait: float) -> None:
         """Inside ``ingest_lock`` with a server: take the writer lease, then bring the cache up to date under it
-        (what the ingest compares hashes with), and start numbering after the last log entry."""
-        from agent.index.shared import ShapeMismatch
-
+        (what the ingest compares hashes with), and start numbering after the last log entry. (An ingest with
+        other embedding or chunking settings than the corpus's starts a corpus of its own, as in a store folder.)"""
         shown = mask_url(self.settings.store.url)
         try:
             shared = self._shared()
-            lease = ServerLease(shared.client, self.collection_name)
+            # a client of its own: the store's is closed and reopened during the run (reset_vectors), the lease's heartbeat goes on
+            lease = self._server_lease = ServerLease(self._client(), self.collection_name)
             if not lease.acquire(wait):
                 holder = lease.holder() or {}
                 raise DalilError(f"another Dalil ({holder.get('owner', 'unknown')}) is writing to the corpus on the Chroma server "
                                  f"{shown} (waited {wait:g}s); try again when it has finished")
-            self._server_lease = lease
-            shared.catch_up(self.registry)
+            shared.catch_up(self.registry, refuse_other_shapes=False)
             self._next_seq = shared.last_seq() + 1
-        except ShapeMismatch:
-            self._release_server_lease()
-            raise
         except DalilError:
             self._release_server_lease()
             raise
@@ -884,6 +880,7 @@ class Store:
     def _release_server_lease(self) -> None:
         if self._server_lease is not None:
             self._server_lease.release()
+            self._server_lease.close()
             self._server_lease = None
 
     def _publish(self, ops: list[tuple[str, str]]) -> None:
