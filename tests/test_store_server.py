@@ -147,6 +147,9 @@ def test_a_second_machine_follows_ingests_updates_and_removals_without_ingesting
     log = server_log(b, env)
     assert [e["seq"] for e in log] == [1, 2, 3, 4, 5] and {e["op"] for e in log} == {"put"}
 
+    long_lived = Dalil(settings(tmp_path / "machine-c", env))  # as `dalil serve` or `dalil chat` keep it
+    assert long_lived.search(query).model_dump(mode="json") == search(a, env, query)
+
     # an updated article reaches B
     changed = corpus / "002_e83c710a14adfa23.txt"
     changed.write_text(changed.read_text(encoding="utf-8") + "\n\n" + NEW_WORDS + "\n", encoding="utf-8")
@@ -155,6 +158,9 @@ def test_a_second_machine_follows_ingests_updates_and_removals_without_ingesting
     found_b = search(b, env, "مكتبة المخطوطات في تمبكتو")
     assert found_b["hits"] and "تمبكتو" in found_b["hits"][0]["text"] and found_b["hits"][0]["file"] == changed.name
     assert found_b == search(a, env, "مكتبة المخطوطات في تمبكتو")
+    long_lived.refresh_store()  # what the server and the chat do before each question
+    assert long_lived.search("مكتبة المخطوطات في تمبكتو").model_dump(mode="json") == found_b
+    long_lived.store.close()
     assert server_log(b, env)[-1]["seq"] == 6
 
     # a removed article is gone from B too (no CLI command: the pipeline's remove(), on A)
