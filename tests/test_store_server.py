@@ -248,6 +248,22 @@ def test_the_writer_lease_is_exclusive_and_an_expired_one_is_broken(server: Chro
     taker.release()
 
 
+def test_the_log_is_read_a_page_at_a_time_in_sequence_order(server: ChromaServer) -> None:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    from agent.index.shared import _entries
+
+    client = chromadb.HttpClient(host="127.0.0.1", port=server.port, settings=ChromaSettings(anonymized_telemetry=False))
+    log = client.create_collection("paging__log", embedding_function=None)
+    seqs = [5, 3, 1, 4, 2, 7, 6]
+    log.add(ids=[f"{n:012d}" for n in seqs], embeddings=[[0.0]] * len(seqs),
+            metadatas=[{"seq": n, "op": "put", "doc_id": f"d{n}", "content_hash": ""} for n in seqs])
+    assert [e["seq"] for e in _entries(log, None, page=2)] == [1, 2, 3, 4, 5, 6, 7]
+    assert [e["seq"] for e in _entries(log, {"seq": {"$gt": 2}}, page=2)] == [3, 4, 5, 6, 7]
+    assert [e["seq"] for e in _entries(log, {"seq": {"$gt": 7}}, page=2)] == []
+
+
 def test_a_machine_with_other_chunking_settings_refuses_clearly(server: ChromaServer, tmp_path: Path) -> None:
     env = env_for(server.url, "shape")
     assert ingested([SEEDS], tmp_path / "a", env)["added"] == 5

@@ -75,8 +75,7 @@ class SharedCorpus:
             if refuse_other_shapes:
                 self._refuse_other_shapes()
             return 0
-        found = log.get(where={"seq": {"$gt": applied}}, include=["metadatas"])
-        entries = sorted((dict(m) for m in found.get("metadatas") or []), key=lambda m: int(m["seq"]))
+        entries = _entries(log, {"seq": {"$gt": applied}})
         if not entries:
             return 0
         last: dict[str, dict[str, Any]] = {}  # each document's latest entry, in log order
@@ -170,9 +169,18 @@ class SharedCorpus:
     def log_entries(self) -> list[dict[str, Any]]:
         """Every log entry, in order (for tests and tools)."""
         log = self._get(log_name(self.collection), create=False)
-        if log is None:
-            return []
-        return sorted((dict(m) for m in log.get(include=["metadatas"])["metadatas"] or []), key=lambda m: int(m["seq"]))
+        return _entries(log, None) if log is not None else []
+
+
+def _entries(log: Any, where: dict[str, Any] | None, page: int = 5000) -> list[dict[str, Any]]:
+    """The log entries matching ``where``, by sequence number (fetched a page at a time)."""
+    found: list[dict[str, Any]] = []
+    while True:
+        got = log.get(where=where, include=["metadatas"], limit=page, offset=len(found))
+        metadatas = got.get("metadatas") or []
+        found.extend(dict(m) for m in metadatas)
+        if len(metadatas) < page:
+            return sorted(found, key=lambda m: int(m["seq"]))
 
 
 def prepared(record: dict[str, Any]) -> PreparedDocument:
