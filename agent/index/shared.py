@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import DalilError
-from agent.index.store import DocumentEvents, PreparedDocument, Registry, StoredReport
+from agent.index.records import DocumentEvents, PreparedDocument, StoredReport
+
+if TYPE_CHECKING:
+    from agent.index.store import Registry
 
 APPLIED = "server_seq"  # the registry's meta key: the last log entry applied to this cache
 SHAPE_KEY = "dalil_shape"  # collection metadata: the settings that shape the vectors (``Settings.vector_shape``)

@@ -35,6 +35,7 @@ from agent import runtime
 from agent.config import Settings
 from agent.errors import DalilError
 from agent.index.locks import LeaseWatcher, ServerLease, VectorLease
+from agent.index.records import DocumentEvents, PreparedDocument
 from agent.safety import mask_url
 
 if TYPE_CHECKING:
@@ -90,38 +91,6 @@ class VectorsUnavailable(DalilError):
 
 class VectorsBusy(VectorsUnavailable):
     """Another process holds the embedded Chroma store (see ``agent.index.locks``)."""
-
-
-@dataclass
-class StoredReport:
-    """One event report of a document as the registry keeps it: its type and date range (ISO days), the
-    report itself (zlib-compressed JSON, citations numbered within the document) and the chunks its
-    citations overlap."""
-
-    type: str
-    start: str
-    end: str
-    data: bytes
-    chunk_ids: list[str]
-
-
-@dataclass
-class DocumentEvents:
-    """A document's event reports (made by ``agent.events.index``), written with its rows."""
-
-    extractor: str  # fingerprint of the rules and lexicon that found them: others' reports are stale
-    cited: int  # spans the extraction numbered (the reports' citations are numbered 1..cited)
-    reports: list[StoredReport]
-
-
-@dataclass
-class PreparedDocument:
-    """A document ready to store: its chunks, their vectors (on the nodes), BM25 terms and event reports."""
-
-    doc: Document
-    nodes: list[TextNode]
-    terms: list[list[str]]
-    events: DocumentEvents | None = None  # None: not extracted (a later ingest back-fills it)
 
 
 @dataclass(frozen=True)
