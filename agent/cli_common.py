@@ -122,7 +122,8 @@ def known_outlets(settings: Settings) -> set[str] | None:
 
 def check_outlet(settings: Settings, outlet: str | None) -> None:
     """--outlet must name an outlet of the store, as chat's /filter requires: else one line listing the known ones."""
-    known = known_outlets(settings) if outlet else None
+    # with a Chroma server the local registry is a cache that may be behind: the outlet may be in articles it has yet to fetch
+    known = known_outlets(settings) if outlet and not settings.store.url else None
     if known is not None and outlet not in known:
         raise DalilError(f"no articles from outlet {outlet!r} (known outlets: {', '.join(sorted(known)) or 'none'})")
 

@@ -34,7 +34,8 @@ class StoreSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: Path = Field(default=Path("store"), description="On-disk store: Chroma (embedded), registry and BM25 index.")
-    url: str | None = Field(default=None, description="Chroma server URL (http://host:port); when set, vectors live there.")
+    url: str | None = Field(default=None, description="Chroma server URL (http://host:port); when set, the corpus lives "
+                                     "there (vectors, texts, ingest log) and the store folder is this machine's cache of it.")
     lock_timeout: float = Field(default=30.0, ge=0, description="Seconds a second ingest waits for the store's write lock.")
     read_wait: float = Field(default=5.0, ge=0, description="Seconds a search waits for the vector store while another (non-ingest) "
                              "process uses it, before answering from BM25 alone.")

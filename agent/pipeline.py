@@ -42,9 +42,17 @@ class Dalil:
 
     @cached_property
     def store(self) -> Store:
+        """The store, opened for reading. With a Chroma server (``store.url``) its registry and BM25 index are a
+        local cache, first brought up to date from the server's ingest log (a failure refuses: no stale answer)."""
         from agent.index.store import Store
 
-        return Store(self.settings)
+        store = Store(self.settings)
+        try:
+            store.catch_up()
+        except BaseException:
+            store.close()
+            raise
+        return store
 
     def refresh_store(self) -> None:
         """Reopen the store if another process has ingested since it was opened.
@@ -52,7 +60,9 @@ class Dalil:
         For long-lived processes (``dalil serve``, ``dalil chat``): the BM25 index follows the registry
         by itself, but the embedded Chroma client only sees vectors that existed when it opened.
         The embedder, analyzer and LLM client are kept."""
-        if "store" in self.__dict__ and self.store.changed_since_open():
+        if "store" in self.__dict__ and self.settings.store.url:
+            self.store.catch_up()  # the server is the source of truth; its client sees new vectors by itself
+        elif "store" in self.__dict__ and self.store.changed_since_open():
             self.store.close()
             del self.__dict__["store"]
 
@@ -79,6 +89,22 @@ class Dalil:
         worker = self.settings if self.settings.ingest_worker() else None
         min_bytes = 0 if self.settings.chunking.worker else WORKER_MIN_BYTES  # forced on: every ingest
         return ingest_paths(paths, self.store, preparer, progress, worker_settings=worker, worker_min_bytes=min_bytes)
+
+    def remove(self, names: list[str]) -> list[str]:
+        """Remove articles from the store, each named by its source, its file or its doc_id; returns the files
+        removed (with a Chroma server, other machines see the removal at their next catch-up)."""
+        store = self.store
+        with store.ingest_lock():  # with a server: under its writer lease, the cache caught up first
+            registry = store.registry
+            found = [registry.document_by_source(n) or registry.document(n) or next(
+                (d for d in registry.documents(with_text=False) if d.file == n), None) for n in names]
+            missing = [n for n, d in zip(names, found, strict=True) if d is None]
+            if missing:
+                raise DalilError(f"not in the store: {', '.join(missing)}")
+            records = [d for d in found if d is not None]
+            store.delete_documents([d.doc_id for d in records])
+            store.bm25(writer=True)
+        return [d.file for d in records]
 
     def rebuild_vectors(self) -> RebuildReport:
         """Embed every stored chunk again into a fresh vector store (the repair for a damaged index)."""
@@ -406,6 +432,11 @@ class Dalil:
 
     def _require_documents(self) -> None:
         if self.store.registry.is_empty():
+            if self.settings.store.url:
+                from agent.safety import mask_url
+
+                raise DalilError(f"the corpus on the Chroma server {mask_url(self.settings.store.url)} is empty: "
+                                 "run `dalil ingest seeds` first")
             raise DalilError(f"the store at {self.settings.store.path} is empty: run `dalil ingest seeds` first")
 
 

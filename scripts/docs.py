@@ -96,6 +96,8 @@ SCENARIOS = {
 MANUAL = {
     ("README.md", "dalil serve &"): "its point is the wall-clock time of `time dalil ask` with and without a background "
     "server, which a normalized run would erase; the process id and store path vary too",
+    ("docs/DEPLOY.md", "chroma run --path chroma-data --port 8765 > chroma.log 2>&1 &"): "needs a Chroma server started beside the commands, "
+    "then stopped; tests/test_store_server.py runs the same steps against a real `chroma run`",
 }
 
 NORMALIZE: list[tuple[re.Pattern[str], str]] = [

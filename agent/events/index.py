@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from agent.events.corpus import Article, Citer
 from agent.events.models import Event, Report
-from agent.index.store import DocumentEvents, StoredReport
+from agent.index.records import DocumentEvents, StoredReport
 
 if TYPE_CHECKING:
     from llama_index.core.schema import Document

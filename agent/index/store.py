@@ -5,14 +5,22 @@ documents (SQLite: original text, content hash, chunk offsets and search terms) 
 BM25 index. Chroma keeps each chunk's vector and filter metadata; the text lives only in the
 registry, which rebuilds passages for retrieval. The registry row of a document is committed
 only after its vectors are in Chroma, so an interrupted ingest is redone, never half-kept.
+
+With a Chroma server (``store.url``) the server is the one source of truth: it also keeps the
+chunk text, every document's record and an ingest log (``agent.index.shared``), the registry and
+BM25 index under ``--store`` are this machine's cache of it, brought up to date by ``catch_up``,
+and writers on every machine take turns under a server lease (``agent.index.locks.ServerLease``).
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import datetime as dt
 import errno
 import json
 import os
+import re
 import signal
 import sqlite3
 import threading
@@ -26,12 +34,15 @@ from urllib.parse import urlparse
 from agent import runtime
 from agent.config import Settings
 from agent.errors import DalilError
-from agent.index.locks import LeaseWatcher, VectorLease
+from agent.index.locks import LeaseWatcher, ServerLease, VectorLease
+from agent.index.records import DocumentEvents, PreparedDocument
+from agent.safety import mask_url
 
 if TYPE_CHECKING:
     from llama_index.core.schema import BaseNode, Document, TextNode
 
     from agent.index.bm25 import BM25Index
+    from agent.index.shared import SharedCorpus
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -80,38 +91,6 @@ class VectorsUnavailable(DalilError):
 
 class VectorsBusy(VectorsUnavailable):
     """Another process holds the embedded Chroma store (see ``agent.index.locks``)."""
-
-
-@dataclass
-class StoredReport:
-    """One event report of a document as the registry keeps it: its type and date range (ISO days), the
-    report itself (zlib-compressed JSON, citations numbered within the document) and the chunks its
-    citations overlap."""
-
-    type: str
-    start: str
-    end: str
-    data: bytes
-    chunk_ids: list[str]
-
-
-@dataclass
-class DocumentEvents:
-    """A document's event reports (made by ``agent.events.index``), written with its rows."""
-
-    extractor: str  # fingerprint of the rules and lexicon that found them: others' reports are stale
-    cited: int  # spans the extraction numbered (the reports' citations are numbered 1..cited)
-    reports: list[StoredReport]
-
-
-@dataclass
-class PreparedDocument:
-    """A document ready to store: its chunks, their vectors (on the nodes), BM25 terms and event reports."""
-
-    doc: Document
-    nodes: list[TextNode]
-    terms: list[list[str]]
-    events: DocumentEvents | None = None  # None: not extracted (a later ingest back-fills it)
 
 
 @dataclass(frozen=True)
@@ -312,6 +291,49 @@ class Registry:
                     self._insert_events(db, item.doc.doc_id, item.events)
             self._bump(db)
 
+    def delete_documents(self, doc_ids: list[str]) -> int:
+        """Remove documents with their chunks and event reports (one commit, one generation); how many were there."""
+        removed = 0
+        with self.transaction() as db:
+            for part in _parts(doc_ids):
+                removed += db.execute(f"DELETE FROM documents WHERE doc_id IN ({_marks(part)})", part).rowcount
+                db.execute(f"DELETE FROM writing WHERE doc_id IN ({_marks(part)})", part)
+            self._bump(db)
+        return removed
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def export_document(self, doc_id: str) -> dict[str, Any] | None:
+        """Everything the registry holds of one document, as plain data (what a Chroma server keeps for other
+        machines, see ``agent.index.shared``): its record, its chunks in written order with their terms, its reports."""
+        self._db.execute("BEGIN")  # one snapshot
+        try:
+            record = self.document(doc_id)
+            if record is None:
+                return None
+            chunks = [list(row) for row in self._db.execute(
+                "SELECT chunk_id, ordinal, start_char, end_char, paragraph, published_ord, outlet, terms FROM chunks"
+                " WHERE doc_id = ? ORDER BY rowid", (doc_id,))]
+            indexed = self._db.execute("SELECT extractor, cited FROM reports_indexed WHERE doc_id = ?", (doc_id,)).fetchone()
+            events = None
+            if indexed is not None:
+                reports = []
+                for row in self._db.execute("SELECT report_id, type, start, end, data FROM reports WHERE doc_id = ? ORDER BY ordinal",
+                                            (doc_id,)).fetchall():
+                    chunk_ids = sorted(r[0] for r in self._db.execute("SELECT chunk_id FROM report_chunks WHERE report_id = ?", (row[0],)))
+                    reports.append({"type": row[1], "start": row[2], "end": row[3], "data": base64.b64encode(row[4]).decode("ascii"),
+                                    "chunk_ids": chunk_ids})
+                events = {"extractor": indexed[0], "cited": indexed[1], "reports": reports}
+        finally:
+            self._db.execute("COMMIT")
+        fields = {k: v for k, v in dataclasses.asdict(record).items() if k not in ("text", "n_chunks", "ingested_at")}
+        return {"document": fields, "text": record.text, "chunks": chunks, "events": events}
+
     # --- the event index (``agent.events.index``) -------------------------------------------------
 
     def unindexed(self, extractor: str) -> list[str]:
@@ -408,7 +430,7 @@ class Store:
             raise DalilError(f"the store path {self.root} is not a folder: point --store (or DALIL_STORE) at a folder")
         self.collection_name = settings.collection_name()
         registry_path = self.root / f"{self.collection_name}.sqlite"
-        if not create and not registry_path.exists():
+        if not create and not registry_path.exists() and not settings.store.url:  # with a server: a cache, filled by catch_up()
             raise DalilError(missing_store_reason(self.root, settings))
         try:
             self.registry = Registry(registry_path, settings.vector_shape())
@@ -421,6 +443,8 @@ class Store:
         self._chroma: tuple[Any, Any] | None = None  # (client, collection), open only under the lease
         self._writing = False
         self._watcher: LeaseWatcher | None = None
+        self._server_lease: ServerLease | None = None  # held by an ingest writing to a Chroma server
+        self._next_seq = 0  # the next log sequence number this writer allocates (under _server_lease)
 
     def changed_since_open(self) -> bool:
         """Whether an ingest (in any process) wrote to the store after this object opened it."""
@@ -539,7 +563,7 @@ class Store:
                     # embedding_function=None: Dalil always passes its own vectors, so Chroma never
                     # loads (or downloads) its default ONNX embedder
                     collection = client.get_or_create_collection(self.collection_name, embedding_function=None,
-                                                                 metadata={"hnsw:space": "cosine"})
+                                                                 metadata=self._collection_metadata())
                 else:
                     names = [getattr(c, "name", c) for c in client.list_collections()]
                     collection = (client.get_collection(self.collection_name, embedding_function=None)
@@ -552,8 +576,16 @@ class Store:
             self._chroma = (client, collection)
         if self._chroma[1] is None and self._writing:  # opened by a reader, now written to
             self._chroma = (self._chroma[0], self._chroma[0].get_or_create_collection(
-                self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"}))
+                self.collection_name, embedding_function=None, metadata=self._collection_metadata()))
         return self._chroma[1]
+
+    def _collection_metadata(self) -> dict[str, Any]:
+        """Cosine distances; on a server also the settings that shape the vectors, for other machines to check."""
+        if not self.settings.store.url:
+            return {"hnsw:space": "cosine"}
+        from agent.index.shared import SHAPE_KEY
+
+        return {"hnsw:space": "cosine", SHAPE_KEY: json.dumps(self.settings.vector_shape())}
 
     def _take_lease(self) -> None:
         if self._lease is None:  # a Chroma server: it serializes its own writers
@@ -588,7 +620,7 @@ class Store:
             if url:
                 parsed = urlparse(url)
                 if not parsed.hostname:
-                    raise DalilError(f"store.url is not a URL: {url}")
+                    raise DalilError(f"store.url is not a URL: {mask_url(url)}")
                 return chromadb.HttpClient(
                     host=parsed.hostname, port=parsed.port or (443 if parsed.scheme == "https" else 8000),
                     ssl=parsed.scheme == "https", settings=chroma_settings,
@@ -602,7 +634,7 @@ class Store:
         except Exception as exc:  # chromadb raises bare exceptions for unreachable servers
             if self._lease is not None:
                 self._lease.release()
-            raise self._unreadable(f"cannot open the Chroma store ({url or self.root}): {_first_line(exc)}") from None
+            raise self._unreadable(f"cannot open the Chroma store ({mask_url(url) or self.root}): {_first_line(exc)}") from None
 
     def _unreadable(self, message: str) -> DalilError:
         """A Chroma server that cannot be reached is an error; an embedded store that cannot be read is
@@ -668,6 +700,7 @@ class Store:
     def _finish_writing(self, doc_ids: list[str], stale: set[str]) -> None:
         self._delete_vectors(sorted(stale))
         _crash_point("stale-deleted")
+        self._publish([("put", d) for d in doc_ids])  # before they are struck off: a crash before it redoes them
         self.registry.finish_writing(doc_ids)
 
     def reset_vectors(self) -> Path | None:
@@ -695,7 +728,9 @@ class Store:
     def _add_vectors(self, nodes: list[TextNode]) -> None:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        ChromaVectorStore(chroma_collection=self._writable_collection()).add(_without_text(nodes))
+        # on a server the chunk text is kept with the vectors: other machines read it there
+        kept: list[BaseNode] = list(nodes) if self.settings.store.url else _without_text(nodes)
+        ChromaVectorStore(chroma_collection=self._writable_collection()).add(kept)
 
     def _delete_vectors(self, ids: list[str]) -> None:
         if ids:
@@ -729,11 +764,15 @@ class Store:
                 self.close_vectors()  # a reader's client (same process) is reopened as the writer's
                 self._writing = True
             try:
+                if self.settings.store.url:
+                    self._take_server_lease(wait)
                 yield
+                self._release_server_lease()
                 with self._vectors_lock:
                     self._writing = False
                     self.close_vectors()
             except Exception as exc:
+                self._release_server_lease()
                 with self._vectors_lock:
                     self._writing = False
                     with suppress(Exception):  # closing writes too; the error that stopped the ingest is the one to tell
@@ -744,6 +783,99 @@ class Store:
                 raise
         finally:
             lock.release()
+
+    # --- a Chroma server as the one source of truth (``agent.index.shared``) ---------------------------
+
+    def _shared(self) -> SharedCorpus:
+        from agent.index.shared import SharedCorpus
+
+        with self._vectors_lock:
+            self._open_vectors()
+            assert self._chroma is not None
+            return SharedCorpus(self._chroma[0], self.collection_name, self.settings.vector_shape(), self.settings.store.collection)
+
+    def _server_error(self, exc: BaseException) -> DalilError:
+        reason = re.sub(r"^cannot open the Chroma store \(.*?\): ", "", _first_line(exc))  # the URL is said once
+        return DalilError(f"cannot bring the local cache up to date from {mask_url(self.settings.store.url)}: {reason}")
+
+    def catch_up(self) -> int:
+        """With a Chroma server: apply to this store's registry (a local cache) every ingest logged on the server
+        since it was last brought up to date; how many documents changed. Any failure is a clear refusal,
+        never an answer from stale data. Skipped while an ingest in this folder runs (it catches up itself)."""
+        from filelock import FileLock, Timeout
+
+        from agent.index.shared import ShapeMismatch
+
+        if not self.settings.store.url:
+            return 0
+        lock = FileLock(str(self.root / "ingest.lock"))  # one writer of this cache at a time
+        try:
+            lock.acquire(timeout=self.settings.store.read_wait)
+        except Timeout:
+            return 0
+        try:
+            return self._shared().catch_up(self.registry)
+        except ShapeMismatch:
+            raise
+        except Exception as exc:
+            with suppress(Exception):
+                self.close_vectors()  # the next attempt connects afresh
+            raise self._server_error(exc) from None
+        finally:
+            lock.release()
+
+    def _take_server_lease(self, wait: float) -> None:
+        """Inside ``ingest_lock`` with a server: take the writer lease, then bring the cache up to date under it
+        (what the ingest compares hashes with), and start numbering after the last log entry. (An ingest with
+        other embedding or chunking settings than the corpus's starts a corpus of its own, as in a store folder.)"""
+        shown = mask_url(self.settings.store.url)
+        try:
+            shared = self._shared()
+            # a client of its own: the store's is closed and reopened during the run (reset_vectors), the lease's heartbeat goes on
+            lease = self._server_lease = ServerLease(self._client(), self.collection_name)
+            if not lease.acquire(wait):
+                holder = lease.holder() or {}
+                raise DalilError(f"another Dalil ({holder.get('owner', 'unknown')}) is writing to the corpus on the Chroma server "
+                                 f"{shown} (waited {wait:g}s); try again when it has finished")
+            shared.catch_up(self.registry, refuse_other_shapes=False)
+            self._next_seq = shared.last_seq() + 1
+        except DalilError:
+            self._release_server_lease()
+            raise
+        except Exception as exc:
+            self._release_server_lease()
+            raise self._server_error(exc) from None
+
+    def _release_server_lease(self) -> None:
+        if self._server_lease is not None:
+            self._server_lease.release()
+            self._server_lease.close()
+            self._server_lease = None
+
+    def _publish(self, ops: list[tuple[str, str]]) -> None:
+        """With a server: publish these documents' puts or deletes under the lease, log entries last."""
+        if not self.settings.store.url or not ops:
+            return
+        if self._server_lease is None:
+            raise RuntimeError("the server is written only inside ingest_lock()")
+        self._server_lease.check()
+        last = self._shared().publish(self.registry, ops, self._next_seq)
+        if last >= self._next_seq:
+            self._next_seq = last + 1
+            self.registry.set_meta("server_seq", str(last))  # this cache holds what it published
+
+    def delete_documents(self, doc_ids: list[str]) -> int:
+        """Remove documents (inside ``ingest_lock``): their vectors, then (with a server) their records and a
+        delete in the log, then their registry rows; how many the registry had."""
+        if not doc_ids:
+            return 0
+        self._writable_collection().delete(where={"document_id": {"$in": list(doc_ids)}})
+        self._publish([("delete", d) for d in doc_ids])
+        return self.registry.delete_documents(doc_ids)
+
+    def server_log(self) -> list[dict[str, Any]]:
+        """The ingest log on the Chroma server, in order (empty without a server)."""
+        return self._shared().log_entries() if self.settings.store.url else []
 
     def bm25(self, writer: bool = False) -> BM25Index:
         """The BM25 index, brought up to date from the registry's stored terms when it is out of date.

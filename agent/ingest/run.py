@@ -30,7 +30,8 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import Document, TextNode
 
 from agent.index.nodes import chunk_node
-from agent.index.store import DocumentEvents, PreparedDocument, Store
+from agent.index.records import DocumentEvents, PreparedDocument
+from agent.index.store import Store
 from agent.ingest.chunking import ArabicSentenceChunker, token_counter
 from agent.ingest.readers import DEFAULT_MAX_BYTES, ReadError, discover, iter_files
 from agent.text.lexicon import Analyzer
