@@ -10,7 +10,7 @@ ingest benchmark's store at N articles is the search benchmark's store at N). Ch
 the caller's ``DALIL_*`` / ``OPENAI_*`` variables; ``DALIL_CONFIG`` points at an empty file so no
 ``dalil.toml`` applies either.
 
-Benchmarks (``--only``): ingest, search, ask, llm, agent, coldstart, memory, update.
+Benchmarks (``--only``): ingest, search, ask, http, llm, agent, coldstart, memory, update.
 """
 
 from __future__ import annotations
@@ -40,15 +40,17 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 from corpus import write_corpus  # noqa: E402
-from workers import AGENT_SCRIPT, LLM_ANSWER, LLM_REWRITE, arabic_questions, queries  # noqa: E402
+from workers import AGENT_SCRIPT, LLM_ANSWER, LLM_REWRITE, arabic_questions, dev_questions, queries, summary  # noqa: E402
 
-NAMES = ("ingest", "search", "ask", "llm", "agent", "coldstart", "memory", "update")
+NAMES = ("ingest", "search", "ask", "http", "llm", "agent", "coldstart", "memory", "update")
 DEFAULT_SIZES = {"ingest": [1000, 10000], "search": [10000, 100000]}
 QUICK_SIZES = {"ingest": [200, 1000], "search": [1000, 2000]}
 SEED = 7
 RUNS = 5  # subprocess repetitions for cold-start and ask wall times (median)
 LLM_N = 20
 AGENT_N = 20
+HTTP_N = 40  # questions per language (the first of evals/dev.yaml), timed once each
+HTTP_WARMUP = 5  # per language: the questions after those, not timed
 K = 10
 PACKAGES = ("chromadb", "llama-index-core", "llama-index-vector-stores-chroma", "bm25s", "numpy", "openai", "tiktoken", "dalil")
 
@@ -67,6 +69,15 @@ NOTES = {
            "(import chromadb + bm25s, open, one query), once on its own and once while `dalil serve` holds the store open "
            "(the output must be identical to the one-process answer). In process: Dalil.ask over the Arabic questions of evals/dev.yaml vs the "
            "in-process floor (Chroma query + bm25s retrieve, k=top_k).",
+    "http": f"`python -m agent serve --http --port 0` on the store of seeds/ (its own process, started before, not timed; "
+            f"rate limit off) vs Dalil opened in the benchmark process, with the same settings, on a copy of that store (embedded "
+            f"Chroma is one process's at a time: on one store the two would hand its lease back and forth). Questions: the "
+            f"first {HTTP_N} Arabic and first {HTTP_N} English of evals/dev.yaml, --repeat rounds (after {HTTP_WARMUP} others per "
+            "language on both sides), the in-process call and its HTTP twin back to back (order alternating). In process: "
+            "Dalil.ask(q, mode='extractive') and Dalil.search(q). HTTP: POST /v1/ask {question, mode: extractive} (not streamed) "
+            "and POST /v1/search {query} on one keep-alive http.client connection, timed to the parsed JSON. Overhead = median "
+            "over questions of (HTTP − in process) for the same question; PASS also needs every HTTP reply equal to the "
+            "in-process model_dump(mode='json') (a step's own `seconds` aside).",
     "llm": "Dalil.ask(mode='llm') in process against tests/scripted_openai.py (a separate process, instant replies): overhead = "
            "wall time minus time inside HTTP (a timing wrapper on the openai client's transport). Baseline: the bare openai SDK "
            "replaying the same request bodies, its own wall minus HTTP time.",
@@ -409,6 +420,173 @@ def _ask_cli_row(run: Run, bench: str) -> None:
                 served["median_s"], floor_s, "s", "< 1 s", served["median_s"] < 1 and served["same_output"]))
 
 
+class HttpServer:
+    """`python -m agent serve --http --port 0 --store S` as a child process: its URL (from its stderr line), a keep-alive
+    connection to it, and SIGTERM at the end."""
+
+    def __init__(self, run: Run, store: Path, env: dict[str, str]) -> None:
+        self.log_path = run.work / "probes" / "http-server.log"
+        self.started = time.perf_counter()
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen([run.python, "-m", "agent", "serve", "--http", "--port", "0", "--store", str(store)],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=ROOT)
+        self.url = ""
+        self.conn: Any = None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def start(self, timeout: float = 120) -> dict[str, Any]:
+        """Wait for the 'listening on URL' line, then for GET /ready = 200; the seconds each took and /ready's JSON."""
+        import http.client
+        from urllib.parse import urlsplit
+
+        deadline = time.perf_counter() + timeout
+        while not self.url:
+            found = re.search(r"listening on (http://\S+?)(?: |$)", self.log_text(), re.M)
+            if found:
+                self.url = found.group(1)
+            elif self.proc.poll() is not None or time.perf_counter() > deadline:
+                tail = "\n".join(self.log_text().strip().splitlines()[-15:])
+                raise RuntimeError(f"dalil serve --http did not start (exit {self.proc.poll()}): {tail}")
+            else:
+                time.sleep(0.05)
+        listening_s = time.perf_counter() - self.started
+        parts = urlsplit(self.url)
+        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        while True:
+            status, body = self.request("GET", "/ready")
+            if status == 200:
+                return {"url": self.url, "listening_s": listening_s, "ready_s": time.perf_counter() - self.started, "ready": body}
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"/ready still {status} after {timeout:.0f} s: {body}")
+            time.sleep(0.1)
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        """One request on the kept-alive connection; the status and the parsed JSON reply."""
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        self.conn.request(method, path, body=data, headers=headers)
+        reply = self.conn.getresponse()
+        raw = reply.read()
+        return reply.status, json.loads(raw)
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        status, reply = self.request("POST", path, body)
+        if status != 200:
+            raise RuntimeError(f"POST {path} {body}: HTTP {status}: {reply}")
+        return reply
+
+    def stop(self) -> dict[str, Any]:
+        if self.conn is not None:
+            self.conn.close()
+        self.proc.terminate()
+        t = time.perf_counter()
+        try:
+            rc = self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        return {"exit": rc, "stop_s": time.perf_counter() - t, "stopped_line": "dalil serve --http: stopped" in self.log_text()}
+
+
+def _untimed(doc: dict[str, Any]) -> dict[str, Any]:
+    """An answer's JSON without its one timing: each step's ``seconds``."""
+    if not doc.get("steps"):
+        return doc
+    return {**doc, "steps": [{**step, "seconds": None} for step in doc["steps"]]}
+
+
+def _differs(mine: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    """The top-level fields where two JSON documents differ."""
+    return sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+
+
+def bench_http(run: Run) -> None:
+    from agent.config import load_settings
+    from agent.pipeline import Dalil
+
+    store = run.seeds_store()
+    # the in-process Dalil opens a copy: embedded Chroma is one process's at a time (agent/index/locks.py), so two processes
+    # on one store hand its lease back and forth, and each handover reopens Chroma (100-300 ms a query, measured)
+    here_store = run.work / "stores" / "seeds-in-process"
+    shutil.rmtree(here_store, ignore_errors=True)
+    shutil.copytree(store, here_store)
+    env = {**run.env, "DALIL_SERVE_RATE_LIMIT": "0"}  # 4 requests a question: past the default 120 a minute
+    saved = dict(os.environ)
+    try:  # the in-process Dalil gets the server's settings: the same environment, the same (empty) config file
+        os.environ.clear()
+        os.environ.update(env)
+        settings = load_settings(None, {"store": {"path": here_store}})
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    langs = {lang: dev_questions(lang) for lang in ("ar", "en")}
+    items = [(lang, q) for lang, qs in langs.items() for q in qs[:HTTP_N]]
+    warmup = [q for qs in langs.values() for q in qs[HTTP_N:HTTP_N + HTTP_WARMUP]]
+    run.log("http: starting `python -m agent serve --http --port 0` …")
+    server = HttpServer(run, store, env)
+    try:
+        started = server.start()
+        run.log(f"http: {started['url']} ready in {started['ready_s']:.1f}s; {len(items)} questions, in process and over HTTP …")
+        dalil = Dalil(settings)
+
+        def ask_here(q: str) -> Any:
+            return dalil.ask(q, mode="extractive").model_dump(mode="json")
+
+        def ask_http(q: str) -> Any:
+            return server.post("/v1/ask", {"question": q, "mode": "extractive"})
+
+        def search_here(q: str) -> Any:
+            return dalil.search(q).model_dump(mode="json")
+
+        def search_http(q: str) -> Any:
+            return server.post("/v1/search", {"query": q})
+
+        for q in warmup:
+            for fn in (ask_here, ask_http, search_here, search_http):
+                fn(q)
+        times: dict[str, dict[str, list[float]]] = {op: {"here": [], "http": []} for op in ("ask", "search")}
+        mismatches: dict[str, list[dict[str, Any]]] = {"ask": [], "search": []}
+        calls = {"ask": (ask_here, ask_http), "search": (search_here, search_http)}
+        for i, (lang, q) in enumerate(items * run.repeat):
+            for op, (here, there) in calls.items():
+                order = [("here", here), ("http", there)] if (i + i // len(items)) % 2 == 0 else [("http", there), ("here", here)]
+                out: dict[str, Any] = {}
+                for side, fn in order:
+                    t = time.perf_counter()
+                    out[side] = fn(q)
+                    times[op][side].append((time.perf_counter() - t) * 1000)
+                here_doc, http_doc = _untimed(out["here"]), _untimed(out["http"])
+                if here_doc != http_doc:
+                    mismatches[op].append({"lang": lang, "question": q, "fields": _differs(here_doc, http_doc)})
+        dalil.store.close()
+    finally:
+        stopped = server.stop()
+        shutil.rmtree(here_store, ignore_errors=True)
+    n_ar, n_en = (sum(1 for lang, _ in items if lang == x) for x in ("ar", "en"))
+    scale = f"seeds, {len(items)} questions ({n_ar} ar, {n_en} en) × {run.repeat}"
+    details: dict[str, Any] = {"server": {**started, **stopped}, "questions": len(items), "rounds": run.repeat,
+                               "warmup_questions": len(warmup)}
+    for op, label in (("ask", "Dalil.ask extractive"), ("search", "Dalil.search")):
+        here, there = times[op]["here"], times[op]["http"]
+        over = [h - i for h, i in zip(there, here, strict=True)]
+        overhead = statistics.median(over)
+        by_lang = {lang: statistics.median(o for o, (x, _) in zip(over, items * run.repeat, strict=True) if x == lang)
+                   for lang in ("ar", "en")}
+        bad = len(mismatches[op])
+        for q in ("p50", "p95"):
+            run.add(Row("http", f"{label} {q}: over HTTP vs in process", scale, summary(there)[q], summary(here)[q], "ms"))
+        same = f"; {bad} of {len(over)} REPLIES DIFFER from in process" if bad else ""
+        run.add(Row("http", f"{label}: HTTP overhead p50 (HTTP − in process, same question){same}", scale, overhead, None, "ms",
+                    "< 20 ms", overhead < 20 and not bad))
+        details[op] = {"in_process_ms": summary(here), "http_ms": summary(there), "overhead_ms": summary(over),
+                       "overhead_p50_by_lang_ms": by_lang, "mismatches": bad, "mismatched": mismatches[op][:5]}
+        run.log(f"http: {op} p50 in process {summary(here)['p50']:.1f} ms, HTTP {summary(there)['p50']:.1f} ms, overhead p50 "
+                f"{overhead:.1f} ms, {bad} mismatches")
+    run.details["http"] = details
+
+
 @contextmanager
 def scripted_openai(run: Run, script: Path) -> Iterator[dict[str, str]]:
     """tests/scripted_openai.py serving ``script`` in its own process; yields the DALIL_LLM_* environment for it."""
@@ -556,8 +734,8 @@ def bench_memory(run: Run) -> None:
 
 
 BENCHMARKS: dict[str, Callable[[Run], None]] = {
-    "ingest": bench_ingest, "search": bench_search, "ask": bench_ask, "llm": bench_llm, "agent": bench_agent, "coldstart": bench_coldstart,
-    "memory": bench_memory,
+    "ingest": bench_ingest, "search": bench_search, "ask": bench_ask, "http": bench_http, "llm": bench_llm, "agent": bench_agent,
+    "coldstart": bench_coldstart, "memory": bench_memory,
     "update": bench_update,
 }
 
@@ -713,7 +891,7 @@ def main(argv: list[str] | None = None) -> int:
                              "default ingest=1000,10000 search=10000,100000)")
     parser.add_argument("--only", action="append", default=[], metavar="NAME[,NAME]", help="run only these benchmarks")
     parser.add_argument("--work", type=Path, help="folder for corpora and stores (kept; a later run reuses them). Default: a temp dir")
-    parser.add_argument("--repeat", type=int, default=2, help="search: timed rounds over the query list (default 2)")
+    parser.add_argument("--repeat", type=int, default=2, help="search, http: timed rounds over the query list (default 2)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     parser.add_argument("--markdown", action="store_true", help="print the results as Markdown (as in bench/RESULTS.md)")
     parser.add_argument("--render", type=Path, metavar="JSON", help="run nothing: show a saved --json output (as a table or --markdown)")

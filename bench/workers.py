@@ -48,11 +48,16 @@ AGENT_SCRIPT = [
 ]
 
 
-def arabic_questions() -> list[str]:
+def dev_questions(lang: str) -> list[str]:
+    """The questions of evals/dev.yaml in ``lang`` ("ar" or "en"), in file order."""
     import yaml
 
     data = yaml.safe_load(SUITE.read_text(encoding="utf-8"))
-    return [item["question"] for item in data["items"] if item.get("lang") == "ar"]
+    return [item["question"] for item in data["items"] if item.get("lang") == lang]
+
+
+def arabic_questions() -> list[str]:
+    return dev_questions("ar")
 
 
 def queries() -> list[str]:
