@@ -749,3 +749,15 @@ def test_told_to_someone_is_not_said_by_them() -> None:
     kerry = Person("John Kerry", frozenset(analyzer.terms("كيري")), (), frozenset({"جون", "كيري", "kerry", "john"}))
     assert not speaks(kerry, "وأوضحت أن لافروف قال لكيري في مكالمة هاتفية إن الزعماء تحدثوا", analyzer)
     assert speaks(kerry, "وقال كيري إن الولايات المتحدة تستعد", analyzer)
+
+
+@pytest.mark.parametrize("question", [
+    "في اي يوم تحدث كيري مع نظيره الروسي، قبل مكالمة السبت بيوم",
+    "Which call came one day before the Saturday call?",
+])
+def test_a_day_before_the_call_a_weekday_pins(dalil: Dalil, question: str) -> None:
+    """The anchor is the Saturday call, not the corpus's first call; "قبل X بيوم" counts after the event."""
+    f = frame(question)
+    assert f.from_pinned and f.relation_days == 1
+    answer = dalil.ask(question)
+    assert not answer.abstained and answer.about and ("30 September 2016" in answer.about or "30 أيلول 2016" in answer.about)

@@ -88,8 +88,14 @@ def _from_pinned(frame: QuestionFrame, events: list[Event], people: Iterable[str
     anchors = sorted(candidate_events(frame.model_copy(update=unrelated), events, people), key=lambda e: e.date.start)
     if not anchors:
         return []
-    free = frame.model_copy(update={**unrelated, "date_from": None, "date_to": None, "weekday": None})
+    free = frame.model_copy(update={**unrelated, "date_from": None, "date_to": None, "weekday": None, "relation_days": None})
     pool = candidate_events(free, events, people)
+    if frame.relation_days and anchors[0].date.granularity == "day" and anchors[0].date.date:  # "a day before the Saturday call"
+        sign = -1 if frame.relation == "before" else 1
+        target = anchors[0].date.date + dt.timedelta(days=sign * frame.relation_days)
+        near = sorted((e for e in pool if e.date.granularity == "day" and e.date.date and abs((e.date.date - target).days) <= 1
+                       and e not in anchors), key=lambda e: abs((cast(dt.date, e.date.date) - target).days))
+        return near[:1]
     if frame.relation == "after":
         later = sorted((e for e in pool if e.date.start > anchors[-1].date.end), key=lambda e: e.date.start)
         return _nearest(later)

@@ -363,7 +363,10 @@ _COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 
 _OFFSET = re.compile(r"\b(?P<n>\d+|a|one|two|three|four|five|six|seven) (?P<unit>days?|weeks?) (?P<word>before|after|earlier than|later than)"
                      r"(?P<target>.*)$"
                      r"|(^|\s)(?P<word2>قبل|بعد) (?P<n2>يوم|يوما|يومين|\d+|ثلاثه|اربعه|خمسه|سته|سبعه|اسبوع|اسبوعين)"
-                     r"(?: (?P<unit2>ايام|يوما|اسابيع))?(?: من)?(?P<target2>.*)$")
+                     r"(?: (?P<unit2>ايام|يوما|اسابيع))?(?: من)?(?P<target2>.*)$"
+                     # "قبل مكالمة السبت بيوم": the count after the event
+                     r"|(^|\s)(?P<word3>قبل|بعد) (?P<target3>(?:\S+ ){1,3}?)(?P<n3>بيوم|بيومين|باسبوع|باسبوعين)(\s|$)")
+_AFTER_COUNTS = {"بيوم": 1, "بيومين": 2, "باسبوع": 7, "باسبوعين": 14}
 
 
 def _offset_relation(frame: QuestionFrame, norm: str) -> bool:
@@ -372,12 +375,15 @@ def _offset_relation(frame: QuestionFrame, norm: str) -> bool:
     m = _OFFSET.search(norm)
     if m is None:
         return False
-    word, target = m.group("word") or m.group("word2"), m.group("target") or m.group("target2") or ""
+    word = m.group("word") or m.group("word2") or m.group("word3")
+    target = m.group("target") or m.group("target2") or m.group("target3") or ""
     kind = next((k for k, pattern in _EVENT_RE if pattern.search(target)), None)
     if kind is None or kind == "statement":
         return False
-    n, unit = m.group("n") or m.group("n2"), m.group("unit") or m.group("unit2") or ""
-    if n.startswith("اسبوع"):
+    n, unit = m.group("n") or m.group("n2") or m.group("n3"), m.group("unit") or m.group("unit2") or ""
+    if n in _AFTER_COUNTS:
+        days = _AFTER_COUNTS[n]
+    elif n.startswith("اسبوع"):
         days = 14 if n == "اسبوعين" else 7
     else:
         days = (int(n) if n.isdigit() else _COUNTS.get(n, 0)) * (7 if unit.startswith(("week", "اسابيع")) else 1)
@@ -397,11 +403,12 @@ def _relative_to_pinned(frame: QuestionFrame, norm: str) -> None:
     """A call asked about relative to the call the question pins by day ("the mid-August report mentions an
     earlier call: when was it?", "shortly before the Saturday call"): the pinned call is the anchor, and the
     nearest call before it is asked about."""
-    if frame.event != "call" or not frame.pins_time or frame.relation_from or frame.relation_days:
+    if frame.event not in ("call", None) or not frame.pins_time or frame.relation_from:
         return
-    if frame.relation is None and _EARLIER.search(norm):
+    if frame.event == "call" and frame.relation is None and _EARLIER.search(norm):
         frame.relation, frame.relation_event = "before", "call"
-    if frame.relation and frame.relation_event == "call":
+    if frame.relation and frame.relation_event == "call":  # "قبل مكالمة السبت بيوم": the day pins the anchor call
+        frame.event = frame.event or "call"
         frame.from_pinned, frame.nearest = True, True
 
 
