@@ -208,6 +208,8 @@ class Dalil:
         slots = self._slots(frame, event, sentences)
         if pinned and event is not None:
             slots = replace(slots, unstated=_unstated(frame, event))
+        elif event is not None and frame.wants_day and self._dated_only_coarsely(frame):
+            slots = replace(slots, unstated="the articles date the events of that period no closer than the month")
         if event is not None:
             rivals = [e for e in self.events() if e.type == event.type and e.id != event.id]
             slots = replace(slots, about=_evidence_spans(event), rivals=tuple(s for e in rivals for s in _evidence_spans(e)))
@@ -247,6 +249,14 @@ class Dalil:
         from agent.retrieval.grounding import candidate_events, constrained
 
         return constrained(frame) and len(candidate_events(frame, self.events(), self._people(frame))) == 1
+
+    def _dated_only_coarsely(self, frame: QuestionFrame) -> bool:
+        """Whether every event the frame's time constraints select is dated no closer than a month ("في أي تاريخ
+        تحديدا اتصل لافروف بكيري خلال شهر تموز": the articles say only "last month")."""
+        from agent.retrieval.grounding import candidate_events, constrained
+
+        found = candidate_events(frame, self.events(), self._people(frame)) if constrained(frame) else []
+        return bool(found) and all(e.date.granularity != "day" for e in found)
 
     def _no_such_event(self, frame: QuestionFrame) -> str | None:
         """Why a question about a call on a given day cannot be answered: the event index has none that day
@@ -473,6 +483,8 @@ def _unstated(frame: QuestionFrame, event: Event) -> str | None:
         return f"the reports of {label(event, 'en')} do not say who initiated it"
     if frame.asks == "when" and frame.event == event.type and event.date.basis == "report_day":
         return f"the reports give only the day {label(event, 'en')} was reported, not the day it took place"
+    if frame.wants_day and event.date.granularity != "day":  # "on what date exactly … in July": "last month" does not say
+        return f"the articles date {label(event, 'en')} no closer than that"
     return None
 
 

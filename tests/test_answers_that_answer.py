@@ -761,3 +761,11 @@ def test_a_day_before_the_call_a_weekday_pins(dalil: Dalil, question: str) -> No
     assert f.from_pinned and f.relation_days == 1
     answer = dalil.ask(question)
     assert not answer.abstained and answer.about and ("30 September 2016" in answer.about or "30 أيلول 2016" in answer.about)
+
+
+def test_an_exact_day_of_a_call_the_articles_date_only_by_month_abstains(dalil: Dalil) -> None:
+    """"وشهد الشهر الماضي عدة مكالمات" dates the July calls no closer than the month."""
+    answer = dalil.ask("في أي تاريخ تحديدا اتصل لافروف بكيري خلال شهر تموز 2016؟")
+    assert answer.abstained and any("no closer than" in w for w in answer.warnings), answer.warnings
+    assert frame("متى اتصل لافروف بكيري؟").event == "call"  # the verb too
+    assert not frame("When did Lavrov and Kerry speak?").wants_day and frame("On what date did they speak?").wants_day

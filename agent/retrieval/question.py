@@ -69,7 +69,8 @@ _EVENTS: list[tuple[EventKind, str]] = [
     ("ceasefire", r"\bceasefire|\bcease-fire|\btruce|\bcessation of hostilities|(^|\s)(و|ب|ل)?(ال)?(هدنه|وقف اطلاق النار|وقف الاعمال)"),
     ("agreement", r"\bagreement|\bdeal\b|\baccord\b|(^|\s)(و|ب|ل)?(ال)?(اتفاق|اتفاقيه)"),
     ("meeting", r"\bmeet\w*|\bvisit\w*|\btalks in\b|(^|\s)(و|ب|ل)?(ال)?(لقاء|اجتماع|زياره|التقى|يلتقي)"),
-    ("call", r"\bcall\w*|\bphone\w*|\btelephone\w*|\bspoke\b|\bconversation|(^|\s)(و|ب|ل|ف)?(ال)?(اتصال|اتصالا|هاتف\w*|مكالم\w*|محادث\w*)"),
+    ("call", r"\bcall\w*|\bphone\w*|\btelephone\w*|\bspoke\b|\bspeak\b|\bspoken\b|\btalked\b|\bconversation"
+             r"|(^|\s)(و|ب|ل|ف)?(ال)?(اتصال|اتصالا|اتصل|يتصل|هاتف\w*|مكالم\w*|محادث\w*)"),
     ("statement", r"\bstatement|\bdeclar\w*|(^|\s)(و|ب|ل)?(ال)?(بيان|تصريح)"),
 ]
 _EVENT_RE = [(kind, re.compile(pattern)) for kind, pattern in _EVENTS]
@@ -167,6 +168,7 @@ class QuestionFrame(BaseModel):
     relation_to: dt.date | None = None
     relation_days: int | None = Field(default=None, description="'two days before the suspension': the offset from the event")
     nearest: bool = Field(default=False, description="one event is asked for: the nearest one before or after the anchor")
+    wants_day: bool = Field(default=False, description="'on what date exactly', 'في أي تاريخ تحديداً': a month does not answer")
     from_pinned: bool = Field(default=False, description="the relation's anchor is the event the date or weekday pins "
                               "('the call before the Saturday call', 'an earlier call that month'), not the first of its kind")
     attribute: Attribute | None = Field(default=None, description="an attribute the evidence must state (a duration, a casualty count)")
@@ -241,6 +243,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     frame.speaker = _speaker(norm, analyzer)
     frame.speaker_words = _speaker_words(norm) if lang == "ar" else []
     frame.realized = bool(_REALIZED.search(norm))
+    frame.wants_day = frame.asks == "when" and bool(_WANTS_DAY.search(norm))
     named = _NAME_OF.search(norm)
     if named and named.group("en2") and _counted_name(named.group("en2")) not in _ROLE_NOUNS:
         named = None  # "Name the calls Kerry initiated" lists calls; "Name the official who …" asks a name
@@ -316,6 +319,8 @@ def _speaker(norm: str, analyzer: Analyzer) -> str | None:
     return None
 
 
+_WANTS_DAY = re.compile(r"\b(what|which) (exact |precise )?(date|day)\b|\bon what (date|day)\b|\bexact(ly)? (date|day|when)\b"
+                        r"|(^|\s)(في )?(اي|ايه) (يوم|تاريخ)|(^|\s)(تحديدا|بالتحديد|بالضبط)(\s|$)")
 _REALIZED = re.compile(r"\b(actually|in fact|in practice|really|end(ed)? up|eventually|in the end)\b"
                        r"|(^|\s)(فعليا|فعلا|بالفعل|فعلي|على ارض الواقع)(\s|$)")
 # a body, not a person, is the subject when the words after the verb start with one of these (normalized)
