@@ -210,6 +210,10 @@ class Dalil:
             slots = replace(slots, unstated=_unstated(frame, event))
         elif event is not None and frame.wants_day and self._dated_only_coarsely(frame):
             slots = replace(slots, unstated="the articles date the events of that period no closer than the month")
+        elif event is not None and frame.wants_day and frame.event == event.type and event.date.granularity != "day":
+            from agent.retrieval.grounding import label  # "on what date exactly did the experts meet": "last week"
+
+            slots = replace(slots, unstated=f"the articles date {label(event, 'en')} no closer than that")
         if event is not None:
             rivals = [e for e in self.events() if e.type == event.type and e.id != event.id]
             slots = replace(slots, about=_evidence_spans(event), rivals=tuple(s for e in rivals for s in _evidence_spans(e)))
@@ -338,7 +342,7 @@ class Dalil:
                      evidence=tuple(evidence), unknown=tuple(unknown),
                      attribute=frame.attribute, people=people, speaker=speaker,
                      counted=frozenset(t for c in self.analyzer.concepts(frame.counted or "") for t in c.alternatives),
-                     counted_word=as_written(frame.counted or "", frame.question), realized=frame.realized,
+                     counted_word=as_written(frame.counted or "", frame.question), realized=frame.realized, verbatim=frame.verbatim,
                      counted_head=frozenset(t for c in self.analyzer.concepts(frame.counted_head or "") for t in c.alternatives),
                      counted_head_word=frame.counted_head or "",
                      question_terms=frozenset(self.analyzer.terms(frame.question)))

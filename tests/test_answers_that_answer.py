@@ -769,3 +769,23 @@ def test_an_exact_day_of_a_call_the_articles_date_only_by_month_abstains(dalil: 
     assert answer.abstained and any("no closer than" in w for w in answer.warnings), answer.warnings
     assert frame("متى اتصل لافروف بكيري؟").event == "call"  # the verb too
     assert not frame("When did Lavrov and Kerry speak?").wants_day and frame("On what date did they speak?").wants_day
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("مين اللي بادر بالاتصال يوم الاربعاء 5 اكتوبر، لافروف ولا كيري؟", "who_initiated"),  # colloquial
+    ("امتى اتصل لافروف بكيري؟", "when"),
+    ("Apart from Syria, which other dossiers came up when Lavrov and Kerry spoke on 5 October?", "what"),
+])
+def test_colloquial_question_words_and_a_when_clause_after_the_question_word(question: str, asks: str) -> None:
+    assert frame(question).asks == asks
+
+
+def test_verbatim_words_need_a_quotation(dalil: Dalil) -> None:
+    """"ندد به الأمين العام" reports Ban Ki-moon condemning; "حرفيا" asks his words, which no article quotes."""
+    answer = dalil.ask("ماذا قال بان كي مون حرفيا امام مجلس الامن عن قصف المستشفيين في حلب؟")
+    assert answer.abstained and any("words of Ban Ki-moon" in w for w in answer.warnings), answer.warnings
+
+
+def test_the_exact_day_of_an_event_dated_by_its_week_abstains(dalil: Dalil) -> None:
+    answer = dalil.ask("بأي تاريخ بالضبط انعقد اجتماع الخبراء العسكريين من روسيا وامريكا والسعوديه وقطر وتركيا بجنيف؟")
+    assert answer.abstained and any("no closer than" in w for w in answer.warnings), answer.warnings

@@ -317,6 +317,7 @@ class Slots:
     counted_head: frozenset[str] = frozenset()  # "how many ceasefire violations": the noun the phrase ends with, when longer
     counted_head_word: str = ""
     question_terms: frozenset[str] = frozenset()  # the question's own search terms (a name it gives is not an answer)
+    verbatim: bool = False  # "what did X say, verbatim": only a sentence quoting them in quotation marks gives it
     realized: bool = False  # "what sanctions did Washington actually impose": a sentence that only weighs them does not answer
     about: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end): the evidence of the event the answer is about
     rivals: tuple[tuple[str, int, int], ...] = ()  # the evidence of the other events of its kind
@@ -386,7 +387,8 @@ def extractive_answer(
         key = (c.passage.node.metadata["doc_id"], c.start)
         if key not in said:
             said[key] = slots.speaker is not None and (
-                speaks(slots.speaker, c.text, analyzer) or _goes_on(slots.speaker, c, analyzer, slots.previous_sentence))
+                speaks(slots.speaker, c.text, analyzer) or _goes_on(slots.speaker, c, analyzer, slots.previous_sentence)) \
+                and (not slots.verbatim or bool(_QUOTATION.search(c.text)))  # "حرفيا": their words in quotation marks
         return said[key]
 
     def priority(c: Candidate) -> tuple[float, int, int]:
@@ -597,6 +599,7 @@ def _quotes(speaker: Person, says: Callable[[Candidate], bool], pool: list[Candi
                and (not topic or coverage(set(analyzer.terms(c.text)), topic) >= TOPIC_COVERAGE) for c in pool)
 
 
+_QUOTATION = re.compile(r"[«“\"]")
 _GOES_ON = re.compile(r"^\s*(و|ف)?(اضاف|اضافت|تابع|تابعت|اوضح|اوضحت|اردف|اردفت|اكد|اكدت|شدد|شددت|قال|قالت)(\s|:|$)")
 
 

@@ -38,7 +38,7 @@ _ASKS: list[tuple[Asks, str]] = [
                       r"|\bwhose (idea|initiative|request)\b"
                       r"|\bat whose (request|initiative)|\b(reached out|got in touch|phoned|rang|called) first\b|\bpicked up the phone\b"
                       r"|\bwhich (side|minister|country|party) (called|initiated|made|placed|requested|asked for|reached out)"
-                      r"|(^|\s)(من|ومن) (الذي )?(بادر|طلب|اجرى|اتصل|بدا)"
+                      r"|(^|\s)(من|ومن|مين|ومين) (الذي |اللي )?(بادر|طلب|اجرى|اتصل|بدا)"
                       r"|بمبادره (من )?(من|اي)|بمبادره ممن|بطلب (من )?(من|اي)|بطلب ممن|(من|ومن) (الذي )?سعي (الي|ل)"
                       r"|اي (ال)?(طرف|جانب|طرفين|جانبين|وزيرين) (بادر|طلب|اتصل|اجرى)"),
     ("who_said", r"\bwho (said|says|warned|stated|announced|told|reported|claimed|accused|confirmed)\b|\baccording to whom\b"
@@ -52,14 +52,14 @@ _ASKS: list[tuple[Asks, str]] = [
     ("list", r"^(list|name|enumerate)\b|\b(list|name) (all|the|every)\b|\bwhat (calls|events)\b|(^|\s)(اذكر|عدد|ما هي) (جميع|كل|الاتصالات)"),
     ("compare", r"\b(compare|differ|differs|difference|different|versus|vs\.?)\b|(^|\s)(قارن|الفرق|يختلف|تختلف|مقارنه)"),
     ("when", r"\b(when|what day|which day|what date|on what date|what time)\b|\b(what|which) (was|is|were) the (date|day)\b"
-             r"|(^|\s)(متى|متي|اي يوم|اي تاريخ|ما تاريخ|ما هو تاريخ)"),
+             r"|(^|\s)(متى|متي|امتى|امتي|ب?اي يوم|ب?اي تاريخ|ما تاريخ|ما هو تاريخ)"),
     ("how_many", r"\bhow (many|much)\b|\bnumber of\b|\b(by )?what (percentage|proportion|share|percent)\b"
                  r"|\b(what|which) (was|is|were) the (value|amount|sum|size|figure)\b"
                  r"|(^|\s)كم(\s|$)|(^|\s)عدد |(^|\s)(ما|وما) (قيمه|مبلغ)(\s|$)"),
     ("where", r"\bwhere\b|\bin which (city|country|place)\b|(^|\s)(اين|في اي مدينه|في اي بلد)"),
     ("why", r"\bwhy\b|\bfor what reason\b|\bwhat (was|is) the reason\b|(^|\s)(لماذا|ما سبب|ما السبب|لم )"),
     ("yes_no", r"^(did|was|were|is|are|does|do|has|have|had|can|could|will|would)\b|^هل(\s|$)"),
-    ("who", r"\bwho\b|\bwhom\b|^(من|ومن) (هو|هي|هم)?"),
+    ("who", r"\bwho\b|\bwhom\b|^(من|ومن) (هو|هي|هم)?|(^|\s)(مين|ومين)(\s|$)"),
 ]
 _ASK_RE = [(asks, re.compile(pattern)) for asks, pattern in _ASKS]
 
@@ -68,7 +68,7 @@ _EVENTS: list[tuple[EventKind, str]] = [
                    r"|(^|\s)(و|ب|ل)?(ال)?(تعليق(?!ا? علي)|(علق|تعلق|يعلق)(?!(\s+\S+){0,4}\s+علي(\s|$))|وقف التعاون|قطع (ال)?(قنوات|اتصالات|تواصل))"),
     ("ceasefire", r"\bceasefire|\bcease-fire|\btruce|\bcessation of hostilities|(^|\s)(و|ب|ل)?(ال)?(هدنه|وقف اطلاق النار|وقف الاعمال)"),
     ("agreement", r"\bagreement|\bdeal\b|\baccord\b|(^|\s)(و|ب|ل)?(ال)?(اتفاق|اتفاقيه)"),
-    ("meeting", r"\bmeet\w*|\bvisit\w*|\btalks in\b|(^|\s)(و|ب|ل)?(ال)?(لقاء|اجتماع|زياره|التقى|يلتقي)"),
+    ("meeting", r"\bmeet\w*|\bvisit\w*|\btrilateral\b|\btalks in\b|(^|\s)(و|ب|ل)?(ال)?(لقاء|اجتماع|زياره|التقى|يلتقي)"),
     ("call", r"\bcall\w*|\bphone\w*|\btelephone\w*|\bspoke\b|\bspeak\b|\bspoken\b|\btalked\b|\bconversation"
              r"|(^|\s)(و|ب|ل|ف)?(ال)?(اتصال|اتصالا|اتصل|يتصل|هاتف\w*|مكالم\w*|محادث\w*)"),
     ("statement", r"\bstatement|\bdeclar\w*|(^|\s)(و|ب|ل)?(ال)?(بيان|تصريح)"),
@@ -168,6 +168,7 @@ class QuestionFrame(BaseModel):
     relation_to: dt.date | None = None
     relation_days: int | None = Field(default=None, description="'two days before the suspension': the offset from the event")
     nearest: bool = Field(default=False, description="one event is asked for: the nearest one before or after the anchor")
+    verbatim: bool = Field(default=False, description="'what exactly did X say', 'حرفياً': their words in quotation marks")
     wants_day: bool = Field(default=False, description="'on what date exactly', 'في أي تاريخ تحديداً': a month does not answer")
     from_pinned: bool = Field(default=False, description="the relation's anchor is the event the date or weekday pins "
                               "('the call before the Saturday call', 'an earlier call that month'), not the first of its kind")
@@ -244,6 +245,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     frame.speaker_words = _speaker_words(norm) if lang == "ar" else []
     frame.realized = bool(_REALIZED.search(norm))
     frame.wants_day = frame.asks == "when" and bool(_WANTS_DAY.search(norm))
+    frame.verbatim = frame.speaker is not None and bool(_VERBATIM.search(norm))
     named = _NAME_OF.search(norm)
     if named and named.group("en2") and _counted_name(named.group("en2")) not in _ROLE_NOUNS:
         named = None  # "Name the calls Kerry initiated" lists calls; "Name the official who …" asks a name
@@ -286,7 +288,13 @@ _NOT_WHO_START = re.compile(r"^(on |in |at |for |by |according to \w+ )?(exactly
 def _main_clause(norm: str) -> str:
     if _NOT_WHO_START.match(norm):
         norm = _DESCRIBED_INITIATOR.sub(" ", norm)
-    return _SUBORDINATE_WHEN.sub(" ", norm) if _OTHER_START.match(norm) else norm
+    when = re.search(r"\bwhen\b", norm)
+    # "Apart from Syria, which dossiers came up when they spoke": another question word before it asks
+    asked_before = when is not None and _ASKED_BEFORE.search(norm[:when.start()])
+    return _SUBORDINATE_WHEN.sub(" ", norm) if _OTHER_START.match(norm) or asked_before else norm
+
+
+_ASKED_BEFORE = re.compile(r"\b(what|which|who|whom|how|why|where)\b")
 
 
 # "What did Kerry tell Lavrov", "How did Obama react", "ماذا قال لافروف لكيري": whose words are asked for
@@ -319,8 +327,10 @@ def _speaker(norm: str, analyzer: Analyzer) -> str | None:
     return None
 
 
+_VERBATIM = re.compile(r"\b(verbatim|word for word|exact words|in (his|her|their) own words|literally)\b"
+                       r"|(^|\s)(حرفيا|بالحرف|نص كلام|بالنص)(\s|$)")
 _WANTS_DAY = re.compile(r"\b(what|which) (exact |precise )?(date|day)\b|\bon what (date|day)\b|\bexact(ly)? (date|day|when)\b"
-                        r"|(^|\s)(في )?(اي|ايه) (يوم|تاريخ)|(^|\s)(تحديدا|بالتحديد|بالضبط)(\s|$)")
+                        r"|(^|\s)(في )?(اي|ايه|باي) (يوم|تاريخ)|(^|\s)(تحديدا|بالتحديد|بالضبط)(\s|$)")
 _REALIZED = re.compile(r"\b(actually|in fact|in practice|really|end(ed)? up|eventually|in the end)\b"
                        r"|(^|\s)(فعليا|فعلا|بالفعل|فعلي|على ارض الواقع)(\s|$)")
 # a body, not a person, is the subject when the words after the verb start with one of these (normalized)
@@ -547,7 +557,7 @@ _GENERIC_CAPS = frozenset(
     "january february march april may june july august september october november december "
     "monday tuesday wednesday thursday friday saturday sunday "
     "jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun "
-    "dept govt gov admin mr mrs ms dr st".split()
+    "dept govt gov admin mr mrs ms dr st mfa mod fm".split()
 )
 
 
