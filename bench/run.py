@@ -828,6 +828,7 @@ def bench_catchup(run: Run) -> None:
     run.add(Row("catchup", "client cache: peak RSS of `dalil search` on B, catching up / up to date", scale, first.rss_mb,
                 max(w.rss_mb for w in warm), "MB"))
     run.log(f"catchup: B caught up in {catchup_s:.1f}s ({first.wall:.1f}s process, {warm_s:.2f}s up to date); same hits: {same}")
+    report.pop("encodings", None)  # one entry per article
     run.details["catchup"] = {"articles": n, "query": query, "ingest": report, "ingest_wall_s": child.wall, "ingest_rss_mb": child.rss_mb,
                               "search_a": {"wall_s": a.wall, "rss_mb": a.rss_mb},
                               "search_b_first": {"wall_s": first.wall, "rss_mb": first.rss_mb},
