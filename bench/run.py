@@ -10,7 +10,7 @@ ingest benchmark's store at N articles is the search benchmark's store at N). Ch
 the caller's ``DALIL_*`` / ``OPENAI_*`` variables; ``DALIL_CONFIG`` points at an empty file so no
 ``dalil.toml`` applies either.
 
-Benchmarks (``--only``): ingest, search, ask, http, llm, agent, coldstart, memory, update.
+Benchmarks (``--only``): ingest, search, ask, http, llm, agent, coldstart, memory, update, catchup.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ sys.path.insert(0, str(BENCH))
 from corpus import write_corpus  # noqa: E402
 from workers import AGENT_SCRIPT, LLM_ANSWER, LLM_REWRITE, arabic_questions, dev_questions, queries, summary  # noqa: E402
 
-NAMES = ("ingest", "search", "ask", "http", "llm", "agent", "coldstart", "memory", "update")
+NAMES = ("ingest", "search", "ask", "http", "llm", "agent", "coldstart", "memory", "update", "catchup")
 DEFAULT_SIZES = {"ingest": [1000, 10000], "search": [10000, 100000]}
 QUICK_SIZES = {"ingest": [200, 1000], "search": [1000, 2000]}
 SEED = 7
@@ -90,6 +90,13 @@ NOTES = {
               "its seconds, and its wall time as a process). Baseline for the BM25 row: the index built from scratch over the same "
               "registry with the same builder (bench/workers.py bm25-build), which is what every ingest run did before the index "
               "was kept up to date incrementally.",
+    "catchup": "a real `chroma run --path TMP --port FREE` (its own process, started before, not timed); the bench corpus at "
+               "10,000 articles (else the largest search size) ingested into store A with DALIL_STORE_URL set (`dalil ingest --json`: "
+               "its seconds, server-side: chunks, documents and the ingest log go to the Chroma server); then a fresh empty store B "
+               "with the same URL: `dalil search Q --store B -k 10 --json`, whose first process applies the whole ingest log to B's "
+               "registry and builds its BM25 index before searching. Catch-up = that process's wall minus the median of 3 more "
+               "processes on B once it is up to date (nothing to apply); baseline: A's own `dalil search` process. PASS needs B's "
+               "hits equal to A's. Memory per client: peak RSS of B's searches, and B's folder on disk.",
     "coldstart": "`dalil --help` (median of 5 processes) vs `python -c pass` (the interpreter alone).",
     "memory": "peak RSS of the process: `dalil ingest` vs the llama-index baseline at the largest ingest size; `dalil search` "
               "vs the bare floor process at the largest search size.",
@@ -733,10 +740,106 @@ def bench_memory(run: Run) -> None:
                                         "floor_mb": s["floor_process"]["rss_mb"], "search_worker_mb": s["worker_rss_mb"]}}
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def chroma_server(run: Run, data: Path) -> Iterator[str]:
+    """`chroma run --path DATA --port FREE` (the chromadb package's command, next to this Python) until the block ends; its URL."""
+    import urllib.request
+
+    chroma = Path(sys.executable).parent / "chroma"
+    if not chroma.is_file():
+        raise RuntimeError(f"no `chroma` command at {chroma}: the chromadb package provides it")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = run.work / "probes" / "chroma-server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=run.env, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"chroma run did not start (exit {proc.poll()}); see {log_path}") from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _folder_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+def bench_catchup(run: Run) -> None:
+    sizes = run.sizes["search"]
+    n = 10000 if 10000 in sizes else max(sizes)
+    corpus = run.corpus(n)
+    base = run.work / "stores" / f"catchup-{n}"
+    shutil.rmtree(base, ignore_errors=True)
+    data, store_a, store_b = base / "chroma-data", base / "A", base / "B"
+    query = queries()[0]
+    try:
+        with chroma_server(run, data) as url:
+            env = {**run.env, "DALIL_STORE_URL": url, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+            run.log(f"catchup: chroma run at {url}; `dalil ingest` of {n:,} articles into store A …")
+            child = run_child([run.dalil_cmd, "ingest", str(corpus), "--store", str(store_a), "--json"], env).check("dalil ingest (server)")
+            report = child.json()
+            if report["added"] != n or report["errors"]:
+                raise RuntimeError(f"the server ingest added {report['added']} of {n} ({len(report['errors'])} errors)")
+            run.log(f"catchup: ingested in {report['seconds']:.1f}s ({n / report['seconds']:.0f} art/s); A's search, then B's catch-up …")
+            search = [run.dalil_cmd, "search", query, "-k", str(K), "--json", "--store"]
+            a = run_child([*search, str(store_a)], env, timeout=600).check("dalil search (A)")
+            first = run_child([*search, str(store_b)], env, timeout=1800).check("dalil search (B, catching up)")
+            b_mb = _folder_mb(store_b)
+            warm = [run_child([*search, str(store_b)], env, timeout=600).check("dalil search (B, up to date)") for _ in range(3)]
+            data_mb = _folder_mb(data)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    same = first.json() == a.json() and all(w.json() == a.json() for w in warm)
+    warm_s = statistics.median(w.wall for w in warm)
+    catchup_s = first.wall - warm_s
+    scale = f"{n:,} articles, {report['chunks']:,} chunks"
+    run.add(Row("catchup", "ingest into a Chroma server (store.url): `dalil ingest` seconds", scale, report["seconds"], None, "s"))
+    run.add(Row("catchup", "ingest into a Chroma server: articles/s", scale, n / report["seconds"], None, "art/s", higher_is_better=True))
+    run.add(Row("catchup", "fresh store B: first `dalil search` process (catch-up + BM25 build + search), wall", scale, first.wall,
+                a.wall, "s"))
+    differs = "" if same else "; B's HITS DIFFER from A's"
+    run.add(Row("catchup", f"fresh store B: catch-up time (first process − median of 3 up-to-date ones){differs}", scale, catchup_s,
+                None, "s", "B's hits = A's", same))
+    run.add(Row("catchup", "fresh store B: catch-up articles/s", scale, n / catchup_s if catchup_s > 0 else None, None, "art/s",
+                higher_is_better=True))
+    run.add(Row("catchup", "client cache: store B on disk (registry + BM25 index)", scale, b_mb, None, "MB"))
+    run.add(Row("catchup", "client cache: peak RSS of `dalil search` on B, catching up / up to date", scale, first.rss_mb,
+                max(w.rss_mb for w in warm), "MB"))
+    run.log(f"catchup: B caught up in {catchup_s:.1f}s ({first.wall:.1f}s process, {warm_s:.2f}s up to date); same hits: {same}")
+    report.pop("encodings", None)  # one entry per article
+    run.details["catchup"] = {"articles": n, "query": query, "ingest": report, "ingest_wall_s": child.wall, "ingest_rss_mb": child.rss_mb,
+                              "search_a": {"wall_s": a.wall, "rss_mb": a.rss_mb},
+                              "search_b_first": {"wall_s": first.wall, "rss_mb": first.rss_mb},
+                              "search_b_up_to_date": {"wall_s": [w.wall for w in warm], "rss_mb": [w.rss_mb for w in warm]},
+                              "catchup_s": catchup_s, "same_hits": same, "store_b_mb": b_mb, "chroma_data_mb": data_mb}
+
+
 BENCHMARKS: dict[str, Callable[[Run], None]] = {
     "ingest": bench_ingest, "search": bench_search, "ask": bench_ask, "http": bench_http, "llm": bench_llm, "agent": bench_agent,
     "coldstart": bench_coldstart, "memory": bench_memory,
-    "update": bench_update,
+    "update": bench_update, "catchup": bench_catchup,
 }
 
 

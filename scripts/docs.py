@@ -98,6 +98,11 @@ MANUAL = {
     "server, which a normalized run would erase; the process id and store path vary too",
     ("docs/DEPLOY.md", "chroma run --path chroma-data --port 8765 > chroma.log 2>&1 &"): "needs a Chroma server started beside the commands, "
     "then stopped; tests/test_store_server.py runs the same steps against a real `chroma run`",
+    ("README.md", "chroma run --path chroma-data --port 8765 > chroma.log 2>&1 &"): "needs a Chroma server and a "
+    "`dalil serve --http` started beside the commands; tests/test_store_server.py, tests/test_http_server.py and "
+    "tests/test_remote_client.py cover the steps",
+    ("docs/DEPLOY.md", 'dalil ingest seeds --store team --json | jq -c "{added, chunks}"'): "needs a `dalil serve --http` "
+    "started beside the commands, with a token generated on the spot",
 }
 
 NORMALIZE: list[tuple[re.Pattern[str], str]] = [
