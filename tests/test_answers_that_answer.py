@@ -789,3 +789,10 @@ def test_verbatim_words_need_a_quotation(dalil: Dalil) -> None:
 def test_the_exact_day_of_an_event_dated_by_its_week_abstains(dalil: Dalil) -> None:
     answer = dalil.ask("بأي تاريخ بالضبط انعقد اجتماع الخبراء العسكريين من روسيا وامريكا والسعوديه وقطر وتركيا بجنيف؟")
     assert answer.abstained and any("no closer than" in w for w in answer.warnings), answer.warnings
+
+
+def test_a_dashed_span_of_months_is_a_span() -> None:
+    assert (frame("how many violations did sputnik count (feb-sept 2016)?").date_from, None) == (None, None)
+    f = frame("19 Sept - 5 Oct: what happened?")
+    assert (f.date_from, f.date_to) == (dt.date(2016, 9, 19), dt.date(2016, 10, 5))
+    assert frame("lavrov-kerry 1 oct call: topic?").date_from == dt.date(2016, 10, 1)

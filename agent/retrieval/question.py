@@ -86,6 +86,7 @@ _EARLY = re.compile(r"\b(early|beginning of|start of)\s+$|(اوائل|بدايه
 _MID = re.compile(r"\b(mid|middle of)[- ]?\s*$|(منتصف)\s+(شهر\s+)?$")
 _RANGE_END = re.compile(r"\b(between|from)\s+(\S+\s+){1,3}(and|to|until|till|through)\s+$"
                         r"|(^|\s)(بين|من)\s+(\S+\s+){1,3}(و|الى|الي|حتى|حتي|لغايه)\s*$|(^|\s)(بين|من)\s+(\S+\s+){0,2}\S+\s+و$")
+_RANGE_DASH = re.compile(r"\S[-–]\s*$|\S\s+[-–]\s*$")  # "feb-sept 2016", "شباط - أيلول 2016"
 _RANGE_GOES_ON = re.compile(r"\s*(and|to|until|till|through|-|–|و|الى|الي|حتى|حتي|لغايه)(\s|\d|$)")
 _DURATION_WORDS = re.compile(r"\bhow long\b|\bduration\b|\bminutes?\b|\bhours?\b|(^|\s)(مده|دقيقه|دقائق|ساعه|ساعات|استمر|دام)(\s|$)")
 _SHORT_UNITS = re.compile(r"\b(minutes?|hours?)\b|(^|\s)(دقيقه|دقائق|ساعه|ساعات)(\s|$)")
@@ -481,7 +482,8 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
             frame.relation_from, frame.relation_to = start, end
             frame.nearest = not _PLURAL.search(arabic.normalize(question).replace("ة", "ه").lower())
             continue
-        if _RANGE_END.search(before.lower()):  # "between February and September 2016": a span, not its last month
+        if _RANGE_END.search(before.lower()) or _RANGE_DASH.search(before.lower()):  # "between February and September 2016",
+            # "feb-sept 2016": a span, not its last month
             if frame.date_from is not None and frame.date_to is not None:
                 frame.date_from, frame.date_to = min(frame.date_from, start), max(frame.date_to, end)
                 frame.date_phrase = f"{frame.date_phrase} … {found.phrase}"
