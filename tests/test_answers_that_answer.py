@@ -748,7 +748,9 @@ def test_told_to_someone_is_not_said_by_them() -> None:
     analyzer = load_analyzer()
     kerry = Person("John Kerry", frozenset(analyzer.terms("كيري")), (), frozenset({"جون", "كيري", "kerry", "john"}))
     assert not speaks(kerry, "وأوضحت أن لافروف قال لكيري في مكالمة هاتفية إن الزعماء تحدثوا", analyzer)
+    assert not speaks(kerry, "إن وزير الخارجية سيرجي لافروف حث نظيره الأميركي جون كيري على تنفيذ التعهدات", analyzer)
     assert speaks(kerry, "وقال كيري إن الولايات المتحدة تستعد", analyzer)
+    assert speaks(kerry, "وقال نظيره الأميركي جون كيري إن الولايات المتحدة تستعد", analyzer)  # "said": a subject
 
 
 @pytest.mark.parametrize("question", [

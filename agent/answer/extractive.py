@@ -269,6 +269,8 @@ _SPEAKS = re.compile(r"(^|\s)(و|ف)?(قال|قالت|يقول|تقول|اعلن
                      r"بحسب|وفق|حسب|داعيا|مؤكدا|مشيرا|مضيفا|معربا|محذرا|مشددا|لافتا)(\s|$)"
                      r"|\b(said|says|told|stated|announced|warned|added|stressed|urged|called|accused|described|condemned|"
                      r"rejected|welcomed|proposed|offered|wants|wanted|expressed|denied|according|replied|answered|responded|commented|wrote)\b")
+# verbs whose counterpart ("نظيره") right after is their object, not their subject
+_TRANSITIVE = frozenset("حث حثت ابلغ ابلغت دعا دعت طالب طالبت اتهم اتهمت ناشد ناشدت".split())
 _THAT = frozenset({"ان", "بان", "انه", "انها", "that"})
 SPEAKER_WINDOW = 12  # words between the verb and the speaker's name ("قال وزير الخارجية الروسي سيرغي لافروف")
 
@@ -284,7 +286,10 @@ def speaks(person: Person, sentence: str, analyzer: Analyzer) -> bool:
             cut = next((j for j, w in enumerate(after) if w in _THAT and w not in person.words), len(after))  # "بان كي مون"
             # "قال لكيري": told to them, not said by them
             spoken_to = [w for w in after[:cut] if len(w) > 3 and w[0] == "ل" and w[1:] in person.words and w not in person.words]
-            window = " ".join(words[max(0, i - 3):i + 1] + [w for w in after[:cut] if w not in spoken_to])
+            subject = [w for w in after[:cut] if w not in spoken_to]
+            if re.sub(r"^(و|ف)", "", word) in _TRANSITIVE and subject and subject[0].startswith("نظير"):
+                subject = []  # "لافروف حث نظيره الأميركي جون كيري": his counterpart is urged, he does not speak
+            window = " ".join(words[max(0, i - 3):i + 1] + subject)
             if person.named_in(set(analyzer.terms(window)), window):
                 return True
     return False
