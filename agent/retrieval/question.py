@@ -118,14 +118,18 @@ _ROLE_NOUNS = frozenset("official spokesman spokeswoman spokesperson minister of
                         "president chief head ambassador".split())
 
 
+def _before_function_word(words: list[str]) -> list[str]:
+    """The words of an English noun phrase up to its first function word ("senior US official who …")."""
+    return words[:next((i for i, w in enumerate(words) if w in _PHRASE_END), len(words))]
+
+
 def _counted_name(phrase: str) -> str | None:
     """The noun ending an English noun phrase, before its first function word ("senior US official who …")."""
-    words = phrase.split()
-    end = next((i for i, w in enumerate(words) if w in _PHRASE_END), len(words))
-    return words[:end][-1] if end else None
+    words = _before_function_word(phrase.split())
+    return words[-1] if words else None
 
 
-_NOT_THE_NOUN = frozenset("largest biggest main first last largest top the a an اكبر اصغر اول اخر ابرز اهم".split())
+_NOT_THE_NOUN = frozenset("largest biggest main first last top the a an اكبر اصغر اول اخر ابرز اهم".split())
 
 
 _IRREGULAR_PLURALS = frozenset("people men women children".split())
@@ -134,10 +138,9 @@ _IRREGULAR_PLURALS = frozenset("people men women children".split())
 def _counted_phrase(norm: str) -> list[str]:
     """The words of the noun phrase after "how many", up to the first function word."""
     m = _HOW_MANY.search(norm)
-    words = m.group(1).split() if m else []
-    end = next((i for i, w in enumerate(words) if w in _PHRASE_END), len(words))
+    words = _before_function_word(m.group(1).split() if m else [])
     # a modifier and its plural noun ("ceasefire violations", "Russian soldiers"); "civilians left" is noun and verb
-    return words[:2] if end >= 2 and (words[1].endswith("s") or words[1] in _IRREGULAR_PLURALS) else words[:1]
+    return words[:2] if len(words) >= 2 and (words[1].endswith("s") or words[1] in _IRREGULAR_PLURALS) else words[:1]
 
 
 _CASUALTIES = re.compile(r"\b(killed|dead|died|die|deaths|casualt\w*|wounded|injured|victims)\b"
