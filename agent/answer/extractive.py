@@ -105,7 +105,7 @@ _PLACE = re.compile(r"(^|\s)(في|من|الى)\s+(مدينه|العاصمه|حل
 @lru_cache(maxsize=4096)  # asked again for each comparison while candidates are ranked
 def fills_slot(asks: str, sentence: str) -> bool:
     """Whether ``sentence`` has what the asked slot needs (day, initiator, number, speaker, duration, place)."""
-    norm = arabic.normalize(sentence).replace("ة", "ه")
+    norm = arabic.fold(sentence)
     if asks == "when":
         return mentions_day(sentence, coarse=True)
     if asks == "how_many" and mentions_day(sentence):  # "how many days between X and Y" is counted from their days
@@ -120,7 +120,7 @@ def states_attribute(attribute: str | None, sentence: str) -> bool:
     """Whether ``sentence`` states the attribute the question needs (a duration, a casualty count, a number)."""
     if attribute is None:
         return True
-    norm = arabic.normalize(sentence).replace("ة", "ه")
+    norm = arabic.fold(sentence)
     if attribute == "minutes":
         return bool(_SHORT_UNIT.search(norm))
     if attribute == "duration":
@@ -145,8 +145,8 @@ def counts(counted: frozenset[str], sentence: str, analyzer: Analyzer, word: str
         return True
     skeletons = {_skeleton(arabic.normalize(word))} if arabic.is_arabic(word) else set()
     # an English noun's Arabic forms, matched whole ("times": مرة, which search drops as a stopword)
-    bridged = {_bare(arabic.normalize(f).replace("ة", "ه")) for f in analyzer.bridges.get(word.lower(), [])}
-    words = arabic.normalize(sentence).replace("ة", "ه").split()
+    bridged = {_bare(arabic.fold(f)) for f in analyzer.bridges.get(word.lower(), [])}
+    words = arabic.fold(sentence).split()
     if _states_dual(word, sentence, analyzer):
         return True  # "أكبر مستشفيين": the dual is the number two
     for i, token in enumerate(words):
@@ -184,12 +184,12 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
         return True
     forms = [noun] if arabic.is_arabic(noun) else [noun, *analyzer.bridges.get(noun.lower(), [])]
     # the noun itself, not its plural ("المستشفيات وشبكات المياه" names no hospital)
-    skeletons = {_skeleton(arabic.normalize(f).replace("ة", "ه")) for f in forms if arabic.is_arabic(f)}
+    skeletons = {_skeleton(arabic.fold(f)) for f in forms if arabic.is_arabic(f)}
     if _bare(arabic.normalize(noun)) in _PERSON_NOUNS or noun.lower() in _PERSON_NOUNS:
         return any(e.kind == "person" and not set(analyzer.terms(e.ar)) & question_terms
                    for e in analyzer.entities if arabic.normalize(e.ar) in arabic.normalize(sentence)
                    or any(arabic.normalize(v) in arabic.normalize(sentence) for v in e.variants if len(v) > 3))
-    words = re.sub(r"[\"“”«»:،,.]", " ", arabic.normalize(sentence).replace("ة", "ه")).split()
+    words = re.sub(r"[\"“”«»:،,.]", " ", arabic.fold(sentence)).split()
     stop = arabic.stopwords()
     for i, word in enumerate(words[:-1]):
         if _skeleton(word) in skeletons:
@@ -202,7 +202,7 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
 def _states_dual(word: str, sentence: str, analyzer: Analyzer) -> bool:
     """Whether ``sentence`` counts two of ``word`` (what a how-many question counts) with a dual ("أكبر مستشفيين")."""
     singulars = _dual_singulars(word, analyzer)
-    return bool(singulars) and any(_dual_of(w, singulars) for w in arabic.normalize(sentence).replace("ة", "ه").split())
+    return bool(singulars) and any(_dual_of(w, singulars) for w in arabic.fold(sentence).split())
 
 
 def _dual_singulars(word: str, analyzer: Analyzer) -> set[str]:
@@ -278,7 +278,7 @@ SPEAKER_WINDOW = 12  # words between the verb and the speaker's name ("قال و
 def speaks(person: Person, sentence: str, analyzer: Analyzer) -> bool:
     """Whether ``person`` (their name or a title of theirs) stands within a few words of a verb of saying or
     reacting in ``sentence``: the sentence gives their words, not only their name."""
-    words = re.sub(r"[\"“”«»:،,]", " ", arabic.normalize(sentence).replace("ة", "ه")).split()
+    words = re.sub(r"[\"“”«»:،,]", " ", arabic.fold(sentence)).split()
     for i, word in enumerate(words):
         if _SPEAKS.search(word):
             after = words[i + 1:i + SPEAKER_WINDOW + 1]
@@ -436,7 +436,7 @@ def extractive_answer(
         best = max(c.coverage for c in ranked)
     cutoff = max(min_coverage, RELATIVE_CUTOFF * best)
     if slots.realized:  # only what was done answers: a sentence that weighs or plans it is dropped
-        ranked = [c for c in ranked if not _HEDGED.search(arabic.normalize(c.text).replace("ة", "ه").lower())]
+        ranked = [c for c in ranked if not _HEDGED.search(arabic.fold(c.text).lower())]
         if not any(c.coverage >= cutoff for c in ranked):
             return _abstain(question, lang, passages, weights, ["the articles report it only as weighed or planned, not as done"])
     chosen: list[Candidate] = []
@@ -613,7 +613,7 @@ def _went_on_from(cand: Candidate, previous: Callable[[Candidate], Candidate | N
     a quotation the sentence before opened ("أجاب تونر: «سمعنا بهذا الموضوع.. هذا يدل …»"), else None."""
     if previous is None:
         return None
-    if _GOES_ON.match(arabic.normalize(cand.text).replace("ة", "ه")):
+    if _GOES_ON.match(arabic.fold(cand.text)):
         return previous(cand)
     before = previous(cand)
     return before if before is not None and _opens_quote(before.text) and not _opens_quote(cand.text) else None
@@ -650,7 +650,7 @@ def _with_continuations(chosen: list[Candidate], next_sentence: Callable[[Candid
         for _ in range(CONTINUATIONS):  # "وأوضح «…»" then "وأردف «…»": the words go on over a few sentences
             after = next_sentence(head)
             if (after is None or (after.passage.node.metadata["doc_id"], after.start) in have
-                    or not (_CONTINUES.match(arabic.normalize(after.text).replace("ة", "ه")) or _opens_quote(head.text))
+                    or not (_CONTINUES.match(arabic.fold(after.text)) or _opens_quote(head.text))
                     or not wanted(after)):
                 break
             head = replace(after, coverage=cand.coverage)

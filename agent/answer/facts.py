@@ -316,7 +316,7 @@ def claim_slots(sentence: str, analyzer: Analyzer) -> ClaimSlots:
 @lru_cache(maxsize=1024)
 def _claim_slots(sentence: str, analyzer_id: int) -> ClaimSlots:
     analyzer = _INDEXES[analyzer_id][0]
-    norm = arabic.normalize(sentence).replace("ة", "ه")  # one character for one: offsets stay those of mentions()
+    norm = arabic.fold(sentence)  # one character for one: offsets stay those of mentions()
     slots = ClaimSlots(event=_event(arabic.normalize(sentence)))
     found = mentions(sentence, analyzer)
     agents = [m for m in found if m.kind in ("person", "side", "source", "country", "organization")]

@@ -108,7 +108,7 @@ _PHRASE_END = frozenset("were was are is did do does have has had would will cou
 def as_written(word: str, question: str) -> str:
     """A normalized word of ``question`` as the question writes it: "مستشفى", whose ى tells its dual
     ("مستشفيين") from a plural, which normalizing loses."""
-    return next((w for w in re.findall(r"\w+", question) if arabic.normalize(w).replace("ة", "ه").lower() == word), word)
+    return next((w for w in re.findall(r"\w+", question) if arabic.fold(w).lower() == word), word)
 
 
 # "what is the name of the largest hospital", "ما اسم أكبر مستشفى": the noun whose name is asked for
@@ -229,7 +229,7 @@ class QuestionFrame(BaseModel):
 def understand(question: str, analyzer: Analyzer, reference: dt.date | None = None) -> QuestionFrame:
     """The frame of ``question``; dates without a year are resolved against ``reference`` (the latest publication day)."""
     lang: Literal["ar", "en"] = "ar" if arabic.is_arabic(question) else "en"
-    norm = " ".join(arabic.normalize(question).replace("ة", "ه").split())
+    norm = " ".join(arabic.fold(question).split())
     norm = re.sub(r"[?؟!.,،:;؛\"'«»()]", " ", norm)
     norm = " ".join(norm.split())
     frame = QuestionFrame(question=question, lang=lang, asks=_asks(_main_clause(norm)))
@@ -459,10 +459,10 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
     question = re.sub(r"\b(early|late)-(?=[A-Z])", r"\1 ", question, flags=re.IGNORECASE)  # "early-August": same length
     question = _LOWER_MONTH.sub(lambda m: m.group(0).capitalize(), question)  # "aug 16", "on oct 5": as typed
     for found in resolve_dates(question, reference, lang="any"):
-        phrase = arabic.normalize(found.phrase).replace("ة", "ه")
+        phrase = arabic.fold(found.phrase)
         bare = re.sub(r"^(يوم|ال)\s*", "", phrase).strip()
         weekday = _weekday_of(bare)
-        reported = _REPORTED_ON.search(arabic.normalize(question[:found.start]).replace("ة", "ه").lower())
+        reported = _REPORTED_ON.search(arabic.fold(question[:found.start]).lower())
         if weekday is not None and len(bare.split()) == 1:
             # "the Wednesday call", "اتصال الثلاثاء": any Wednesday in the corpus. The first day named dates the
             # event ("the call revealed on Sunday" is dated by another day), except under an offset, which counts
@@ -472,18 +472,18 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
             continue
         if found.rule.split("+")[0] in _DEICTIC:  # "أمس الأول السبت" in a question is relative to a day it does not give:
             if found.weekday_stated and frame.weekday is None and not reported:  # only the weekday holds (no anchor)
-                frame.weekday = _weekday_of(arabic.normalize(found.weekday_stated).replace("ة", "ه"))
+                frame.weekday = _weekday_of(arabic.fold(found.weekday_stated))
             continue
         if found.period_start is None or found.period_end is None or found.granularity == "year":
             continue
         start, end = found.period_start, found.period_end
-        before = arabic.normalize(question[:found.start]).replace("ة", "ه")
+        before = arabic.fold(question[:found.start])
         anchor = _ANCHOR.search(before.lower())
         if anchor and found.granularity == "day":  # "the call before the one on 16 August": 16 August is the anchor
             frame.relation = "before" if (anchor.group("word") or anchor.group("word2")) in _BEFORE else "after"
             frame.relation_event = frame.relation_event or frame.event
             frame.relation_from, frame.relation_to = start, end
-            frame.nearest = not _PLURAL.search(arabic.normalize(question).replace("ة", "ه").lower())
+            frame.nearest = not _PLURAL.search(arabic.fold(question).lower())
             continue
         if _RANGE_END.search(before.lower()) or _RANGE_DASH.search(before.lower()):  # "between February and September 2016",
             # "feb-sept 2016": a span, not its last month
@@ -502,7 +502,7 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
             return
         frame.date_from, frame.date_to, frame.date_phrase = start, end, found.phrase
         if found.weekday_stated:
-            frame.weekday = _weekday_of(arabic.normalize(found.weekday_stated).replace("ة", "ه"))
+            frame.weekday = _weekday_of(arabic.fold(found.weekday_stated))
         after = arabic.normalize(question[found.start + len(found.phrase):]).lower()
         if not _RANGE_GOES_ON.match(after):  # "between 19 September and 5 October": the next day ends the span
             return

@@ -54,6 +54,12 @@ def normalize(text: str) -> str:
     return text.translate(_LETTER_MAP).lower()
 
 
+def fold(text: str) -> str:
+    """``normalize(text)`` with ta marbuta read as ha (ة→ه): the form the answer rules match on, where
+    "المبادرة" and a stem's "المبادره" must meet. One character for one, so offsets stay those of ``normalize``."""
+    return normalize(text).replace("ة", "ه")
+
+
 def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     """Matching form of ``text`` and, for each of its characters, its index in ``text``.
 

@@ -180,6 +180,6 @@ def load_analyzer(path: Path | None = None) -> Analyzer:
     for en, ars in lexicon.terms.items():
         bridges.setdefault(arabic.normalize(en), []).extend(ars)
         if "ة" in en:  # people type "الغايه" for "الغاية": either spelling of a question word finds the paraphrase
-            bridges.setdefault(arabic.normalize(en).replace("ة", "ه"), []).extend(ars)
+            bridges.setdefault(arabic.fold(en), []).extend(ars)
     substrings = [(arabic.normalize(a), arabic.normalize(b)) for a, b in lexicon.substrings]
     return Analyzer(variants=variants, substrings=substrings, bridges=bridges, entities=lexicon.entities)
