@@ -20,7 +20,7 @@ from llama_index.core.schema import NodeWithScore
 from agent.answer.answers import abstention, citation_for
 from agent.schema import Answer, AnswerSentence
 from agent.text import arabic
-from agent.text.lexicon import Analyzer, Concept
+from agent.text.lexicon import ROLE_NOUNS, Analyzer, Concept
 
 TRANSLATION_NOTE = "offline mode quotes the articles in their own language; translation needs an LLM endpoint"
 
@@ -172,10 +172,6 @@ def _states_what_is_asked(slots: Slots, sentence: str, analyzer: Analyzer) -> bo
 
 
 # nouns whose name is a person's: the answer names someone the question does not
-_PERSON_NOUNS = frozenset("spokesman spokeswoman spokesperson official minister leader commander officer general envoy "
-                          "diplomat president head chief متحدث ناطق مسؤول وزير قيادي زعيم قائد ضابط جنرال مبعوث رئيس".split())
-
-
 def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozenset[str]) -> bool:
     """Whether ``sentence`` gives the name of ``noun`` (what "what is the name of …" asks for): a person the
     question does not name, for a role ("المتحدث باسم الكرملين ديمتري بيسكوف"); for anything else, the noun
@@ -185,7 +181,7 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
     forms = [noun] if arabic.is_arabic(noun) else [noun, *analyzer.bridges.get(noun.lower(), [])]
     # the noun itself, not its plural ("المستشفيات وشبكات المياه" names no hospital)
     skeletons = {_skeleton(arabic.fold(f)) for f in forms if arabic.is_arabic(f)}
-    if _bare(arabic.normalize(noun)) in _PERSON_NOUNS or noun.lower() in _PERSON_NOUNS:
+    if _bare(arabic.normalize(noun)) in ROLE_NOUNS or noun.lower() in ROLE_NOUNS:
         return any(e.kind == "person" and not set(analyzer.terms(e.ar)) & question_terms
                    for e in analyzer.entities if arabic.normalize(e.ar) in arabic.normalize(sentence)
                    or any(arabic.normalize(v) in arabic.normalize(sentence) for v in e.variants if len(v) > 3))

@@ -21,7 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agent.text import arabic
-from agent.text.lexicon import Analyzer, Entity
+from agent.text.lexicon import ROLE_NOUNS, Analyzer, Entity
 
 Asks = Literal["who_initiated", "who_said", "who", "when", "where", "how_many", "how_long", "why", "list", "order",
                "compare", "yes_no", "what"]
@@ -114,8 +114,6 @@ def as_written(word: str, question: str) -> str:
 # "what is the name of the largest hospital", "ما اسم أكبر مستشفى": the noun whose name is asked for
 _NAME_OF = re.compile(r"\bname of (the )?(?P<en>(\w+ ){0,3}\w+)|^(please )?name (the )?(?P<en2>(\w+ ){0,4}\w+)"
                       r"|(^|\s)(ما|وما) (هو )?اسم (?P<ar>\S+( \S+)?)")
-_ROLE_NOUNS = frozenset("official spokesman spokeswoman spokesperson minister officer general commander leader envoy diplomat "
-                        "president chief head ambassador".split())
 
 
 def _before_function_word(words: list[str]) -> list[str]:
@@ -251,7 +249,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     frame.wants_day = frame.asks == "when" and bool(_WANTS_DAY.search(norm))
     frame.verbatim = frame.speaker is not None and bool(_VERBATIM.search(norm))
     named = _NAME_OF.search(norm)
-    if named and named.group("en2") and _counted_name(named.group("en2")) not in _ROLE_NOUNS:
+    if named and named.group("en2") and _counted_name(named.group("en2")) not in ROLE_NOUNS:
         named = None  # "Name the calls Kerry initiated" lists calls; "Name the official who …" asks a name
     if named:  # "what is the name of the largest hospital": a name must be given, not only the hospital
         frame.attribute = "name"

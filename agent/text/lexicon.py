@@ -23,6 +23,12 @@ BUNDLED = Path(__file__).parent / "data" / "lexicon.yaml"
 _PREFIXES = "وبلفك"
 TERMS_CACHED = 20_000  # texts whose terms an analyzer keeps (a few MB)
 
+# nouns for a person by their office, in both languages: "the spokesman" asks for a name, "the name of the
+# spokesman" is answered by one (agent.answer.extractive.names); one list for the question and the answer
+ROLE_NOUNS = frozenset("official spokesman spokeswoman spokesperson minister officer general commander leader envoy diplomat "
+                       "president chief head ambassador "
+                       "متحدث ناطق مسؤول وزير قيادي زعيم قائد ضابط جنرال مبعوث رئيس سفير".split())
+
 
 class Entity(BaseModel):
     """One person, place or body: its English name, Arabic spellings and English variants."""
