@@ -601,7 +601,12 @@ def _quotes(speaker: Person, says: Callable[[Candidate], bool], pool: list[Candi
 
 
 _QUOTATION = re.compile(r"[«“\"]")
-_GOES_ON = re.compile(r"^\s*(و|ف)?(اضاف|اضافت|تابع|تابعت|اوضح|اوضحت|اردف|اردفت|اكد|اكدت|شدد|شددت|قال|قالت)(\s|:|$)")
+# verbs that carry on someone's words with no new subject ("وأضاف أن …", "وأردف «…»"): such a sentence is
+# quoted after the one it continues (_CONTINUES); with the verbs of saying and stressing, it also has the
+# speaker of the sentence before it (_GOES_ON: "وقال أوبراين …" then "وأكد أن …" is still O'Brien)
+_CARRY_ON = "اضاف|اضافت|تابع|تابعت|اردف|اردفت|استطرد|استطردت|اوضح|اوضحت"
+_CONTINUES = re.compile(rf"^\s*(و|ف)?({_CARRY_ON})(\s|:|$)")
+_GOES_ON = re.compile(rf"^\s*(و|ف)?({_CARRY_ON}|اكد|اكدت|شدد|شددت|قال|قالت)(\s|:|$)")
 
 
 def _went_on_from(cand: Candidate, previous: Callable[[Candidate], Candidate | None] | None) -> Candidate | None:
@@ -628,7 +633,6 @@ def _goes_on(speaker: Person, cand: Candidate, analyzer: Analyzer,
 
 
 CONTINUATIONS = 2  # sentences at most that go on with a quoted sentence's words and are quoted with it
-_CONTINUES = re.compile(r"^\s*(و|ف)?(اضاف|اضافت|تابع|تابعت|اردف|اردفت|استطرد|استطردت|اوضح|اوضحت)(\s|:|$)")
 
 
 def _with_continuations(chosen: list[Candidate], next_sentence: Callable[[Candidate], Candidate | None] | None,
