@@ -204,6 +204,7 @@ class Dalil:
             chunks = event_chunks(event)
             passages = [p for p in passages if p.node.node_id in chunks] or passages
         passages = [p for p in passages if not _published_too_early(frame, p)] or passages
+        passages = [p for p in passages if _published_on(frame, p)] or passages
         sentences = self._article_sentences()
         slots = self._slots(frame, event, sentences)
         if pinned and event is not None:
@@ -428,6 +429,8 @@ class Dalil:
 
         from agent.retrieval.grounding import candidate_events, constrained, event_chunks
 
+        if frame.published_on is not None:  # "in the piece published 3 October": that day's articles first
+            hits = [h for h in hits if _published_on(frame, h)] + [h for h in hits if not _published_on(frame, h)]
         if not constrained(frame):
             return hits
         hits = _published_in_time(frame, hits)
@@ -459,6 +462,12 @@ def _published_too_early(frame: QuestionFrame, hit: NodeWithScore) -> bool:
     about "the Friday 28 October call" is not answered by an article of 3 October)."""
     published = hit.node.metadata.get("published_ord")
     return frame.date_from is not None and isinstance(published, int) and published < int(frame.date_from.strftime("%Y%m%d"))
+
+
+def _published_on(frame: QuestionFrame, hit: NodeWithScore) -> bool:
+    """Whether the passage's article is the one the question names by its day (any article, when it names none)."""
+    published = hit.node.metadata.get("published_ord")
+    return frame.published_on is None or published == int(frame.published_on.strftime("%Y%m%d"))
 
 
 def _published_in_time(frame: QuestionFrame, hits: list[NodeWithScore]) -> list[NodeWithScore]:

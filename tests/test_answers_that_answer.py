@@ -798,3 +798,53 @@ def test_a_dashed_span_of_months_is_a_span() -> None:
     f = frame("19 Sept - 5 Oct: what happened?")
     assert (f.date_from, f.date_to) == (dt.date(2016, 9, 19), dt.date(2016, 10, 5))
     assert frame("lavrov-kerry 1 oct call: topic?").date_from == dt.date(2016, 10, 1)
+
+
+@pytest.mark.parametrize(("question", "published"), [
+    ("In the article published on 3 October, what did the Russian ministry say the two men talked about?", dt.date(2016, 10, 3)),
+    ("What does the 5 October report say about Ukraine?", dt.date(2016, 10, 5)),
+    ("ماذا قال تونر في التقرير المنشور يوم 3 أكتوبر؟", dt.date(2016, 10, 3)),
+    ("وفق مقال 3 أكتوبر، ماذا ناقش الوزيران؟", dt.date(2016, 10, 3)),
+])
+def test_a_day_that_dates_the_article_is_not_the_events_day(question: str, published: dt.date) -> None:
+    f = frame(question)
+    assert (f.published_on, f.date_from) == (published, None)
+    assert frame("What did the ministers discuss on 3 October?").published_on is None  # an event's day stays one
+
+
+def test_an_article_named_by_its_day_is_the_one_quoted(dalil: Dalil) -> None:
+    """No call happened on 3 October (the day 001 came out): naming the article by its day must not make it
+    abstain for want of a 3 October call, and the quote comes from that day's article."""
+    answer = dalil.ask("In the piece published 3 October 2016, on which day did the Lavrov-Kerry conversation on Aleppo take place?")
+    assert not answer.abstained, answer.warnings
+    assert {c.published for c in answer.citations} == {"2016-10-03"}
+    assert "السبت" in answer.citations[0].quote
+
+
+@pytest.mark.parametrize(("question", "attribute"), [
+    ("From which city did Kerry phone Lavrov on 16 August?", "city"),
+    ("من أي مدينة اتصل كيري بلافروف يوم 16 آب؟", "city"),
+    ("Where did the military experts meet?", "place"),
+    ("What was the one area where the US kept talking to Russia?", None),  # a clause, not a question of place
+])
+def test_a_question_of_place_needs_a_place_stated(question: str, attribute: str | None) -> None:
+    assert frame(question).attribute == attribute
+
+
+def test_a_city_no_passage_names_for_the_call_abstains_but_geneva_answers(dalil: Dalil) -> None:
+    call = dalil.ask("من أي مدينة اتصل كيري بلافروف يوم الثلاثاء 16 آب؟")
+    assert call.abstained and "no passage states the place asked about" in call.warnings, call.warnings
+    experts = dalil.ask("في أي مدينة اجتمع الخبراء العسكريون من روسيا وأميركا والسعودية؟")
+    assert not experts.abstained and "جنيف" in experts.citations[0].quote
+
+
+def test_how_long_before_it_collapsed_is_answered_by_a_span_of_days(dalil: Dalil) -> None:
+    answer = dalil.ask("How long did the US-Russian deal agreed in Geneva on 9 September last before it broke down?")
+    assert not answer.abstained, answer.warnings
+    assert any("عشرة أيام" in c.quote for c in answer.citations)
+
+
+def test_since_when_is_answered_by_a_day_or_by_how_long_ago(dalil: Dalil) -> None:
+    assert frame("منذ متى تقصف موسكو حلب؟").asks == "when"
+    answer = dalil.ask("منذ متى تشن موسكو حملتها على حلب بحسب مقال 3 أكتوبر؟")
+    assert not answer.abstained and any("منذ أكثر من أسبوع" in c.quote for c in answer.citations), answer.answer

@@ -99,6 +99,9 @@ _DURATION = re.compile(r"دقيق|دقائق|(^|\s)ساع|استمر|(^|\s)دا�
 _SHORT_UNIT = re.compile(r"(^|\s)(ب|ل)?(ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات)(?=\W|$)|\b(minutes?|hours?)\b")
 _DURATION_UNIT = re.compile(r"(^|\s)(ب|ل)?(ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات|يومين|ايام|اسبوع|اسبوعين|اسابيع|"
                             r"شهر|شهرين|اشهر|شهور|سنه|سنتين|سنوات|عام|عامين|اعوام)(?=\W|$)|\b(minutes?|hours?|days|weeks?|months?|years?)\b")
+_SINCE = re.compile(r"(^|\s)منذ\s+((اكثر|اقل) من\s+|نحو\s+|قرابه\s+|حوالي\s+)?(\S+\s+)?(ال)?(يومين|ايام|اسبوع|اسبوعين|"
+                    r"اسابيع|شهر|شهرين|اشهر|شهور|سنه|سنتين|سنوات|عام|عامين|اعوام)(?=\W|$)"
+                    r"|\bfor (more than |over |about |nearly )?(a|two|three|several|\d+) (days|weeks?|months?|years?)\b")
 _PLACE = re.compile(r"(^|\s)(في|من|الى)\s+(مدينه|العاصمه|حلب|دمشق|موسكو|واشنطن|جنيف|نيويورك|لوزان)")
 
 
@@ -106,12 +109,13 @@ _PLACE = re.compile(r"(^|\s)(في|من|الى)\s+(مدينه|العاصمه|حل
 def fills_slot(asks: str, sentence: str) -> bool:
     """Whether ``sentence`` has what the asked slot needs (day, initiator, number, speaker, duration, place)."""
     norm = arabic.fold(sentence)
-    if asks == "when":
-        return mentions_day(sentence, coarse=True)
+    if asks == "when":  # a day, or how long ago ("منذ أكثر من أسبوع": "منذ متى" is answered by either)
+        return mentions_day(sentence, coarse=True) or bool(_SINCE.search(norm))
     if asks == "how_many" and mentions_day(sentence):  # "how many days between X and Y" is counted from their days
         return True
-    pattern = {"who_initiated": _INITIATOR, "who_said": _SPEAKER, "how_many": _NUMBER, "how_long": _DURATION,
-               "where": _PLACE}.get(asks)
+    if asks == "how_long":  # "استمرت ساعة", "انهار بعد عشرة أيام", "منذ أكثر من أسبوع"
+        return bool(_DURATION.search(norm) or _DURATION_UNIT.search(norm))
+    pattern = {"who_initiated": _INITIATOR, "who_said": _SPEAKER, "how_many": _NUMBER, "where": _PLACE}.get(asks)
     return bool(pattern and pattern.search(norm))
 
 
@@ -165,6 +169,8 @@ def _states_what_is_asked(slots: Slots, sentence: str, analyzer: Analyzer) -> bo
     attribute = slots.attribute
     if attribute == "name":
         return names(slots.counted_word, sentence, analyzer, slots.question_terms)
+    if attribute in ("place", "city"):
+        return names_place(sentence, analyzer, slots.question_terms, cities_only=attribute == "city")
     if not (states_attribute(attribute, sentence) or (attribute == "count" and _states_dual(slots.counted_word, sentence, analyzer))):
         return False
     return attribute not in ("count", "casualties") or (counts(slots.counted, sentence, analyzer, slots.counted_word)
@@ -193,6 +199,17 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
             if following not in stop and not set(analyzer.terms(following)) & question_terms:
                 return True
     return False
+
+
+def names_place(sentence: str, analyzer: Analyzer, question_terms: frozenset[str], cities_only: bool) -> bool:
+    """Whether ``sentence`` names a place the question does not: a city ("في جنيف", "من موسكو") or, unless a
+    city is asked for, a country of the lexicon ("From which city did Kerry call?" is not answered by "سوريا")."""
+    if _PLACE.search(arabic.fold(sentence)):
+        return True
+    terms = set(analyzer.terms(sentence))
+    kinds = ("place",) if cities_only else ("place", "country")
+    return any(e.kind in kinds and not (named := set(analyzer.terms(e.ar))) & question_terms and named <= terms
+               for e in analyzer.entities)
 
 
 def _states_dual(word: str, sentence: str, analyzer: Analyzer) -> bool:
@@ -239,7 +256,7 @@ def _skeleton(word: str) -> str:
     return arabic.skeleton(re.sub(r"^(و|ف|ب|ل)?(ال)", "", word) if len(word) > 4 else word)
 
 
-_ATTRIBUTE_NAMES = {"minutes": "duration", "time_of_day": "time of day", "name": "name"}
+_ATTRIBUTE_NAMES = {"minutes": "duration", "time_of_day": "time of day", "name": "name", "city": "place"}
 
 
 @dataclass(frozen=True)

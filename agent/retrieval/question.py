@@ -26,7 +26,7 @@ from agent.text.lexicon import ROLE_NOUNS, Analyzer, Entity
 Asks = Literal["who_initiated", "who_said", "who", "when", "where", "how_many", "how_long", "why", "list", "order",
                "compare", "yes_no", "what"]
 EventKind = Literal["call", "agreement", "ceasefire", "suspension", "meeting", "statement"]
-Attribute = Literal["duration", "minutes", "casualties", "count", "time_of_day", "name"]
+Attribute = Literal["duration", "minutes", "casualties", "count", "time_of_day", "name", "place", "city"]
 
 WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAYS_AR = ("الاثنين", "الثلاثاء", "الاربعاء", "الخميس", "الجمعه", "السبت", "الاحد")  # normalized (ة→ه kept below)
@@ -51,12 +51,14 @@ _ASKS: list[tuple[Asks, str]] = [
     ("order", r"\b(in (chronological )?order|chronolog\w*|which came first|sequence of|order these)\b|(^|\s)(رتب|ترتيب|تسلسل)"),
     ("list", r"^(list|name|enumerate)\b|\b(list|name) (all|the|every)\b|\bwhat (calls|events)\b|(^|\s)(اذكر|عدد|ما هي) (جميع|كل|الاتصالات)"),
     ("compare", r"\b(compare|differ|differs|difference|different|versus|vs\.?)\b|(^|\s)(قارن|الفرق|يختلف|تختلف|مقارنه)"),
-    ("when", r"\b(when|what day|which day|what date|on what date|what time)\b|\b(what|which) (was|is|were) the (date|day)\b"
+    ("when", r"\b(when|what day|which day|what date|on what date|what time)\b"
+             r"|\b(what|which) (was|is|were) the ((actual|exact|precise|real|calendar) )?(date|day)\b"
              r"|(^|\s)(متى|متي|امتى|امتي|ب?اي يوم|ب?اي تاريخ|ما تاريخ|ما هو تاريخ)"),
     ("how_many", r"\bhow (many|much)\b|\bnumber of\b|\b(by )?what (percentage|proportion|share|percent)\b"
                  r"|\b(what|which) (was|is|were) the (value|amount|sum|size|figure)\b"
                  r"|(^|\s)كم(\s|$)|(^|\s)عدد |(^|\s)(ما|وما) (قيمه|مبلغ)(\s|$)"),
-    ("where", r"\bwhere\b|\bin which (city|country|place)\b|(^|\s)(اين|في اي مدينه|في اي بلد)"),
+    ("where", r"\bwhere\b|\b(in|from|to) which (city|country|place|capital)\b|\bwhich (city|capital)\b"
+              r"|(^|\s)(اين|(في|من|الى|الي) اي (مدينه|بلد|دوله|مكان|عاصمه))"),
     ("why", r"\bwhy\b|\bfor what reason\b|\bwhat (was|is) the reason\b|(^|\s)(لماذا|ما سبب|ما السبب|لم )"),
     ("yes_no", r"^(did|was|were|is|are|does|do|has|have|had|can|could|will|would)\b|^هل(\s|$)"),
     ("who", r"\bwho\b|\bwhom\b|^(من|ومن) (هو|هي|هم)?|(^|\s)(مين|ومين)(\s|$)"),
@@ -87,6 +89,18 @@ _MID = re.compile(r"\b(mid|middle of)[- ]?\s*$|(منتصف)\s+(شهر\s+)?$")
 _RANGE_END = re.compile(r"\b(between|from)\s+(\S+\s+){1,3}(and|to|until|till|through)\s+$"
                         r"|(^|\s)(بين|من)\s+(\S+\s+){1,3}(و|الى|الي|حتى|حتي|لغايه)\s*$|(^|\s)(بين|من)\s+(\S+\s+){0,2}\S+\s+و$")
 _RANGE_DASH = re.compile(r"\S[-–]\s*$|\S\s+[-–]\s*$")  # "feb-sept 2016", "شباط - أيلول 2016"
+# a question asking for a place ("Where did they meet?", "من أي مدينة اتصل؟"), not a clause with "where" in it
+# ("the one area where the US would keep talking"); a city or a capital is not answered by a country
+_WHERE = re.compile(r"^(and )?where\b|\b(in|from|to|at) which (city|country|place|capital)\b|^which (city|capital)\b"
+                    r"|(^|\s)(اين|(في|من|الى|الي) اي (مدينه|بلد|دوله|مكان|عاصمه))")
+_CITY = re.compile(r"\b(city|capital)\b|(^|\s)(مدينه|عاصمه)(\s|$)")
+# a day that dates the article, not the event: "in the piece published 3 October", "the 3 October article",
+# "وفق مقال 3 أكتوبر", "في التقرير المنشور يوم 3 أكتوبر"; the events it reports happened on other days
+_PUBLISHED_BEFORE = re.compile(r"\b(published|dated|printed|ran|run|filed)( on)?( the)?\s*$"
+                               r"|\b(piece|article|report|story|dispatch|item)s? (of|from)( the)?\s*$"
+                               r"|(^|\s)(ال)?(مقال|مقاله|تقرير|خبر)(\s+(ال)?(منشور|صادر))?(\s+(في|يوم|بتاريخ))?\s*$"
+                               r"|(^|\s)(ال)?(منشور|صادر)(ه)?\s+(في|يوم|بتاريخ)?\s*$")
+_PUBLISHED_AFTER = re.compile(r"\s*(,\s*)?(\d{4}\s+)?(piece|article|report|story|dispatch|edition)\b")
 _RANGE_GOES_ON = re.compile(r"\s*(and|to|until|till|through|-|–|و|الى|الي|حتى|حتي|لغايه)(\s|\d|$)")
 _DURATION_WORDS = re.compile(r"\bhow long\b|\bduration\b|\bminutes?\b|\bhours?\b|(^|\s)(مده|دقيقه|دقائق|ساعه|ساعات|استمر|دام)(\s|$)")
 _SHORT_UNITS = re.compile(r"\b(minutes?|hours?)\b|(^|\s)(دقيقه|دقائق|ساعه|ساعات)(\s|$)")
@@ -182,6 +196,8 @@ class QuestionFrame(BaseModel):
     speaker_words: list[str] = Field(default_factory=list, description="who an Arabic 'ماذا قال …' asks about, as written")
     call_names: list[str] = Field(default_factory=list, description="people named only to say which call ('after the "
                                   "Lavrov-Kerry call', 'بعد اتصال لافروف وكيري'): the passages need not name them")
+    published_on: dt.date | None = Field(default=None, description="'in the piece published 3 October', 'وفق مقال 3 أكتوبر': the "
+                                         "day of the article asked about, not of the event")
     realized: bool = Field(default=False, description="'actually', 'فعلياً': what was done, not what was weighed or planned")
 
     @property
@@ -208,6 +224,8 @@ class QuestionFrame(BaseModel):
             lines.append(f"date: {span} (from {self.date_phrase!r})")
         if self.weekday is not None:
             lines.append(f"weekday: {self.weekday_name}")
+        if self.published_on:
+            lines.append(f"article published: {self.published_on}")
         if self.relation and self.relation_days:
             lines.append(f"relation: {self.relation_days} days {self.relation} the {self.relation_event}")
         elif self.relation and self.relation_from:
@@ -257,6 +275,8 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
             frame.counted = _counted_name(named.group("en") or named.group("en2"))
         else:  # the noun starts it: "المتحدث باسم الكرملين", after an adjective that may come first ("أكبر مستشفى")
             frame.counted = next((w for w in named.group("ar").split() if w not in _NOT_THE_NOUN), None)
+    elif frame.asks == "where" and _WHERE.search(norm):  # "from which city did Kerry call?": a place must be named
+        frame.attribute = "city" if _CITY.search(norm) else "place"
     elif _TIME_OF_DAY.search(norm):
         frame.attribute = "time_of_day"  # "at what time did they speak": a clock time or a part of the day
     elif frame.asks == "how_long" or (frame.asks == "how_many" and _DURATION_WORDS.search(norm)):
@@ -443,7 +463,7 @@ def _relation(frame: QuestionFrame, norm: str) -> None:
 
 
 # a day named after a verb of reporting dates the report, not the event: "the call Moscow revealed on Sunday"
-_REPORTED_ON = re.compile(r"\b(reported|announced|revealed|disclosed|said|made public)( \w+)?( on)?( the)?\s*$"
+_REPORTED_ON = re.compile(r"\b(reported|announced|revealed|disclosed|said|made public)( \w+)?( on)?( the)?\s*['\"‘“]?\s*((yesterday|today)\s*,?\s*)?$"
                           r"|(اعلنت|اعلن|كشفت|كشف|ذكرت|ذكر|قالت|قال|افادت|نشرت)( عنها| عنه)?( \S+){0,2}\s+(يوم\s+)?$")
 # agent.text.dates rules counted from "now" (the day the text was written), which a question does not give
 _DEICTIC = ("yesterday", "day_before_yesterday", "today", "tomorrow", "weekday_recent", "weekday_last")
@@ -476,6 +496,10 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
             continue
         start, end = found.period_start, found.period_end
         before = arabic.fold(question[:found.start])
+        if found.granularity == "day" and (_PUBLISHED_BEFORE.search(before.lower()) or _PUBLISHED_AFTER.match(
+                question[found.start + len(found.phrase):].lower())):
+            frame.published_on = frame.published_on or start
+            continue
         anchor = _ANCHOR.search(before.lower())
         if anchor and found.granularity == "day":  # "the call before the one on 16 August": 16 August is the anchor
             frame.relation = "before" if (anchor.group("word") or anchor.group("word2")) in _BEFORE else "after"
