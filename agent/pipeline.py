@@ -341,7 +341,7 @@ class Dalil:
         speaker = next((p for p in people if p.name == frame.speaker), None)
         return Slots(asks=frame.asks, next_sentence=sentences.after, previous_sentence=sentences.before,
                      evidence=tuple(evidence), unknown=tuple(unknown),
-                     attribute=frame.attribute, people=people, speaker=speaker,
+                     attribute=frame.attribute, lasting=frame.event if frame.lasts else None, people=people, speaker=speaker,
                      counted=frozenset(t for c in self.analyzer.concepts(frame.counted or "") for t in c.alternatives),
                      counted_word=as_written(frame.counted or "", frame.question), realized=frame.realized, verbatim=frame.verbatim,
                      counted_head=frozenset(t for c in self.analyzer.concepts(frame.counted_head or "") for t in c.alternatives),

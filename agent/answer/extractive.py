@@ -18,6 +18,7 @@ from functools import lru_cache
 from llama_index.core.schema import NodeWithScore
 
 from agent.answer.answers import abstention, citation_for
+from agent.retrieval.question import names_event
 from agent.schema import Answer, AnswerSentence
 from agent.text import arabic
 from agent.text.lexicon import ROLE_NOUNS, Analyzer, Concept
@@ -173,6 +174,8 @@ def _states_what_is_asked(slots: Slots, sentence: str, analyzer: Analyzer) -> bo
         return names_place(sentence, analyzer, slots.question_terms, cities_only=attribute == "city")
     if not (states_attribute(attribute, sentence) or (attribute == "count" and _states_dual(slots.counted_word, sentence, analyzer))):
         return False
+    if attribute in ("duration", "minutes") and slots.lasting is not None and not names_event(slots.lasting, sentence):
+        return False  # "how long did the call last" is not answered by how long a campaign has lasted
     return attribute not in ("count", "casualties") or (counts(slots.counted, sentence, analyzer, slots.counted_word)
                                                         and counts(slots.counted_head, sentence, analyzer, slots.counted_head_word))
 
@@ -327,6 +330,7 @@ class Slots:
     evidence: tuple[Candidate, ...] = ()
     unknown: tuple[str, ...] = ()
     attribute: str | None = None
+    lasting: str | None = None  # "how long did the call last": the kind of event whose own duration must be stated
     unstated: str | None = None
     people: tuple[Person, ...] = ()
     speaker: Person | None = None  # whose words are asked for: a quoted sentence must have them speak

@@ -76,6 +76,11 @@ _EVENTS: list[tuple[EventKind, str]] = [
     ("statement", r"\bstatement|\bdeclar\w*|(^|\s)(و|ب|ل)?(ال)?(بيان|تصريح)"),
 ]
 _EVENT_RE = [(kind, re.compile(pattern)) for kind, pattern in _EVENTS]
+
+
+def names_event(kind: str, text: str) -> bool:
+    """Whether ``text`` (either language) names an event of ``kind``: "المكالمة", "the call", "الاتفاق"."""
+    return any(k == kind and pattern.search(arabic.fold(text).lower()) for k, pattern in _EVENT_RE)
 _RELATION = re.compile(r"\b(after|before|following|followed|prior to)\b((?:\s+\w+){1,3})|(^|\s)(بعد|قبل)((?:\s+\S+){1,2})")
 # a day named right after "before"/"after" anchors a relation instead of constraining the date
 _ANCHOR = re.compile(r"\b(?P<word>before|after|prior to|following|preceded|preceding|followed)\s+(the\s+)?"
@@ -89,6 +94,7 @@ _MID = re.compile(r"\b(mid|middle of)[- ]?\s*$|(منتصف)\s+(شهر\s+)?$")
 _RANGE_END = re.compile(r"\b(between|from)\s+(\S+\s+){1,3}(and|to|until|till|through)\s+$"
                         r"|(^|\s)(بين|من)\s+(\S+\s+){1,3}(و|الى|الي|حتى|حتي|لغايه)\s*$|(^|\s)(بين|من)\s+(\S+\s+){0,2}\S+\s+و$")
 _RANGE_DASH = re.compile(r"\S[-–]\s*$|\S\s+[-–]\s*$")  # "feb-sept 2016", "شباط - أيلول 2016"
+_LASTS = re.compile(r"\b(last|lasted|take|took|long was|duration)\b|(^|\s)(استمر|استمرت|استغرق|استغرقت|دام|دامت|مده)(\s|$)")
 # a question asking for a place ("Where did they meet?", "من أي مدينة اتصل؟"), not a clause with "where" in it
 # ("the one area where the US would keep talking"); a city or a capital is not answered by a country
 _WHERE = re.compile(r"^(and )?where\b|\b(in|from|to|at) which (city|country|place|capital)\b|^which (city|capital)\b"
@@ -196,6 +202,8 @@ class QuestionFrame(BaseModel):
     speaker_words: list[str] = Field(default_factory=list, description="who an Arabic 'ماذا قال …' asks about, as written")
     call_names: list[str] = Field(default_factory=list, description="people named only to say which call ('after the "
                                   "Lavrov-Kerry call', 'بعد اتصال لافروف وكيري'): the passages need not name them")
+    lasts: bool = Field(default=False, description="'how long did the call last': the duration is the event's own, "
+                        "not one it happened during ('منذ كم كانت روسيا تشن حملتها وقت مكالمة السبت')")
     published_on: dt.date | None = Field(default=None, description="'in the piece published 3 October', 'وفق مقال 3 أكتوبر': the "
                                          "day of the article asked about, not of the event")
     realized: bool = Field(default=False, description="'actually', 'فعلياً': what was done, not what was weighed or planned")
@@ -282,6 +290,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     elif frame.asks == "how_long" or (frame.asks == "how_many" and _DURATION_WORDS.search(norm)):
         # "how many minutes did the call last": minutes or hours; "ten days" answers another question
         frame.attribute = "minutes" if _SHORT_UNITS.search(norm) else "duration"
+        frame.lasts = bool(_LASTS.search(norm)) or bool(re.match(r"how long (did|was|were)\b(?!.*\b(been|since)\b)", norm))
     elif frame.asks == "how_many" and _CASUALTIES.search(norm):
         frame.attribute = "casualties"
     elif frame.asks == "how_many" and not _TIME_BETWEEN.search(norm) and not _LISTED.search(norm):
