@@ -875,3 +875,16 @@ def test_an_english_month_is_left_to_the_date_constraint_not_searched_as_a_word(
 def test_press_as_a_verb_reaches_the_sentence_where_lavrov_urges_kerry(dalil: Dalil) -> None:
     answer = dalil.ask("What did Lavrov press Kerry to do on 28 September?")
     assert not answer.abstained and any("حث" in c.quote for c in answer.citations), answer.answer
+
+
+@pytest.mark.parametrize("question", [
+    "أعلنت واشنطن تعليق قنوات الاتصال مع موسكو يوم الاثنين، وبعد يومين جرى اتصال بين الوزيرين؛ من بادر إليه؟",
+    "Washington suspended its Syria channels with Moscow on Monday; two days later there was a call. Who initiated it?",
+])
+def test_an_anchor_named_first_and_a_call_counted_in_days_after_it(dalil: Dalil, question: str) -> None:
+    """The suspension (Monday 3 October) is named first, the call asked about after it: "Monday" dates the
+    anchor, not the call, and "يومين" is two days (it was read as "يوم", one, and the rest dropped)."""
+    f = frame(question)
+    assert (f.event, f.relation, f.relation_event, f.relation_days, f.weekday) == ("call", "after", "suspension", 2, None)
+    answer = dalil.ask(question)
+    assert answer.about == "the phone call of Wednesday 5 October 2016" and any("مبادرة" in c.quote for c in answer.citations)

@@ -189,6 +189,8 @@ class QuestionFrame(BaseModel):
     relation_from: dt.date | None = Field(default=None, description="the anchor's dates in 'the call before the one on 16 August'")
     relation_to: dt.date | None = None
     relation_days: int | None = Field(default=None, description="'two days before the suspension': the offset from the event")
+    anchor_first: bool = Field(default=False, description="the anchor is named before the event asked about ('Washington "
+                               "suspended on Monday; two days later a call'): a weekday then dates the anchor")
     nearest: bool = Field(default=False, description="one event is asked for: the nearest one before or after the anchor")
     verbatim: bool = Field(default=False, description="'what exactly did X say', 'حرفياً': their words in quotation marks")
     wants_day: bool = Field(default=False, description="'on what date exactly', 'في أي تاريخ تحديداً': a month does not answer")
@@ -406,9 +408,10 @@ def _event_kind(norm: str) -> EventKind | None:
 
 _COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
            "يوم": 1, "يوما": 1, "يومين": 2, "ثلاثه": 3, "اربعه": 4, "خمسه": 5, "سته": 6, "سبعه": 7}
-_OFFSET = re.compile(r"\b(?P<n>\d+|a|one|two|three|four|five|six|seven) (?P<unit>days?|weeks?) (?P<word>before|after|earlier than|later than)"
+_OFFSET = re.compile(r"\b(?P<n>\d+|a|one|two|three|four|five|six|seven) (?P<unit>days?|weeks?) (?P<word>before|after|earlier than|later than"
+                     r"|later|earlier)"
                      r"(?P<target>.*)$"
-                     r"|(^|\s)(?P<word2>قبل|بعد) (?P<n2>يوم|يوما|يومين|\d+|ثلاثه|اربعه|خمسه|سته|سبعه|اسبوع|اسبوعين)"
+                     r"|(^|\s)(?P<word2>قبل|بعد) (?P<n2>يومين|يوما|يوم|\d+|ثلاثه|اربعه|خمسه|سته|سبعه|اسبوعين|اسبوع)"
                      r"(?: (?P<unit2>ايام|يوما|اسابيع))?(?: من)?(?P<target2>.*)$"
                      # "قبل مكالمة السبت بيوم": the count after the event
                      r"|(^|\s)(?P<word3>قبل|بعد) (?P<target3>(?:\S+ ){1,3}?)(?P<n3>بيوم|بيومين|باسبوع|باسبوعين)(\s|$)")
@@ -423,8 +426,16 @@ def _offset_relation(frame: QuestionFrame, norm: str) -> bool:
         return False
     word = m.group("word") or m.group("word2") or m.group("word3")
     target = m.group("target") or m.group("target2") or m.group("target3") or ""
-    kind = next((k for k, pattern in _EVENT_RE if pattern.search(target)), None)
-    if kind is None or kind == "statement":
+    kind = None if word in ("later", "earlier") else next((k for k, pattern in _EVENT_RE if pattern.search(target)), None)
+    if kind is None:  # "أعلنت واشنطن التعليق يوم الاثنين، وجرى اتصال بعد يومين", "… on Monday; two days later a call":
+        # the anchor came first; the event asked about is the last one named before the count, or the next one after it
+        before = sorted((mention.start(), k) for k, pattern in _EVENT_RE for mention in pattern.finditer(norm[:m.start()]))
+        after = sorted((mention.start(), k) for k, pattern in _EVENT_RE for mention in pattern.finditer(target))
+        asked = after[0][1] if after and word in ("later", "earlier") else before[-1][1] if before else None
+        if not before or asked is None or before[0][1] == asked:
+            return False
+        kind, frame.event, frame.anchor_first = before[0][1], asked, True
+    if kind == "statement":
         return False
     n, unit = m.group("n") or m.group("n2") or m.group("n3"), m.group("unit") or m.group("unit2") or ""
     if n in _AFTER_COUNTS:
@@ -435,7 +446,7 @@ def _offset_relation(frame: QuestionFrame, norm: str) -> bool:
         days = (int(n) if n.isdigit() else _COUNTS.get(n, 0)) * (7 if unit.startswith(("week", "اسابيع")) else 1)
     if not days:
         return False
-    frame.relation = "before" if word in ("before", "earlier than", "قبل") else "after"
+    frame.relation = "before" if word in ("before", "earlier than", "earlier", "قبل") else "after"
     frame.relation_event, frame.relation_days, frame.nearest = kind, days, True
     return True
 
@@ -494,11 +505,12 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
             # "the Wednesday call", "اتصال الثلاثاء": any Wednesday in the corpus. The first day named dates the
             # event ("the call revealed on Sunday" is dated by another day), except under an offset, which counts
             # from the last one ("the Friday call, one day before the Saturday call")
-            if frame.relation_days is not None or (frame.weekday is None and not reported):
+            if (frame.relation_days is not None and not frame.anchor_first) or (frame.weekday is None and not reported
+                                                                                 and not frame.anchor_first):
                 frame.weekday = weekday
             continue
         if found.rule.split("+")[0] in _DEICTIC:  # "أمس الأول السبت" in a question is relative to a day it does not give:
-            if found.weekday_stated and frame.weekday is None and not reported:  # only the weekday holds (no anchor)
+            if found.weekday_stated and frame.weekday is None and not reported and not frame.anchor_first:  # only the weekday holds
                 frame.weekday = _weekday_of(arabic.fold(found.weekday_stated))
             continue
         if found.period_start is None or found.period_end is None or found.granularity == "year":
