@@ -411,8 +411,8 @@ _COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 
 _OFFSET = re.compile(r"\b(?P<n>\d+|a|one|two|three|four|five|six|seven) (?P<unit>days?|weeks?) (?P<word>before|after|earlier than|later than"
                      r"|later|earlier)"
                      r"(?P<target>.*)$"
-                     r"|(^|\s)(?P<word2>قبل|بعد) (?P<n2>يومين|يوما|يوم|\d+|ثلاثه|اربعه|خمسه|سته|سبعه|اسبوعين|اسبوع)"
-                     r"(?: (?P<unit2>ايام|يوما|اسابيع))?(?: من)?(?P<target2>.*)$"
+                     r"|(^|\s)(و|ف)?(?P<word2>قبل|بعد) (?P<n2>يومين|يوما|يوم|\d+|ثلاثه|اربعه|خمسه|سته|سبعه|اسبوعين|اسبوع)"
+                     r"(?: (?P<unit2>ايام|يوما|اسابيع))?(?P<from> من)?(?P<target2>.*)$"
                      # "قبل مكالمة السبت بيوم": the count after the event
                      r"|(^|\s)(?P<word3>قبل|بعد) (?P<target3>(?:\S+ ){1,3}?)(?P<n3>بيوم|بيومين|باسبوع|باسبوعين)(\s|$)")
 _AFTER_COUNTS = {"بيوم": 1, "بيومين": 2, "باسبوع": 7, "باسبوعين": 14}
@@ -426,12 +426,14 @@ def _offset_relation(frame: QuestionFrame, norm: str) -> bool:
         return False
     word = m.group("word") or m.group("word2") or m.group("word3")
     target = m.group("target") or m.group("target2") or m.group("target3") or ""
-    kind = None if word in ("later", "earlier") else next((k for k, pattern in _EVENT_RE if pattern.search(target)), None)
+    # "two days later a call", "وبعد يومين جرى اتصال" (no "من"): what follows the count is the event asked about
+    counts_on = word in ("later", "earlier") or (m.group("word2") is not None and m.group("from") is None)
+    kind = None if counts_on else next((k for k, pattern in _EVENT_RE if pattern.search(target)), None)
     if kind is None:  # "أعلنت واشنطن التعليق يوم الاثنين، وجرى اتصال بعد يومين", "… on Monday; two days later a call":
         # the anchor came first; the event asked about is the last one named before the count, or the next one after it
         before = sorted((mention.start(), k) for k, pattern in _EVENT_RE for mention in pattern.finditer(norm[:m.start()]))
         after = sorted((mention.start(), k) for k, pattern in _EVENT_RE for mention in pattern.finditer(target))
-        asked = after[0][1] if after and word in ("later", "earlier") else before[-1][1] if before else None
+        asked = after[0][1] if after and counts_on else before[-1][1] if before else None
         if not before or asked is None or before[0][1] == asked:
             return False
         kind, frame.event, frame.anchor_first = before[0][1], asked, True
