@@ -889,3 +889,18 @@ def test_an_anchor_named_first_and_a_call_counted_in_days_after_it(dalil: Dalil,
     answer = dalil.ask(question)
     assert answer.about in ("the phone call of Wednesday 5 October 2016", "الاتصال الهاتفي يوم الأربعاء 5 تشرين الأول 2016")
     assert any("مبادرة" in c.quote for c in answer.citations)
+
+
+def test_which_of_two_named_days_leaves_both_open() -> None:
+    f = frame("Lavrov and Kerry spoke on a Friday and again on the Saturday: in which call did they discuss Aleppo?")
+    assert f.weekday is None and f.event == "call"
+    assert frame("What did they discuss in the Friday call?").weekday == 4
+    # a day the question says the news was reported on is not a second option
+    assert frame("أي الوزيرين اتصل بالآخر في محادثة السبت التي كشفت عنها موسكو يوم الأحد؟").weekday == 5
+
+
+def test_a_speaker_separated_from_the_verb_by_a_phrase_still_speaks(dalil: Dalil) -> None:
+    """"أن لافروف، في اتصال مع كيري، أبدى استعداد بلاده …": Lavrov is the subject of أبدى five words back."""
+    answer = dalil.ask("What did Lavrov say Russia was prepared to keep looking into on Aleppo when he spoke to Kerry?")
+    assert not answer.abstained, answer.warnings
+    assert any("أبدى استعداد بلاده" in c.quote for c in answer.citations), answer.answer

@@ -291,6 +291,9 @@ _THAT = frozenset({"ان", "بان", "انه", "انها", "that"})
 SPEAKER_WINDOW = 12  # words between the verb and the speaker's name ("قال وزير الخارجية الروسي سيرغي لافروف")
 
 
+SUBJECT_BACK = 6  # words before a verb of saying that may still hold its subject, after "أن"
+
+
 def speaks(person: Person, sentence: str, analyzer: Analyzer) -> bool:
     """Whether ``person`` (their name or a title of theirs) stands within a few words of a verb of saying or
     reacting in ``sentence``: the sentence gives their words, not only their name."""
@@ -305,7 +308,12 @@ def speaks(person: Person, sentence: str, analyzer: Analyzer) -> bool:
             subject = [w for w in after[:cut] if w not in spoken_to]
             if re.sub(r"^(و|ف)", "", word) in _TRANSITIVE and subject and subject[0].startswith("نظير"):
                 subject = []  # "لافروف حث نظيره الأميركي جون كيري": his counterpart is urged, he does not speak
-            window = " ".join(words[max(0, i - 3):i + 1] + subject)
+            # the subject before the verb: the three words before it, or back to "أن" when a phrase comes between
+            # ("أن لافروف، في اتصال مع كيري، أبدى استعداد بلاده")
+            back = words[max(0, i - SUBJECT_BACK):i]
+            that = max((j for j, w in enumerate(back) if w in _THAT), default=None)
+            before = back[that + 1:] if that is not None else back[-3:]
+            window = " ".join([*before, word, *subject])
             if person.named_in(set(analyzer.terms(window)), window):
                 return True
     return False

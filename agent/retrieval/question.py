@@ -100,6 +100,8 @@ _LASTS = re.compile(r"\b(last|lasted|take|took|long was|duration)\b|(^|\s)(اس�
 _WHERE = re.compile(r"^(and )?where\b|\b(in|from|to|at) which (city|country|place|capital)\b|^which (city|capital)\b"
                     r"|(^|\s)(اين|(في|من|الى|الي) اي (مدينه|بلد|دوله|مكان|عاصمه))")
 _CITY = re.compile(r"\b(city|capital)\b|(^|\s)(مدينه|عاصمه)(\s|$)")
+# a choice between the events the question names ("in which one", "أي الاتصالين"): a second weekday is an option
+_WHICH_OF = re.compile(r"\bwhich (one|of|call|conversation)\b|\b(in|on|during) which\b|(^|\s)(في |ب)?(اي|ايهما|ايها)(\s|$)")
 # a day that dates the article, not the event: "in the piece published 3 October", "the 3 October article",
 # "وفق مقال 3 أكتوبر", "في التقرير المنشور يوم 3 أكتوبر"; the events it reports happened on other days
 _PUBLISHED_BEFORE = re.compile(r"\b(published|dated|printed|ran|run|filed)( on)?( the)?\s*$"
@@ -510,6 +512,9 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
             if (frame.relation_days is not None and not frame.anchor_first) or (frame.weekday is None and not reported
                                                                                  and not frame.anchor_first):
                 frame.weekday = weekday
+            elif frame.weekday not in (None, weekday) and not reported and frame.relation is None \
+                    and _WHICH_OF.search(arabic.fold(question).lower()):
+                frame.weekday = None  # "calls on a Friday and on the Saturday: in which one …": it may be either
             continue
         if found.rule.split("+")[0] in _DEICTIC:  # "أمس الأول السبت" in a question is relative to a day it does not give:
             if found.weekday_stated and frame.weekday is None and not reported and not frame.anchor_first:  # only the weekday holds
