@@ -904,3 +904,13 @@ def test_a_speaker_separated_from_the_verb_by_a_phrase_still_speaks(dalil: Dalil
     answer = dalil.ask("What did Lavrov say Russia was prepared to keep looking into on Aleppo when he spoke to Kerry?")
     assert not answer.abstained, answer.warnings
     assert any("أبدى استعداد بلاده" in c.quote for c in answer.citations), answer.answer
+
+
+def test_every_part_keeps_the_topic_the_question_opens_with() -> None:
+    from agent.answer.planner import split_parts
+
+    parts = split_parts("The Wednesday call after the US froze contacts: who made the first move, and why did Moscow say it happened?")
+    assert parts == ["The Wednesday call after the US froze contacts: who made the first move",
+                     "The Wednesday call after the US froze contacts: why did Moscow say it happened?"]
+    assert frame("Which capital made the first move in the 5 October call?").asks == "who_initiated"
+    assert split_parts("Who initiated the 5 October call?") == ["Who initiated the 5 October call?"]

@@ -102,7 +102,13 @@ def split_parts(question: str) -> list[str]:
     for pattern in (_QUESTION_END, _EN_JOIN, _AR_JOIN):
         parts = [p.strip(" ،,;؛") for part in parts for p in pattern.split(part)]
     parts = [p for p in parts if len(p.split()) >= 2]
-    return parts[:MAX_PARTS] if len(parts) > 1 else [question.strip()]
+    if len(parts) < 2:
+        return [question.strip()]
+    topic, colon, _ = parts[0].partition(":")
+    if colon and len(topic.split()) >= 3:  # "The call two days after the freeze: who made the first move, and why?":
+        # the topic before the colon is what every part asks about ("why" alone asks about nothing)
+        parts = [parts[0], *(f"{topic}: {p}" for p in parts[1:])]
+    return parts[:MAX_PARTS]
 
 
 # ------------------------------------------------------------------------------ which calls X placed

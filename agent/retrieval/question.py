@@ -37,7 +37,8 @@ _ASKS: list[tuple[Asks, str]] = [
                       r"|\binitiat|^(was it|did) \w+ or \w+ (that|who)? ?(set up|arranged|placed|made|requested|called|phoned|rang)\b"
                       r"|\bwhose (idea|initiative|request)\b"
                       r"|\bat whose (request|initiative)|\b(reached out|got in touch|phoned|rang|called) first\b|\bpicked up the phone\b"
-                      r"|\bwhich (side|minister|country|party) (called|initiated|made|placed|requested|asked for|reached out)"
+                      r"|\bwhich (side|minister|country|party|capital|government) (called|initiated|made|placed|requested|asked for|reached out)"
+                      r"|\b(made|make|makes) the first move\b|\btook the initiative\b"
                       r"|(^|\s)(من|ومن|مين|ومين) (الذي |اللي )?(بادر|طلب|اجرى|اتصل|بدا)"
                       r"|بمبادره (من )?(من|اي)|بمبادره ممن|بطلب (من )?(من|اي)|بطلب ممن|(من|ومن) (الذي )?سعي (الي|ل)"
                       r"|اي (ال)?(طرف|جانب|طرفين|جانبين|وزيرين) (بادر|طلب|اتصل|اجرى)"),
