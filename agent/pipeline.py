@@ -346,7 +346,8 @@ class Dalil:
                      counted_word=as_written(frame.counted or "", frame.question), realized=frame.realized, verbatim=frame.verbatim,
                      counted_head=frozenset(t for c in self.analyzer.concepts(frame.counted_head or "") for t in c.alternatives),
                      counted_head_word=frame.counted_head or "",
-                     question_terms=frozenset(self.analyzer.terms(frame.question)))
+                     question_terms=frozenset(self.analyzer.terms(frame.question)),
+                     office=(frame.office, frame.office_country) if frame.office and frame.office_country else None)
 
     @staticmethod
     def _lead(frame: QuestionFrame, event: Event, answer: Answer) -> str | None:

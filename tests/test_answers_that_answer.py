@@ -914,3 +914,22 @@ def test_every_part_keeps_the_topic_the_question_opens_with() -> None:
                      "The Wednesday call after the US froze contacts: why did Moscow say it happened?"]
     assert frame("Which capital made the first move in the 5 October call?").asks == "who_initiated"
     assert split_parts("Who initiated the 5 October call?") == ["Who initiated the 5 October call?"]
+
+
+@pytest.mark.parametrize(("question", "office"), [
+    ("ما موقف وزير الخارجية التركي من محادثات جنيف؟", "وزير الخارجية التركي"),
+    ("What did the Saudi foreign minister say about Aleppo?", "Saudi foreign minister"),
+])
+def test_an_office_of_a_country_no_article_names_abstains(dalil: Dalil, question: str, office: str) -> None:
+    """Turkey and Saudi Arabia sent military experts to Geneva; no article names their foreign ministers."""
+    answer = dalil.ask(question)
+    assert answer.abstained and f"no passage names the {office}" in answer.warnings, answer.answer
+
+
+def test_an_office_named_as_a_counterpart_or_with_the_other_spelling_is_named() -> None:
+    from agent.answer.extractive import names_office
+
+    assert names_office("ايران", "ونظيرهما الإيراني محمد جواد ظريف")  # "their Iranian counterpart"
+    assert names_office("امريك", "وقال المتحدث باسم الخارجية الأميركية، جون كيربي")
+    assert not names_office("ترك", "عقد خبراء عسكريون من روسيا وأميركا والسعودية وقطر وتركيا اجتماعاً في جنيف")
+    assert frame("What did the Russian foreign minister urge?").office_country == "روس"

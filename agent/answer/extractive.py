@@ -204,6 +204,16 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
     return False
 
 
+def names_office(country: str, text: str) -> bool:
+    """Whether ``text`` names an office of the country whose adjective stems to ``country`` ("ترك"): a minister,
+    president, envoy or counterpart with that adjective ("نظيرهما الإيراني", "وزير الخارجية التركي")."""
+    def spelt(s: str) -> str:  # الأميركي and الأمريكي
+        return s.replace("اميرك", "امريك")
+
+    return bool(re.search(rf"(وزير|رييس|سفير|مبعوث|متحدث|ناطق|نظير)\S*(\s+\S+){{0,3}}\s+(ال)?{re.escape(spelt(country))}(ي|يه|يين|يون)(?=\W|$)",
+                          spelt(arabic.fold(text))))
+
+
 def names_place(sentence: str, analyzer: Analyzer, question_terms: frozenset[str], cities_only: bool) -> bool:
     """Whether ``sentence`` names a place the question does not: a city ("في جنيف", "من موسكو") or, unless a
     city is asked for, a country of the lexicon ("From which city did Kerry call?" is not answered by "سوريا")."""
@@ -349,6 +359,7 @@ class Slots:
     question_terms: frozenset[str] = frozenset()  # the question's own search terms (a name it gives is not an answer)
     verbatim: bool = False  # "what did X say, verbatim": only a sentence quoting them in quotation marks gives it
     realized: bool = False  # "what sanctions did Washington actually impose": a sentence that only weighs them does not answer
+    office: tuple[str, str] | None = None  # ("وزير الخارجية التركي", "ترك"): an office a passage must name, and its country's stem
     about: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end): the evidence of the event the answer is about
     rivals: tuple[tuple[str, int, int], ...] = ()  # the evidence of the other events of its kind
 
@@ -442,6 +453,8 @@ def extractive_answer(
         if not _speaks_to_the_rest(views, slots.people, weights, min_coverage):
             names = " and ".join(p.name for p in slots.people)
             return _abstain(question, lang, passages, weights, [f"no passage that names {names} is about the rest of the question"])
+    if slots.office and not any(names_office(slots.office[1], p.node.get_content()) for p in passages):
+        return _abstain(question, lang, passages, weights, [f"no passage names the {slots.office[0]}"])
     if slots.speaker and not _quotes(slots.speaker, says, pool, weights, min_coverage, analyzer, topic_words(question)):
         return _abstain(question, lang, passages, weights, [f"no passage gives the words of {slots.speaker.name}"])
     best = max((c.coverage for c in pool), default=0.0)

@@ -79,6 +79,23 @@ _EVENTS: list[tuple[EventKind, str]] = [
 _EVENT_RE = [(kind, re.compile(pattern)) for kind, pattern in _EVENTS]
 
 
+def _office(question: str, norm: str, analyzer: Analyzer) -> tuple[str | None, str | None]:
+    """The office the question names by a country's adjective, as written, and the stem of that country's Arabic
+    adjective (التركي → ترك; "Saudi" → السعودية → سعود), or (None, None)."""
+    m = _OFFICE_AR.search(norm)
+    if m:
+        return " ".join(as_written(w, question) for w in m.group(0).split()), m.group("nisba")
+    m = _OFFICE_EN.search(norm)
+    if m:
+        for form in analyzer.bridges.get(m.group("adj"), []):
+            stem = re.sub(r"^ال", "", arabic.fold(form))
+            stem = stem[:-1] if stem.endswith("ي") else re.sub(r"(يا|يه|ا|ه)$", "", stem)
+            if len(stem) >= 3:
+                written = re.search(re.escape(m.group(0).strip()), question, re.IGNORECASE)
+                return (written.group(0) if written else m.group(0).strip()), stem
+    return None, None
+
+
 def names_event(kind: str, text: str) -> bool:
     """Whether ``text`` (either language) names an event of ``kind``: "المكالمة", "the call", "الاتفاق"."""
     return any(k == kind and pattern.search(arabic.fold(text).lower()) for k, pattern in _EVENT_RE)
@@ -96,6 +113,12 @@ _RANGE_END = re.compile(r"\b(between|from)\s+(\S+\s+){1,3}(and|to|until|till|thr
                         r"|(^|\s)(بين|من)\s+(\S+\s+){1,3}(و|الى|الي|حتى|حتي|لغايه)\s*$|(^|\s)(بين|من)\s+(\S+\s+){0,2}\S+\s+و$")
 _RANGE_DASH = re.compile(r"\S[-–]\s*$|\S\s+[-–]\s*$")  # "feb-sept 2016", "شباط - أيلول 2016"
 _LASTS = re.compile(r"\b(last|lasted|take|took|long was|duration)\b|(^|\s)(استمر|استمرت|استغرق|استغرقت|دام|دامت|مده)(\s|$)")
+# an office for a country named by its adjective ("وزير الخارجية التركي", "the Saudi foreign minister"); the question
+# then needs a passage that names that office, not only the country ("خبراء من … وتركيا" names no Turkish minister)
+_OFFICE_AR = re.compile(r"(^|\s)(و)?(ال)?(وزير|رييس|سفير|مبعوث|متحدث|ناطق)(\s+(ال)?(خارجيه|دفاع|داخليه|حكومه|وزراء))?"
+                        r"\s+ال(?P<nisba>\S{2,})ي(?=\s|$|[،,؟?])")
+_OFFICE_EN = re.compile(r"\b(?P<adj>[a-z]+(?:ish|ian|an|i|ese))\s+(?:foreign |defen[cs]e |prime |interior )?"
+                        r"(?:minister|president|ambassador|envoy|spokes(?:man|woman|person)|premier)\b")
 # a question asking for a place ("Where did they meet?", "من أي مدينة اتصل؟"), not a clause with "where" in it
 # ("the one area where the US would keep talking"); a city or a capital is not answered by a country
 _WHERE = re.compile(r"^(and )?where\b|\b(in|from|to|at) which (city|country|place|capital)\b|^which (city|capital)\b"
@@ -209,6 +232,9 @@ class QuestionFrame(BaseModel):
                                   "Lavrov-Kerry call', 'بعد اتصال لافروف وكيري'): the passages need not name them")
     lasts: bool = Field(default=False, description="'how long did the call last': the duration is the event's own, "
                         "not one it happened during ('منذ كم كانت روسيا تشن حملتها وقت مكالمة السبت')")
+    office: str | None = Field(default=None, description="an office held for a country named by its adjective ('وزير الخارجية "
+                               "التركي', 'the Saudi foreign minister'), as written: a passage must name that office")
+    office_country: str | None = Field(default=None, description="the office's country as the stem of its Arabic adjective ('ترك')")
     published_on: dt.date | None = Field(default=None, description="'in the piece published 3 October', 'وفق مقال 3 أكتوبر': the "
                                          "day of the article asked about, not of the event")
     realized: bool = Field(default=False, description="'actually', 'فعلياً': what was done, not what was weighed or planned")
@@ -277,6 +303,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     frame.speaker = _speaker(norm, analyzer)
     frame.speaker_words = _speaker_words(norm) if lang == "ar" else []
     frame.realized = bool(_REALIZED.search(norm))
+    frame.office, frame.office_country = _office(question, norm, analyzer)
     frame.wants_day = frame.asks == "when" and bool(_WANTS_DAY.search(norm))
     frame.verbatim = frame.speaker is not None and bool(_VERBATIM.search(norm))
     named = _NAME_OF.search(norm)
