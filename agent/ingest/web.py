@@ -44,8 +44,7 @@ def decode_page(page: Fetched) -> tuple[str, str]:
     for declared in (page.charset, _meta_charset(data)):
         if declared:
             try:
-                codec = codecs.lookup(declared).name
-                return data.decode(codec), codec
+                return data.decode(codecs.lookup(declared).name), declared
             except (LookupError, UnicodeDecodeError):
                 continue  # a wrong or unknown label: look further
     try:

@@ -14,10 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from agent.ingest.feeds import FeedItem, SeenItems, parse_feed
 from agent.ingest.fetch import Fetcher, FetchError, FetchPolicy
@@ -26,6 +28,7 @@ from agent.ingest.web import WebArticle, extract_article
 
 WEB_FOLDER = "web"  # inside the store folder
 SEEN_FILE = "seen.json"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 LANDED = ("added", "updated", "unchanged", "repaired", "duplicate")
 
 
@@ -140,7 +143,7 @@ def _fetch_page(fetcher: Fetcher, job: _Job) -> tuple[WebItem, WebArticle | None
 def _write_article(folder: Path, article: WebArticle) -> Path:
     """The article as a ``.json`` article file named by its URL's hash, written atomically."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{hashlib.sha256(article.url.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}.json"
+    path = folder / f"{_file_stem(article.url)}.json"
     record = {"id": article.url, "text": article.text, "title": article.title, "url": article.url,
               "published": article.published.isoformat() if article.published else None, "outlet": article.outlet,
               "language": article.language}
@@ -148,6 +151,15 @@ def _write_article(folder: Path, article: WebArticle) -> Path:
     tmp.write_text(json.dumps({k: v for k, v in record.items() if v is not None}, ensure_ascii=False), encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def _file_stem(url: str) -> str:
+    """A readable, safe file name for a page: its host and last path segment (only ``[A-Za-z0-9._-]``), then a hash of
+    the whole URL, so two URLs never share a file: ``example.com_aleppo-talks_3f2a9c0b1d4e.json``."""
+    parts = urlsplit(url)
+    segment = next((s for s in reversed(parts.path.split("/")) if s), "index")
+    slug = "_".join(_UNSAFE.sub("-", part).strip("-.")[:48] or "x" for part in (parts.hostname or "host", segment.removesuffix(".html")))
+    return f"{slug}_{hashlib.sha256(url.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
 
 
 def _statuses(report: IngestReport, written: dict[str, list[WebItem]]) -> None:
