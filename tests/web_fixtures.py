@@ -5,7 +5,7 @@ Files are served as they are, with ``{{BASE}}`` in feeds replaced by the server'
 than the tests' size limit with no Content-Length, ``/loop`` redirects to itself, ``/redirect`` redirects to
 ``/article-meta.html``, ``/to-private`` redirects to http://10.0.0.1/ and ``/to-metadata`` to the cloud metadata
 address. ``/article-win1256.html`` is sent as ``text/html`` without a charset: its ``<meta>`` says Windows-1256.
-``hits`` counts requests by path.
+``hits`` counts requests by path, ``hosts`` keeps the Host header each path was last asked with.
 
     python tests/web_fixtures.py --port 8765     # or: python -m scripts.fixture_feeds
 """
@@ -31,6 +31,7 @@ class FixtureServer:
     def __init__(self, port: int = 0, slow_seconds: float = 3.0, big_bytes: int = 3_000_000) -> None:
         self.slow_seconds, self.big_bytes = slow_seconds, big_bytes
         self.hits: Counter[str] = Counter()
+        self.hosts: dict[str, str] = {}  # path -> the Host header of its last request
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -53,6 +54,7 @@ def _handler(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             server.hits[path] += 1
+            server.hosts[path] = self.headers.get("Host", "")
             if path in REDIRECTS:
                 self.send_response(302)
                 self.send_header("Location", REDIRECTS[path])
