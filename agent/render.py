@@ -211,7 +211,8 @@ def print_web(console: Console, web: dict[str, Any]) -> None:
     """The feeds read and the pages that landed, one line each (failures go to stderr, one line each, from the command)."""
     for feed in web["feeds"]:
         if not feed["error"]:
-            console.print(Text(f"feed {display(mask_url(feed['url']) or '')}: {feed['items']} items, {feed['new']} new", style="dim"))
+            console.print(Text(f"feed {display(mask_url(feed['url']) or '')}: {feed['items']} items, {feed['new']} new", style="dim"),
+                          soft_wrap=True)
     for item in web["items"]:
         if item["status"] == "failed":
             continue
@@ -219,7 +220,7 @@ def print_web(console: Console, web: dict[str, Any]) -> None:
         line = f"{item['status']:<9} {display(mask_url(item['url']) or '')} · {safe(item['title'] or 'untitled')} · {date} · {safe(item['outlet'])}"
         if item["encoding"] not in (None, "utf-8"):
             line += f" · decoded as {display(item['encoding'])}"
-        console.print(Text(line))
+        console.print(Text(line), soft_wrap=True)  # one line per page, as in a log
 
 
 def print_settings(console: Console, data: dict[str, Any], source: str | None) -> None:

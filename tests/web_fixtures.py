@@ -7,12 +7,13 @@ than the tests' size limit with no Content-Length, ``/loop`` redirects to itself
 address. ``/article-win1256.html`` is sent as ``text/html`` without a charset: its ``<meta>`` says Windows-1256.
 ``hits`` counts requests by path, ``hosts`` keeps the Host header each path was last asked with.
 
-    python tests/web_fixtures.py --port 8765     # or: python -m scripts.fixture_feeds
+    python tests/web_fixtures.py --port 8709     # or: python -m scripts.fixture_feeds
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -93,25 +94,21 @@ def _handler(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (the /slow endpoint)
                 self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (the /slow endpoint)
 
     return Handler
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve tests/fixtures_web/ (Arabic article pages, RSS and Atom feeds) on 127.0.0.1.")
-    parser.add_argument("--port", type=int, default=8765, help="TCP port (0: any free port)")
+    parser.add_argument("--port", type=int, default=8709, help="TCP port (0: any free port)")
     args = parser.parse_args()
     with FixtureServer(args.port) as server:
         print(f"serving {FIXTURES.name}/ at {server.url} (feeds: {server.url}/feed.xml, {server.url}/atom.xml); Ctrl-C stops it",
               flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":

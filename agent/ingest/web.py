@@ -14,7 +14,7 @@ import codecs
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 
 from agent.ingest.fetch import Fetched, FetchError, host_of
 from agent.ingest.readers import UnreadableFile, decode_bytes
@@ -63,18 +63,19 @@ def extract_article(page: Fetched, feed_date: dt.date | None = None, feed_title:
     # extensive_search off: htmldate would otherwise take a bare year in the text for 1 January of it
     doc = trafilatura.bare_extraction(html, url=page.url, with_metadata=True, include_comments=False,
                                       date_extraction_params={"extensive_search": False, "original_date": True})
-    text = (doc.text or "").strip() if doc is not None else ""
+    found: dict[str, Any] = doc if isinstance(doc, dict) else doc.as_dict() if doc is not None else {}
+    text = (found.get("text") or "").strip()
     if len(text) < MIN_CHARS:
         raise FetchError("no article text found on the page")
-    published, source = _page_date(doc.date), "page"
+    published, source = _page_date(found.get("date")), "page"
     if published is None:
         published, source = _date_in_text(text), "text"
     if published is None:
         published, source = feed_date, "feed"
     lang = _HTML_LANG.search(html[:4000])
     return WebArticle(
-        url=page.url, text=text, title=doc.title or feed_title, published=published,
-        date_source=source if published else "none", outlet=_outlet(doc.sitename, page.url),
+        url=page.url, text=text, title=found.get("title") or feed_title, published=published,
+        date_source=cast(DateSource, source if published else "none"), outlet=_outlet(found.get("sitename"), page.url),
         language=lang.group(1).lower() if lang else None, encoding=encoding,
     )
 
