@@ -178,7 +178,7 @@ def test_a_windows_1256_page_decodes_from_its_meta_charset(server: FixtureServer
 
 
 def test_a_page_that_is_not_html_or_has_no_article_fails(server: FixtureServer, fetcher: Fetcher) -> None:
-    with pytest.raises(FetchError, match="not an HTML page"):
+    with pytest.raises(FetchError, match=r"not an HTML page .*use --feed URL"):
         extract_article(fetcher.get(server.url + "/feed.xml"))
 
 
@@ -290,6 +290,14 @@ def test_cli_ingest_urls_files_and_feeds_together(server: FixtureServer, tmp_pat
     data = json.loads(CliRunner().invoke(app, [*args, "--json"], env=env).stdout)
     assert data["added"] == 0 and data["unchanged"] == 2 and data["web"]["feeds"][0]["new"] == 0
     assert [i["status"] for i in data["web"]["items"]] == ["unchanged", "failed"]
+
+
+def test_credentials_in_a_url_are_never_printed(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["ingest", "http://reader:s3cret@10.0.0.1/feed?token=abc123", "--store", str(tmp_path / "store"),
+                                      "--json"])
+    assert result.exit_code == 3
+    assert "s3cret" not in result.output and "abc123" not in result.output
+    assert "dalil: failed: http://****@10.0.0.1/feed?token=****: refused: 10.0.0.1 is a private address" in result.stderr
 
 
 def test_cli_ingest_needs_something(tmp_path: Path) -> None:

@@ -58,7 +58,8 @@ def extract_article(page: Fetched, feed_date: dt.date | None = None, feed_title:
     import trafilatura
 
     if page.content_type not in _HTML_TYPES:
-        raise FetchError(f"not an HTML page ({page.content_type})")
+        feed = "xml" in page.content_type or "rss" in page.content_type or "atom" in page.content_type
+        raise FetchError(f"not an HTML page ({page.content_type})" + ("; for a feed, use --feed URL" if feed else ""))
     html, encoding = decode_page(page)
     # extensive_search off: htmldate would otherwise take a bare year in the text for 1 January of it
     doc = trafilatura.bare_extraction(html, url=page.url, with_metadata=True, include_comments=False,

@@ -25,6 +25,7 @@ from agent.ingest.feeds import FeedItem, SeenItems, parse_feed
 from agent.ingest.fetch import Fetcher, FetchError, FetchPolicy
 from agent.ingest.run import IngestReport
 from agent.ingest.web import WebArticle, extract_article
+from agent.safety import mask_url, mask_urls_in
 
 WEB_FOLDER = "web"  # inside the store folder
 SEEN_FILE = "seen.json"
@@ -45,9 +46,9 @@ class WebItem:
     reason: str | None = None  # failed: why; duplicate: the file with the same text
 
     def as_dict(self) -> dict[str, Any]:
-        return {"url": self.url, "feed": self.feed, "status": self.status, "title": self.title, "published": self.published,
+        return {"url": mask_url(self.url), "feed": mask_url(self.feed), "status": self.status, "title": self.title, "published": self.published,
                 "date_source": self.date_source, "outlet": self.outlet, "encoding": self.encoding,
-                "reason": self.reason}
+                "reason": mask_urls_in(self.reason) if self.reason else None}
 
 
 @dataclass
@@ -58,7 +59,7 @@ class FeedResult:
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"url": self.url, "items": self.items, "new": self.new, "error": self.error}
+        return {"url": mask_url(self.url), "items": self.items, "new": self.new, "error": mask_urls_in(self.error) if self.error else None}
 
 
 @dataclass
@@ -144,7 +145,8 @@ def _write_article(folder: Path, article: WebArticle) -> Path:
     """The article as a ``.json`` article file named by its URL's hash, written atomically."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{_file_stem(article.url)}.json"
-    record = {"id": article.url, "text": article.text, "title": article.title, "url": article.url,
+    url = mask_url(article.url)  # credentials in a URL (user:password@, ?token=) are never stored
+    record = {"id": url, "text": article.text, "title": article.title, "url": url,
               "published": article.published.isoformat() if article.published else None, "outlet": article.outlet,
               "language": article.language}
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
