@@ -303,3 +303,61 @@ def test_credentials_in_a_url_are_never_printed(tmp_path: Path) -> None:
 def test_cli_ingest_needs_something(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["ingest", "--store", str(tmp_path / "store")])
     assert result.exit_code == 1 and "nothing to ingest" in result.stderr
+
+
+def test_https_is_checked_against_the_url_host_while_connecting_to_the_checked_address(tmp_path: Path,
+                                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connection goes to the resolved address, yet TLS still verifies the certificate against the URL's host."""
+    import datetime as dt
+    import http.server
+    import ssl
+    import threading
+
+    import httpx
+
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "news.test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(1)
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("news.test")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = self.headers["Host"].encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    port = httpd.server_address[1]
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real("127.0.0.1" if host.endswith(".test") else host, *a, **k))
+    try:
+        with Fetcher(FetchPolicy(timeout_s=5, allow_hosts=frozenset({"news.test", "other.test"}))) as client:
+            client.client.close()
+            client.client = httpx.Client(verify=ssl.create_default_context(cafile=str(tmp_path / "cert.pem")), trust_env=False)
+            assert client.get(f"https://news.test:{port}/").data == f"news.test:{port}".encode()
+            with pytest.raises(FetchError, match=r"certificate is not valid for 'other\.test'"):
+                client.get(f"https://other.test:{port}/")  # same address, another name: the certificate does not match
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
