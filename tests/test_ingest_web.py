@@ -177,6 +177,19 @@ def test_a_windows_1256_page_decodes_from_its_meta_charset(server: FixtureServer
     assert article.encoding == "windows-1256" and "\ufffd" not in article.text
 
 
+def test_a_page_whose_labels_are_missing_or_wrong_still_decodes() -> None:
+    from agent.ingest.fetch import Fetched
+    from agent.ingest.web import decode_page
+
+    data = (Path(__file__).parent / "fixtures_web" / "article-win1256.html").read_bytes()
+    lying = decode_page(Fetched("http://x.example/a", data, "text/html", "utf-8"))  # the header says UTF-8: the <meta> is right
+    unlabelled = decode_page(Fetched("http://x.example/a", re.sub(rb"<meta http-equiv[^>]*>", b"", data), "text/html", None))
+    for text, encoding in (lying, unlabelled):
+        assert encoding == "windows-1256" and "نظيره الروسي سيرغي لافروف" in text
+    bom = decode_page(Fetched("http://x.example/a", b"\xef\xbb\xbf" + "<p>حلب</p>".encode(), "text/html", "windows-1256"))
+    assert bom == ("<p>حلب</p>", "utf-8-sig")  # a byte order mark outranks the header
+
+
 def test_a_page_that_is_not_html_or_has_no_article_fails(server: FixtureServer, fetcher: Fetcher) -> None:
     with pytest.raises(FetchError, match=r"not an HTML page .*use --feed URL"):
         extract_article(fetcher.get(server.url + "/feed.xml"))

@@ -41,16 +41,30 @@ class WebArticle:
 def decode_page(page: Fetched) -> tuple[str, str]:
     """The page's text and the encoding it was read with."""
     data = page.data
+    if data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # a byte order mark outranks any label
+        return _decoded(data)
     for declared in (page.charset, _meta_charset(data)):
         if declared:
             try:
                 return data.decode(codecs.lookup(declared).name), declared
             except (LookupError, UnicodeDecodeError):
                 continue  # a wrong or unknown label: look further
+    return _decoded(data)
+
+
+def _decoded(data: bytes) -> tuple[str, str]:
+    """Bytes no label describes: what ``decode_bytes`` recognizes (UTF-8, UTF-16, mostly-Arabic Windows-1256), else
+    charset_normalizer's guess (a page's markup can outweigh its Arabic text in ``decode_bytes``' test)."""
     try:
         return decode_bytes(data)
     except UnreadableFile as exc:
-        raise FetchError(f"cannot decode the page: {exc}") from None
+        reason = str(exc)
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:1_000_000]).best()
+    if best is None:
+        raise FetchError(f"cannot decode the page: {reason}")
+    return data.decode(best.encoding, errors="replace"), best.encoding
 
 
 def extract_article(page: Fetched, feed_date: dt.date | None = None, feed_title: str | None = None) -> WebArticle:
