@@ -265,6 +265,22 @@ def test_a_bad_page_never_stops_the_others_and_is_tried_again(server: FixtureSer
     assert second.feeds[0].new == 4 and len(dalil.store.registry.documents()) == 2
 
 
+def test_an_extractor_crash_on_one_page_is_that_page_s_error(server: FixtureServer, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import trafilatura
+
+    real = trafilatura.bare_extraction
+
+    def fragile(html: str, *args: Any, **kwargs: Any) -> Any:
+        if "مجلس الأمن يناقش" in html:
+            raise ValueError("lxml choked\nsecond line")
+        return real(html, *args, **kwargs)
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", fragile)
+    report = _dalil(tmp_path / "store").ingest_web([server.url + "/article-nodate.html", server.url + "/article-meta.html"])
+    assert [(i.status, i.reason) for i in report.items] == [("failed", "unexpected error (ValueError: lxml choked)"), ("added", None)]
+
+
 def test_a_page_fetched_again_is_unchanged_through_a_redirect_too(server: FixtureServer, tmp_path: Path) -> None:
     dalil = _dalil(tmp_path / "store")
     first = dalil.ingest_web([server.url + "/article-meta.html"])

@@ -124,6 +124,9 @@ def _read_feed(fetcher: Fetcher, url: str) -> tuple[FeedResult, list[FeedItem]]:
     except FetchError as exc:
         result.error = str(exc)
         return result, []
+    except Exception as exc:  # a parser's bug on one hostile feed must not stop the other feeds
+        result.error = _unexpected(exc)
+        return result, []
     result.items = len(items)
     return result, items
 
@@ -136,9 +139,17 @@ def _fetch_page(fetcher: Fetcher, job: _Job) -> tuple[WebItem, WebArticle | None
     except FetchError as exc:
         item.reason = str(exc)
         return item, None
+    except Exception as exc:  # an extractor's bug on one hostile page must not stop the other pages
+        item.reason = _unexpected(exc)
+        return item, None
     item.title, item.outlet, item.date_source, item.encoding = article.title, article.outlet, article.date_source, article.encoding
     item.published = article.published.isoformat() if article.published else None
     return item, article
+
+
+def _unexpected(exc: Exception) -> str:
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"unexpected error ({type(exc).__name__}{': ' + first if first else ''})"
 
 
 def _write_article(folder: Path, article: WebArticle) -> Path:
