@@ -170,8 +170,9 @@ class Fetcher:
     def _stream(self, url: httpx.URL, ip: IPAddress) -> Iterator[httpx.Response]:
         """A streamed GET of ``url`` sent to ``ip``: the URL's host stays the Host header and the TLS server name."""
         host = url.host
+        named = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets in Host
         default = 443 if url.scheme == "https" else 80
-        headers = {"Host": host if url.port in (None, default) else f"{host}:{url.port}"}
+        headers = {"Host": named if url.port in (None, default) else f"{named}:{url.port}"}
         target = url.copy_with(host=str(ip))
         try:
             with self.client.stream("GET", target, headers=headers, extensions={"sni_hostname": host}) as response:
