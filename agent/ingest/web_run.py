@@ -188,6 +188,11 @@ def _statuses(report: IngestReport, written: dict[str, list[WebItem]]) -> None:
     for label, same_as in report.duplicates:
         for item in items(label):
             item.status, item.reason = "duplicate", f"same text as {same_as}"
-    for error in report.errors:
-        for item in items(Path(error.path).name):
+    unmatched = []
+    for error in report.errors:  # an article file that failed is its page's error, reported once, with the page's URL
+        pages = items(Path(error.path).name)
+        for item in pages:
             item.status, item.reason = "failed", error.reason
+        if not pages:
+            unmatched.append(error)
+    report.errors = unmatched
