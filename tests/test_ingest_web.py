@@ -146,6 +146,14 @@ def test_redirects_are_bounded(server: FixtureServer, fetcher: Fetcher) -> None:
         strict.get(server.url + "/redirect")
 
 
+def test_at_most_two_requests_at_once_to_one_host() -> None:
+    with FixtureServer(slow_seconds=0.2) as slow, \
+            Fetcher(FetchPolicy(timeout_s=5, concurrency=6, allow_hosts=LOCAL)) as client:
+        pages = list(client.map(lambda i: client.get(f"{slow.url}/slow?{i}").data, range(6)))
+    assert len(pages) == 6 and slow.hits["/slow"] == 6
+    assert slow.slow_most == 2  # fetch.concurrency 6, but one host: never more than PER_HOST
+
+
 def test_an_http_error_is_named(server: FixtureServer, fetcher: Fetcher) -> None:
     with pytest.raises(FetchError, match="HTTP 404"):
         fetcher.get(server.url + "/missing.html")

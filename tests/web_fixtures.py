@@ -5,7 +5,8 @@ Files are served as they are, with ``{{BASE}}`` in feeds replaced by the server'
 than the tests' size limit with no Content-Length, ``/loop`` redirects to itself, ``/redirect`` redirects to
 ``/article-meta.html``, ``/to-private`` redirects to http://10.0.0.1/ and ``/to-metadata`` to the cloud metadata
 address. ``/article-win1256.html`` is sent as ``text/html`` without a charset: its ``<meta>`` says Windows-1256.
-``hits`` counts requests by path, ``hosts`` keeps the Host header each path was last asked with.
+``hits`` counts requests by path, ``hosts`` keeps the Host header each path was last asked with, ``slow_most`` the
+most ``/slow`` requests answered at once.
 
     python tests/web_fixtures.py --port 8709     # or: python -m scripts.fixture_feeds
 """
@@ -33,6 +34,8 @@ class FixtureServer:
         self.slow_seconds, self.big_bytes = slow_seconds, big_bytes
         self.hits: Counter[str] = Counter()
         self.hosts: dict[str, str] = {}  # path -> the Host header of its last request
+        self.slow_now = self.slow_most = 0  # /slow requests being answered now, and the most at once
+        self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -62,7 +65,12 @@ def _handler(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
             elif path == "/slow":
+                with server._lock:
+                    server.slow_now += 1
+                    server.slow_most = max(server.slow_most, server.slow_now)
                 time.sleep(server.slow_seconds)
+                with server._lock:
+                    server.slow_now -= 1
                 self._send(b"<html><body><p>late</p></body></html>", "text/html")
             elif path == "/big":
                 self.send_response(200)
