@@ -63,9 +63,10 @@ def _setup(server: ServerOpt = None) -> None:
 @app.command()
 def ingest(
     paths: Annotated[Optional[list[str]], typer.Argument(
-        help="Files or folders of .txt, .md, .json, .jsonl articles, or web pages (http:// or https:// URLs).", show_default=False)] = None,
+        help="Files or folders of .txt, .md, .json, .jsonl articles, or web pages (http:// or https:// URLs).", metavar="PATH|URL",
+        show_default=False)] = None,
     feeds: Annotated[Optional[list[str]], typer.Option(
-        "--feed", help="An RSS or Atom feed URL whose items not taken before are fetched and added (repeatable).",
+        "--feed", help="An RSS or Atom feed URL whose items not taken before are fetched and added (repeatable).", metavar="URL",
         show_default=False)] = None,
     store: StoreOpt = None,
     config: ConfigOpt = None,
