@@ -62,25 +62,43 @@ def _setup(server: ServerOpt = None) -> None:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt, .md, .json, .jsonl articles.", show_default=False)],
+    paths: Annotated[Optional[list[str]], typer.Argument(
+        help="Files or folders of .txt, .md, .json, .jsonl articles, or web pages (http:// or https:// URLs).", metavar="PATH|URL",
+        show_default=False)] = None,
+    feeds: Annotated[Optional[list[str]], typer.Option(
+        "--feed", help="An RSS or Atom feed URL whose items not taken before are fetched and added (repeatable).", metavar="URL",
+        show_default=False)] = None,
     store: StoreOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add articles to the store (unchanged files are skipped, changed files replaced)."""
+    """Add articles to the store (unchanged files are skipped, changed files replaced); web pages and feed items are
+    fetched first (see fetch.* in the settings: private and local addresses are refused unless in fetch.allow_hosts)."""
     from agent import render
+    from agent.ingest.fetch import is_url
 
     with user_errors():
+        if not paths and not feeds:
+            raise DalilError("nothing to ingest: give files, folders or URLs, or --feed URL")
+        urls = [p for p in paths or [] if is_url(p)]
+        files = [Path(p) for p in paths or [] if not is_url(p)]
         dalil = open_dalil(store, config)
-        with progress_bar(enabled=not as_json) as advance:
-            report = dalil.ingest(paths, progress=advance).as_dict()
+        web = None
+        if urls or feeds:
+            web = dalil.ingest_web(urls, feeds, files)
+            report = web.as_dict()
+        else:
+            with progress_bar(enabled=not as_json) as advance:
+                report = dalil.ingest(files, progress=advance).as_dict()
         if as_json:
             out().print(render.to_json(report), markup=False, soft_wrap=True)
         else:
             render.print_ingest(out(), report)
         for error in report["errors"]:
             err().print(f"dalil: failed: {display(error['path'])}: {display(error['reason'])}", markup=False)
-    if report["errors"]:
+        for url, reason in web.failed if web else []:
+            err().print(f"dalil: failed: {shown(url)}: {shown(reason)}", markup=False)
+    if report["errors"] or (web and web.failed):
         raise typer.Exit(EXIT_PARTIAL)
 
 

@@ -70,6 +70,36 @@ class IngestSettings(BaseModel):
     )
 
 
+class FetchSettings(BaseModel):
+    """`dalil ingest URL`, `--feed URL` and `dalil daily`: how web pages and feeds are fetched (agent/ingest/fetch.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout_s: float = Field(default=20.0, gt=0, description="Seconds to connect, to wait for each read, and for a whole page or "
+                             "feed at most; a slower one fails with its URL.")
+    max_mb: float = Field(default=10.0, gt=0, description="Largest page or feed fetched, in MB (10^6 bytes, after decompression); "
+                          "a larger one is cut off and fails.")
+    max_redirects: int = Field(default=5, ge=0, le=30, description="Redirects followed per URL, each checked like the URL itself.")
+    concurrency: int = Field(default=4, ge=1, le=32, description="Pages fetched at the same time (at most 2 from one host).")
+    user_agent: str = Field(default="Dalil/0.1 (news reader)", description="The User-Agent header sent.")
+    # NoDecode: DALIL_FETCH_ALLOW_HOSTS is comma-separated text, not JSON
+    allow_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts fetched even though they resolve to a loopback, private, link-local or otherwise non-public "
+        "address (refused by default: a feed can point anywhere), e.g. [\"127.0.0.1\", \"intranet.example\"]; "
+        "comma-separated in the environment.",
+    )
+
+    @field_validator("allow_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list):
+            return [str(host).strip().strip("[]").lower() for host in value if str(host).strip()]
+        return value
+
+
 class RetrievalSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -232,6 +262,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from agent.events.models import Event
     from agent.index.store import Store
     from agent.ingest.run import IngestReport, ProgressFn, RebuildReport
+    from agent.ingest.web_run import WebReport
     from agent.retrieval.question import QuestionFrame
     from agent.text.lexicon import Analyzer
 
@@ -89,6 +90,17 @@ class Dalil:
         worker = self.settings if self.settings.ingest_worker() else None
         min_bytes = 0 if self.settings.chunking.worker else WORKER_MIN_BYTES  # forced on: every ingest
         return ingest_paths(paths, self.store, preparer, progress, worker_settings=worker, worker_min_bytes=min_bytes)
+
+    def ingest_web(self, urls: list[str], feeds: list[str] | None = None, paths: list[Path] | None = None) -> WebReport:
+        """Fetch web pages (``urls``) and the items of RSS/Atom ``feeds`` not taken before, and ingest them with
+        ``paths`` (files) in one run; the pages are kept as article files in the store's ``web/`` folder."""
+        from agent.ingest.feeds import SeenItems
+        from agent.ingest.fetch import FetchPolicy
+        from agent.ingest.web_run import SEEN_FILE, WEB_FOLDER, ingest_web
+
+        folder = Path(self.settings.store.path) / WEB_FOLDER
+        return ingest_web(urls, feeds or [], FetchPolicy.from_settings(self.settings.fetch), folder, SeenItems(folder / SEEN_FILE),
+                          self.ingest, paths or [])
 
     def remove(self, names: list[str]) -> list[str]:
         """Remove articles from the store, each named by its source, its file or its doc_id; returns the files

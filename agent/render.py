@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from agent.safety import display
+from agent.safety import display, mask_url
 from agent.schema import Answer, SearchResult, Step
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -189,14 +189,38 @@ def print_ingest(console: Console, report: dict[str, Any]) -> None:
         table.add_row("repaired", str(report["repaired"]))  # half-written by a crashed run, written again
     table.add_row("duplicates", str(len(report["duplicates"])))
     table.add_row("chunks written", str(report["chunks"]))
-    table.add_row("failed", str(len(report["errors"])))
+    web_failed = sum(f["error"] is not None for f in report.get("web", {}).get("feeds", [])) + \
+        sum(i["status"] == "failed" for i in report.get("web", {}).get("items", []))
+    table.add_row("failed", str(len(report["errors"]) + web_failed))
     table.add_row("seconds", f"{report['seconds']:.2f}")
     console.print(table)
     for dup in report["duplicates"]:
         console.print(Text(f"skipped {display(dup['file'])}: same text as {display(dup['same_as'])}", style="dim"))
+    web_files = {item["url"] for item in report.get("web", {}).get("items", [])}
     for enc_file, enc in report["encodings"].items():
-        if enc != "utf-8":
+        if enc != "utf-8" and enc_file.split("#", 1)[-1] not in web_files:
             console.print(Text(f"{display(enc_file)}: decoded as {display(enc)}", style="dim"))
+    if "web" in report:
+        print_web(console, report["web"])
+
+
+_DATE_SOURCES = {"page": "", "text": " (from the text)", "feed": " (the feed's date)", "none": ""}
+
+
+def print_web(console: Console, web: dict[str, Any]) -> None:
+    """The feeds read and the pages that landed, one line each (failures go to stderr, one line each, from the command)."""
+    for feed in web["feeds"]:
+        if not feed["error"]:
+            console.print(Text(f"feed {display(mask_url(feed['url']) or '')}: {feed['items']} items, {feed['new']} new", style="dim"),
+                          soft_wrap=True)
+    for item in web["items"]:
+        if item["status"] == "failed":
+            continue
+        date = (item["published"] or "no date") + _DATE_SOURCES.get(item["date_source"] or "", "")
+        line = f"{item['status']:<9} {display(mask_url(item['url']) or '')} · {safe(item['title'] or 'untitled')} · {date} · {safe(item['outlet'])}"
+        if item["encoding"] not in (None, "utf-8"):
+            line += f" · decoded as {display(item['encoding'])}"
+        console.print(Text(line), soft_wrap=True)  # one line per page, as in a log
 
 
 def print_settings(console: Console, data: dict[str, Any], source: str | None) -> None:

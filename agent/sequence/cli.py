@@ -1,4 +1,4 @@
-"""`dalil timeline`, `dalil summarize`, `dalil brief` (registered on the main app).
+"""`dalil timeline`, `dalil summarize`, `dalil brief`, `dalil daily` (registered on the main app).
 
 Thin commands: parse options, call one function of ``agent.sequence``, render.
 """
@@ -6,15 +6,17 @@ Thin commands: parse options, call one function of ``agent.sequence``, render.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from agent.cli_common import ConfigOpt, JsonOpt, StoreOpt, err, out, remote_client, settings_for, user_errors
+from agent.cli_common import ConfigOpt, JsonOpt, StoreOpt, err, out, remote_client, settings_for, shown, user_errors
 from agent.errors import DalilError
 
 if TYPE_CHECKING:
+    from agent.ingest.web_run import WebReport
     from agent.sequence.brief import Brief
     from agent.serve.client import Client
 
@@ -156,6 +158,75 @@ def brief(
         raise typer.Exit(briefing.EXIT_DEGRADED)
 
 
+def daily(
+    feeds_file: Annotated[Path, typer.Option("--feeds", help="A file of RSS/Atom feed URLs, one a line (# starts a comment).",
+                                             show_default=False)],
+    date: Annotated[Optional[dt.datetime], typer.Option(
+        "--date", formats=["%Y-%m-%d"], help="The day of the briefing (default: today).", show_default=False)] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for brief-DATE.md / brief-DATE.html.")] = Path("."),
+    fmt: Annotated[str, typer.Option("--format", help="md, html or both.")] = "both",
+    mode: ModeOpt = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The daily run, for cron or a systemd timer: ingest the new items of every feed in --feeds, then write the day's
+    briefing into --out. One log line per feed and per stage on stderr, no prompt, safe to run again (a second run adds
+    nothing and writes the same briefing). Exit codes: 0 all done; 3 briefing written, but a feed or page failed (or LLM
+    mode fell back offline); 4 nothing published on --date (no briefing); 1 nothing could be done; 2 usage. See
+    docs/DAILY.md."""
+    from agent import render
+    from agent.ingest.feeds import read_feed_list
+    from agent.sequence import brief as briefing
+
+    log = err()
+    with user_errors():
+        formats = {"md": ["md"], "html": ["html"], "both": ["md", "html"]}.get(fmt)
+        if formats is None:
+            raise DalilError(f"--format must be md, html or both, not {fmt!r}")
+        day = (date or dt.datetime.now()).date()
+        feeds = read_feed_list(feeds_file)
+        from agent.pipeline import Dalil
+
+        dalil = Dalil(settings_for(store, config))
+        web = dalil.ingest_web([], feeds)
+        for line in _feed_lines(web):
+            log.print(f"dalil daily: {line}", markup=False)
+        stored = web.ingest
+        log.print(f"dalil daily: ingest: {len(stored.added)} added, {len(stored.updated)} updated, {len(stored.unchanged)} unchanged, "
+                  f"{len(stored.duplicates)} duplicates, {len(web.failed)} failed", markup=False)
+        result = briefing.build_brief(dalil, day, None, mode)
+        paths = _write_brief(result, out_dir, formats) if result is not None else []
+        if result is None:
+            log.print(f"dalil daily: brief: nothing was published on {day}; no briefing written", markup=False)
+        else:
+            log.print(f"dalil daily: brief: wrote {', '.join(str(p) for p in paths)}", markup=False)
+            for warning in result.warnings:
+                log.print(f"dalil daily: note: {warning}", markup=False)
+        if as_json:
+            document = {"date": day.isoformat(), **web.as_dict(), "brief": [str(p) for p in paths]}
+            out().print(render.to_json(document), markup=False, soft_wrap=True)
+    if result is None:
+        all_failed = all(f.error for f in web.feeds)
+        raise typer.Exit(briefing.EXIT_ERROR if all_failed else briefing.EXIT_NOTHING)
+    if web.failed or result.degraded:
+        raise typer.Exit(briefing.EXIT_DEGRADED)
+
+
+def _feed_lines(web: WebReport) -> list[str]:
+    """One line per feed: its items, how many were new, and what became of them; then one per failed page."""
+    lines = []
+    for feed in web.feeds:
+        if feed.error:
+            lines.append(f"feed {shown(feed.url)}: failed: {shown(feed.error)}")
+            continue
+        counts = Counter(item.status for item in web.items if item.feed == feed.url)
+        done = ", ".join(f"{counts[s]} {s}" for s in ("added", "updated", "unchanged", "duplicate", "failed") if counts[s])
+        lines.append(f"feed {shown(feed.url)}: {feed.items} items, {feed.new} new" + (f" ({done})" if done else ""))
+    lines += [f"failed: {shown(item.url)}: {shown(item.reason or 'failed')}" for item in web.items if item.status == "failed"]
+    return lines
+
+
 def _remote_brief(remote: Client, timeout: float, day: dt.date, since: dt.date | None, mode: str | None) -> Brief | None:
     """The remote server's briefing (None: nothing was published in the window)."""
     from agent.sequence.brief import Brief
@@ -201,3 +272,4 @@ def register(app: typer.Typer) -> None:
     app.command("timeline")(timeline)
     app.command("summarize")(summarize)
     app.command("brief")(brief)
+    app.command("daily")(daily)
