@@ -339,6 +339,7 @@ def doctor(
 
 
 def _mount_subcommands() -> None:
+    from agent.articles.cli import register as register_articles
     from agent.chat.cli import register as register_chat
     from agent.evals.cli import eval_app
     from agent.sequence.cli import register as register_sequence
@@ -346,6 +347,7 @@ def _mount_subcommands() -> None:
     app.add_typer(eval_app, name="eval")
     register_sequence(app)
     register_chat(app)
+    register_articles(app)
 
 
 _mount_subcommands()

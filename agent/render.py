@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agent.safety import display
-from agent.schema import Answer, SearchResult, Step
+from agent.schema import Answer, ArticleDetail, SearchResult, Step, StoredArticle
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MODE_LINES = {
@@ -197,6 +197,50 @@ def print_ingest(console: Console, report: dict[str, Any]) -> None:
     for enc_file, enc in report["encodings"].items():
         if enc != "utf-8":
             console.print(Text(f"{display(enc_file)}: decoded as {display(enc)}", style="dim"))
+
+
+def print_articles(console: Console, articles: list[StoredArticle]) -> None:
+    """``dalil articles list``: one row an article (id, day, outlet, title or first words, chunks, events)."""
+    if not articles:
+        console.print(Text("No articles match.", style="yellow"))
+        return
+    table = Table(box=None, pad_edge=False)
+    widest_id = max(len(a.doc_id) for a in articles)
+    for column, least in (("id", widest_id), ("published", 10), ("outlet", 8), ("title / first words", 12), ("chunks", 6),
+                          ("events", 6)):  # the title gives way on a narrow terminal, the id never does
+        table.add_column(column, justify="right" if column in ("chunks", "events") else "left", no_wrap=True, min_width=least,
+                         overflow="ellipsis", ratio=1 if column.startswith("title") else None)
+    for a in articles:
+        table.add_row(Text(a.doc_id), Text(safe(a.published or "undated")), Text(safe(a.outlet or "unknown outlet")),
+                      Text(safe(a.title or a.opening or a.file)), str(a.chunks), "" if a.events is None else str(a.events))
+    console.print(table)
+    console.print(Text(f"{len(articles)} article(s)", style="dim"))
+
+
+def print_article(console: Console, article: ArticleDetail) -> None:
+    """``dalil articles show``: the metadata, the original text, its chunks with their offsets, its events with their dates."""
+    console.print(Text(f"{article.doc_id}  {source_label(article.published, article.outlet, article.file)}", style="bold"))
+    for key in ("title", "url", "language", "ingested_at"):
+        value = getattr(article, key)
+        if value:
+            console.print(Text(f"{key}: {safe(value)}", style="dim"))
+    console.print(Text("\nText", style="bold"))
+    console.print(Text(safe(article.text)))
+    console.print(Text(f"\nChunks ({len(article.passages)})", style="bold"))
+    for c in article.passages:
+        console.print(Text(f"#{c.ordinal}  paragraph {c.paragraph}  chars {c.start}–{c.end}  {c.chunk_id}", style="cyan"))
+        console.print(Text(safe(c.text)))
+    console.print(Text(f"\nEvents ({len(article.reported)})", style="bold"))
+    if not article.reported:
+        console.print(Text("no dated event found in this article", style="dim"))
+    for e in article.reported:
+        line = Text(f"{safe(e.date)}  {e.label}", style="bold cyan")
+        if e.participants:
+            line.append(" · " + safe(", ".join(e.participants)))
+        line.append(f"  ({e.event})", style="dim")
+        console.print(line)
+        console.print(Text(f"  date: {safe(e.explanation)}", style="dim"))
+        console.print(Text(f"  chars {e.evidence_start}: «{safe(e.evidence)}»"))
 
 
 def print_settings(console: Console, data: dict[str, Any], source: str | None) -> None:

@@ -267,5 +267,5 @@ def test_the_new_routes_are_documented_with_their_models(remote: Served) -> None
     assert reply_model("/v1/ask", "post") == "Answer" and reply_model("/v1/search", "post") == "SearchResult"
     assert reply_model("/v1/summarize", "post") == "Summary" and reply_model("/v1/brief", "post") == "Brief"
     assert reply_model("/v1/brief", "post", "404") == "ErrorReply" and reply_model("/v1/ingest", "post") == "IngestReply"
-    assert reply_model("/v1/articles", "get") == "ArticleList" and reply_model("/v1/articles/{doc_id}", "get") == "StoredArticle"
+    assert reply_model("/v1/articles", "get") == "ArticleList" and reply_model("/v1/articles/{doc_id}", "get") == "ArticleDetail"
     assert "text" in spec["components"]["schemas"]["UploadedArticle"]["required"]
