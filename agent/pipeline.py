@@ -102,7 +102,7 @@ class Dalil:
                 (d for d in registry.documents(with_text=False) if d.file == n), None) for n in names]
             missing = [n for n, d in zip(names, found, strict=True) if d is None]
             if missing:
-                raise DalilError(f"not in the store: {', '.join(missing)}")
+                raise DalilError(f"not in the store: {', '.join(missing)} (nothing was removed)")
             records = [d for d in found if d is not None]
             store.delete_documents([d.doc_id for d in records])
             store.bm25(writer=True)

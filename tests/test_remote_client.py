@@ -69,6 +69,8 @@ def one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> s
     ["timeline", "--json"],
     ["timeline", "--json", "--from", "2016-10-01", "--to", "2016-10-10"],
     ["summarize", "--json", "--from", "2016-09-01"],
+    ["articles", "list", "--json", "--from", "2016-10-01"],
+    ["articles", "show", "000_05ef239a9c3f61f9.txt", "--json"],
 ])
 def test_json_is_the_in_process_json(remote: Served, seeded_store: Path, tmp_path: Path, command: list[str]) -> None:
     got = via(remote, *command, home=tmp_path)

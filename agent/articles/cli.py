@@ -19,7 +19,6 @@ from agent.cli_common import (
     OutletOpt,
     StoreOpt,
     check_outlet,
-    err,
     filter_args,
     make_filters,
     out,
@@ -165,7 +164,7 @@ def _remote_remove(remote: Client, timeout: float, ids: list[str]) -> RemovedArt
                 raise
             missing.append(doc_id)
     if missing:
-        raise DalilError(f"not in the store: {', '.join(missing)}")
+        raise DalilError(f"not in the store: {', '.join(missing)} (nothing was removed)")
     done = RemovedArticles(removed=[], files=[])
     for doc_id in ids:
         reply = RemovedArticles.model_validate(remote.call("DELETE", f"/v1/articles/{quote(doc_id, safe='')}", timeout=timeout))
