@@ -66,10 +66,16 @@ def ingest(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="Keep running: ingest the folders given, then each new or changed article file in them as it appears "
+        "(one line per batch), until Ctrl-C or SIGTERM.")] = False,
 ) -> None:
     """Add articles to the store (unchanged files are skipped, changed files replaced)."""
     from agent import render
 
+    if watch:
+        watch_and_ingest(paths, store, config, as_json)
+        return
     with user_errors():
         dalil = open_dalil(store, config)
         with progress_bar(enabled=not as_json) as advance:
@@ -82,6 +88,51 @@ def ingest(
             err().print(f"dalil: failed: {display(error['path'])}: {display(error['reason'])}", markup=False)
     if report["errors"]:
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def watch_and_ingest(folders: list[Path], store: Path | None, config: Path | None, as_json: bool) -> None:
+    """`dalil ingest --watch`: one line per batch (a JSON document with --json), each failed file on stderr; Ctrl-C or
+    SIGTERM stops it once the batch under way is written (exit 0), a second one at once."""
+    import json
+    import signal
+    import threading
+
+    from agent.ingest.watch import Batch, check_folders, watch_folders
+
+    stop = threading.Event()
+
+    def stop_after_batch(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    def printed(batch: Batch) -> None:
+        report = batch.report.as_dict() if batch.report else None
+        if as_json:
+            line = {"batch": batch.number, "paths": [str(p) for p in batch.paths], "report": report, "error": batch.error}
+            out().print(json.dumps(line, ensure_ascii=False), markup=False, soft_wrap=True)  # one JSON document a line
+        elif report is not None:
+            what = "folder" if batch.initial else "change"
+            out().print(f"watch: batch {batch.number} ({len(batch.paths)} {what}{'s' if len(batch.paths) != 1 else ''}): "
+                        f"{report['added']} added, {report['updated']} updated, {report['unchanged']} unchanged, "
+                        f"{report['chunks']} chunks, {len(report['errors'])} failed in {report['seconds']:.1f}s", markup=False, soft_wrap=True)
+        if batch.error is not None:
+            err().print(f"dalil: error: {shown(batch.error)} (tried again with the next batch)", markup=False)
+        for error in report["errors"] if report else []:
+            err().print(f"dalil: failed: {display(error['path'])}: {display(error['reason'])}", markup=False)
+
+    with user_errors():
+        check_folders(folders)
+        dalil = open_dalil(store, config)
+        settings = dalil.settings.ingest
+        previous = {s: signal.signal(s, stop_after_batch) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            err().print(f"dalil: watching {', '.join(shown(f) for f in folders)}; Ctrl-C stops", markup=False)
+            watch_folders(folders, dalil.ingest, printed, stop, settings.watch_debounce_ms, settings.watch_polling)
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+    err().print("dalil: watch stopped", markup=False)
 
 
 @contextmanager

@@ -68,6 +68,15 @@ class IngestSettings(BaseModel):
         default=100.0, gt=0,
         description="Largest article, JSON/JSONL or manifest file read, in MB (10^6 bytes); a larger one is skipped with its size.",
     )
+    watch_debounce_ms: int = Field(
+        default=1600, ge=0, le=600_000,
+        description="ingest --watch: milliseconds a burst of file changes must be quiet before it is ingested as one batch.",
+    )
+    watch_polling: bool | None = Field(
+        default=None,
+        description="ingest --watch: poll the folder instead of the system's file notifications (network mounts, some "
+        "containers). Default: WATCHFILES_FORCE_POLLING, else notifications.",
+    )
 
 
 class RetrievalSettings(BaseModel):
