@@ -176,3 +176,38 @@ def test_listing_shows_hostile_metadata_as_plain_text(tmp_path: Path, hostile: s
 def test_articles_help_lists_its_commands() -> None:
     code, stdout, _ = run_cli("articles", "--help")
     assert code == 0 and all(name in stdout for name in ("list", "show", "rm"))
+
+
+@pytest.mark.slow  # a server process and CLI processes
+def test_rm_through_a_server_that_accepts_articles(store: Path, tmp_path: Path) -> None:
+    """`dalil --server URL articles …`: the server's routes; a removal needs its serve.ingest, and an unknown id
+    removes nothing there either."""
+    from tests.test_http_server import start
+    from tests.test_remote_client import dalil
+
+    work = tmp_path / "work"
+    work.mkdir()
+    server = start(store, work, env={"DALIL_SERVE_INGEST": "true", "DALIL_SERVE_RATE_LIMIT": "0"})
+    home = tmp_path / "home"
+    try:
+        listed = json.loads(dalil("--server", server.url, "articles", "list", "--json", home=home).stdout)
+        assert listed["total"] == 5
+        gone = listed["articles"][0]
+        shown = dalil("--server", server.url, "articles", "show", gone["doc_id"], "--json", home=home)
+        assert shown.returncode == 0 and json.loads(shown.stdout)["passages"]
+
+        refused = dalil("--server", server.url, "articles", "rm", gone["doc_id"], "no-such-id", home=home)
+        assert refused.returncode == 1 and refused.stderr.strip() == "dalil: error: not in the store: no-such-id (nothing was removed)"
+        assert json.loads(dalil("--server", server.url, "articles", "list", "--json", home=home).stdout)["total"] == 5
+
+        removed = dalil("--server", server.url, "articles", "rm", gone["doc_id"], home=home)
+        assert removed.returncode == 0 and removed.stdout.strip() == f"removed 1 article(s): {gone['file']}", removed.stderr
+        after = json.loads(dalil("--server", server.url, "articles", "list", "--json", home=home).stdout)
+        assert after["total"] == 4 and gone["doc_id"] not in {a["doc_id"] for a in after["articles"]}
+        status, missing = server.json("GET", f"/v1/articles/{gone['doc_id']}")
+        assert status == 404 and missing["error"]["code"] == "article_not_found"
+        status, hits = server.json("POST", "/v1/search", {"query": gone["opening"].rstrip("…"), "k": 50})
+        assert status == 200 and hits["hits"] and all(h["doc_id"] != gone["doc_id"] for h in hits["hits"])
+    finally:
+        server.stop()
+    _consistent(store)

@@ -208,6 +208,9 @@ def test_articles_routes(remote: Served, seeded_store: Path) -> None:
     assert status == 404 and missing["error"]["code"] == "article_not_found"
     status, refused = remote.json("POST", "/v1/ingest", {"articles": [{"text": "نص"}]}, headers=auth)
     assert status == 403 and "serve.ingest" in refused["error"]["message"]  # off unless configured
+    status, refused = remote.json("DELETE", f"/v1/articles/{documents[0].doc_id}", headers=auth)
+    assert status == 403 and "serve.ingest" in refused["error"]["message"]  # a removal too
+    assert remote.json("GET", "/v1/articles", headers=auth)[1]["total"] == 5
     status, spec = remote.json("GET", "/openapi.json", headers=auth)
     paths = spec["paths"]
     for route in ("/v1/summarize", "/v1/brief", "/v1/ingest", "/v1/articles", "/v1/articles/{doc_id}"):
