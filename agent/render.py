@@ -220,7 +220,7 @@ def print_articles(console: Console, articles: list[StoredArticle]) -> None:
 def print_article(console: Console, article: ArticleDetail) -> None:
     """``dalil articles show``: the metadata, the original text, its chunks with their offsets, its events with their dates."""
     console.print(Text(f"{article.doc_id}  {source_label(article.published, article.outlet, article.file)}", style="bold"))
-    for key in ("title", "url", "language", "ingested_at"):
+    for key in ("title", "url", "language"):
         value = getattr(article, key)
         if value:
             console.print(Text(f"{key}: {safe(value)}", style="dim"))
@@ -228,19 +228,25 @@ def print_article(console: Console, article: ArticleDetail) -> None:
     console.print(Text(safe(article.text)))
     console.print(Text(f"\nChunks ({len(article.passages)})", style="bold"))
     for c in article.passages:
-        console.print(Text(f"#{c.ordinal}  paragraph {c.paragraph}  chars {c.start}–{c.end}  {c.chunk_id}", style="cyan"))
+        console.print(Text(f"#{c.ordinal}  paragraph {c.paragraph}  chars {c.start}–{c.end}", style="cyan"))
         console.print(Text(safe(c.text)))
-    console.print(Text(f"\nEvents ({len(article.reported)})", style="bold"))
-    if not article.reported:
+    grouped: dict[str, list[Any]] = {}
+    for report in article.reported:  # an event the article reports in several passages: one entry, its passages under it
+        grouped.setdefault(report.event, []).append(report)
+    console.print(Text(f"\nEvents ({len(grouped)})", style="bold"))
+    if not grouped:
         console.print(Text("no dated event found in this article", style="dim"))
-    for e in article.reported:
-        line = Text(f"{safe(e.date)}  {e.label}", style="bold cyan")
-        if e.participants:
-            line.append(" · " + safe(", ".join(e.participants)))
-        line.append(f"  ({e.event})", style="dim")
+    for number, (event, reports) in enumerate(grouped.items(), start=1):
+        first = reports[0]
+        line = Text(f"event {number}: {safe(first.date)}  {first.label}", style="bold cyan")
+        if first.participants:
+            line.append(" · " + safe(", ".join(first.participants)))
+        line.append(f"  ({event})", style="dim")
         console.print(line)
-        console.print(Text(f"  date: {safe(e.explanation)}", style="dim"))
-        console.print(Text(f"  chars {e.evidence_start}: «{safe(e.evidence)}»"))
+        for explanation in dict.fromkeys(r.explanation for r in reports):
+            console.print(Text(f"  date: {safe(explanation)}", style="dim"))
+        for r in reports:
+            console.print(Text(f"  chars {r.evidence_start}: «{safe(r.evidence)}»"))
 
 
 def print_settings(console: Console, data: dict[str, Any], source: str | None) -> None:
