@@ -70,7 +70,8 @@ class IngestSettings(BaseModel):
     )
     watch_debounce_ms: int = Field(
         default=1600, ge=0, le=600_000,
-        description="ingest --watch: milliseconds a burst of file changes must be quiet before it is ingested as one batch.",
+        description="ingest --watch: the longest, in milliseconds, a burst of file changes is gathered into one batch (a burst "
+        "ends sooner, after 0.4 s without a change).",
     )
     watch_polling: bool | None = Field(
         default=None,

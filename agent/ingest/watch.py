@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from agent.ingest.run import IngestReport
 
 TICK_MS = 1000  # how often the watcher wakes without changes: the first pass starts then, a failed batch is retried
+# a burst of changes ends after this long without one (watchfiles' ``step``, 50 ms by default, would catch a file
+# copied in pieces half-written more often); ``debounce_ms`` caps how long a burst may go on
+QUIET_MS = 400
 
 
 @dataclass
@@ -78,7 +81,8 @@ def watch_folders(folders: Sequence[Path], ingest: Callable[[list[Path]], Ingest
     pending: dict[Path, None] = {}
     number = 0
     # the watcher starts before the first pass, so a file written during it is not missed; its first tick starts the pass
-    for changes in watchfiles.watch(*folders, watch_filter=article_change, debounce=debounce_ms, stop_event=stop,
+    for changes in watchfiles.watch(*folders, watch_filter=article_change, debounce=max(debounce_ms, QUIET_MS), step=QUIET_MS,
+                                    stop_event=stop,
                                     force_polling=force_polling, rust_timeout=TICK_MS, yield_on_timeout=True,
                                     raise_interrupt=False):
         if number == 0:
