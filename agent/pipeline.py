@@ -95,18 +95,21 @@ class Dalil:
     def remove(self, names: list[str]) -> list[str]:
         """Remove articles from the store, each named by its source, its file or its doc_id; returns the files
         removed (with a Chroma server, other machines see the removal at their next catch-up)."""
+        return [d.file for d in self.remove_articles(names)]
+
+    def remove_articles(self, names: list[str]) -> list[DocumentRecord]:
+        """``remove``, returning the records removed: with their chunks, vectors, BM25 entries and event reports, all or
+        nothing (an unknown name is an error before anything is removed)."""
         store = self.store
         with store.ingest_lock():  # with a server: under its writer lease, the cache caught up first
-            registry = store.registry
-            found = [registry.document_by_source(n) or registry.document(n) or next(
-                (d for d in registry.documents(with_text=False) if d.file == n), None) for n in names]
+            found = [self._document(n) for n in names]
             missing = [n for n, d in zip(names, found, strict=True) if d is None]
             if missing:
                 raise DalilError(f"not in the store: {', '.join(missing)} (nothing was removed)")
-            records = [d for d in found if d is not None]
+            records = list({d.doc_id: d for d in found if d is not None}.values())
             store.delete_documents([d.doc_id for d in records])
             store.bm25(writer=True)
-        return [d.file for d in records]
+        return records
 
     def articles(self, filters: SearchFilters | None = None) -> list[StoredArticle]:
         """The store's articles without their text, by publication date then file, with how many events each reports
@@ -145,9 +148,9 @@ class Dalil:
                              reported=reported)
 
     def _document(self, name: str) -> DocumentRecord | None:
-        """The article named by its doc_id, its source or its file (as ``remove`` takes them)."""
+        """The article named by its source, its doc_id or its file (the first by publication date of that name)."""
         registry = self.store.registry
-        return registry.document(name) or registry.document_by_source(name) or next(
+        return registry.document_by_source(name) or registry.document(name) or next(
             (d for d in registry.documents(with_text=False) if d.file == name), None)
 
     def _chunks_of(self, doc_id: str) -> list[ChunkRecord]:

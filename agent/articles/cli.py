@@ -115,10 +115,8 @@ def _remove(settings: Settings, names: list[str]) -> RemovedArticles:
     from agent.pipeline import Dalil
     from agent.schema import RemovedArticles
 
-    dalil = Dalil(settings)
-    known = {d.file: d.doc_id for d in dalil.store.registry.documents(with_text=False)}
-    files = dalil.remove(names)  # all or nothing: an unknown name raises before anything is removed
-    return RemovedArticles(removed=[known.get(f, f) for f in files], files=files)
+    removed = Dalil(settings).remove_articles(names)  # all or nothing: an unknown name raises before anything is removed
+    return RemovedArticles(removed=[d.doc_id for d in removed], files=[d.file for d in removed])
 
 
 def _article(settings: Settings, doc_id: str) -> ArticleDetail | None:
