@@ -193,3 +193,15 @@ def test_a_stop_during_a_batch_finishes_it_and_a_failed_batch_is_tried_again(tmp
     assert count == 3 and calls == [[folder], [folder / "a.txt"], [folder / "a.txt"]]
     assert batches[1].report is None and batches[1].error == "the store is busy"
     assert batches[2].report is not None and batches[2].report.added == [str(folder / "a.txt")]
+
+
+def test_only_article_files_and_manifests_make_a_batch() -> None:
+    from watchfiles import Change
+
+    from agent.ingest.watch import article_change
+
+    for name in ("a.txt", "b.MD", "c.json", "d.jsonl", "sub/manifest.yaml"):
+        assert article_change(Change.added, f"/in/{name}") and article_change(Change.modified, f"/in/{name}"), name
+    assert not article_change(Change.deleted, "/in/a.txt")  # a deleted file stays in the store (dalil articles rm)
+    for name in ("notes.pdf", "a.txt.part", ".a.txt.swp", "a.txt~", "photo.jpg", "other.yaml", ".git/a.txt"):
+        assert not article_change(Change.added, f"/in/{name}"), name
