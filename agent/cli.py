@@ -71,12 +71,21 @@ def ingest(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="Keep running: ingest the folders given, then each new or changed article file in them as it appears "
+        "(one line per batch), until Ctrl-C or SIGTERM.")] = False,
 ) -> None:
     """Add articles to the store (unchanged files are skipped, changed files replaced); web pages and feed items are
     fetched first (see fetch.* in the settings: private and local addresses are refused unless in fetch.allow_hosts)."""
     from agent import render
     from agent.ingest.fetch import is_url
 
+    if watch:
+        with user_errors():
+            if feeds or any(is_url(p) for p in paths or []):
+                raise DalilError("--watch takes folders, not URLs or --feed (use `dalil daily` for feeds)")
+        watch_and_ingest([Path(p) for p in paths or []], store, config, as_json)
+        return
     with user_errors():
         if not paths and not feeds:
             raise DalilError("nothing to ingest: give files, folders or URLs, or --feed URL")
@@ -100,6 +109,51 @@ def ingest(
             err().print(f"dalil: failed: {shown(url)}: {shown(reason)}", markup=False)
     if report["errors"] or (web and web.failed):
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def watch_and_ingest(folders: list[Path], store: Path | None, config: Path | None, as_json: bool) -> None:
+    """`dalil ingest --watch`: one line per batch (a JSON document with --json), each failed file on stderr; Ctrl-C or
+    SIGTERM stops it once the batch under way is written (exit 0), a second one at once."""
+    import json
+    import signal
+    import threading
+
+    from agent.ingest.watch import Batch, check_folders, watch_folders
+
+    stop = threading.Event()
+
+    def stop_after_batch(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    def printed(batch: Batch) -> None:
+        report = batch.report.as_dict() if batch.report else None
+        if as_json:
+            line = {"batch": batch.number, "paths": [str(p) for p in batch.paths], "report": report, "error": batch.error}
+            out().print(json.dumps(line, ensure_ascii=False), markup=False, soft_wrap=True)  # one JSON document a line
+        elif report is not None:
+            what = "folder" if batch.initial else "change"
+            out().print(f"watch: batch {batch.number} ({len(batch.paths)} {what}{'s' if len(batch.paths) != 1 else ''}): "
+                        f"{report['added']} added, {report['updated']} updated, {report['unchanged']} unchanged, "
+                        f"{report['chunks']} chunks, {len(report['errors'])} failed in {report['seconds']:.1f}s", markup=False, soft_wrap=True)
+        if batch.error is not None:
+            err().print(f"dalil: error: {shown(batch.error)} (tried again with the next batch)", markup=False)
+        for error in report["errors"] if report else []:
+            err().print(f"dalil: failed: {display(error['path'])}: {display(error['reason'])}", markup=False)
+
+    with user_errors():
+        check_folders(folders)
+        dalil = open_dalil(store, config)
+        settings = dalil.settings.ingest
+        previous = {s: signal.signal(s, stop_after_batch) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            err().print(f"dalil: watching {', '.join(shown(f) for f in folders)}; Ctrl-C stops", markup=False)
+            watch_folders(folders, dalil.ingest, printed, stop, settings.watch_debounce_ms, settings.watch_polling)
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+    err().print("dalil: watch stopped", markup=False)
 
 
 @contextmanager
@@ -357,6 +411,7 @@ def doctor(
 
 
 def _mount_subcommands() -> None:
+    from agent.articles.cli import register as register_articles
     from agent.chat.cli import register as register_chat
     from agent.evals.cli import eval_app
     from agent.sequence.cli import register as register_sequence
@@ -364,6 +419,7 @@ def _mount_subcommands() -> None:
     app.add_typer(eval_app, name="eval")
     register_sequence(app)
     register_chat(app)
+    register_articles(app)
 
 
 _mount_subcommands()

@@ -42,7 +42,7 @@ DateToOpt = Annotated[
 ]
 OutletOpt = Annotated[Optional[str], typer.Option("--outlet", help="Only articles from this outlet.", show_default=False)]
 ServerOpt = Annotated[Optional[str], typer.Option(
-    "--server", help="A Dalil HTTP server (dalil serve --http) that ask, search, timeline, summarize, brief and chat talk to "
+    "--server", help="A Dalil HTTP server (dalil serve --http) that ask, search, timeline, summarize, brief, chat and articles talk to "
     "instead of opening a store: http(s)://host:port (default: server.url, DALIL_SERVER; its token: DALIL_SERVER_TOKEN).",
     show_default=False)]
 

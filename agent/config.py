@@ -68,6 +68,16 @@ class IngestSettings(BaseModel):
         default=100.0, gt=0,
         description="Largest article, JSON/JSONL or manifest file read, in MB (10^6 bytes); a larger one is skipped with its size.",
     )
+    watch_debounce_ms: int = Field(
+        default=1600, ge=0, le=600_000,
+        description="ingest --watch: the longest, in milliseconds, a burst of file changes is gathered into one batch (a burst "
+        "ends sooner, after 0.4 s without a change).",
+    )
+    watch_polling: bool | None = Field(
+        default=None,
+        description="ingest --watch: poll the folder instead of the system's file notifications (network mounts, some "
+        "containers). Default: WATCHFILES_FORCE_POLLING, else notifications.",
+    )
 
 
 class FetchSettings(BaseModel):

@@ -7,6 +7,7 @@ library's entry point, so it runs ``agent.runtime.setup(settings)`` (idempotent)
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
@@ -16,8 +17,9 @@ from typing import TYPE_CHECKING
 from agent import runtime
 from agent.config import Settings
 from agent.errors import DalilError
+from agent.events.models import TYPE_LABELS
 from agent.retrieval.retrieve import RetrievalMode, SearchFilters
-from agent.schema import Answer, AnswerMode, SearchHit, SearchResult, Step
+from agent.schema import Answer, AnswerMode, ArticleDetail, ArticleEvent, ArticlePassage, SearchHit, SearchResult, Step, StoredArticle
 from agent.text import arabic
 from agent.text.arabic import is_arabic
 
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from agent.answer.extractive import ArticleSentences, Slots
     from agent.answer.llm import ChatClient
     from agent.events.models import Event
-    from agent.index.store import Store
+    from agent.index.store import ChunkRecord, DocumentRecord, Store
     from agent.ingest.run import IngestReport, ProgressFn, RebuildReport
     from agent.ingest.web_run import WebReport
     from agent.retrieval.question import QuestionFrame
@@ -105,18 +107,76 @@ class Dalil:
     def remove(self, names: list[str]) -> list[str]:
         """Remove articles from the store, each named by its source, its file or its doc_id; returns the files
         removed (with a Chroma server, other machines see the removal at their next catch-up)."""
+        return [d.file for d in self.remove_articles(names)]
+
+    def remove_articles(self, names: list[str]) -> list[DocumentRecord]:
+        """``remove``, returning the records removed: with their chunks, vectors, BM25 entries and event reports, all or
+        nothing (an unknown name is an error before anything is removed)."""
         store = self.store
         with store.ingest_lock():  # with a server: under its writer lease, the cache caught up first
-            registry = store.registry
-            found = [registry.document_by_source(n) or registry.document(n) or next(
-                (d for d in registry.documents(with_text=False) if d.file == n), None) for n in names]
+            found = [self._document(n) for n in names]
             missing = [n for n, d in zip(names, found, strict=True) if d is None]
             if missing:
-                raise DalilError(f"not in the store: {', '.join(missing)}")
-            records = [d for d in found if d is not None]
+                raise DalilError(f"not in the store: {', '.join(missing)} (nothing was removed)")
+            records = list({d.doc_id: d for d in found if d is not None}.values())
             store.delete_documents([d.doc_id for d in records])
             store.bm25(writer=True)
-        return [d.file for d in records]
+        return records
+
+    def articles(self, filters: SearchFilters | None = None) -> list[StoredArticle]:
+        """The store's articles without their text, by publication date then file, with how many events each reports
+        (``dalil articles list``, ``GET /v1/articles``); ``filters``: publication day and outlet."""
+        registry = self.store.registry
+        counts = self._events_per_article()
+        openings = registry.openings()
+        return [StoredArticle.from_record(d, events=len(counts.get(d.doc_id, ())), opening=_first_words(openings.get(d.doc_id, "")))
+                for d in registry.documents(with_text=False) if filters is None or _published_within(d.published, d.outlet, filters)]
+
+    def article(self, doc_id: str) -> ArticleDetail | None:
+        """One article by its doc_id (or source, or file): its original text, its chunks with their offsets and the
+        events it reports with their resolved dates (``dalil articles show``, ``GET /v1/articles/{doc_id}``)."""
+        record = self._document(doc_id)
+        if record is None:
+            return None
+        if not record.text:  # found by file: the listing's record has no text
+            record = self.store.registry.document(record.doc_id) or record
+        chunks = self._chunks_of(record.doc_id)
+        passages = [ArticlePassage(chunk_id=c.chunk_id, ordinal=c.ordinal, paragraph=c.paragraph, start=c.start_char, end=c.end_char,
+                                   text=record.text[c.start_char:c.end_char]) for c in chunks]
+        reported = []
+        for event in self.events():
+            for report in event.reports:
+                if report.doc_id != record.doc_id:
+                    continue
+                first = report.citations[0] if report.citations else None
+                reported.append(ArticleEvent(
+                    event=event.id, type=report.type, label=TYPE_LABELS.get(report.type, report.type), date=report.date.label,
+                    start=report.date.start.isoformat(), end=report.date.end.isoformat(), basis=report.date.basis,
+                    phrase=report.date.phrase, explanation=report.date.explanation, participants=report.participants,
+                    evidence=report.text, evidence_start=first.start if first else 0))
+        reported.sort(key=lambda e: (e.start, e.evidence_start))
+        counts = len({e.event for e in reported})
+        return ArticleDetail(**StoredArticle.from_record(record, with_text=True, events=counts).model_dump(), passages=passages,
+                             reported=reported)
+
+    def _document(self, name: str) -> DocumentRecord | None:
+        """The article named by its source, its doc_id or its file (the first by publication date of that name)."""
+        registry = self.store.registry
+        return registry.document_by_source(name) or registry.document(name) or next(
+            (d for d in registry.documents(with_text=False) if d.file == name), None)
+
+    def _chunks_of(self, doc_id: str) -> list[ChunkRecord]:
+        registry = self.store.registry
+        return sorted(registry.chunks(registry.chunk_ids_of([doc_id])), key=lambda c: c.ordinal)
+
+    def _events_per_article(self) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        if self.store.registry.is_empty():
+            return found
+        for event in self.events():
+            for report in event.reports:
+                found.setdefault(report.doc_id, set()).add(event.id)
+        return found
 
     def rebuild_vectors(self) -> RebuildReport:
         """Embed every stored chunk again into a fresh vector store (the repair for a damaged index)."""
@@ -468,6 +528,24 @@ class Dalil:
                 raise DalilError(f"the corpus on the Chroma server {mask_url(self.settings.store.url)} is empty: "
                                  "run `dalil ingest seeds` first")
             raise DalilError(f"the store at {self.settings.store.path} is empty: run `dalil ingest seeds` first")
+
+
+def _first_words(text: str, words: int = 8) -> str:
+    found = text.split()
+    return " ".join(found[:words]) + ("…" if len(found) > words else "")
+
+
+def _published_within(published: str | None, outlet: str | None, filters: SearchFilters) -> bool:
+    """Whether an article passes ``filters`` (an undated one fails any date limit, as in search)."""
+    if filters.outlet and outlet != filters.outlet:
+        return False
+    if not (filters.date_from or filters.date_to):
+        return True
+    try:
+        day = dt.date.fromisoformat(published[:10]) if published else None
+    except ValueError:
+        day = None
+    return day is not None and (filters.date_from is None or day >= filters.date_from) and (filters.date_to is None or day <= filters.date_to)
 
 
 def _published_too_early(frame: QuestionFrame, hit: NodeWithScore) -> bool:

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agent.safety import display, mask_url
-from agent.schema import Answer, SearchResult, Step
+from agent.schema import Answer, ArticleDetail, SearchResult, Step, StoredArticle
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MODE_LINES = {
@@ -221,6 +221,56 @@ def print_web(console: Console, web: dict[str, Any]) -> None:
         if item["encoding"] not in (None, "utf-8"):
             line += f" · decoded as {display(item['encoding'])}"
         console.print(Text(line), soft_wrap=True)  # one line per page, as in a log
+
+
+def print_articles(console: Console, articles: list[StoredArticle]) -> None:
+    """``dalil articles list``: one row an article (id, day, outlet, title or first words, chunks, events)."""
+    if not articles:
+        console.print(Text("No articles match.", style="yellow"))
+        return
+    table = Table(box=None, pad_edge=False)
+    widest_id = max(len(a.doc_id) for a in articles)
+    for column, least in (("id", widest_id), ("published", 10), ("outlet", 8), ("title / first words", 12), ("chunks", 6),
+                          ("events", 6)):  # the title gives way on a narrow terminal, the id never does
+        table.add_column(column, justify="right" if column in ("chunks", "events") else "left", no_wrap=True, min_width=least,
+                         overflow="ellipsis", ratio=1 if column.startswith("title") else None)
+    for a in articles:
+        table.add_row(Text(a.doc_id), Text(safe(a.published or "undated")), Text(safe(a.outlet or "unknown outlet")),
+                      Text(safe(a.title or a.opening or a.file)), str(a.chunks), "" if a.events is None else str(a.events))
+    console.print(table)
+    console.print(Text(f"{len(articles)} article(s)", style="dim"))
+
+
+def print_article(console: Console, article: ArticleDetail) -> None:
+    """``dalil articles show``: the metadata, the original text, its chunks with their offsets, its events with their dates."""
+    console.print(Text(f"{article.doc_id}  {source_label(article.published, article.outlet, article.file)}", style="bold"))
+    for key in ("title", "url", "language"):
+        value = getattr(article, key)
+        if value:
+            console.print(Text(f"{key}: {safe(value)}", style="dim"))
+    console.print(Text("\nText", style="bold"))
+    console.print(Text(safe(article.text)))
+    console.print(Text(f"\nChunks ({len(article.passages)})", style="bold"))
+    for c in article.passages:
+        console.print(Text(f"#{c.ordinal}  paragraph {c.paragraph}  chars {c.start}–{c.end}", style="cyan"))
+        console.print(Text(safe(c.text)))
+    grouped: dict[str, list[Any]] = {}
+    for report in article.reported:  # an event the article reports in several passages: one entry, its passages under it
+        grouped.setdefault(report.event, []).append(report)
+    console.print(Text(f"\nEvents ({len(grouped)})", style="bold"))
+    if not grouped:
+        console.print(Text("no dated event found in this article", style="dim"))
+    for number, (event, reports) in enumerate(grouped.items(), start=1):
+        first = reports[0]
+        line = Text(f"event {number}: {safe(first.date)}  {first.label}", style="bold cyan")
+        if first.participants:
+            line.append(" · " + safe(", ".join(first.participants)))
+        line.append(f"  ({event})", style="dim")
+        console.print(line)
+        for explanation in dict.fromkeys(r.explanation for r in reports):
+            console.print(Text(f"  date: {safe(explanation)}", style="dim"))
+        for r in reports:
+            console.print(Text(f"  chars {r.evidence_start}: «{safe(r.evidence)}»"))
 
 
 def print_settings(console: Console, data: dict[str, Any], source: str | None) -> None:

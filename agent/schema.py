@@ -119,8 +119,59 @@ class StoredArticle(BaseModel):
     chunks: int = Field(description="passages it was cut into")
     ingested_at: str
     text: str | None = Field(default=None, description="the article's original text (only for one article by id)")
+    events: int | None = Field(default=None, description="dated events it reports (the timeline's events)")
+    opening: str | None = Field(default=None, description="the text's first words (in lists)")
+
+    @classmethod
+    def from_record(cls, record: Any, with_text: bool = False, events: int | None = None, opening: str | None = None) -> StoredArticle:
+        """A registry ``DocumentRecord`` (``agent.index.store``) as the contract."""
+        return cls(doc_id=record.doc_id, file=record.file, published=record.published, outlet=record.outlet, title=record.title,
+                   url=record.url, language=record.language, chunks=record.n_chunks, ingested_at=record.ingested_at,
+                   text=record.text if with_text else None, events=events, opening=opening)
 
 
 class ArticleList(BaseModel):
     total: int = Field(description="articles matching, before offset and limit")
     articles: list[StoredArticle] = Field(description="by publication date, then file; without their text")
+
+
+class ArticlePassage(BaseModel):
+    """One chunk of an article: where it is in the original text, and that text."""
+
+    chunk_id: str
+    ordinal: int = Field(description="its place among the article's chunks, from 0")
+    paragraph: int = Field(description="the paragraph it is in, from 0")
+    start: int = Field(description="character offset in the article")
+    end: int
+    text: str
+
+
+class ArticleEvent(BaseModel):
+    """One event the article reports, with the date this article's words resolve to."""
+
+    event: str = Field(description="the timeline event's id (`dalil timeline`)")
+    type: str
+    label: str = Field(description="the type in words")
+    date: str = Field(description="the resolved date: a day, or a period")
+    start: str = Field(description="first day (ISO)")
+    end: str = Field(description="last day (ISO)")
+    basis: str = Field(description="how the date was found (agent.events.models.EventDate.basis)")
+    phrase: str | None = Field(default=None, description="the article's date phrase, verbatim")
+    explanation: str
+    participants: list[str] = Field(default_factory=list)
+    evidence: str = Field(description="the sentence reporting it, verbatim")
+    evidence_start: int = Field(description="character offset of the evidence in the article")
+
+
+class ArticleDetail(StoredArticle):
+    """One article with its text, its chunks and its events (``dalil articles show``, ``GET /v1/articles/{doc_id}``)."""
+
+    passages: list[ArticlePassage] = Field(default_factory=list, description="its chunks, in order")
+    reported: list[ArticleEvent] = Field(default_factory=list, description="the events it reports, by date")
+
+
+class RemovedArticles(BaseModel):
+    """What ``dalil articles rm`` (``DELETE /v1/articles/{doc_id}``) removed."""
+
+    removed: list[str] = Field(description="the doc_ids removed")
+    files: list[str] = Field(description="their files")

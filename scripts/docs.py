@@ -26,6 +26,7 @@ What varies from run to run is replaced in the output, the same way at every run
 compares like with like (NORMALIZE below):
 - durations: `847 ms` becomes `N ms`; the seconds of the ingest table become `N.NN`;
 - conversation ids (`20261122-141539-644c`) become `YYYYMMDD-HHMMSS-xxxx`;
+- article ids at the start of a line (`dalil articles`; they hash the file's path) become `xxxxxxxxxxxxxxxx`;
 - the temporary folder becomes `/tmp/demo`, the scripted server's port `PORT`;
 - trailing spaces (rich pads its tables) and trailing blank lines are removed.
 
@@ -103,6 +104,8 @@ MANUAL = {
     "tests/test_remote_client.py cover the steps",
     ("docs/DEPLOY.md", 'dalil ingest seeds --store team --json | jq -c "{added, chunks}"'): "needs a `dalil serve --http` "
     "started beside the commands, with a token generated on the spot",
+    ("README.md", "dalil ingest --watch inbox"): "a process that runs until it is stopped, with files written into its "
+    "folder from another terminal meanwhile; tests/test_ingest_watch.py runs the same steps",
 }
 
 NORMALIZE: list[tuple[re.Pattern[str], str]] = [
@@ -112,6 +115,8 @@ NORMALIZE: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^ +ingest$", re.M), "        ingest"),
     (re.compile(r"\b\d{8}-\d{6}-[0-9a-f]{4}\b"), "YYYYMMDD-HHMMSS-xxxx"),
     (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:PORT"),
+    # an article's id hashes its file's path, and the folder differs at every run (`dalil articles`' id column)
+    (re.compile(r"^[0-9a-f]{16}(?=  )", re.M), "xxxxxxxxxxxxxxxx"),
 ]
 
 

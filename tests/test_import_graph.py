@@ -36,7 +36,7 @@ STAGES: list[set[str]] = [
     {"sequence"},  # timeline, summaries, briefings (LLM extraction too)
     {"chat", "evals"},
     {"pipeline"},  # ``Dalil``: settings → store, retriever, answerers
-    {"serve", "doctor"},
+    {"serve", "doctor", "articles"},  # ``articles``: only its commands' package (the work is in ``pipeline``)
     {"cli_common"},  # what every command shares
     {"subcommands"},  # agent.chat.cli, agent.evals.cli, agent.sequence.cli
     {"cli"},

@@ -69,6 +69,8 @@ def one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> s
     ["timeline", "--json"],
     ["timeline", "--json", "--from", "2016-10-01", "--to", "2016-10-10"],
     ["summarize", "--json", "--from", "2016-09-01"],
+    ["articles", "list", "--json", "--from", "2016-10-01"],
+    ["articles", "show", "000_05ef239a9c3f61f9.txt", "--json"],
 ])
 def test_json_is_the_in_process_json(remote: Served, seeded_store: Path, tmp_path: Path, command: list[str]) -> None:
     got = via(remote, *command, home=tmp_path)
@@ -206,6 +208,9 @@ def test_articles_routes(remote: Served, seeded_store: Path) -> None:
     assert status == 404 and missing["error"]["code"] == "article_not_found"
     status, refused = remote.json("POST", "/v1/ingest", {"articles": [{"text": "نص"}]}, headers=auth)
     assert status == 403 and "serve.ingest" in refused["error"]["message"]  # off unless configured
+    status, refused = remote.json("DELETE", f"/v1/articles/{documents[0].doc_id}", headers=auth)
+    assert status == 403 and "serve.ingest" in refused["error"]["message"]  # a removal too
+    assert remote.json("GET", "/v1/articles", headers=auth)[1]["total"] == 5
     status, spec = remote.json("GET", "/openapi.json", headers=auth)
     paths = spec["paths"]
     for route in ("/v1/summarize", "/v1/brief", "/v1/ingest", "/v1/articles", "/v1/articles/{doc_id}"):
@@ -267,5 +272,5 @@ def test_the_new_routes_are_documented_with_their_models(remote: Served) -> None
     assert reply_model("/v1/ask", "post") == "Answer" and reply_model("/v1/search", "post") == "SearchResult"
     assert reply_model("/v1/summarize", "post") == "Summary" and reply_model("/v1/brief", "post") == "Brief"
     assert reply_model("/v1/brief", "post", "404") == "ErrorReply" and reply_model("/v1/ingest", "post") == "IngestReply"
-    assert reply_model("/v1/articles", "get") == "ArticleList" and reply_model("/v1/articles/{doc_id}", "get") == "StoredArticle"
+    assert reply_model("/v1/articles", "get") == "ArticleList" and reply_model("/v1/articles/{doc_id}", "get") == "ArticleDetail"
     assert "text" in spec["components"]["schemas"]["UploadedArticle"]["required"]

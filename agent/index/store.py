@@ -183,6 +183,10 @@ class Registry:
                 " n_chunks, ingested_at FROM documents ORDER BY published, file").fetchall()
         return [DocumentRecord(**dict(r)) for r in rows]
 
+    def openings(self, chars: int = 160) -> dict[str, str]:
+        """``doc_id → the first ``chars`` characters of its text`` for every document (what a listing shows of an untitled one)."""
+        return dict(self._db.execute("SELECT doc_id, substr(text, 1, ?) FROM documents", (chars,)).fetchall())
+
     def chunks(self, ids: Iterable[str] | None = None) -> list[ChunkRecord]:
         cols = "chunk_id, doc_id, ordinal, start_char, end_char, paragraph, published_ord, outlet"
         if ids is None:

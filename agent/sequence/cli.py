@@ -6,6 +6,7 @@ Thin commands: parse options, call one function of ``agent.sequence``, render.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -18,6 +19,7 @@ from agent.errors import DalilError
 if TYPE_CHECKING:
     from agent.ingest.web_run import WebReport
     from agent.sequence.brief import Brief
+    from agent.sequence.summary import Summary
     from agent.serve.client import Client
 
 EventFromOpt = Annotated[
@@ -75,20 +77,29 @@ def summarize(
     date_from: EventFromOpt = None,
     date_to: EventToOpt = None,
     out_file: Annotated[
-        Optional[Path], typer.Option("--out", help="Write the summary to this file (.md, or .json for the JSON document).", show_default=False),
+        Optional[Path], typer.Option("--out", help="Write the summary to this file (.md, .html, or .json for the JSON document).",
+                                     show_default=False),
     ] = None,
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", help="md or html: the document to write to --out, or to print without it (default: --out's suffix; "
+        "without --out, the terminal view).", show_default=False)] = None,
     mode: ModeOpt = None,
     store: StoreOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """A bilingual summary of the sequence: an Arabic and an English section covering the same events in the
-    same order, every sentence cited with the same [n] markers in both and checked against its passages."""
+    same order, every sentence cited with the same [n] markers in both and checked against its passages.
+    --format html: one self-contained page, as the daily briefing's."""
     from agent import render
     from agent.sequence.brief import write_atomic
-    from agent.sequence.summary import Summary, print_summary, summary_for, summary_markdown
+    from agent.sequence.summary import Summary, print_summary, summary_for
 
     with user_errors():
+        if fmt not in (None, "md", "html"):
+            raise DalilError(f"--format must be md or html, not {fmt!r}")
+        if fmt is not None and as_json and out_file is None:
+            raise DalilError("--format goes with --out when --json prints the JSON document")
         start, end = _range(date_from, date_to)
         settings = settings_for(store, config)
         remote = remote_client(settings)
@@ -99,13 +110,27 @@ def summarize(
             from agent.pipeline import Dalil
 
             result = summary_for(Dalil(settings), mode, start, end)
+        kind = fmt or (out_file.suffix.lstrip(".").lower() if out_file is not None else None)
         if out_file is not None:
-            write_atomic(out_file, render.to_json(result) + "\n" if out_file.suffix == ".json" else summary_markdown(result))
+            write_atomic(out_file, render.to_json(result) + "\n" if kind == "json" and fmt is None else _summary_document(result, kind))
             err().print(f"dalil: wrote {out_file}", markup=False)
         if as_json:
             out().print(render.to_json(result), markup=False, soft_wrap=True)
+        elif out_file is None and fmt is not None:
+            sys.stdout.write(_summary_document(result, fmt))  # the document's bytes as written to a file, not a rendering
         elif out_file is None:
             print_summary(out(), result)
+
+
+def _summary_document(summary: Summary, kind: str | None) -> str:
+    """The summary as a page (html) or as Markdown (md, and any other suffix)."""
+    from agent.sequence.summary import summary_markdown
+
+    if kind == "html":
+        from agent.sequence.html import summary_html
+
+        return summary_html(summary)
+    return summary_markdown(summary)
 
 
 def brief(

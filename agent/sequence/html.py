@@ -1,7 +1,9 @@
-"""``brief-D.html``: one self-contained page (inline CSS and SVG; no scripts, fonts or remote files).
+"""``brief-D.html`` and the summary's page (``dalil summarize --format html``): self-contained pages (inline CSS
+and SVG; no scripts, fonts or remote files).
 
-Rendered by ``agent.render_html`` from ``brief.html.j2`` (its picture: ``brief_timeline.svg.j2``); this
-module hands the template the briefing and what it cannot compute itself: each paragraph's parts, the
+Rendered by ``agent.render_html`` from ``brief.html.j2`` (its picture: ``brief_timeline.svg.j2``) and
+``summary.html.j2``, which share the paragraphs, markers, sources and CSS of ``macros.html.j2``; this
+module hands the templates the documents and what they cannot compute themselves: each paragraph's parts, the
 date explanations' Arabic phrases, the picture's coordinates, the articles' http(s) links. All text is
 escaped by the template (after ``render.safe``); Arabic sits in ``dir="rtl" lang="ar"`` blocks; every
 ``[n]`` links to its source below, and sources link to the article's URL when the store has an http(s)
@@ -20,6 +22,7 @@ from agent.render import safe
 from agent.render_html import render_html
 from agent.sequence.brief import Brief
 from agent.sequence.paragraphs import DERIVED_LABEL, SummarySentence, shown_parts
+from agent.sequence.summary import Summary
 
 COLORS = {
     "call": "#2f6db5", "agreement": "#2a7a46", "ceasefire_start": "#7a5cc2", "ceasefire_collapse": "#c23b4e",
@@ -44,6 +47,7 @@ class Paragraph:
     parts: list[Part]
     lead: str | None = None
     derived: bool = False
+    problems: list[str] = field(default_factory=list)  # why its citations do not support it (flagged on the page)
 
 
 @dataclass
@@ -149,14 +153,15 @@ def explained(text: str) -> list[tuple[str, bool]]:
     return [(piece, i % 2 == 1) for i, piece in enumerate(pieces) if piece]
 
 
-def paragraph(sentence: SummarySentence, lang: str) -> Paragraph:
+def paragraph(sentence: SummarySentence, lang: str, flagged: bool = False) -> Paragraph:
     """An event's paragraph: English sentences (derived ones marked) or the Arabic label and quotes, each part with
-    its markers."""
+    its markers; ``flagged``: an unsupported one carries its problems (the summary shows them, as its Markdown does)."""
     parts = []
     for part in shown_parts(sentence):
         english = lang == "en" and part.text.endswith(".")  # markers before the sentence's period
         parts.append(Part(part.text[:-1] if english else part.text, part.citations, english))
-    return Paragraph(lang, parts, lead=sentence.lead if lang == "ar" else None, derived=lang == "en" and sentence.derived)
+    return Paragraph(lang, parts, lead=sentence.lead if lang == "ar" else None, derived=lang == "en" and sentence.derived,
+                     problems=[] if sentence.supported or not flagged else sentence.problems or ["not supported by its citations"])
 
 
 def brief_html(brief: Brief) -> str:
@@ -172,5 +177,19 @@ def brief_html(brief: Brief) -> str:
         citations=brief.timeline.citations(),
         type_labels=TYPE_LABELS,
         colors=COLORS,
+        derived_label=DERIVED_LABEL,
+    )
+
+
+def summary_html(summary: Summary) -> str:
+    """``dalil summarize --format html``: the Arabic section right to left, the English one (derived sentences marked),
+    every ``[n]`` a link to its source below; the same page frame, CSS and Content-Security-Policy as the briefing."""
+    span = f" ({summary.date_from or '…'} – {summary.date_to or '…'})" if summary.date_from or summary.date_to else ""
+    return render_html(
+        "summary.html.j2",
+        summary=summary,
+        arabic=[paragraph(s, "ar", flagged=True) for s in summary.arabic],
+        english=[paragraph(s, "en", flagged=True) for s in summary.english],
+        span=span,
         derived_label=DERIVED_LABEL,
     )

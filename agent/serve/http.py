@@ -12,7 +12,8 @@ uvicorn on ``serve.host:serve.port`` (``dalil serve --http``), or on the Unix so
   on ``/v1/ask`` gives server-sent events: ``text`` (the answer as it is written; ``"whole": true``
   when it comes at once, as an extractive answer does), ``step`` (a tool call), then ``answer`` (the
   whole ``Answer``) and ``[DONE]``;
-- ``GET /v1/articles`` and ``GET /v1/articles/{doc_id}``: the store's articles (``StoredArticle``);
+- ``GET /v1/articles`` and ``GET /v1/articles/{doc_id}``: the store's articles (``StoredArticle``, one with its
+  chunks and events: ``ArticleDetail``); ``DELETE /v1/articles/{doc_id}`` (only with ``serve.ingest``) removes one;
   ``POST /v1/ingest`` (only with ``serve.ingest``): articles sent as text and metadata, ingested
   as ``dalil ingest`` does (see ``ingest_uploaded`` for why text and not paths);
 - ``GET /v1/models`` and ``POST /v1/chat/completions``: the model ``dalil`` for any OpenAI client;
@@ -496,15 +497,6 @@ def ingest_uploaded(dalil: Dalil, articles: list[UploadedArticle]) -> dict[str, 
     return dalil.ingest(list(paths)).as_dict()
 
 
-def stored_article(record: Any, with_text: bool) -> dict[str, Any]:
-    """A registry ``DocumentRecord`` as the ``StoredArticle`` JSON."""
-    from agent.schema import StoredArticle
-
-    return StoredArticle(doc_id=record.doc_id, file=record.file, published=record.published, outlet=record.outlet, title=record.title,
-                         url=record.url, language=record.language, chunks=record.n_chunks, ingested_at=record.ingested_at,
-                         text=record.text if with_text else None).model_dump(mode="json")
-
-
 # ------------------------------------------------------------------------------------ answers as events
 
 
@@ -709,7 +701,7 @@ def create_app(settings: Settings, local_key: str | None = None) -> FastAPI:
     # --- Dalil's own JSON ---------------------------------------------------------------------
 
     from agent.events.models import Timeline
-    from agent.schema import Answer, ArticleList, SearchResult, StoredArticle
+    from agent.schema import Answer, ArticleDetail, ArticleList, RemovedArticles, SearchResult
     from agent.sequence.brief import Brief
     from agent.sequence.summary import Summary
 
@@ -815,27 +807,49 @@ def create_app(settings: Settings, local_key: str | None = None) -> FastAPI:
         report = await worker.call(lambda dalil: ingest_uploaded(dalil, body.articles))
         return SafeJSONResponse(IngestReply.model_validate(report).model_dump(mode="json"))
 
-    @app.get("/v1/articles", summary="The store's articles (without their text), by publication date",
-             responses=documented(ArticleList))
+    @app.get("/v1/articles", summary="The store's articles (without their text), by publication date: the JSON of "
+             "`dalil articles list --json`", responses=documented(ArticleList))
     async def articles(
         outlet: str | None = Query(default=None, description="Only articles from this outlet."),
+        date_from: dt.date | None = Query(default=None, alias="from", description="Only articles published on or after this day."),
+        date_to: dt.date | None = Query(default=None, alias="to", description="Only articles published on or before this day."),
         offset: int = Query(default=0, ge=0, description="Skip this many."),
         limit: int = Query(default=100, ge=1, le=1000, description="At most this many."),
     ) -> Response:
+        filters = _filters(date_from, date_to, outlet)
+
         def job(dalil: Dalil) -> dict[str, Any]:
             _known_outlet(dalil, outlet)
-            found = [d for d in dalil.store.registry.documents(with_text=False) if not outlet or d.outlet == outlet]
-            return {"total": len(found), "articles": [stored_article(d, False) for d in found[offset:offset + limit]]}
+            found = dalil.articles(filters)
+            return {"total": len(found), "articles": found[offset:offset + limit]}
 
         return SafeJSONResponse(ArticleList.model_validate(await worker.call(job)).model_dump(mode="json"))
 
-    @app.get("/v1/articles/{doc_id}", summary="One article with its text (404 when the store has no such id)",
-             responses=documented(StoredArticle, 404))
+    @app.get("/v1/articles/{doc_id}", summary="One article with its text, its chunks and its events: the JSON of "
+             "`dalil articles show --json` (404 when the store has no such id)", responses=documented(ArticleDetail, 404))
     async def article(doc_id: str) -> Response:
-        record = await worker.call(lambda dalil: dalil.store.registry.document(doc_id))
-        if record is None:
+        found = await worker.call(lambda dalil: dalil.article(doc_id))
+        if found is None:
             return error_response(404, f"no article {doc_id!r} in the store", code="article_not_found")
-        return SafeJSONResponse(stored_article(record, True))
+        return SafeJSONResponse(found.model_dump(mode="json"))
+
+    @app.delete("/v1/articles/{doc_id}", summary="Remove an article with its chunks, vectors, index entries and events: the "
+                "JSON of `dalil articles rm --json` (403 unless serve.ingest is true; 404 when the store has no such id)",
+                responses=documented(RemovedArticles, 403, 404))
+    async def remove_article(doc_id: str) -> Response:
+        if not settings.serve.ingest:
+            return error_response(403, "this server does not remove articles: set serve.ingest = true (DALIL_SERVE_INGEST=true)",
+                                  code="ingest_disabled", kind="permission_error")
+
+        def job(dalil: Dalil) -> list[str] | None:
+            if dalil.store.registry.document(doc_id) is None:  # by id only: a client names no file of the server's
+                return None
+            return dalil.remove([doc_id])
+
+        removed = await worker.call(job)
+        if removed is None:
+            return error_response(404, f"no article {doc_id!r} in the store", code="article_not_found")
+        return SafeJSONResponse(RemovedArticles(removed=[doc_id], files=removed).model_dump(mode="json"))
 
     # --- OpenAI-compatible --------------------------------------------------------------------
 
