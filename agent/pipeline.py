@@ -311,9 +311,34 @@ class Dalil:
         key = (question, self.store.registry.generation())
         cached = self.__dict__.get("_frame")
         if cached is None or cached[0] != key:  # ask() needs it for retrieval and for the answer: made once
-            cached = (key, understand(question, self.analyzer, self.store.registry.latest_published()))
+            cached = (key, self._with_anchor(understand(question, self.analyzer, self.store.registry.latest_published())))
             self.__dict__["_frame"] = cached
         return cached[1].model_copy()
+
+    def _with_anchor(self, frame: QuestionFrame) -> QuestionFrame:
+        """The frame with the anchor event its relation's words describe best ("the call that followed the Moscow
+        trilateral": the trilateral, not the first meeting of the corpus), when there are several of its kind."""
+        if not (frame.relation_target and frame.relation_event and not frame.relation_days and frame.relation_event != frame.event):
+            return frame
+        concepts = [c for c in self.analyzer.concepts(frame.relation_target) if c.alternatives]
+        pool = [e for e in self.events() if e.type in (frame.relation_event, frame.event)]
+        if not concepts or not pool:
+            return frame
+
+        def told(event: Event) -> int:  # how many of the words naming the anchor the event's reports have
+            terms = {t for r in event.reports for t in self.analyzer.terms(r.text)}
+            return sum(1 for c in concepts if c.alternatives & terms)
+
+        scores = {e.id: told(e) for e in pool}
+        ranked = sorted(pool, key=lambda e: scores[e.id], reverse=True)
+        best, runner_up = ranked[0], (scores[ranked[1].id] if len(ranked) > 1 else 0)
+        if scores[best.id] <= runner_up or scores[best.id] < ANCHOR_MIN_WORDS:
+            return frame  # no clear fit: the first event of the anchor's kind, as the relation alone says
+        if best.type == frame.relation_event:
+            frame.relation_anchor = best.id
+        else:  # the index has no such anchor, but one event's report tells it: "بعد اللقاء الثلاثي … اتصل لافروف بكيري"
+            frame.described = best.id
+        return frame
 
     def events(self) -> list[Event]:
         """The corpus's events (offline rules) from the event index, which caches them per registry generation."""
@@ -553,6 +578,9 @@ def _published_too_early(frame: QuestionFrame, hit: NodeWithScore) -> bool:
     about "the Friday 28 October call" is not answered by an article of 3 October)."""
     published = hit.node.metadata.get("published_ord")
     return frame.date_from is not None and isinstance(published, int) and published < int(frame.date_from.strftime("%Y%m%d"))
+
+
+ANCHOR_MIN_WORDS = 2  # words naming the anchor an event's reports must have to be taken as the one meant
 
 
 def _published_on(frame: QuestionFrame, hit: NodeWithScore) -> bool:

@@ -933,3 +933,14 @@ def test_an_office_named_as_a_counterpart_or_with_the_other_spelling_is_named() 
     assert names_office("امريك", "وقال المتحدث باسم الخارجية الأميركية، جون كيربي")
     assert not names_office("ترك", "عقد خبراء عسكريون من روسيا وأميركا والسعودية وقطر وتركيا اجتماعاً في جنيف")
     assert frame("What did the Russian foreign minister urge?").office_country == "روس"
+
+
+def test_the_anchor_a_relation_describes_is_the_one_meant(dalil: Dalil) -> None:
+    """"the call after the Geneva meeting of military experts": of the two meetings in the index (Kerry's July
+    visit to Moscow, the experts in Geneva), the words fit the second; "after the trilateral in Moscow": the index
+    has no such meeting, but the 28 October call's own report begins "وبعد اللقاء الثلاثي …"."""
+    geneva = dalil.frame("When did Lavrov and Kerry speak after the Geneva meeting of military experts?")
+    assert geneva.relation_anchor == "2016-10-17-meeting-1"
+    trilateral = dalil.ask("When was the Lavrov-Kerry call that came after the trilateral in Moscow with the Syrian and Iranian ministers?")
+    assert trilateral.about == "the phone call of Friday 28 October 2016", trilateral.answer
+    assert dalil.frame("What did Lavrov and Kerry discuss after the suspension?").relation_anchor is None  # one of its kind

@@ -21,7 +21,7 @@ from agent.ingest.readers import UnreadableFile, decode_bytes
 
 DateSource = Literal["page", "text", "feed", "none"]
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
-_HTML_LANG = re.compile(r"""<html[^>]*\slang\s*=\s*["']?([A-Za-z]{2,3})""", re.I)
+_LANG_ATTR = re.compile(r"""^\s*([A-Za-z]{2,3})\b""")
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "")  # "": a server that does not say
 MIN_CHARS = 80  # shorter extracted text is a navigation page or an error page, not an article
 
@@ -87,12 +87,22 @@ def extract_article(page: Fetched, feed_date: dt.date | None = None, feed_title:
         published, source = _date_in_text(text), "text"
     if published is None:
         published, source = feed_date, "feed"
-    lang = _HTML_LANG.search(html[:4000])
+    lang = _LANG_ATTR.match(_root_lang(html))
     return WebArticle(
         url=page.url, text=text, title=found.get("title") or feed_title, published=published,
         date_source=cast(DateSource, source if published else "none"), outlet=_outlet(found.get("sitename"), page.url),
         language=lang.group(1).lower() if lang else None, encoding=encoding,
     )
+
+
+def _root_lang(html: str) -> str:
+    """The page's ``lang`` attribute on its root element ("ar", "ar-SA"), or ""; read with lxml, not by pattern."""
+    import lxml.html
+
+    try:
+        return str(lxml.html.document_fromstring(html[:200_000]).get("lang") or "")
+    except (ValueError, lxml.etree.ParserError):
+        return ""
 
 
 def _meta_charset(data: bytes) -> str | None:

@@ -31,7 +31,7 @@ _PEOPLE_KINDS = ("person",)
 
 def constrained(frame: QuestionFrame) -> bool:
     """Whether the frame narrows the events by time or relation (a kind of event alone does not)."""
-    return frame.pins_time or frame.relation is not None
+    return frame.pins_time or frame.relation is not None or frame.described is not None
 
 
 def kind_matches(frame: QuestionFrame, event: Event) -> bool:
@@ -40,6 +40,8 @@ def kind_matches(frame: QuestionFrame, event: Event) -> bool:
 
 def candidate_events(frame: QuestionFrame, events: list[Event], people: Iterable[str] = ()) -> list[Event]:
     """The events that meet the frame's kind, date, weekday, people and relation constraints."""
+    if frame.described:
+        return [e for e in events if e.id == frame.described]
     if frame.from_pinned:
         return _from_pinned(frame, events, people)
     wanted_people = set(people)
@@ -73,6 +75,7 @@ def candidate_events(frame: QuestionFrame, events: list[Event], people: Iterable
         return near[:1]
     if frame.relation and frame.relation_event:
         anchors = [e for e in events if e.type in _KINDS.get(frame.relation_event, (frame.relation_event,))]
+        anchors = [e for e in anchors if e.id == frame.relation_anchor] or anchors  # the one the question's words describe
         if anchors:
             anchor = anchors[0].date
             if frame.relation == "after":

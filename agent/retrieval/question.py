@@ -99,6 +99,7 @@ def _office(question: str, norm: str, analyzer: Analyzer) -> tuple[str | None, s
 def names_event(kind: str, text: str) -> bool:
     """Whether ``text`` (either language) names an event of ``kind``: "المكالمة", "the call", "الاتفاق"."""
     return any(k == kind and pattern.search(arabic.fold(text).lower()) for k, pattern in _EVENT_RE)
+RELATION_TARGET_WORDS = 10  # words after "after"/"before" that may say which event of its kind is the anchor
 _RELATION = re.compile(r"\b(after|before|following|followed|prior to)\b((?:\s+\w+){1,3})|(^|\s)(بعد|قبل)((?:\s+\S+){1,2})")
 # a day named right after "before"/"after" anchors a relation instead of constraining the date
 _ANCHOR = re.compile(r"\b(?P<word>before|after|prior to|following|preceded|preceding|followed)\s+(the\s+)?"
@@ -215,6 +216,12 @@ class QuestionFrame(BaseModel):
     relation_from: dt.date | None = Field(default=None, description="the anchor's dates in 'the call before the one on 16 August'")
     relation_to: dt.date | None = None
     relation_days: int | None = Field(default=None, description="'two days before the suspension': the offset from the event")
+    relation_target: str | None = Field(default=None, description="the words naming the anchor ('the Moscow trilateral with the "
+                                        "Syrian and Iranian ministers'): which of its kind it is")
+    relation_anchor: str | None = Field(default=None, description="the id of the anchor event those words fit best (set by the "
+                                        "pipeline from the event index)")
+    described: str | None = Field(default=None, description="the id of the event whose own report tells the anchor ('after the "
+                                  "trilateral, Lavrov called Kerry'), when the index holds no such anchor event (set by the pipeline)")
     anchor_first: bool = Field(default=False, description="the anchor is named before the event asked about ('Washington "
                                "suspended on Monday; two days later a call'): a weekday then dates the anchor")
     nearest: bool = Field(default=False, description="one event is asked for: the nearest one before or after the anchor")
@@ -511,6 +518,7 @@ def _relation(frame: QuestionFrame, norm: str) -> None:
         if kind is not None and kind != "statement":
             frame.relation = "before" if word in ("before", "prior to", "قبل") else "after"
             frame.relation_event = kind
+            frame.relation_target = " ".join(norm[m.end(1) if m.group(1) else m.end(4):].split()[:RELATION_TARGET_WORDS])
             return
 
 
