@@ -944,3 +944,16 @@ def test_the_anchor_a_relation_describes_is_the_one_meant(dalil: Dalil) -> None:
     trilateral = dalil.ask("When was the Lavrov-Kerry call that came after the trilateral in Moscow with the Syrian and Iranian ministers?")
     assert trilateral.about == "the phone call of Friday 28 October 2016", trilateral.answer
     assert dalil.frame("What did Lavrov and Kerry discuss after the suspension?").relation_anchor is None  # one of its kind
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("kerry-lavrov 16 aug: who called?", "who_initiated"),
+    ("Who called for a ceasefire in Aleppo?", "who"),
+    ("Who called on Russia to stop the bombing?", "who"),
+    ("اتصال الثلاثاء ١٦ آب.. بطلب روسي ام امريكي؟", "who_initiated"),
+    ("Was the 16 August call a Russian or American initiative?", "who_initiated"),
+    ("What did Toner liken the fighting to, and what did he compare it to?", "what"),
+    ("Compare the Russian and US positions on the truce", "compare"),
+])
+def test_who_called_and_a_likeness_are_asked_as_what_they_are(question: str, asks: str) -> None:
+    assert frame(question).asks == asks

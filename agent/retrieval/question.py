@@ -39,6 +39,10 @@ _ASKS: list[tuple[Asks, str]] = [
                       r"|\bat whose (request|initiative)|\b(reached out|got in touch|phoned|rang|called) first\b|\bpicked up the phone\b"
                       r"|\bwhich (side|minister|country|party|capital|government) (called|initiated|made|placed|requested|asked for|reached out)"
                       r"|\b(made|make|makes) the first move\b|\btook the initiative\b"
+                      # "28 sept: who called?" (not "who called for talks", "who called on Russia to …")
+                      r"|\bwho (called|rang|phoned)\b(?! (for|on|upon|to)\b)(?!.*\b(for|on) (the|a|an|russia|washington|moscow)\b)"
+                      r"|\b(russian|american|us|u\.s\.) or (russian|american|us|u\.s\.) (initiative|request|call)\b"
+                      r"|(بمبادره|بطلب|مبادره) \S+ (ام|او) \S+"
                       r"|(^|\s)(من|ومن|مين|ومين) (الذي |اللي )?(بادر|طلب|اجرى|اتصل|بدا)"
                       r"|بمبادره (من )?(من|اي)|بمبادره ممن|بطلب (من )?(من|اي)|بطلب ممن|(من|ومن) (الذي )?سعي (الي|ل)"
                       r"|اي (ال)?(طرف|جانب|طرفين|جانبين|وزيرين) (بادر|طلب|اتصل|اجرى)"),
@@ -51,7 +55,9 @@ _ASKS: list[tuple[Asks, str]] = [
                  r"|(^|\s)مده|كم (دقيقه|ساعه)|كم (يوما|يوم|اياما|ساعه|ساعات|دقيقه|دقائق|اسبوعا|شهرا) (استغرق|استمر|دام)"),
     ("order", r"\b(in (chronological )?order|chronolog\w*|which came first|sequence of|order these)\b|(^|\s)(رتب|ترتيب|تسلسل)"),
     ("list", r"^(list|name|enumerate)\b|\b(list|name) (all|the|every)\b|\bwhat (calls|events)\b|(^|\s)(اذكر|عدد|ما هي) (جميع|كل|الاتصالات)"),
-    ("compare", r"\b(compare|differ|differs|difference|different|versus|vs\.?)\b|(^|\s)(قارن|الفرق|يختلف|تختلف|مقارنه)"),
+    # "what did Toner compare the fighting to": a likeness asked for, not two things compared
+    ("compare", r"^(?!.*\bcompared?\b.*\b(to|with)\s*$)(?!.*\b(what|which)\b.*\b(did|does|do)\b.*\bcompared?\b.*\b(to|with)\b)"
+                r".*(\b(compare|differ|differs|difference|different|versus|vs\.?)\b|(^|\s)(قارن|الفرق|يختلف|تختلف|مقارنه))"),
     ("when", r"\b(when|what day|which day|what date|on what date|what time)\b"
              r"|\b(what|which) (was|is|were) the ((actual|exact|precise|real|calendar) )?(date|day)\b"
              r"|(^|\s)(متى|متي|امتى|امتي|ب?اي يوم|ب?اي تاريخ|ما تاريخ|ما هو تاريخ)"),
