@@ -825,7 +825,8 @@ def test_an_article_named_by_its_day_is_the_one_quoted(dalil: Dalil) -> None:
 @pytest.mark.parametrize(("question", "attribute"), [
     ("From which city did Kerry phone Lavrov on 16 August?", "city"),
     ("من أي مدينة اتصل كيري بلافروف يوم 16 آب؟", "city"),
-    ("Where did the military experts meet?", "place"),
+    ("Where did the military experts meet?", "city"),
+    ("In which country did the experts meet?", "place"),
     ("What was the one area where the US kept talking to Russia?", None),  # a clause, not a question of place
 ])
 def test_a_question_of_place_needs_a_place_stated(question: str, attribute: str | None) -> None:
@@ -957,3 +958,10 @@ def test_the_anchor_a_relation_describes_is_the_one_meant(dalil: Dalil) -> None:
 ])
 def test_who_called_and_a_likeness_are_asked_as_what_they_are(question: str, asks: str) -> None:
     assert frame(question).asks == asks
+
+
+def test_where_someone_was_is_not_answered_by_the_country_the_news_is_about(dalil: Dalil) -> None:
+    answer = dalil.ask("Where was Kerry when he spoke to Lavrov on Friday 30 September?")
+    assert answer.abstained and "no passage states the place asked about" in answer.warnings, answer.answer
+    hague = dalil.ask("إلى أين تدرس واشنطن إحالة القضية السورية؟")
+    assert not hague.abstained and any("لاهاي" in c.quote for c in hague.citations), hague.answer

@@ -130,7 +130,7 @@ _OFFICE_EN = re.compile(r"\b(?P<adj>[a-z]+(?:ish|ian|an|i|ese))\s+(?:foreign |de
 # ("the one area where the US would keep talking"); a city or a capital is not answered by a country
 _WHERE = re.compile(r"^(and )?where\b|\b(in|from|to|at) which (city|country|place|capital)\b|^which (city|capital)\b"
                     r"|(^|\s)(اين|(في|من|الى|الي) اي (مدينه|بلد|دوله|مكان|عاصمه))")
-_CITY = re.compile(r"\b(city|capital)\b|(^|\s)(مدينه|عاصمه)(\s|$)")
+_COUNTRY = re.compile(r"\b(country|countries|nation)\b|(^|\s)(بلد|دوله|البلد|الدوله)(\s|$)")
 # a choice between the events the question names ("in which one", "أي الاتصالين"): a second weekday is an option
 _WHICH_OF = re.compile(r"\bwhich (one|of|call|conversation)\b|\b(in|on|during) which\b|(^|\s)(في |ب)?(اي|ايهما|ايها)(\s|$)")
 # a day that dates the article, not the event: "in the piece published 3 October", "the 3 October article",
@@ -235,7 +235,7 @@ class QuestionFrame(BaseModel):
     wants_day: bool = Field(default=False, description="'on what date exactly', 'في أي تاريخ تحديداً': a month does not answer")
     from_pinned: bool = Field(default=False, description="the relation's anchor is the event the date or weekday pins "
                               "('the call before the Saturday call', 'an earlier call that month'), not the first of its kind")
-    attribute: Attribute | None = Field(default=None, description="an attribute the evidence must state (a duration, a casualty count)")
+    attribute: Attribute | None = Field(default=None, description="an attribute the evidence must state (a duration, a casualty count, a city)")
     speaker: str | None = Field(default=None, description="the person whose words are asked for ('what did Kerry tell Lavrov')")
     counted: str | None = Field(default=None, description="what a how-many question counts ('civilians'): the number must count it")
     counted_head: str | None = Field(default=None, description="the noun ending a longer counted phrase ('how many ceasefire "
@@ -329,7 +329,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
         else:  # the noun starts it: "المتحدث باسم الكرملين", after an adjective that may come first ("أكبر مستشفى")
             frame.counted = next((w for w in named.group("ar").split() if w not in _NOT_THE_NOUN), None)
     elif frame.asks == "where" and _WHERE.search(norm):  # "from which city did Kerry call?": a place must be named
-        frame.attribute = "city" if _CITY.search(norm) else "place"
+        frame.attribute = "place" if _COUNTRY.search(norm) else "city"  # "where was Kerry": not "in Syria", the topic
     elif _TIME_OF_DAY.search(norm):
         frame.attribute = "time_of_day"  # "at what time did they speak": a clock time or a part of the day
     elif frame.asks == "how_long" or (frame.asks == "how_many" and _DURATION_WORDS.search(norm)):
