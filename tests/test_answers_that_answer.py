@@ -242,6 +242,8 @@ def test_an_answer_is_never_empty_it_quotes_or_abstains(dalil: Dalil) -> None:
     ("عسكريا", "عسكر"),
     ("خروقات", "خرق"),
     ("انهار", "وانهار"),  # the article's "وانهار" keeps its conjunction in the index
+    ("حملت", "يحمل"),  # the question's perfect, the article's imperfect ("يحملون روسيا مسؤولية الوضع")
+    ("يحمل", "حمل"),
 ])
 def test_a_question_word_also_matches_the_forms_an_article_gives_it(word: str, also: str) -> None:
     (concept,) = load_analyzer().concepts(word)
@@ -965,3 +967,9 @@ def test_where_someone_was_is_not_answered_by_the_country_the_news_is_about(dali
     assert answer.abstained and "no passage states the place asked about" in answer.warnings, answer.answer
     hague = dalil.ask("إلى أين تدرس واشنطن إحالة القضية السورية؟")
     assert not hague.abstained and any("لاهاي" in c.quote for c in hague.citations), hague.answer
+
+
+def test_a_perfect_pattern_starting_with_ta_is_not_taken_for_an_imperfect() -> None:
+    """"تطرّق" (to touch on) is not "طرق" (a road, in "عن طريق"): only a leading ي is an imperfect's prefix."""
+    alternatives = {t for c in load_analyzer().concepts("هل تطرق الوزيران إلى قمة العشرين؟") for t in c.alternatives}
+    assert "طرق" not in alternatives and "تطرق" in alternatives

@@ -141,7 +141,8 @@ def _inflections(word: str, stem: str) -> set[str]:
     """Stems an article may give the same Arabic word that Snowball stems differently, for query
     matching only (the index keeps Snowball's stems): accusative tanween ("مدنيا" → مدني, while
     "مدني" → مدن), a nisba "ي" ("عسكري" → عسكر), the feminine plural "ات" ("خروقات" → خروق, خرق),
-    and a leading conjunction Snowball keeps (the query's "وانهار" is انهار, the article's is وانهار)."""
+    a leading conjunction Snowball keeps (the query's "وانهار" is انهار, the article's is وانهار), and a
+    three-letter verb in the other tense (حمل / يحمل)."""
     if not arabic.is_arabic(word) or len(word) < 3:
         return set()
     forms = set()
@@ -157,6 +158,13 @@ def _inflections(word: str, stem: str) -> set[str]:
     if word[0] != "و":  # the article's "وانهار" is indexed as وانهار
         out.add(arabic.stem("و" + word))
     out.update(s[:-1] for s in {stem, *out} if s.endswith("ي") and len(s) > 3)
+    # a verb in the other tense: Snowball keeps the imperfect's prefix, so the question's "حمّلت" (حمل) and
+    # the article's "يحملون" (يحمل) meet only through these; three-letter stems only (a root, not a noun's pattern)
+    # (a leading ت is also a perfect's own pattern, تطرّق, so only ي is taken off)
+    if len(stem) == 3 and stem[0] not in "يتنا" and stem[-1] not in "ةه":
+        out.update({"ي" + stem, "ت" + stem})
+    elif len(stem) == 4 and stem[0] == "ي":
+        out.add(stem[1:])
     return out - {stem}
 
 
