@@ -193,6 +193,13 @@ class Dalil:
         top_k = k or r.top_k
         mode = mode or r.mode
         self.retrieval_warnings = []
+        frame = self.frame(query)
+        if frame.published_on is not None and not filters:  # "in the 5 October piece": that day's articles, if any
+            from agent.retrieval.retrieve import SearchFilters
+
+            day = SearchFilters(date_from=frame.published_on, date_to=frame.published_on)
+            if any(d.published == frame.published_on.isoformat() for d in self.store.registry.documents(with_text=False)):
+                filters = day
         with self.store.vectors_in_use() as busy:
             if busy and mode == "dense":
                 raise DalilError(f"{busy}: dense search needs the vector store; try again, or use --mode bm25")
@@ -205,7 +212,7 @@ class Dalil:
                 fusion=r.fusion,
             )
             hits = retrieve(retriever, query)
-        return self._ground(self.frame(query), hits, top_k)
+        return self._ground(frame, hits, top_k)
 
     def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
                mode: RetrievalMode | None = None) -> SearchResult:

@@ -973,3 +973,11 @@ def test_a_perfect_pattern_starting_with_ta_is_not_taken_for_an_imperfect() -> N
     """"تطرّق" (to touch on) is not "طرق" (a road, in "عن طريق"): only a leading ي is an imperfect's prefix."""
     alternatives = {t for c in load_analyzer().concepts("هل تطرق الوزيران إلى قمة العشرين؟") for t in c.alternatives}
     assert "طرق" not in alternatives and "تطرق" in alternatives
+
+
+def test_an_article_named_by_its_day_is_searched_even_when_others_rank_higher(dalil: Dalil) -> None:
+    """"the Oct 5 piece": the 5 October article is searched on its own; without it the top passages came
+    from the 3 and 30 October articles and the answer quoted one of them."""
+    answer = dalil.ask("In the Oct 5 piece, what did Moscow say Washington had not lived up to?")
+    assert not answer.abstained and {c.published for c in answer.citations} == {"2016-10-05"}, answer.answer
+    assert dalil.search("In the Oct 5 piece, what did Moscow say?").hits[0].published == "2016-10-05"
