@@ -448,6 +448,8 @@ class Dalil:
                      attribute=frame.attribute, lasting=frame.event if frame.lasts else None, people=people, speaker=speaker,
                      counted=frozenset(t for c in self.analyzer.concepts(frame.counted or "") for t in c.alternatives),
                      counted_word=as_written(frame.counted or "", frame.question), realized=frame.realized, verbatim=frame.verbatim,
+                     head=frozenset(t for c in self.analyzer.concepts(frame.head or "") for t in c.alternatives
+                                    if len(t) > 3),  # "العقوبات": عقوب, عقوبا (not عقب, "after")
                      counted_head=frozenset(t for c in self.analyzer.concepts(frame.counted_head or "") for t in c.alternatives),
                      counted_head_word=frame.counted_head or "",
                      question_terms=frozenset(self.analyzer.terms(frame.question)),

@@ -981,3 +981,20 @@ def test_an_article_named_by_its_day_is_searched_even_when_others_rank_higher(da
     answer = dalil.ask("In the Oct 5 piece, what did Moscow say Washington had not lived up to?")
     assert not answer.abstained and {c.published for c in answer.citations} == {"2016-10-05"}, answer.answer
     assert dalil.search("In the Oct 5 piece, what did Moscow say?").hits[0].published == "2016-10-05"
+
+
+@pytest.mark.parametrize("question", [
+    "ما العقوبات التي فرضتها واشنطن فعلاً على دمشق ومتى بدأ تطبيقها؟",
+    "What sanctions did Washington actually impose on Damascus, and when did they take effect?",
+])
+def test_what_was_actually_done_abstains_when_the_only_sentences_naming_it_weigh_it(dalil: Dalil, question: str) -> None:
+    """"وتدرس واشنطن فرض عقوبات إضافية": sanctions are only weighed. Another sentence that covers the rest of
+    the question ("دخل حيز التنفيذ", of the ceasefire) does not answer what was actually imposed."""
+    answer = dalil.ask(question)
+    assert answer.abstained and "the articles report it only as weighed or planned, not as done" in answer.warnings, answer.answer
+
+
+def test_the_noun_a_what_question_asks_for() -> None:
+    assert frame("What sanctions did Washington impose?").head == "sanctions"
+    assert frame("ما العقوبات الإضافية التي فرضتها واشنطن؟").head == "العقوبات"
+    assert frame("What did Kerry say?").head is None

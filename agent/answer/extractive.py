@@ -359,6 +359,7 @@ class Slots:
     question_terms: frozenset[str] = frozenset()  # the question's own search terms (a name it gives is not an answer)
     verbatim: bool = False  # "what did X say, verbatim": only a sentence quoting them in quotation marks gives it
     realized: bool = False  # "what sanctions did Washington actually impose": a sentence that only weighs them does not answer
+    head: frozenset[str] = frozenset()  # the search terms of the noun a what-question asks for ("sanctions")
     office: tuple[str, str] | None = None  # ("وزير الخارجية التركي", "ترك"): an office a passage must name, and its country's stem
     about: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end): the evidence of the event the answer is about
     rivals: tuple[tuple[str, int, int], ...] = ()  # the evidence of the other events of its kind
@@ -474,8 +475,11 @@ def extractive_answer(
         best = max(c.coverage for c in ranked)
     cutoff = max(min_coverage, RELATIVE_CUTOFF * best)
     if slots.realized:  # only what was done answers: a sentence that weighs or plans it is dropped
+        naming = [c for c in ranked if slots.head & set(analyzer.terms(c.text))]
         ranked = [c for c in ranked if not _HEDGED.search(arabic.fold(c.text).lower())]
-        if not any(c.coverage >= cutoff for c in ranked):
+        weighed_only = bool(naming) and all(_HEDGED.search(arabic.fold(c.text).lower()) for c in naming)
+        if weighed_only or not any(c.coverage >= cutoff for c in ranked):  # "what sanctions did it actually impose":
+            # the only sentences with sanctions in them weigh them
             return _abstain(question, lang, passages, weights, ["the articles report it only as weighed or planned, not as done"])
     chosen: list[Candidate] = []
     if slots.asks in STRUCTURED_SLOTS:  # "who initiated": the sentences that name an initiator, when some are good enough

@@ -402,6 +402,8 @@ def _multi_part(planner: Planner, question: str, parts: list[str], filters: Sear
         if part_answer.abstained:
             if i:
                 warnings.append(f"part {i} not answered by the articles: {part}")
+            elif _decisive(part_answer):  # the whole question asks about what no article holds ("what sanctions did
+                return part_answer  # Washington actually impose, and when?"): its parts alone lose that focus
             continue
         answered += 1
         by_old, new = {}, set()
@@ -426,6 +428,15 @@ def _multi_part(planner: Planner, question: str, parts: list[str], filters: Sear
 
 
 # ------------------------------------------------------------------------------------------ helpers
+# abstentions of the whole question that its parts cannot overturn: what it asks about is absent, only weighed,
+# or not what the articles say (a low coverage alone is not one: the parts are searched for what it missed)
+_DECISIVE = ("the articles never mention", "only as weighed or planned", "no passage names the", "no passage found names")
+
+
+def _decisive(answer: Answer) -> bool:
+    return any(w.startswith(_DECISIVE) or any(d in w for d in _DECISIVE) for w in answer.warnings)
+
+
 def _answer(frame: QuestionFrame, about: str | None, sentences: list[AnswerSentence], citations: list[Citation],
             warnings: list[str]) -> Answer:
     from agent.answer.extractive import TRANSLATION_NOTE, defang_markers

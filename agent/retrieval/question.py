@@ -126,6 +126,10 @@ _OFFICE_AR = re.compile(r"(^|\s)(و)?(ال)?(وزير|رييس|سفير|مبعو
                         r"\s+ال(?P<nisba>\S{2,})ي(?=\s|$|[،,؟?])")
 _OFFICE_EN = re.compile(r"\b(?P<adj>[a-z]+(?:ish|ian|an|i|ese))\s+(?:foreign |defen[cs]e |prime |interior )?"
                         r"(?:minister|president|ambassador|envoy|spokes(?:man|woman|person)|premier)\b")
+# the noun a what-question asks for: "what sanctions did …", "ما العقوبات الإضافية التي …"
+_HEAD = re.compile(r"^(what|which) (?:specific |exact |other |additional |new |concrete )?(?P<en>[a-z]{4,}) "
+                   r"(did|does|do|was|were|has|have|had|is|are)\b"
+                   r"|^(ما|ماهي|ما هي|اي) (?P<ar>ال\S{3,})( ال\S+)? (التي|الذي|الذين)(\s|$)")
 # a question asking for a place ("Where did they meet?", "من أي مدينة اتصل؟"), not a clause with "where" in it
 # ("the one area where the US would keep talking"); a city or a capital is not answered by a country
 _WHERE = re.compile(r"^(and )?where\b|\b(in|from|to|at) which (city|country|place|capital)\b|^which (city|capital)\b"
@@ -243,6 +247,8 @@ class QuestionFrame(BaseModel):
     speaker_words: list[str] = Field(default_factory=list, description="who an Arabic 'ماذا قال …' asks about, as written")
     call_names: list[str] = Field(default_factory=list, description="people named only to say which call ('after the "
                                   "Lavrov-Kerry call', 'بعد اتصال لافروف وكيري'): the passages need not name them")
+    head: str | None = Field(default=None, description="the noun a what-question asks for ('what sanctions did …', 'ما "
+                             "العقوبات التي …'), as written")
     lasts: bool = Field(default=False, description="'how long did the call last': the duration is the event's own, "
                         "not one it happened during ('منذ كم كانت روسيا تشن حملتها وقت مكالمة السبت')")
     office: str | None = Field(default=None, description="an office held for a country named by its adjective ('وزير الخارجية "
@@ -316,6 +322,8 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     frame.speaker = _speaker(norm, analyzer)
     frame.speaker_words = _speaker_words(norm) if lang == "ar" else []
     frame.realized = bool(_REALIZED.search(norm))
+    head = _HEAD.search(norm)
+    frame.head = as_written(head.group("en") or head.group("ar"), question) if head else None
     frame.office, frame.office_country = _office(question, norm, analyzer)
     frame.wants_day = frame.asks == "when" and bool(_WANTS_DAY.search(norm))
     frame.verbatim = frame.speaker is not None and bool(_VERBATIM.search(norm))
