@@ -973,6 +973,8 @@ def test_a_perfect_pattern_starting_with_ta_is_not_taken_for_an_imperfect() -> N
     """"تطرّق" (to touch on) is not "طرق" (a road, in "عن طريق"): only a leading ي is an imperfect's prefix."""
     alternatives = {t for c in load_analyzer().concepts("هل تطرق الوزيران إلى قمة العشرين؟") for t in c.alternatives}
     assert "طرق" not in alternatives and "تطرق" in alternatives
+    # a noun (with its article or a preposition) is no verb: "القدم" is not matched to "تقدماً" (progress)
+    assert "تقدم" not in {t for c in load_analyzer().concepts("من فاز بكأس العالم لكرة القدم؟") for t in c.alternatives}
 
 
 def test_an_article_named_by_its_day_is_searched_even_when_others_rank_higher(dalil: Dalil) -> None:
