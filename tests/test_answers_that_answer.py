@@ -1000,3 +1000,10 @@ def test_the_noun_a_what_question_asks_for() -> None:
     assert frame("What sanctions did Washington impose?").head == "sanctions"
     assert frame("ما العقوبات الإضافية التي فرضتها واشنطن؟").head == "العقوبات"
     assert frame("What did Kerry say?").head is None
+
+
+def test_for_whom_is_a_question_word_not_a_missing_topic() -> None:
+    """"ولمن خُصص؟" ("and for whom was it meant?") had counted as a word no article uses, and with the question's
+    other rare words it tipped the answer into "most of what the question asks about is in no article"."""
+    words = {c.word for c in load_analyzer().concepts("الى اين يتجه الممر الرابع، ولمن خصص؟ وممن طلب ذلك؟")}
+    assert not words & {"ولمن", "لمن", "وممن", "ممن"}

@@ -36,7 +36,7 @@ _SENTENCE_END = re.compile(r"[.!?؟!؛…]+[\"'”»)\]]*|\n+")
 _CLAUSE_END = re.compile(r"[،,:]")
 _ARABIC = re.compile("[\u0600-\u06ff]")
 QUESTION_WORDS = frozenset((
-    "متي من ما ماذا كيف لماذا لم هل اين كم اي ايه ماهو ماهي هو هي "
+    "متي من ما ماذا كيف لماذا لم هل اين كم اي ايه ماهو ماهي هو هي لمن بمن ممن عمن "
     "what who whom whose when where why how which did does do is are was were "
     "the a an of in on at to for by with about and or according "
     # words that frame a question about the articles rather than ask for content
