@@ -1007,3 +1007,22 @@ def test_for_whom_is_a_question_word_not_a_missing_topic() -> None:
     other rare words it tipped the answer into "most of what the question asks about is in no article"."""
     words = {c.word for c in load_analyzer().concepts("الى اين يتجه الممر الرابع، ولمن خصص؟ وممن طلب ذلك؟")}
     assert not words & {"ولمن", "لمن", "وممن", "ممن"}
+
+
+@pytest.mark.parametrize(("question", "reason"), [
+    ("هلق بدي اعرف: مكالمة لافروف وكيري يوم الجمعة 28 تشرين الاول، مين اللي اتصل بمين؟", None),  # colloquial fillers
+    ("قديش طولت المكالمة بين لافروف وكيري يوم الجمعة 28 تشرين الأول؟", "no passage states the duration asked about"),
+    ("مين بادر بمكالمة الأربعاء 28 شتنبر؟ الأمريكان ولا الروس؟",
+     "the reports of the phone call of Wednesday 28 September 2016 do not say who initiated it"),
+])
+def test_colloquial_arabic_asks_what_msa_asks(dalil: Dalil, question: str, reason: str | None) -> None:
+    answer = dalil.ask(question)
+    if reason is None:
+        assert not answer.abstained and any("أجرى لافروف" in c.quote for c in answer.citations), answer.warnings
+    else:
+        assert answer.abstained and reason in answer.warnings, (answer.warnings, answer.answer)
+
+
+def test_a_capital_that_starts_a_sentence_is_not_an_unknown_name() -> None:
+    assert frame("The 16 August call was about the truce. Since when had it been in force?").names_unknown == []
+    assert frame("What did they say about Yemen?").names_unknown == ["Yemen"]

@@ -430,7 +430,8 @@ def _multi_part(planner: Planner, question: str, parts: list[str], filters: Sear
 # ------------------------------------------------------------------------------------------ helpers
 # abstentions of the whole question that its parts cannot overturn: what it asks about is absent, only weighed,
 # or not what the articles say (a low coverage alone is not one: the parts are searched for what it missed)
-_DECISIVE = ("the articles never mention", "only as weighed or planned", "no passage names the", "no passage found names")
+_DECISIVE = ("the articles never mention", "only as weighed or planned", "no passage names the", "no passage found names",
+             "do not say who initiated", "no passage states the", "the articles report no")
 
 
 def _decisive(answer: Answer) -> bool:

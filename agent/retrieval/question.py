@@ -52,6 +52,7 @@ _ASKS: list[tuple[Asks, str]] = [
                  r"|(^|\s)(من|ومن) (الذي )?(قال|صرح|اعلن|حذر|اكد|ذكر|اتهم|ابلغ)|(وفق|بحسب|حسب|نقلا عن) (من|اي|ايه)(\s|$)"),
     ("how_long", r"\bhow long\b|\bduration\b|\bfor how many (minutes|hours)\b|\bhow many (minutes|hours|days|weeks) did\b.*\b(last|take)\b"
                  r"|كم (استمر|دام|استغرق)|(^|\s)منذ كم(\s|$)"
+                 r"|(^|\s)(قديش|اديش|كم) (طول|طولت|طولو|ضل|ضلت|اخد|اخدت|اخذت|استمرت|دامت|استغرقت)(\s|$)"
                  r"|(^|\s)مده|كم (دقيقه|ساعه)|كم (يوما|يوم|اياما|ساعه|ساعات|دقيقه|دقائق|اسبوعا|شهرا) (استغرق|استمر|دام)"),
     ("order", r"\b(in (chronological )?order|chronolog\w*|which came first|sequence of|order these)\b|(^|\s)(رتب|ترتيب|تسلسل)"),
     ("list", r"^(list|name|enumerate)\b|\b(list|name) (all|the|every)\b|\bwhat (calls|events)\b|(^|\s)(اذكر|عدد|ما هي) (جميع|كل|الاتصالات)"),
@@ -119,7 +120,8 @@ _MID = re.compile(r"\b(mid|middle of)[- ]?\s*$|(منتصف)\s+(شهر\s+)?$")
 _RANGE_END = re.compile(r"\b(between|from)\s+(\S+\s+){1,3}(and|to|until|till|through)\s+$"
                         r"|(^|\s)(بين|من)\s+(\S+\s+){1,3}(و|الى|الي|حتى|حتي|لغايه)\s*$|(^|\s)(بين|من)\s+(\S+\s+){0,2}\S+\s+و$")
 _RANGE_DASH = re.compile(r"\S[-–]\s*$|\S\s+[-–]\s*$")  # "feb-sept 2016", "شباط - أيلول 2016"
-_LASTS = re.compile(r"\b(last|lasted|take|took|long was|duration)\b|(^|\s)(استمر|استمرت|استغرق|استغرقت|دام|دامت|مده)(\s|$)")
+_LASTS = re.compile(r"\b(last|lasted|take|took|long was|duration)\b"
+                    r"|(^|\s)(استمر|استمرت|استغرق|استغرقت|دام|دامت|مده|طول|طولت|طولو|ضل|ضلت|اخدت|اخذت)(\s|$)")
 # an office for a country named by its adjective ("وزير الخارجية التركي", "the Saudi foreign minister"); the question
 # then needs a passage that names that office, not only the country ("خبراء من … وتركيا" names no Turkish minister)
 _OFFICE_AR = re.compile(r"(^|\s)(و)?(ال)?(وزير|رييس|سفير|مبعوث|متحدث|ناطق)(\s+(ال)?(خارجيه|دفاع|داخليه|حكومه|وزراء))?"
@@ -658,6 +660,7 @@ _LOWER_MONTH = re.compile(r"\b(january|february|april|june|july|august|september
 _GENERIC_CAPS = frozenset(
     "what who whom whose when where why how which did does do was were is are has have had can could will would the a an in on "
     "at of for and or to from by with about according foreign minister ministry secretary state department office president "
+    "since while after before although though given apart besides also then so but if once until "
     "spokesman spokeswoman spokesperson government army forces regime opposition rebels un u.n. us u.s. usa uk eu "
     "january february march april may june july august september october november december "
     "monday tuesday wednesday thursday friday saturday sunday "
@@ -682,7 +685,9 @@ def _unknown_names(question: str, analyzer: Analyzer, known: list[str]) -> list[
             continue  # "Lavrov-Kerry", "Washington-backed": built on a known name
         if low in _GENERIC_CAPS or low in analyzer.bridges or low in covered or len(word) < 2:
             continue
-        if (word[0].isupper() and i > 0) or any(ch.isdigit() for ch in word):
+        # a capital after a sentence's end is the next sentence's first word ("… going. Since when …"), not a name
+        starts_sentence = i == 0 or re.search(r"[.?!:;]\s*$", question[:m.start()]) is not None
+        if ((word[0].isupper() and not (starts_sentence and low in arabic.stopwords())) and i > 0) or any(ch.isdigit() for ch in word):
             out.append(word)
     return list(dict.fromkeys(out))
 

@@ -43,7 +43,8 @@ QUESTION_WORDS = frozenset((
     "المقالات المقاله المقال الخبر الاخبار المصادر تذكر يذكر ذكرت تشير يشير تنقل نقلت بحسب وفق وفقا تاريخ الروايات الروايه اسم اسما "
     "article articles report reports reported mention mentioned mentions say says said date source sources "
     # colloquial question and function words (Levantine, Gulf, Egyptian) analysts also type
-    "مين ومين اللي شو ايش وين ليش امتى امتي قديش اديش ازاي ليه عشان علشان هاد هادا هاي هذي يعني ولا بدو"
+    "مين ومين اللي شو ايش وين ليش امتى امتي قديش اديش ازاي ليه عشان علشان هاد هادا هاي هذي يعني ولا بدو "
+    "هلق هلا هلأ بدي بدنا اعرف نعرف قلي قللي خبرني فهمني"
 ).split())
 
 
