@@ -1025,4 +1025,4 @@ def test_colloquial_arabic_asks_what_msa_asks(dalil: Dalil, question: str, reaso
 
 def test_a_capital_that_starts_a_sentence_is_not_an_unknown_name() -> None:
     assert frame("The 16 August call was about the truce. Since when had it been in force?").names_unknown == []
-    assert frame("What did they say about Yemen?").names_unknown == ["Yemen"]
+    assert frame("What did they say about Zanzibar?").names_unknown == ["Zanzibar"]
