@@ -24,7 +24,7 @@ import re
 import signal
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -1074,7 +1074,7 @@ def _parts(items: list[str], size: int = 900) -> Iterator[list[str]]:
         yield items[start:start + size]
 
 
-def _marks(items: list[str]) -> str:
+def _marks(items: Sequence[object]) -> str:
     return ",".join("?" * len(items))
 
 

@@ -34,7 +34,8 @@ from llama_index.core.schema import Document, TextNode
 from agent.index.nodes import chunk_node
 from agent.index.records import DocumentEvents, PreparedDocument, StoryMark
 from agent.index.store import Store
-from agent.index.wire import WireMatcher, backfill as backfill_stories
+from agent.index.wire import WireMatcher
+from agent.index.wire import backfill as backfill_stories
 from agent.ingest.chunking import ArabicSentenceChunker, token_counter
 from agent.ingest.readers import DEFAULT_MAX_BYTES, ReadError, discover, iter_files
 from agent.text.lexicon import Analyzer
