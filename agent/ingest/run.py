@@ -57,6 +57,7 @@ class IngestReport:
     seconds: float = 0.0
     load_seconds: float = 0.0  # part of ``seconds``: importing Chroma's client and loading the tokenizer
     bm25_seconds: float = 0.0  # part of ``seconds``: bringing the BM25 index up to date at the end
+    wire_seconds: float = 0.0  # part of ``seconds``: finding wire copies (``agent.index.wire``)
     encodings: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -65,7 +66,7 @@ class IngestReport:
             "duplicates": [{"file": f, "same_as": s} for f, s in self.duplicates],
             "chunks": self.chunks, "errors": [{"path": e.path, "reason": e.reason} for e in self.errors],
             "seconds": round(self.seconds, 3), "load_seconds": round(self.load_seconds, 3),
-            "bm25_seconds": round(self.bm25_seconds, 3), "encodings": self.encodings,
+            "bm25_seconds": round(self.bm25_seconds, 3), "wire_seconds": round(self.wire_seconds, 3), "encodings": self.encodings,
         }
 
 
@@ -157,6 +158,7 @@ def ingest_paths(
             backfill(store, pending.indexer)
         if wire is not None:  # documents ingested with wire.enabled off (or by a Dalil without it)
             backfill_stories(store.registry, wire)
+            report.wire_seconds = wire.seconds
         bm25_started = time.perf_counter()
         store.bm25(writer=True)  # once per run, not per file; also repairs an index a crash left stale
         report.bm25_seconds = time.perf_counter() - bm25_started
