@@ -43,7 +43,7 @@ from corpus import write_corpus, write_wire_corpus  # noqa: E402
 from workers import AGENT_SCRIPT, LLM_ANSWER, LLM_REWRITE, arabic_questions, dev_questions, queries, summary  # noqa: E402
 
 NAMES = ("ingest", "search", "ask", "http", "llm", "agent", "coldstart", "memory", "update", "catchup", "wire")
-DEFAULT_SIZES = {"ingest": [1000, 10000], "search": [10000, 100000], "wire": [5000]}
+DEFAULT_SIZES = {"ingest": [1000, 10000], "search": [10000, 100000], "wire": [3000]}
 QUICK_SIZES = {"ingest": [200, 1000], "search": [1000, 2000], "wire": [1000]}
 WIRE_SHARE = 0.3  # share of wire copies in the wire benchmark's corpus
 WIRE_QUERIES = 50

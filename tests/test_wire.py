@@ -204,3 +204,27 @@ def test_a_published_record_carries_its_story(wire_store: Path) -> None:
     assert record is not None
     mark = prepared(json.loads(json.dumps(record))).story
     assert mark is not None and mark == dalil.store.registry.story_marks([doc.doc_id])[doc.doc_id]
+
+
+@pytest.mark.slow  # a real `chroma run` server
+def test_another_machine_sees_the_same_stories_through_a_chroma_server(tmp_path: Path) -> None:
+    from tests.test_store_server import ChromaServer
+
+    chroma = ChromaServer(tmp_path / "chroma")
+    chroma.start()
+    try:
+        def machine(name: str) -> Dalil:
+            return Dalil(load_settings(None, {"store": {"path": tmp_path / name, "url": chroma.url}}))
+
+        folder = tmp_path / "in"
+        folder.mkdir()
+        for name in ["wire_outlet_c.txt", "wire_outlet_b.txt", "wire_tass_ar.txt"]:  # the last one joins the first two's stories
+            shutil.copy(FIXTURES / name, folder / name)
+            machine("a").ingest([folder / name])
+        here, there = _stories(machine("a")), _stories(machine("b"))
+        assert there == here and len(set(there.values())) == 1
+        assert machine("b").remove(["wire_tass_ar.txt"]) == ["wire_tass_ar.txt"]
+        there = _stories(machine("c"))
+        assert set(there) == {"wire_outlet_b.txt", "wire_outlet_c.txt"} and len(set(there.values())) == 1
+    finally:
+        chroma.kill()

@@ -430,6 +430,11 @@ class Registry:
                 found.setdefault(fields.pop("of_doc"), []).append(DocumentRecord(**fields))
         return found
 
+    def story_members(self, story_ids: list[str]) -> list[str]:
+        """The documents of these stories."""
+        return [row[0] for part in _parts(story_ids) for row in self._db.execute(
+            f"SELECT doc_id FROM stories WHERE story_id IN ({_marks(part)})", part)]
+
     def without_story(self) -> list[str]:
         """Documents with no story row, in the order they were ingested."""
         return [row[0] for row in self._db.execute(
@@ -739,9 +744,15 @@ class Store:
         if nodes:
             self._add_vectors(nodes)
         _crash_point("vectors-added")
+        renamed = self._renamed([item.story for item in batch])
         self.registry.write_documents(batch)
         _crash_point("rows-committed")
-        self._finish_writing(doc_ids, stale)
+        self._finish_writing(doc_ids, stale, renamed)
+
+    def _renamed(self, stories: list[StoryMark | None]) -> list[str]:
+        """With a server: the stored documents whose wire story these marks join into theirs (republished with them)."""
+        merged = sorted({m for mark in stories if mark is not None for m in mark.merges})
+        return self.registry.story_members(merged) if merged and self.settings.store.url else []
 
     @contextmanager
     def writing(self, doc: Document, events: EventsFn | None = None,
@@ -750,6 +761,7 @@ class Store:
         vectors added batch by batch, registry rows (and the event reports ``events`` makes from the
         chunk spans) committed at the end, then the old vectors deleted."""
         old = self._begin_writing([doc.doc_id], [])
+        renamed = self._renamed([story])
         written: set[str] = set()
         with self.registry.document_writer(doc, events, story) as add_rows:
 
@@ -762,7 +774,7 @@ class Store:
                     written.update(ids)
 
             yield add
-        self._finish_writing([doc.doc_id], old - written)
+        self._finish_writing([doc.doc_id], old - written, renamed)
 
     def _begin_writing(self, doc_ids: list[str], new_ids: list[str]) -> set[str]:
         """List the documents as being written and clear what must go before their new vectors are
@@ -777,10 +789,12 @@ class Store:
         _crash_point("replaced-deleted")
         return old.difference(new_ids)
 
-    def _finish_writing(self, doc_ids: list[str], stale: set[str]) -> None:
+    def _finish_writing(self, doc_ids: list[str], stale: set[str], renamed: list[str] | None = None) -> None:
         self._delete_vectors(sorted(stale))
         _crash_point("stale-deleted")
-        self._publish([("put", d) for d in doc_ids])  # before they are struck off: a crash before it redoes them
+        # before they are struck off: a crash before it redoes them; with them, the documents whose wire story
+        # was joined into another one by these (their records on the server say which story they are in)
+        self._publish([("put", d) for d in doc_ids + [r for r in renamed or [] if r not in doc_ids]])
         self.registry.finish_writing(doc_ids)
 
     def reset_vectors(self) -> Path | None:
