@@ -90,6 +90,9 @@ def print_answer(console: Console, answer: Answer) -> None:
             for c in answer.nearest:
                 line = Text(f"  [{c.n}] {source_label(c.published, c.outlet, c.file)}\n      ", style="dim")
                 line.append(safe(c.quote[:220]) + ("…" if len(c.quote) > 220 else ""))
+                carried = carried_line(c.also_carried_by)
+                if carried:
+                    line.append(f"\n      {carried}", style="dim")
                 console.print(line)
     else:
         if answer.about:
