@@ -228,3 +228,24 @@ def test_another_machine_sees_the_same_stories_through_a_chroma_server(tmp_path:
         assert set(there) == {"wire_outlet_b.txt", "wire_outlet_c.txt"} and len(set(there.values())) == 1
     finally:
         chroma.kill()
+
+
+@pytest.mark.slow  # processes killed mid-write
+@pytest.mark.parametrize("point", ["vectors-added", "rows-committed"])
+def test_an_ingest_killed_mid_write_leaves_the_stories_right_once_run_again(tmp_path: Path, point: str) -> None:
+    """A story row commits with its document's rows: a `kill -9` before or after that commit, then a normal run, gives
+    the same stories as an ingest that was never interrupted."""
+    import os
+    import subprocess
+    import sys
+
+    store = tmp_path / "store"
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "DALIL_CRASH_AT": point}
+    killed = subprocess.run([sys.executable, "-m", "agent", "ingest", str(FIXTURES), "--store", str(store)], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9
+    report = _dalil(store).ingest([FIXTURES])
+    assert not report.errors
+    stories = _stories(_dalil(store))
+    assert set(stories) == {*COPIES, UNRELATED}
+    assert len({stories[f] for f in COPIES}) == 1 and stories[UNRELATED] != stories["wire_tass_ar.txt"]
