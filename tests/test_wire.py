@@ -249,3 +249,10 @@ def test_an_ingest_killed_mid_write_leaves_the_stories_right_once_run_again(tmp_
     stories = _stories(_dalil(store))
     assert set(stories) == {*COPIES, UNRELATED}
     assert len({stories[f] for f in COPIES}) == 1 and stories[UNRELATED] != stories["wire_tass_ar.txt"]
+
+
+def test_an_ingest_with_the_worker_process_finds_the_same_story(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    Dalil(load_settings(None, {"store": {"path": store}, "chunking": {"worker": True}})).ingest([FIXTURES])
+    stories = _stories(_dalil(store))
+    assert len(stories) == 4 and len({stories[f] for f in COPIES}) == 1 and stories[UNRELATED] != stories["wire_tass_ar.txt"]
