@@ -110,6 +110,15 @@ class FetchSettings(BaseModel):
         return value
 
 
+class WireSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=True, description="Find wire copies at ingest (the same agency text carried by several outlets) and "
+                          "show each story once in search and answers, with the outlets that also carried it.")
+    threshold: float = Field(default=0.6, ge=0.5, le=1.0, description="Estimated Jaccard similarity of two articles' 5-word "
+                             "shingles (normalized Arabic) from which the later one joins the earlier one's story.")
+
+
 class RetrievalSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -273,6 +282,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
+    wire: WireSettings = Field(default_factory=WireSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)

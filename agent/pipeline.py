@@ -19,7 +19,19 @@ from agent.config import Settings
 from agent.errors import DalilError
 from agent.events.models import TYPE_LABELS
 from agent.retrieval.retrieve import RetrievalMode, SearchFilters
-from agent.schema import Answer, AnswerMode, ArticleDetail, ArticleEvent, ArticlePassage, SearchHit, SearchResult, Step, StoredArticle
+from agent.schema import (
+    Answer,
+    AnswerMode,
+    ArticleDetail,
+    ArticleEvent,
+    ArticlePassage,
+    Carrier,
+    Citation,
+    SearchHit,
+    SearchResult,
+    Step,
+    StoredArticle,
+)
 from agent.text import arabic
 from agent.text.arabic import is_arabic
 
@@ -200,6 +212,8 @@ class Dalil:
             day = SearchFilters(date_from=frame.published_on, date_to=frame.published_on)
             if any(d.published == frame.published_on.isoformat() for d in self.store.registry.documents(with_text=False)):
                 filters = day
+        collapse = self.settings.wire.enabled
+        fetch = min(top_k * 3, 200) if collapse else top_k  # so that k passages are left once wire copies are dropped
         with self.store.vectors_in_use() as busy:
             if busy and mode == "dense":
                 raise DalilError(f"{busy}: dense search needs the vector store; try again, or use --mode bm25")
@@ -207,20 +221,39 @@ class Dalil:
                 self.retrieval_warnings.append(f"{busy}, so these results come from BM25 (lexical) search alone")
                 mode = "bm25"
             retriever = build_retriever(
-                self.store, self.analyzer, self.embedder, top_k=top_k, candidates=max(r.candidates, top_k),
+                self.store, self.analyzer, self.embedder, top_k=fetch, candidates=max(r.candidates, top_k),
                 mode=mode, filters=filters, rewrites=rewrites, bm25_weight=self.settings.bm25_weight, rrf_k=r.rrf_k,
                 fusion=r.fusion,
             )
             hits = retrieve(retriever, query)
-        return self._ground(frame, hits, top_k)
+        hits = self._ground(frame, hits, fetch)
+        if collapse:
+            from agent.retrieval.copies import CollapseCopies
+
+            hits = CollapseCopies(self.store.registry.stories_of).postprocess_nodes(hits)
+        return hits[:top_k]
+
+    def also_carried_by(self, doc_ids: list[str]) -> dict[str, list[Carrier]]:
+        """For each of ``doc_ids``, the other articles of its wire story (the outlets that also carried it)."""
+        if not self.settings.wire.enabled or not doc_ids:
+            return {}
+        found = self.store.registry.story_copies(list(dict.fromkeys(doc_ids)))
+        return {doc_id: [Carrier(doc_id=d.doc_id, file=d.file, outlet=d.outlet, published=d.published) for d in records]
+                for doc_id, records in found.items()}
+
+    def _mark_carriers(self, citations: list[Citation]) -> None:
+        carriers = self.also_carried_by([c.doc_id for c in citations])
+        for citation in citations:
+            citation.also_carried_by = carriers.get(citation.doc_id, [])
 
     def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
                mode: RetrievalMode | None = None) -> SearchResult:
         hits = self.retrieve(query, k, filters, mode)
-        return SearchResult(
-            query=query, mode=mode or self.settings.retrieval.mode,
-            hits=[SearchHit.from_node(i, h) for i, h in enumerate(hits, start=1)], warnings=self.retrieval_warnings,
-        )
+        carriers = self.also_carried_by([h.node.metadata["doc_id"] for h in hits])
+        found = [SearchHit.from_node(i, h) for i, h in enumerate(hits, start=1)]
+        for hit in found:
+            hit.also_carried_by = carriers.get(hit.doc_id, [])
+        return SearchResult(query=query, mode=mode or self.settings.retrieval.mode, hits=found, warnings=self.retrieval_warnings)
 
     @cached_property
     def chat(self) -> ChatClient:
@@ -260,6 +293,7 @@ class Dalil:
         else:
             answer = self._llm(question, filters, k, lang or ("ar" if is_arabic(question) else "en"), on_text, on_step)
         answer.warnings[:0] = self.retrieval_warnings
+        self._mark_carriers(answer.citations + answer.nearest)
         if answer.frame is None:
             answer.frame = self.frame(question).model_dump(mode="json")
         return answer

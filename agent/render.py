@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agent.safety import display, mask_url
-from agent.schema import Answer, ArticleDetail, SearchResult, Step, StoredArticle
+from agent.schema import Answer, ArticleDetail, Carrier, SearchResult, Step, StoredArticle
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MODE_LINES = {
@@ -42,6 +42,13 @@ def source_label(published: str | None, outlet: str | None, file: str) -> str:
     return safe(f"{outlet or 'unknown outlet'} · {published or 'undated'} · {file}")
 
 
+def carried_line(carriers: list[Carrier]) -> str | None:
+    """"also carried by: OUTLET (date), …": the other articles of a passage's wire story."""
+    if not carriers:
+        return None
+    return "also carried by: " + ", ".join(safe(f"{c.outlet or c.file} ({c.published or 'undated'})") for c in carriers)
+
+
 def print_frame(console: Console, frame: dict[str, Any] | None) -> None:
     """``dalil ask --explain``: how the question was understood, one decision a line."""
     from agent.retrieval.question import QuestionFrame
@@ -61,6 +68,9 @@ def print_search(console: Console, result: SearchResult) -> None:
         header.append(source_label(hit.published, hit.outlet, hit.file), style="cyan")
         header.append(f"  score {hit.score:.4f}", style="dim")
         console.print(header)
+        carried = carried_line(hit.also_carried_by)
+        if carried:
+            console.print(Text(carried, style="dim"))
         console.print(Text(safe(hit.text)))
         console.print()
     for warning in result.warnings:
@@ -80,6 +90,9 @@ def print_answer(console: Console, answer: Answer) -> None:
             for c in answer.nearest:
                 line = Text(f"  [{c.n}] {source_label(c.published, c.outlet, c.file)}\n      ", style="dim")
                 line.append(safe(c.quote[:220]) + ("…" if len(c.quote) > 220 else ""))
+                carried = carried_line(c.also_carried_by)
+                if carried:
+                    line.append(f"\n      {carried}", style="dim")
                 console.print(line)
     else:
         if answer.about:
@@ -178,6 +191,9 @@ def print_sources(console: Console, answer: Answer) -> None:
         for note in c.dates:
             flag = "  ⚠ weekday does not match" if note.weekday_mismatch else ""
             line.append(f"\n    date: {safe(note.phrase)} = {note.date or 'period'}{flag}", style="dim")
+        carried = carried_line(c.also_carried_by)
+        if carried:
+            line.append(f"\n    {carried}", style="dim")
         console.print(line)
 
 

@@ -15,6 +15,15 @@ if TYPE_CHECKING:  # the schema is imported by `dalil ask` before it knows wheth
 AnswerMode = Literal["extractive", "llm"]
 
 
+class Carrier(BaseModel):
+    """Another outlet's copy of the same wire story (one agency text, a new lead or a few words changed)."""
+
+    doc_id: str
+    file: str
+    outlet: str | None
+    published: str | None
+
+
 class SearchHit(BaseModel):
     rank: int
     score: float
@@ -24,6 +33,7 @@ class SearchHit(BaseModel):
     published: str | None
     outlet: str | None
     text: str
+    also_carried_by: list[Carrier] = Field(default_factory=list, description="the other articles of its wire story")
 
     @classmethod
     def from_node(cls, rank: int, hit: NodeWithScore) -> SearchHit:
@@ -62,6 +72,8 @@ class Citation(BaseModel):
     start: int = Field(description="character offset of the quote in the article")
     end: int
     dates: list[DateNote] = Field(default_factory=list, description="relative dates in the quote, resolved")
+    also_carried_by: list[Carrier] = Field(default_factory=list, description="the other articles of its wire story (the quote "
+                                           "is from this article only)")
 
 
 class AnswerSentence(BaseModel):

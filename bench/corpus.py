@@ -7,6 +7,10 @@ draws 6–16 of them into 2–5 paragraphs, swaps in other people, places and ou
 gives it a publication date between 2014 and 2020. Writes JSONL shards of 1,000 articles
 (``articles-00000.jsonl`` …) that ``dalil ingest`` reads directly. The same ``--seed`` and
 ``--articles`` always give byte-identical files, so runs on different machines compare.
+
+``--wire 0.3`` makes 30% of the articles wire copies: another outlet's version of a base article, a
+day or two later, with a new lead sentence and a few words changed; ``stories.json`` beside the
+output folder maps every article id to the id of its base article (the ground truth of the stories).
 """
 
 from __future__ import annotations
@@ -92,13 +96,52 @@ def write_corpus(count: int, out: Path, seed: int = 7) -> list[Path]:
     return shards
 
 
+def wire_articles(count: int, seed: int, share: float) -> Iterator[tuple[dict[str, str], str]]:
+    """``count`` records of which ``share`` are wire copies of the others, shuffled, each with its base article's id."""
+    rng = random.Random(seed + 1)
+    pool = seed_sentences()
+    bases = list(articles(round(count * (1 - share)), seed))
+    records = [(b, b["id"]) for b in bases]
+    for number in range(count - len(bases)):
+        base = rng.choice(bases)
+        words = base["text"].split(" ")
+        for _ in range(3):  # a few words changed
+            words[rng.randrange(len(words))] = rng.choice(rng.choice(pool).split())
+        lead = rng.choice(pool)
+        published = dt.date.fromisoformat(base["published"]) + dt.timedelta(days=rng.randint(0, 2))
+        copy = {**base, "id": f"{base['id']}-copy-{number:06d}", "title": lead[:80], "text": lead + "\n\n" + " ".join(words),
+                "published": published.isoformat(), "outlet": rng.choice([o for o in OUTLETS if o != base["outlet"]])}
+        records.append((copy, base["id"]))
+    rng.shuffle(records)
+    yield from records
+
+
+def write_wire_corpus(count: int, out: Path, seed: int = 7, share: float = 0.3) -> tuple[list[Path], Path]:
+    """Write the wire corpus as JSONL shards under ``out`` and ``<out>.stories.json`` (id → base id) beside it."""
+    out.mkdir(parents=True, exist_ok=True)
+    shards: list[Path] = []
+    stories: dict[str, str] = {}
+    for start in range(0, count, SHARD):
+        shards.append(out / f"articles-{start // SHARD:05d}.jsonl")
+    handles = [p.open("w", encoding="utf-8") for p in shards]
+    for number, (record, base) in enumerate(wire_articles(count, seed, share)):
+        handles[number // SHARD].write(json.dumps(record, ensure_ascii=False) + "\n")
+        stories[record["id"]] = base
+    for handle in handles:
+        handle.close()
+    story_file = out.parent / f"{out.name}.stories.json"
+    story_file.write_text(json.dumps(stories, ensure_ascii=False), encoding="utf-8")
+    return shards, story_file
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, required=True, help="number of articles")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    parser.add_argument("--wire", type=float, default=0.0, help="share of wire copies (e.g. 0.3); default none")
     args = parser.parse_args()
-    shards = write_corpus(args.articles, args.out, args.seed)
+    shards = write_wire_corpus(args.articles, args.out, args.seed, args.wire)[0] if args.wire else write_corpus(args.articles, args.out, args.seed)
     size = sum(p.stat().st_size for p in shards)
     print(f"{args.articles} articles in {len(shards)} shards, {size / 1e6:.1f} MB, under {args.out}")
 

@@ -10,7 +10,7 @@ ingest benchmark's store at N articles is the search benchmark's store at N). Ch
 the caller's ``DALIL_*`` / ``OPENAI_*`` variables; ``DALIL_CONFIG`` points at an empty file so no
 ``dalil.toml`` applies either.
 
-Benchmarks (``--only``): ingest, search, ask, http, llm, agent, coldstart, memory, update, catchup.
+Benchmarks (``--only``): ingest, search, ask, http, llm, agent, coldstart, memory, update, catchup, wire.
 """
 
 from __future__ import annotations
@@ -39,12 +39,14 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from corpus import write_corpus  # noqa: E402
+from corpus import write_corpus, write_wire_corpus  # noqa: E402
 from workers import AGENT_SCRIPT, LLM_ANSWER, LLM_REWRITE, arabic_questions, dev_questions, queries, summary  # noqa: E402
 
-NAMES = ("ingest", "search", "ask", "http", "llm", "agent", "coldstart", "memory", "update", "catchup")
-DEFAULT_SIZES = {"ingest": [1000, 10000], "search": [10000, 100000]}
-QUICK_SIZES = {"ingest": [200, 1000], "search": [1000, 2000]}
+NAMES = ("ingest", "search", "ask", "http", "llm", "agent", "coldstart", "memory", "update", "catchup", "wire")
+DEFAULT_SIZES = {"ingest": [1000, 10000], "search": [10000, 100000], "wire": [3000]}
+QUICK_SIZES = {"ingest": [200, 1000], "search": [1000, 2000], "wire": [1000]}
+WIRE_SHARE = 0.3  # share of wire copies in the wire benchmark's corpus
+WIRE_QUERIES = 50
 SEED = 7
 RUNS = 5  # subprocess repetitions for cold-start and ask wall times (median)
 LLM_N = 20
@@ -98,6 +100,16 @@ NOTES = {
                "processes on B once it is up to date (nothing to apply); baseline: A's own `dalil search` process. PASS needs B's "
                "hits equal to A's. Memory per client: peak RSS of B's searches, and B's folder on disk.",
     "coldstart": "`dalil --help` (median of 5 processes) vs `python -c pass` (the interpreter alone).",
+    "wire": f"a corpus of which {WIRE_SHARE:.0%} are wire copies (bench/corpus.py --wire: another outlet's version of a base article, "
+            "a day or two later, a new lead sentence, 3 words changed), ingested by `dalil ingest --json` into fresh stores, "
+            "alternately with wire.enabled=false (DALIL_WIRE_ENABLED=false, the baseline: no signatures, no stories) and with "
+            "the default wire.enabled=true, twice each; rate = articles / (seconds - load_seconds), best of the two. The gated "
+            "row compares the best wire run with itself less the time it spent finding copies (its wire_seconds): on a shared "
+            "machine the load of other processes moves separate runs by more than the wire work costs. Top-5: "
+            f"for {WIRE_QUERIES} base articles that have copies, `Dalil.search` of 12 words of the longest of their sentences "
+            "(past the first), k=5, hybrid; a list fails when two of its passages come from two articles of one family (the "
+            "generator's ground truth) and share 70% of their normalized words. Baseline: the same queries on the store "
+            "ingested with wire.enabled=false, searched with it off.",
     "memory": "peak RSS of the process: `dalil ingest` vs the llama-index baseline at the largest ingest size; `dalil search` "
               "vs the bare floor process at the largest search size.",
 }
@@ -721,6 +733,49 @@ def bench_update(run: Run) -> None:
                              "bm25_full_build": full}
 
 
+def bench_wire(run: Run) -> None:
+    n = max(run.sizes["wire"])
+    corpus = run.work / "corpora" / f"wire-{n}-seed{SEED}"
+    marker = corpus / ".complete"
+    if not marker.is_file():
+        shutil.rmtree(corpus, ignore_errors=True)
+        write_wire_corpus(n, corpus, SEED, WIRE_SHARE)
+        marker.write_text(json.dumps({"articles": n, "seed": SEED, "wire": WIRE_SHARE}), encoding="utf-8")
+    stories = corpus.parent / f"{corpus.name}.stories.json"
+    rates: dict[str, list[float]] = {"off": [], "on": []}
+    reports: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
+    for attempt in range(2):
+        for wire in ("off", "on"):  # alternating: load from other processes on the machine hits both alike
+            store = run.work / "stores" / f"wire-{n}-{wire}"
+            shutil.rmtree(store, ignore_errors=True)
+            env = {**run.env, "DALIL_WIRE_ENABLED": "true" if wire == "on" else "false"}
+            run.log(f"wire: ingest {n:,} articles with wire.enabled {wire} ({attempt + 1}/2) …")
+            child = run_child([run.dalil_cmd, "ingest", str(corpus), "--store", str(store), "--json"], env).check("dalil ingest (wire)")
+            report = child.json()
+            if report["added"] != n:
+                raise RuntimeError(f"the wire ingest added {report['added']} of {n} articles")
+            rates[wire].append(n / (report["seconds"] - report["load_seconds"]))
+            reports[wire].append({k: report[k] for k in ("seconds", "load_seconds", "bm25_seconds", "wire_seconds", "chunks")}
+                                 | {"wall_s": child.wall})
+    top: dict[str, dict[str, Any]] = {}
+    for wire in ("off", "on"):
+        store = run.work / "stores" / f"wire-{n}-{wire}"
+        run.log(f"wire: top-5 of {WIRE_QUERIES} queries, wire {wire} …")
+        top[wire] = run_child([run.python, str(BENCH / "workers.py"), "wire-top5", "--store", str(store), "--corpus", str(corpus),
+                               "--stories", str(stories), "--wire", wire, "--n", str(WIRE_QUERIES), "--k", "5"], run.env).check("wire-top5").json()
+    on, off = max(rates["on"]), max(rates["off"])
+    best = max(reports["on"], key=lambda r: n / (r["seconds"] - r["load_seconds"]))
+    without = n / (best["seconds"] - best["load_seconds"] - best["wire_seconds"])  # the same run, its wire work taken out
+    scale = f"{n:,} articles, {WIRE_SHARE:.0%} wire copies"
+    run.add(Row("wire", "ingest articles/s with wire copies found (baseline: the same run less its wire_seconds)", scale, on, without,
+                "art/s", "≥ 0.8× baseline", on >= 0.8 * without, higher_is_better=True))
+    run.add(Row("wire", "ingest articles/s with wire copies found (baseline: another run, wire.enabled=false)", scale, on, off, "art/s",
+                higher_is_better=True))
+    run.add(Row("wire", f"top-5 lists holding two copies of one story, of {top['on']['queries']} (baseline: wire.enabled=false)", scale,
+                top["on"]["lists_with_copies"], top["off"]["lists_with_copies"], "lists", "0", top["on"]["lists_with_copies"] == 0))
+    run.details["wire"] = {"articles": n, "share": WIRE_SHARE, "rates": rates, "ingests": reports, "top5": top}
+
+
 def bench_memory(run: Run) -> None:
     ni = max(run.sizes["ingest"])
     r = run.ingest(ni)
@@ -839,7 +894,7 @@ def bench_catchup(run: Run) -> None:
 BENCHMARKS: dict[str, Callable[[Run], None]] = {
     "ingest": bench_ingest, "search": bench_search, "ask": bench_ask, "http": bench_http, "llm": bench_llm, "agent": bench_agent,
     "coldstart": bench_coldstart, "memory": bench_memory,
-    "update": bench_update, "catchup": bench_catchup,
+    "update": bench_update, "catchup": bench_catchup, "wire": bench_wire,
 }
 
 
@@ -971,7 +1026,7 @@ def parse_sizes(values: list[str], quick: bool) -> dict[str, list[int]]:
         kinds, _, numbers = value.rpartition("=")
         for kind in [kinds] if kinds else ["ingest", "search"]:
             if kind not in sizes:
-                raise ValueError(f"unknown size kind {kind!r}: use ingest=… or search=…")
+                raise ValueError(f"unknown size kind {kind!r}: use ingest=…, search=… or wire=…")
             given.setdefault(kind, []).extend(parse_count(n) for n in numbers.split(",") if n.strip())
     sizes.update({k: sorted(set(v)) for k, v in given.items()})
     return sizes

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
@@ -381,6 +382,42 @@ def cmd_bm25_build(args: argparse.Namespace) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t, "chunks": len(index)}
 
 
+def cmd_wire_top5(args: argparse.Namespace) -> dict[str, Any]:
+    """Search for a sentence of each of ``n`` base articles that have wire copies; count the top-k lists holding two
+    copies of one story (two articles of one family, by the corpus's ground truth, whose passages share 70% of their words)."""
+    from agent.config import load_settings
+    from agent.pipeline import Dalil
+    from agent.text import arabic
+
+    family = json.loads(args.stories.read_text(encoding="utf-8"))
+    copied = sorted({base for doc, base in family.items() if doc != base})[:args.n]
+    texts = {}
+    for shard in sorted(args.corpus.glob("*.jsonl")):
+        for line in shard.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if record["id"] in copied:
+                texts[record["id"]] = record["text"]
+    dalil = Dalil(load_settings(None, {"store": {"path": args.store}, "wire": {"enabled": args.wire == "on"}}))
+    ids = {d.doc_id: d.source.rsplit("#", 1)[1] for d in dalil.store.registry.documents(with_text=False)}
+    crowded, pairs, seconds = 0, 0, []
+    for base in copied:
+        sentence = max(re.split(r"(?<=[.؟!؛])\s+|\n+", texts[base])[1:] or [texts[base]], key=len)
+        query = " ".join(sentence.split()[:12])
+        t = time.perf_counter()
+        hits = dalil.search(query, k=args.k).hits
+        seconds.append(time.perf_counter() - t)
+        found = 0
+        for i, a in enumerate(hits):
+            for b in hits[i + 1:]:
+                x, y = set(arabic.words(a.text)), set(arabic.words(b.text))
+                same_story = a.doc_id != b.doc_id and family[ids[a.doc_id]] == family[ids[b.doc_id]]
+                if same_story and x and y and len(x & y) / min(len(x), len(y)) >= 0.7:
+                    found += 1
+        crowded += found > 0
+        pairs += found
+    return {"queries": len(copied), "k": args.k, "lists_with_copies": crowded, "copy_pairs": pairs, "search_ms": summary([s * 1000 for s in seconds])}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -405,8 +442,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=3)
     p = sub.add_parser("bm25-build")
     p.add_argument("--store", type=Path, required=True)
+    p = sub.add_parser("wire-top5")
+    p.add_argument("--store", type=Path, required=True)
+    p.add_argument("--corpus", type=Path, required=True)
+    p.add_argument("--stories", type=Path, required=True)
+    p.add_argument("--wire", choices=["on", "off"], default="on")
+    p.add_argument("--n", type=int, default=50)
+    p.add_argument("--k", type=int, default=5)
     args = parser.parse_args(argv)
-    commands = {"search": cmd_search, "ask": cmd_ask, "floor": cmd_floor, "llm": cmd_llm, "agent": cmd_agent, "bm25-build": cmd_bm25_build}
+    commands = {"search": cmd_search, "ask": cmd_ask, "floor": cmd_floor, "llm": cmd_llm, "agent": cmd_agent, "bm25-build": cmd_bm25_build,
+                "wire-top5": cmd_wire_top5}
     result = commands[args.cmd](args)
     print(json.dumps(result, ensure_ascii=False))
     return 0

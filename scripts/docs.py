@@ -15,10 +15,11 @@ A generated part sits between two marker comments, and only what is between them
 To change an example, edit its `$ ` lines (or the scenario below) and run the script.
 
 How the commands run: through bash, one block at a time, in a fresh temporary folder holding a
-copy of seeds/, with this checkout's code (PYTHONPATH) and the `dalil` of the Python running this
-script. A block that runs `dalil ingest` starts with no store; every other block gets a copy of a
-store ingested from seeds/ with the default settings. The environment is built from nothing: no
-DALIL_* or OPENAI_* variable, no user config (HOME is the temporary folder), no running `dalil serve`
+copy of seeds/ (and of tests/fixtures_wire/ as wire/: one agency story carried by three outlets),
+with this checkout's code (PYTHONPATH) and the `dalil` of the Python running this script. A block
+that runs `dalil ingest` starts with no store; every other block gets a copy of a store ingested
+from seeds/ with the default settings. The environment is built from nothing: no DALIL_* or
+OPENAI_* variable, no user config (HOME is the temporary folder), no running `dalil serve`
 (XDG_RUNTIME_DIR too), COLUMNS=120, NO_COLOR=1, TERM=dumb, and stdout and stderr go to one pipe,
 unbuffered, so the lines come in the order a terminal shows them.
 
@@ -159,6 +160,7 @@ class Runner:
         work = self.tmp / f"run{self._count}"
         work.mkdir()
         shutil.copytree(ROOT / "seeds", work / "seeds")
+        shutil.copytree(ROOT / "tests" / "fixtures_wire", work / "wire")
         (work / "home").mkdir()
         return work
 

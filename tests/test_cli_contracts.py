@@ -16,7 +16,7 @@ from agent.config import load_settings
 from agent.pipeline import Dalil
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
-HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "file", "published", "outlet", "text"}
+HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "file", "published", "outlet", "text", "also_carried_by"}
 CITATION_KEYS = {"n", "chunk_id", "file", "published", "outlet", "quote"}
 ANSWERABLE = [
     "ماذا قالت ماريا زاخاروفا؟",

@@ -1,4 +1,4 @@
-"""What the registry stores of a document beside its row: its chunks ready to write and its event reports.
+"""What the registry stores of a document beside its row: its chunks ready to write, its event reports and its wire story.
 
 Plain dataclasses, shared by the store (``agent.index.store``), which writes them, and the server
 sync (``agent.index.shared``), which rebuilds them from another machine's published records.
@@ -35,6 +35,17 @@ class DocumentEvents:
     reports: list[StoredReport]
 
 
+@dataclass(frozen=True)
+class StoryMark:
+    """A document's wire story (``agent.index.wire``): the story it belongs to (shared by every copy of one agency
+    text), its MinHash signature (128 uint32 values; empty for a text too short to match), from which its LSH band
+    keys are derived, and the stories it joined into this one (it matched copies filed under each)."""
+
+    story_id: str
+    signature: bytes
+    merges: tuple[str, ...] = ()
+
+
 @dataclass
 class PreparedDocument:
     """A document ready to store: its chunks, their vectors (on the nodes), BM25 terms and event reports."""
@@ -43,3 +54,4 @@ class PreparedDocument:
     nodes: list[TextNode]
     terms: list[list[str]]
     events: DocumentEvents | None = None  # None: not extracted (a later ingest back-fills it)
+    story: StoryMark | None = None  # None: no wire story (wire.enabled off, or back-filled by a later ingest)

@@ -7,7 +7,7 @@ On the server, beside the chunk collection (vectors, chunk text, filter metadata
 
 * ``<collection>__documents``: one record per document, id = doc_id, its document a JSON of everything
   the registry holds of it (the record with full text, the chunks' offsets and BM25 terms, the event
-  reports; ``Registry.export_document``); a one-number dummy embedding.
+  reports, its wire story; ``Registry.export_document``); a one-number dummy embedding.
 * ``<collection>__log``: the ingest log, id = the sequence number, metadata ``{seq, op, doc_id,
   content_hash}``; every put or delete of a document gets the next number. Writers allocate the numbers
   while holding the server lease (``agent.index.locks.ServerLease``) and write a document's log entry
@@ -27,7 +27,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from agent.errors import DalilError
-from agent.index.records import DocumentEvents, PreparedDocument, StoredReport
+from agent.index.records import DocumentEvents, PreparedDocument, StoredReport, StoryMark
 
 if TYPE_CHECKING:
     from agent.index.store import Registry
@@ -205,4 +205,6 @@ def prepared(record: dict[str, Any]) -> PreparedDocument:
         found = record["events"]
         events = DocumentEvents(found["extractor"], int(found["cited"]), [
             StoredReport(r["type"], r["start"], r["end"], base64.b64decode(r["data"]), list(r["chunk_ids"])) for r in found["reports"]])
-    return PreparedDocument(doc, nodes, terms, events)
+    story = record.get("story")  # absent from a record published by a Dalil without wire copies
+    mark = StoryMark(story["story_id"], base64.b64decode(story["signature"]), tuple(story.get("merges", ()))) if story else None
+    return PreparedDocument(doc, nodes, terms, events, mark)

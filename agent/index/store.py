@@ -24,7 +24,7 @@ import re
 import signal
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +35,7 @@ from agent import runtime
 from agent.config import Settings
 from agent.errors import DalilError
 from agent.index.locks import LeaseWatcher, ServerLease, VectorLease
-from agent.index.records import DocumentEvents, PreparedDocument
+from agent.index.records import DocumentEvents, PreparedDocument, StoryMark
 from agent.safety import mask_url
 
 if TYPE_CHECKING:
@@ -72,14 +72,27 @@ CREATE INDEX IF NOT EXISTS report_chunks_chunk ON report_chunks(chunk_id);
 CREATE TABLE IF NOT EXISTS reports_indexed (
     doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE, extractor TEXT NOT NULL, cited INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS stories (
+    doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE, story_id TEXT NOT NULL, signature BLOB NOT NULL,
+    merged TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stories_story ON stories(story_id);
+CREATE TABLE IF NOT EXISTS story_bands (
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE, key BLOB NOT NULL, PRIMARY KEY (doc_id, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS story_bands_key ON story_bands(key);
 """
 # The registry layout this Dalil reads and writes, kept in SQLite's ``user_version``. A registry
 # from before versioning (user_version 0) is adopted when its tables have exactly these columns.
 # Layout 2 added the event index (``reports``, ``report_chunks``, ``reports_indexed``: see
 # ``agent.events.index``); a layout-1 registry gets the new tables when opened, and the next
-# ingest extracts the reports of its documents (readers compute them in memory meanwhile).
+# ingest extracts the reports of its documents (readers compute them in memory meanwhile). The wire
+# stories (``stories``, ``story_bands``: see ``agent.index.wire``) came without a new layout: a layout-2
+# Dalil without them reads and writes such a registry (a document it rewrites loses its story row with
+# its old rows), and the next ingest with ``wire.enabled`` marks the documents that have none.
 SCHEMA_VERSION = 2
-_COLUMNS = {"documents": 13, "chunks": 9, "meta": 2, "writing": 1, "reports": 7, "report_chunks": 2, "reports_indexed": 3}
+_COLUMNS = {"documents": 13, "chunks": 9, "meta": 2, "writing": 1, "reports": 7, "report_chunks": 2, "reports_indexed": 3,
+            "stories": 4, "story_bands": 2}
 
 
 EventsFn = Callable[[list[tuple[str, int, int]]], "DocumentEvents | None"]
@@ -262,7 +275,7 @@ class Registry:
         return {row[0] for row in self._db.execute("SELECT doc_id FROM writing")}
 
     @contextmanager
-    def document_writer(self, doc: Document, events: EventsFn | None = None,
+    def document_writer(self, doc: Document, events: EventsFn | None = None, story: StoryMark | None = None,
                         ) -> Iterator[Callable[[list[TextNode], list[list[str]]], None]]:
         """Replace the document's rows in one transaction; yields ``add(nodes, terms)`` for chunk batches.
         ``events``, given every chunk's ``(chunk_id, start, end)`` at the end, makes its event reports.
@@ -282,6 +295,8 @@ class Registry:
             found = events(spans) if events is not None else None
             if found is not None:
                 self._insert_events(db, doc.doc_id, found)
+            if story is not None:
+                self._insert_story(db, doc.doc_id, story)
             self._bump(db)
 
     def write_documents(self, batch: list[PreparedDocument]) -> None:
@@ -293,6 +308,8 @@ class Registry:
                 self._insert_chunks(db, item.doc.doc_id, item.nodes, item.terms)
                 if item.events is not None:
                     self._insert_events(db, item.doc.doc_id, item.events)
+                if item.story is not None:
+                    self._insert_story(db, item.doc.doc_id, item.story)
             self._bump(db)
 
     def delete_documents(self, doc_ids: list[str]) -> int:
@@ -333,10 +350,13 @@ class Registry:
                     reports.append({"type": row[1], "start": row[2], "end": row[3], "data": base64.b64encode(row[4]).decode("ascii"),
                                     "chunk_ids": chunk_ids})
                 events = {"extractor": indexed[0], "cited": indexed[1], "reports": reports}
+            marked = self._db.execute("SELECT story_id, signature, merged FROM stories WHERE doc_id = ?", (doc_id,)).fetchone()
         finally:
             self._db.execute("COMMIT")
         fields = {k: v for k, v in dataclasses.asdict(record).items() if k not in ("text", "n_chunks", "ingested_at")}
-        return {"document": fields, "text": record.text, "chunks": chunks, "events": events}
+        story = None if marked is None else {"story_id": marked[0], "signature": base64.b64encode(marked[1]).decode("ascii"),
+                                             "merges": marked[2].split()}
+        return {"document": fields, "text": record.text, "chunks": chunks, "events": events, "story": story}
 
     # --- the event index (``agent.events.index``) -------------------------------------------------
 
@@ -383,6 +403,70 @@ class Registry:
                                    (doc_id, ordinal, report.type, report.start, report.end, report.data)).lastrowid
             db.executemany("INSERT OR IGNORE INTO report_chunks VALUES (?,?)", [(report_id, c) for c in report.chunk_ids])
         db.execute("INSERT OR REPLACE INTO reports_indexed VALUES (?,?,?)", (doc_id, events.extractor, events.cited))
+
+    # --- wire stories (``agent.index.wire``) -----------------------------------------------------
+
+    def story_candidates(self, keys: list[bytes]) -> list[str]:
+        """Documents filed under any of these LSH band keys."""
+        if not keys:
+            return []
+        return [row[0] for row in self._db.execute(f"SELECT DISTINCT doc_id FROM story_bands WHERE key IN ({_marks(keys)})", keys)]
+
+    def story_marks(self, doc_ids: list[str]) -> dict[str, StoryMark]:
+        return {row[0]: StoryMark(row[1], bytes(row[2])) for part in _parts(doc_ids) for row in self._db.execute(
+            f"SELECT doc_id, story_id, signature FROM stories WHERE doc_id IN ({_marks(part)})", part)}
+
+    def stories_of(self, doc_ids: list[str]) -> dict[str, str]:
+        """``doc_id → story_id`` of those of ``doc_ids`` that have a story."""
+        return {row[0]: row[1] for part in _parts(doc_ids) for row in self._db.execute(
+            f"SELECT doc_id, story_id FROM stories WHERE doc_id IN ({_marks(part)})", part)}
+
+    def story_copies(self, doc_ids: list[str]) -> dict[str, list[DocumentRecord]]:
+        """For each of ``doc_ids``, the other documents of its story (without their text), by publication date and file."""
+        found: dict[str, list[DocumentRecord]] = {}
+        for part in _parts(doc_ids):
+            for row in self._db.execute(
+                    "SELECT s.doc_id AS of_doc, d.doc_id, d.source, d.file, d.content_hash, d.published, d.outlet, d.title, d.url,"
+                    " d.language, d.encoding, '' AS text, d.n_chunks, d.ingested_at FROM stories s"
+                    " JOIN stories o ON o.story_id = s.story_id AND o.doc_id != s.doc_id JOIN documents d ON d.doc_id = o.doc_id"
+                    f" WHERE s.doc_id IN ({_marks(part)}) ORDER BY d.published, d.file", part):
+                fields = dict(row)
+                found.setdefault(fields.pop("of_doc"), []).append(DocumentRecord(**fields))
+        return found
+
+    def story_members(self, story_ids: list[str]) -> list[str]:
+        """The documents of these stories."""
+        return [row[0] for part in _parts(story_ids) for row in self._db.execute(
+            f"SELECT doc_id FROM stories WHERE story_id IN ({_marks(part)})", part)]
+
+    def without_story(self) -> list[str]:
+        """Documents with no story row, in the order they were ingested."""
+        return [row[0] for row in self._db.execute(
+            "SELECT d.doc_id FROM documents d LEFT JOIN stories s ON s.doc_id = d.doc_id WHERE s.doc_id IS NULL ORDER BY d.rowid")]
+
+    def write_stories(self, found: list[tuple[str, str, StoryMark]]) -> int:
+        """Store ``(doc_id, content_hash, mark)`` of documents already in the registry (a back-fill); a document since
+        changed or removed is skipped. A new generation: which passages count as copies changes. Returns how many."""
+        written = 0
+        with self.transaction() as db:
+            for doc_id, content_hash, mark in found:
+                row = db.execute("SELECT content_hash FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+                if row is not None and row[0] == content_hash:
+                    self._insert_story(db, doc_id, mark)
+                    written += 1
+            if written:
+                self._bump(db)
+        return written
+
+    @staticmethod
+    def _insert_story(db: sqlite3.Connection, doc_id: str, mark: StoryMark) -> None:
+        from agent.index.wire import band_keys
+
+        if mark.merges:  # the stories it joined become its story (story ids have no spaces: "s-" and a hex digest)
+            db.execute(f"UPDATE stories SET story_id = ? WHERE story_id IN ({_marks(list(mark.merges))})", (mark.story_id, *mark.merges))
+        db.execute("INSERT OR REPLACE INTO stories VALUES (?,?,?,?)", (doc_id, mark.story_id, mark.signature, " ".join(mark.merges)))
+        db.execute("DELETE FROM story_bands WHERE doc_id = ?", (doc_id,))
+        db.executemany("INSERT OR IGNORE INTO story_bands VALUES (?,?)", [(doc_id, key) for key in band_keys(mark.signature)])
 
     def finish_writing(self, doc_ids: list[str]) -> None:
         """Strike documents off the ``writing`` list: their vectors and rows are complete."""
@@ -664,18 +748,26 @@ class Store:
         if nodes:
             self._add_vectors(nodes)
         _crash_point("vectors-added")
+        renamed = self._renamed([item.story for item in batch])
         self.registry.write_documents(batch)
         _crash_point("rows-committed")
-        self._finish_writing(doc_ids, stale)
+        self._finish_writing(doc_ids, stale, renamed)
+
+    def _renamed(self, stories: list[StoryMark | None]) -> list[str]:
+        """With a server: the stored documents whose wire story these marks join into theirs (republished with them)."""
+        merged = sorted({m for mark in stories if mark is not None for m in mark.merges})
+        return self.registry.story_members(merged) if merged and self.settings.store.url else []
 
     @contextmanager
-    def writing(self, doc: Document, events: EventsFn | None = None) -> Iterator[Callable[[list[TextNode], list[list[str]]], None]]:
+    def writing(self, doc: Document, events: EventsFn | None = None,
+                story: StoryMark | None = None) -> Iterator[Callable[[list[TextNode], list[list[str]]], None]]:
         """Store one (very large) document in batches, with the same order as ``write_documents``:
         vectors added batch by batch, registry rows (and the event reports ``events`` makes from the
         chunk spans) committed at the end, then the old vectors deleted."""
         old = self._begin_writing([doc.doc_id], [])
+        renamed = self._renamed([story])
         written: set[str] = set()
-        with self.registry.document_writer(doc, events) as add_rows:
+        with self.registry.document_writer(doc, events, story) as add_rows:
 
             def add(nodes: list[TextNode], terms: list[list[str]]) -> None:
                 if nodes:
@@ -686,7 +778,7 @@ class Store:
                     written.update(ids)
 
             yield add
-        self._finish_writing([doc.doc_id], old - written)
+        self._finish_writing([doc.doc_id], old - written, renamed)
 
     def _begin_writing(self, doc_ids: list[str], new_ids: list[str]) -> set[str]:
         """List the documents as being written and clear what must go before their new vectors are
@@ -701,10 +793,12 @@ class Store:
         _crash_point("replaced-deleted")
         return old.difference(new_ids)
 
-    def _finish_writing(self, doc_ids: list[str], stale: set[str]) -> None:
+    def _finish_writing(self, doc_ids: list[str], stale: set[str], renamed: list[str] | None = None) -> None:
         self._delete_vectors(sorted(stale))
         _crash_point("stale-deleted")
-        self._publish([("put", d) for d in doc_ids])  # before they are struck off: a crash before it redoes them
+        # before they are struck off: a crash before it redoes them; with them, the documents whose wire story
+        # was joined into another one by these (their records on the server say which story they are in)
+        self._publish([("put", d) for d in doc_ids + [r for r in renamed or [] if r not in doc_ids]])
         self.registry.finish_writing(doc_ids)
 
     def reset_vectors(self) -> Path | None:
@@ -998,7 +1092,7 @@ def _parts(items: list[str], size: int = 900) -> Iterator[list[str]]:
         yield items[start:start + size]
 
 
-def _marks(items: list[str]) -> str:
+def _marks(items: Sequence[object]) -> str:
     return ",".join("?" * len(items))
 
 

@@ -6,7 +6,9 @@ Unchanged files cost one hash comparison; a changed file replaces its old chunks
 duplicates are skipped. Large runs chunk and embed in a worker process while this one
 writes, so both cores work. Each written document's event reports (``agent.events.index``)
 are extracted here (or in the worker) and committed with its rows; documents the event index
-lacks are back-filled at the end.
+lacks are back-filled at the end. With ``wire.enabled``, each written document is marked with its wire
+story (``agent.index.wire``: copies of one agency text share one) in the same commit; documents without
+one (ingested with it off) are marked at the end.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import Document, TextNode
 
 from agent.index.nodes import chunk_node
-from agent.index.records import DocumentEvents, PreparedDocument
+from agent.index.records import DocumentEvents, PreparedDocument, StoryMark
 from agent.index.store import Store
+from agent.index.wire import WireMatcher
+from agent.index.wire import backfill as backfill_stories
 from agent.ingest.chunking import ArabicSentenceChunker, token_counter
 from agent.ingest.readers import DEFAULT_MAX_BYTES, ReadError, discover, iter_files
 from agent.text.lexicon import Analyzer
@@ -53,6 +57,7 @@ class IngestReport:
     seconds: float = 0.0
     load_seconds: float = 0.0  # part of ``seconds``: importing Chroma's client and loading the tokenizer
     bm25_seconds: float = 0.0  # part of ``seconds``: bringing the BM25 index up to date at the end
+    wire_seconds: float = 0.0  # part of ``seconds``: finding wire copies (``agent.index.wire``)
     encodings: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -61,7 +66,7 @@ class IngestReport:
             "duplicates": [{"file": f, "same_as": s} for f, s in self.duplicates],
             "chunks": self.chunks, "errors": [{"path": e.path, "reason": e.reason} for e in self.errors],
             "seconds": round(self.seconds, 3), "load_seconds": round(self.load_seconds, 3),
-            "bm25_seconds": round(self.bm25_seconds, 3), "encodings": self.encodings,
+            "bm25_seconds": round(self.bm25_seconds, 3), "wire_seconds": round(self.wire_seconds, 3), "encodings": self.encodings,
         }
 
 
@@ -138,7 +143,8 @@ def ingest_paths(
         if first is not None:  # only a run with work to do loads them
             report.load_seconds = _load_libraries(store, preparer)
             todo = chain([first], todo)
-        pending = _Pending(store, preparer, _indexer(store, preparer))
+        wire = WireMatcher(store.registry, store.settings.wire.threshold) if store.settings.wire.enabled else None
+        pending = _Pending(store, preparer, _indexer(store, preparer), wire)
         if worker_settings is not None and sum(_size(f) for f in files) >= worker_min_bytes:
             _with_worker(todo, pending, preparer, worker_settings, report)
         else:
@@ -150,6 +156,9 @@ def ingest_paths(
             from agent.events.index import backfill
 
             backfill(store, pending.indexer)
+        if wire is not None:  # documents ingested with wire.enabled off (or by a Dalil without it)
+            backfill_stories(store.registry, wire)
+            report.wire_seconds = wire.seconds
         bm25_started = time.perf_counter()
         store.bm25(writer=True)  # once per run, not per file; also repairs an index a crash left stale
         report.bm25_seconds = time.perf_counter() - bm25_started
@@ -239,8 +248,8 @@ def _to_ingest(files: list[Path], store: Store, report: IngestReport, progress: 
 class _Pending:
     """Documents chunked but not yet stored, written together once they reach ``BATCH`` chunks."""
 
-    def __init__(self, store: Store, preparer: Preparer, indexer: EventIndexer | None = None) -> None:
-        self.store, self.preparer, self.indexer = store, preparer, indexer
+    def __init__(self, store: Store, preparer: Preparer, indexer: EventIndexer | None = None, wire: WireMatcher | None = None) -> None:
+        self.store, self.preparer, self.indexer, self.wire = store, preparer, indexer, wire
         self.items: list[PreparedDocument] = []
         self.doc_ids: set[str] = set()
         self.chunks = 0
@@ -267,6 +276,9 @@ class _Pending:
             for item in self.items:
                 if item.events is None:
                     item.events = self.indexer.document(item.doc, _spans(item.nodes))
+        if self.wire is not None:  # in input order: a story's first copy comes before the others
+            for item in self.items:
+                item.story = _story(self.wire, item.doc)
         self.store.write_documents(self.items)
         self.written += self.chunks
         self.items, self.doc_ids, self.chunks = [], set(), 0
@@ -282,10 +294,15 @@ def _chunk_or_stream(item: _Todo, pending: _Pending, preparer: Preparer, report:
     pending.flush()
     indexer = pending.indexer
     events = None if indexer is None else lambda spans: indexer.document(item.doc, spans)
-    with pending.store.writing(item.doc, events) as add:
+    story = None if pending.wire is None else _story(pending.wire, item.doc)
+    with pending.store.writing(item.doc, events, story) as add:
         for batch in batched(chain(head, chunks), BATCH):
             add(batch, preparer.finish(batch))
             report.chunks += len(batch)
+
+
+def _story(wire: WireMatcher, doc: Document) -> StoryMark:
+    return wire.mark(doc.doc_id, doc.text, doc.metadata["content_hash"])
 
 
 def _spans(nodes: list[TextNode]) -> list[tuple[str, int, int]]:

@@ -2,6 +2,6 @@
 
 Takes a question and a ``Store``; returns a ``QuestionFrame`` (``question``: what is asked,
 names, dates, event kind), ranked ``NodeWithScore`` passages (``retrieve``: dense, BM25 or
-hybrid, with date and outlet filters) and the events of the event index the frame matches,
+hybrid, with date and outlet filters; ``copies``: one passage per wire story and content) and the events of the event index the frame matches,
 with their passages (``grounding``).
 """

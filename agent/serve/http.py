@@ -452,6 +452,7 @@ class IngestReply(BaseModel):
     seconds: float
     load_seconds: float
     bm25_seconds: float
+    wire_seconds: float = 0.0
     encodings: dict[str, str]
 
 
