@@ -226,12 +226,11 @@ class Dalil:
                 fusion=r.fusion,
             )
             hits = retrieve(retriever, query)
-        hits = self._ground(frame, hits, fetch)
-        if collapse:
+        if collapse:  # before grounding, which then works on the k passages a store without copies would give
             from agent.retrieval.copies import CollapseCopies
 
             hits = CollapseCopies(self.store.registry.stories_of).postprocess_nodes(hits)
-        return hits[:top_k]
+        return self._ground(frame, hits[:top_k], top_k)
 
     def also_carried_by(self, doc_ids: list[str]) -> dict[str, list[Carrier]]:
         """For each of ``doc_ids``, the other articles of its wire story (the outlets that also carried it)."""
