@@ -1026,3 +1026,12 @@ def test_colloquial_arabic_asks_what_msa_asks(dalil: Dalil, question: str, reaso
 def test_a_capital_that_starts_a_sentence_is_not_an_unknown_name() -> None:
     assert frame("The 16 August call was about the truce. Since when had it been in force?").names_unknown == []
     assert frame("What did they say about Zanzibar?").names_unknown == ["Zanzibar"]
+
+
+def test_a_leading_when_clause_and_the_day_before_an_event(dalil: Dalil) -> None:
+    assert frame("When the US froze contacts with Russia, which channel did Kerry say would stay open?").asks == "what"
+    assert frame("When did Lavrov and Kerry speak, and what did they discuss?").asks == "when"
+    f = frame("The day before the Saturday call on Aleppo, Kerry phoned Lavrov without progress on restoring the ceasefire. What date was that?")
+    assert (f.relation, f.relation_event, f.relation_days) == ("before", "call", 1)  # the call named first, not the ceasefire
+    answer = dalil.ask("The day before the Saturday call on Aleppo, the State Department said Kerry had phoned Lavrov. On what date?")
+    assert answer.about == "the phone call of Friday 30 September 2016", answer.answer

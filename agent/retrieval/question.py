@@ -361,6 +361,8 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
 
 # "What was Putin responding to when he …", "How did Obama react when …": a "when" inside the question
 # is a clause of it, not what it asks; a question that starts with another question word asks that
+_AUX = r"(did|does|do|was|were|is|are|has|had|would|will|could|can)"
+_LEADING_WHEN = re.compile(rf"^when (?!{_AUX}\b).*?\b(?P<wh>what|which|who|whom|how|why|where)\b(?=(?: \w+)? {_AUX}\b)")
 _SUBORDINATE_WHEN = re.compile(r"(?<!^)(?<!\band )\bwhen\b(?! and\b)")
 _OTHER_START = re.compile(r"^(what|how|why|who|whom|which|where|did|does|do|was|were|is|are)\b")
 
@@ -374,6 +376,9 @@ _NOT_WHO_START = re.compile(r"^(on |in |at |for |by |according to \w+ )?(exactly
 def _main_clause(norm: str) -> str:
     if _NOT_WHO_START.match(norm):
         norm = _DESCRIBED_INITIATOR.sub(" ", norm)
+    lead = _LEADING_WHEN.match(norm)  # "When the US froze contacts, what channel did Kerry keep open?": asks what
+    if lead:
+        return norm[lead.start("wh"):]
     when = re.search(r"\bwhen\b", norm)
     # "Apart from Syria, which dossiers came up when they spoke": another question word before it asks
     asked_before = when is not None and _ASKED_BEFORE.search(norm[:when.start()])
@@ -459,9 +464,10 @@ def _event_kind(norm: str) -> EventKind | None:
     return min(found)[1] if found else None
 
 
-_COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+_COUNTS = {"a": 1, "the": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
            "يوم": 1, "يوما": 1, "يومين": 2, "ثلاثه": 3, "اربعه": 4, "خمسه": 5, "سته": 6, "سبعه": 7}
-_OFFSET = re.compile(r"\b(?P<n>\d+|a|one|two|three|four|five|six|seven) (?P<unit>days?|weeks?) (?P<word>before|after|earlier than|later than"
+_OFFSET = re.compile(r"\b(?P<n>\d+|a|one|two|three|four|five|six|seven|the(?= day\b)) (?P<unit>days?|weeks?) "
+                     r"(?P<word>before|after|earlier than|later than"
                      r"|later|earlier)"
                      r"(?P<target>.*)$"
                      r"|(^|\s)(و|ف)?(?P<word2>قبل|بعد) (?P<n2>يومين|يوما|يوم|\d+|ثلاثه|اربعه|خمسه|سته|سبعه|اسبوعين|اسبوع)"
@@ -469,6 +475,12 @@ _OFFSET = re.compile(r"\b(?P<n>\d+|a|one|two|three|four|five|six|seven) (?P<unit
                      # "قبل مكالمة السبت بيوم": the count after the event
                      r"|(^|\s)(?P<word3>قبل|بعد) (?P<target3>(?:\S+ ){1,3}?)(?P<n3>بيوم|بيومين|باسبوع|باسبوعين)(\s|$)")
 _AFTER_COUNTS = {"بيوم": 1, "بيومين": 2, "باسبوع": 7, "باسبوعين": 14}
+
+
+def _first_event(text: str) -> EventKind | None:
+    """The kind of the event ``text`` names first ("the Saturday call, … restoring the ceasefire": a call)."""
+    found = [(m.start(), k) for k, pattern in _EVENT_RE if (m := pattern.search(text))]
+    return min(found)[1] if found else None
 
 
 def _offset_relation(frame: QuestionFrame, norm: str) -> bool:
@@ -481,7 +493,7 @@ def _offset_relation(frame: QuestionFrame, norm: str) -> bool:
     target = m.group("target") or m.group("target2") or m.group("target3") or ""
     # "two days later a call", "وبعد يومين جرى اتصال" (no "من"): what follows the count is the event asked about
     counts_on = word in ("later", "earlier") or (m.group("word2") is not None and m.group("from") is None)
-    kind = None if counts_on else next((k for k, pattern in _EVENT_RE if pattern.search(target)), None)
+    kind = None if counts_on else _first_event(target)
     if kind is None:  # "أعلنت واشنطن التعليق يوم الاثنين، وجرى اتصال بعد يومين", "… on Monday; two days later a call":
         # the anchor came first; the event asked about is the last one named before the count, or the next one after it
         before = sorted((mention.start(), k) for k, pattern in _EVENT_RE for mention in pattern.finditer(norm[:m.start()]))
