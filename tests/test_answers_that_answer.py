@@ -1023,6 +1023,10 @@ def test_colloquial_arabic_asks_what_msa_asks(dalil: Dalil, question: str, reaso
         assert answer.abstained and reason in answer.warnings, (answer.warnings, answer.answer)
 
 
+def test_shu_ism_asks_a_name_as_ma_ism_does() -> None:
+    assert (frame("شو اسم أكبر مستشفى بشرق حلب؟").attribute, frame("ما اسم أكبر مستشفى في شرق حلب؟").attribute) == ("name", "name")
+
+
 def test_a_capital_that_starts_a_sentence_is_not_an_unknown_name() -> None:
     assert frame("The 16 August call was about the truce. Since when had it been in force?").names_unknown == []
     assert frame("What did they say about Zanzibar?").names_unknown == ["Zanzibar"]

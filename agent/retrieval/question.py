@@ -172,7 +172,7 @@ def as_written(word: str, question: str) -> str:
 
 # "what is the name of the largest hospital", "ما اسم أكبر مستشفى": the noun whose name is asked for
 _NAME_OF = re.compile(r"\bname of (the )?(?P<en>(\w+ ){0,3}\w+)|^(please )?name (the )?(?P<en2>(\w+ ){0,4}\w+)"
-                      r"|(^|\s)(ما|وما) (هو )?اسم (?P<ar>\S+( \S+)?)")
+                      r"|(^|\s)(ما|وما|شو|ايش|شنو) (هو )?اسم (?P<ar>\S+( \S+)?)")
 
 
 def _before_function_word(words: list[str]) -> list[str]:
