@@ -723,6 +723,9 @@ def _absent_share(weights: dict[Concept, float], document_frequency: Callable[[s
     def present(c: Concept) -> bool:
         if any(document_frequency(t) for t in c.alternatives):
             return True
+        # an article's form with a clitic Snowball keeps: "promise" → وعود, the article's "بوعودها" (بوعود)
+        if any(document_frequency(p + t) for t in c.alternatives if arabic.is_arabic(t) and len(t) > 2 for p in "بلو"):
+            return True
         if not arabic.is_arabic(c.word):
             return False
         # the word without a clitic too: "باستخدامها" is the articles' "استخدام"

@@ -41,6 +41,7 @@ QUESTION_WORDS = frozenset((
     "the a an of in on at to for by with about and or according "
     # words that frame a question about the articles rather than ask for content
     "المقالات المقاله المقال الخبر الاخبار المصادر تذكر يذكر ذكرت تشير يشير تنقل نقلت بحسب وفق وفقا تاريخ الروايات الروايه اسم اسما "
+    "مقال مقاله روايه "
     "article articles report reports reported mention mentioned mentions say says said date source sources "
     # colloquial question and function words (Levantine, Gulf, Egyptian) analysts also type
     "مين ومين اللي شو ايش وين ليش امتى امتي قديش اديش ازاي ليه عشان علشان هاد هادا هاي هذي يعني ولا بدو "
