@@ -481,6 +481,7 @@ class Dalil:
                      attribute=frame.attribute, lasting=frame.event if frame.lasts else None, people=people, speaker=speaker,
                      counted=frozenset(t for c in self.analyzer.concepts(frame.counted or "") for t in c.alternatives),
                      counted_word=as_written(frame.counted or "", frame.question), realized=frame.realized, verbatim=frame.verbatim,
+                     describes=frame.describes,
                      head=frozenset(t for c in self.analyzer.concepts(frame.head or "") for t in c.alternatives
                                     if len(t) > 3),  # "العقوبات": عقوب, عقوبا (not عقب, "after")
                      counted_head=frozenset(t for c in self.analyzer.concepts(frame.counted_head or "") for t in c.alternatives),

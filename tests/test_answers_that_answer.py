@@ -1047,3 +1047,12 @@ def test_a_word_the_articles_give_only_with_a_clitic_is_not_absent(dalil: Dalil)
     answer = dalil.ask("According to the 5 October article, what promise did Moscow say Washington had broken?")
     assert "most of what the question asks about is in no article" not in answer.warnings
     assert {c.published for c in answer.citations} <= {"2016-10-05"}
+
+
+def test_how_a_speaker_described_something_prefers_his_quoted_words(dalil: Dalil) -> None:
+    """Toner's words on the fighting around Aleppo: «الأسطوانة المشروخة» (a broken record), inside his quotation;
+    his other sentence naming CNN in quotation marks ("سي إن إن") gives no description."""
+    assert frame("What image did Mark Toner use for the fighting around Aleppo?").describes
+    assert not frame("What did Mark Toner say about Aleppo?").describes
+    answer = dalil.ask("Which image did Mark Toner use for the fighting by both sides in Aleppo?")
+    assert any("الأسطوانة المشروخة" in c.quote for c in answer.citations), answer.answer

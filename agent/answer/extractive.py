@@ -360,6 +360,7 @@ class Slots:
     verbatim: bool = False  # "what did X say, verbatim": only a sentence quoting them in quotation marks gives it
     realized: bool = False  # "what sanctions did Washington actually impose": a sentence that only weighs them does not answer
     head: frozenset[str] = frozenset()  # the search terms of the noun a what-question asks for ("sanctions")
+    describes: bool = False  # "how did Toner describe it": the speaker's sentence giving words in quotation marks first
     office: tuple[str, str] | None = None  # ("وزير الخارجية التركي", "ترك"): an office a passage must name, and its country's stem
     about: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end): the evidence of the event the answer is about
     rivals: tuple[tuple[str, int, int], ...] = ()  # the evidence of the other events of its kind
@@ -437,6 +438,8 @@ def extractive_answer(
         bonus = SLOT_BONUS if fills_slot(slots.asks, c.text) else 0.0
         if says(c):
             bonus += SLOT_BONUS
+            if slots.describes and _gives_description(c.text):  # "how did Toner describe it": his words, quoted
+                bonus += SLOT_BONUS
         if slots.attribute and states_attribute(slots.attribute, c.text):
             bonus += SLOT_BONUS
         return (round(c.coverage + bonus, 6), -c.rank, -c.start)
@@ -664,6 +667,16 @@ def _went_on_from(cand: Candidate, previous: Callable[[Candidate], Candidate | N
         return previous(cand)
     before = previous(cand)
     return before if before is not None and _opens_quote(before.text) and not _opens_quote(cand.text) else None
+
+
+_QUOTED = re.compile(r"«([^»]*)»|“([^”]*)”|\"([^\"]*)\"")
+QUOTED_WORDS = 2  # words in quotation marks that can describe ("الأسطوانة المشروخة"); a name quoted alone is one word
+
+
+def _gives_description(text: str) -> bool:
+    """Whether ``text`` quotes words of a description: a quotation of a few words or more, not a name ("سي إن إن")."""
+    return any(len(words := "".join(g for g in m.groups() if g).split()) >= QUOTED_WORDS and not all(len(w) <= 2 for w in words)
+               for m in _QUOTED.finditer(text))
 
 
 def _opens_quote(text: str) -> bool:

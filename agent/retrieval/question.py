@@ -238,6 +238,8 @@ class QuestionFrame(BaseModel):
                                "suspended on Monday; two days later a call'): a weekday then dates the anchor")
     nearest: bool = Field(default=False, description="one event is asked for: the nearest one before or after the anchor")
     verbatim: bool = Field(default=False, description="'what exactly did X say', 'حرفياً': their words in quotation marks")
+    describes: bool = Field(default=False, description="'how did Toner describe …', 'what image did he use', 'كيف وصف': the "
+                            "speaker's own words in quotation marks answer best")
     wants_day: bool = Field(default=False, description="'on what date exactly', 'في أي تاريخ تحديداً': a month does not answer")
     from_pinned: bool = Field(default=False, description="the relation's anchor is the event the date or weekday pins "
                               "('the call before the Saturday call', 'an earlier call that month'), not the first of its kind")
@@ -329,6 +331,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     frame.office, frame.office_country = _office(question, norm, analyzer)
     frame.wants_day = frame.asks == "when" and bool(_WANTS_DAY.search(norm))
     frame.verbatim = frame.speaker is not None and bool(_VERBATIM.search(norm))
+    frame.describes = frame.speaker is not None and bool(_DESCRIBES.search(norm))
     named = _NAME_OF.search(norm)
     if named and named.group("en2") and _counted_name(named.group("en2")) not in ROLE_NOUNS:
         named = None  # "Name the calls Kerry initiated" lists calls; "Name the official who …" asks a name
@@ -392,7 +395,7 @@ _ASKED_BEFORE = re.compile(r"\b(what|which|who|whom|how|why|where)\b")
 _SPEECH_QUESTION = re.compile(
     r"\b(?:what|how|which \w+) (?:exactly |precisely )?(?:did|does|do|has|had|would|was) (?P<who>(?:\S+ ){1,6}?)"
     r"(?:say|said|tell|told|stress|warn|announce|think|react|"
-    r"respond|reply|describe|characteri[sz]e|liken|compare|demand|want|ask|accuse|claim|mean|urge|propose|suggest|insist|argue)\b"
+    r"respond|reply|describe|characteri[sz]e|liken|compare|demand|want|ask|accuse|claim|mean|urge|propose|suggest|insist|argue|use)\b"
     r"|(?:^|\s)(?:ماذا|ما الذي|بماذا|بم|كيف|ما) (?:قال|قالت|قاله|قالته|ابلغ|ابلغت|اكد|اكدت|اعلن|اعلنت|صرح|صرحت|حذر|حذرت|رد|ردت|وصف|"
     r"وصفت|طالب|طالبت|اقترح|اقترحت|اتهم|اتهمت|يريد|تريد|اراد|ارادت|عرض|عرضت|اوضح|اوضحت|اضاف|اضافت|علق|علقت) (?P<who2>(?:\S+ ?){1,6})"
     )
@@ -420,6 +423,9 @@ def _speaker(norm: str, analyzer: Analyzer) -> str | None:
 
 _VERBATIM = re.compile(r"\b(verbatim|word for word|exact words|in (his|her|their) own words|literally)\b"
                        r"|(^|\s)(حرفيا|بالحرف|نص كلام|بالنص)(\s|$)")
+_DESCRIBES = re.compile(r"\b(describe|characteri[sz]e|portray|depict|liken|compare)\w*\b"
+                        r"|\b(what|which) (\w+ )?(image|metaphor|analogy|phrase|expression|words?|term|description|comparison)\b"
+                        r"|(^|\s)(كيف|بماذا|بم) (وصف|وصفت|يصف|تصف|شبه|شبهت)(\s|$)|(^|\s)(الوصف|التشبيه|العباره|التعبير)(\s|$)")
 _WANTS_DAY = re.compile(r"\b(what|which) (exact |precise )?(date|day)\b|\bon what (date|day)\b|\bexact(ly)? (date|day|when)\b"
                         r"|(^|\s)(في )?(اي|ايه|باي) (يوم|تاريخ)|(^|\s)(تحديدا|بالتحديد|بالضبط)(\s|$)")
 _REALIZED = re.compile(r"\b(actually|in fact|in practice|really|end(ed)? up|eventually|in the end)\b"
