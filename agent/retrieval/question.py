@@ -393,7 +393,8 @@ _ASKED_BEFORE = re.compile(r"\b(what|which|who|whom|how|why|where)\b")
 
 # "What did Kerry tell Lavrov", "How did Obama react", "ماذا قال لافروف لكيري": whose words are asked for
 _SPEECH_QUESTION = re.compile(
-    r"\b(?:what|how|which \w+) (?:exactly |precisely )?(?:did|does|do|has|had|would|was) (?P<who>(?:\S+ ){1,6}?)"
+    r"\b(?:what(?: image| metaphor| words?| phrase| term)?|how|which \w+) (?:exactly |precisely )?(?:did|does|do|has|had|would|was) "
+    r"(?P<who>(?:\S+ ){1,6}?)"
     r"(?:say|said|tell|told|stress|warn|announce|think|react|"
     r"respond|reply|describe|characteri[sz]e|liken|compare|demand|want|ask|accuse|claim|mean|urge|propose|suggest|insist|argue|use)\b"
     r"|(?:^|\s)(?:ماذا|ما الذي|بماذا|بم|كيف|ما) (?:قال|قالت|قاله|قالته|ابلغ|ابلغت|اكد|اكدت|اعلن|اعلنت|صرح|صرحت|حذر|حذرت|رد|ردت|وصف|"
