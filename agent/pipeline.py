@@ -209,9 +209,8 @@ class Dalil:
         if frame.published_on is not None and not filters:  # "in the 5 October piece": that day's articles, if any
             from agent.retrieval.retrieve import SearchFilters
 
-            day = SearchFilters(date_from=frame.published_on, date_to=frame.published_on)
-            if any(d.published == frame.published_on.isoformat() for d in self.store.registry.documents(with_text=False)):
-                filters = day
+            if self.store.registry.has_published(frame.published_on):
+                filters = SearchFilters(date_from=frame.published_on, date_to=frame.published_on)
         collapse = self.settings.wire.enabled
         fetch = min(top_k * 3, 200) if collapse else top_k  # so that k passages are left once wire copies are dropped
         with self.store.vectors_in_use() as busy:

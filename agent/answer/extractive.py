@@ -98,10 +98,10 @@ _TIME_OF_DAY = re.compile(r"\d{1,2}[:.]\d{2}|(^|\s)(و|ب|في)?(ال)?(ساعه
 _DURATION = re.compile(r"دقيق|دقائق|(^|\s)ساع|استمر|(^|\s)دام|minute|hour")
 # a stated duration needs its unit ("استمر" alone is also "لمزيد من الاستمرار في العمل")
 _SHORT_UNIT = re.compile(r"(^|\s)(ب|ل)?(ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات)(?=\W|$)|\b(minutes?|hours?)\b")
-_DURATION_UNIT = re.compile(r"(^|\s)(ب|ل)?(ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات|يومين|ايام|اسبوع|اسبوعين|اسابيع|"
-                            r"شهر|شهرين|اشهر|شهور|سنه|سنتين|سنوات|عام|عامين|اعوام)(?=\W|$)|\b(minutes?|hours?|days|weeks?|months?|years?)\b")
-_SINCE = re.compile(r"(^|\s)منذ\s+((اكثر|اقل) من\s+|نحو\s+|قرابه\s+|حوالي\s+)?(\S+\s+)?(ال)?(يومين|ايام|اسبوع|اسبوعين|"
-                    r"اسابيع|شهر|شهرين|اشهر|شهور|سنه|سنتين|سنوات|عام|عامين|اعوام)(?=\W|$)"
+_LONG_UNITS = "يومين|ايام|اسبوع|اسبوعين|اسابيع|شهر|شهرين|اشهر|شهور|سنه|سنتين|سنوات|عام|عامين|اعوام"  # days and up
+_DURATION_UNIT = re.compile(rf"(^|\s)(ب|ل)?(ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات|{_LONG_UNITS})(?=\W|$)"
+                            r"|\b(minutes?|hours?|days|weeks?|months?|years?)\b")
+_SINCE = re.compile(rf"(^|\s)منذ\s+((اكثر|اقل) من\s+|نحو\s+|قرابه\s+|حوالي\s+)?(\S+\s+)?(ال)?({_LONG_UNITS})(?=\W|$)"
                     r"|\bfor (more than |over |about |nearly )?(a|two|three|several|\d+) (days|weeks?|months?|years?)\b")
 _PLACE = re.compile(r"(^|\s)(في|من|الى)\s+(مدينه|العاصمه|حلب|دمشق|موسكو|واشنطن|جنيف|نيويورك|لوزان)")
 

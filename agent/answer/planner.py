@@ -435,7 +435,7 @@ _DECISIVE = ("the articles never mention", "only as weighed or planned", "no pas
 
 
 def _decisive(answer: Answer) -> bool:
-    return any(w.startswith(_DECISIVE) or any(d in w for d in _DECISIVE) for w in answer.warnings)
+    return any(d in w for w in answer.warnings for d in _DECISIVE)
 
 
 def _answer(frame: QuestionFrame, about: str | None, sentences: list[AnswerSentence], citations: list[Citation],

@@ -270,6 +270,11 @@ class Registry:
         except ValueError:
             return None
 
+    def has_published(self, day: dt.date) -> bool:
+        """Whether an article in the store was published on ``day``: one query, not every record read into Python."""
+        row = self._db.execute("SELECT 1 FROM documents WHERE published = ? LIMIT 1", (day.isoformat(),)).fetchone()
+        return row is not None
+
     def unfinished(self) -> set[str]:
         """Documents whose vectors a crashed run may have left half-written: they are redone, whatever their hash."""
         return {row[0] for row in self._db.execute("SELECT doc_id FROM writing")}

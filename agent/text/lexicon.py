@@ -163,11 +163,9 @@ def _inflections(word: str, stem: str) -> set[str]:
     # the article's "يحملون" (يحمل) meet only through these; three-letter stems only (a root, not a noun's pattern)
     # (a leading ت is also a perfect's own pattern, تطرّق, so only ي is taken off)
     noun = re.match(r"^(و|ف)?(ال|بال|لل|كال|ب|ل|ك)", word) is not None  # "القدم" is no verb (its تقدم would be "progress")
-    if noun:
-        return out - {stem}
-    if len(stem) == 3 and stem[0] not in "يتنا" and stem[-1] not in "ةه":
+    if not noun and len(stem) == 3 and stem[0] not in "يتنا" and stem[-1] not in "ةه":
         out.update({"ي" + stem, "ت" + stem})
-    elif len(stem) == 4 and stem[0] == "ي":
+    elif not noun and len(stem) == 4 and stem[0] == "ي":
         out.add(stem[1:])
     return out - {stem}
 
