@@ -549,7 +549,7 @@ def _relation(frame: QuestionFrame, norm: str) -> None:
     for m in _RELATION.finditer(norm):
         word = m.group(1) or m.group(4)
         target = m.group(2) or m.group(5) or ""
-        kind = next((k for k, pattern in _EVENT_RE if pattern.search(target)), None)
+        kind = _first_event(target)
         if kind is not None and kind != "statement":
             frame.relation = "before" if word in ("before", "prior to", "قبل") else "after"
             frame.relation_event = kind
