@@ -135,6 +135,13 @@ class ChunkRecord:
     outlet: str | None
 
 
+def _unchanged(db: sqlite3.Connection, doc_id: str, content_hash: str) -> bool:
+    """Whether ``doc_id`` is still in the registry with ``content_hash`` (a back-fill skips a document since changed
+    or removed)."""
+    row = db.execute("SELECT content_hash FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+    return row is not None and row[0] == content_hash
+
+
 class Registry:
     """SQLite registry of documents and chunks, next to the vectors."""
 
@@ -377,8 +384,7 @@ class Registry:
         written = 0
         with self.transaction() as db:
             for doc_id, content_hash, events in found:
-                row = db.execute("SELECT content_hash FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
-                if row is not None and row[0] == content_hash:
+                if _unchanged(db, doc_id, content_hash):
                     self._insert_events(db, doc_id, events)
                     written += 1
         return written
@@ -455,8 +461,7 @@ class Registry:
         written = 0
         with self.transaction() as db:
             for doc_id, content_hash, mark in found:
-                row = db.execute("SELECT content_hash FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
-                if row is not None and row[0] == content_hash:
+                if _unchanged(db, doc_id, content_hash):
                     self._insert_story(db, doc_id, mark)
                     written += 1
             if written:
