@@ -37,7 +37,7 @@ from agent.text.arabic import is_arabic
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
-    from llama_index.core.schema import NodeWithScore
+    from llama_index.core.schema import NodeWithScore, TextNode
 
     from agent.answer.extractive import ArticleSentences, Slots
     from agent.answer.llm import ChatClient
@@ -583,7 +583,9 @@ class Dalil:
         wanted = list(dict.fromkeys(c for e in events for c in sorted(event_chunks(e))))
         have = {h.node.node_id for h in hits}
         floor = min((h.score or 0.0 for h in hits), default=0.0)
-        added = [NodeWithScore(node=n, score=floor) for n in self.store.registry.nodes([c for c in wanted if c not in have]).values()]
+        missing = self.store.registry.nodes([c for c in wanted if c not in have]).values()
+        # in reading order (the article's day, file name, place in it): ids hash the file's path, so their order would differ by folder
+        added = [NodeWithScore(node=n, score=floor) for n in sorted(missing, key=_reading_order)]
         first = [h for h in hits if h.node.node_id in wanted] + added
         return (first + [h for h in hits if h.node.node_id not in wanted])[:top_k]
 
@@ -595,6 +597,11 @@ class Dalil:
                 raise DalilError(f"the corpus on the Chroma server {mask_url(self.settings.store.url)} is empty: "
                                  "run `dalil ingest seeds` first")
             raise DalilError(f"the store at {self.settings.store.path} is empty: run `dalil ingest seeds` first")
+
+
+def _reading_order(node: TextNode) -> tuple[str, str, int]:
+    meta = node.metadata
+    return (str(meta.get("published") or ""), str(meta.get("file") or ""), int(meta.get("start_char") or 0))
 
 
 def _first_words(text: str, words: int = 8) -> str:
