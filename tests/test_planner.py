@@ -141,3 +141,29 @@ def test_someone_who_placed_no_call_gets_no_call(dalil: Dalil) -> None:
     """Putin's side placed the 28 October call, but he was not on it: no report says he placed a call."""
     answer = dalil.ask("Which call did Putin initiate?", mode="extractive")
     assert answer.abstained and any("no report says Vladimir Putin placed" in w for w in answer.warnings)
+
+
+# ------------------------------------------------------------------------------ days between two events
+@pytest.mark.parametrize(("question", "days", "count"), [
+    ("How many days passed between the early-August Lavrov-Kerry call and the Tuesday call reported by SyriaNews?",
+     ["2016-08-05", "2016-08-16"], "11 days"),
+    ("كم يوماً مرّ بين انتهاء الهدنة واتصال السبت الذي ناقش فيه الوزيران تطبيع الوضع في حلب؟",
+     ["2016-09-19", "2016-10-01"], "12 يوماً"),
+    ("how many days between the suspension and the call of 5 October?", ["2016-10-03", "2016-10-05"], "2 days"),
+])
+def test_days_between_two_events_counted_from_their_dating_quotes(dalil: Dalil, question: str, days: list[str], count: str) -> None:
+    answer = dalil.ask(question, mode="extractive")
+    assert not answer.abstained and answer.about is not None and answer.about.startswith(count)
+    assert len(answer.citations) == 2
+    for day, cite in zip(days, answer.citations, strict=True):  # each event's quote states the day the count uses
+        assert day in {d.date for d in cite.dates}, (day, cite.quote)
+    if answer.lang == "en":
+        assert answer.lead is not None and answer.lead.startswith("Derived") and count in answer.lead
+
+
+def test_days_between_gives_no_count_when_the_words_do_not_say_which_event(dalil: Dalil) -> None:
+    # two Wednesday calls share these words (the later one's reports recall the suspension): no guessed count
+    question = "كم يوم بين مكالمة الأربعاء اللي حذّر فيها كيري من تعليق التعاون، ومحادثة السبت عن تطبيع الوضع بحلب؟"
+    answer = dalil.ask(question, mode="extractive")
+    assert not (answer.about or "").startswith(("4 أيام", "3 أيام"))
+    assert not any(step.tool == "events" for step in answer.steps)

@@ -30,6 +30,7 @@ StepFn = Callable[[Step], None]
 PLANNED = ("list", "order", "compare")
 MAX_PARTS = 4
 MAX_ACCOUNTS = 3  # per side: the named sources that say most
+DISTINCT_OVERLAP = 3  # words by which an event's reports must beat the next one's to be the one a description names
 
 _SIDES_AR = {"Russia": "الرواية الروسية", "United States": "الرواية الأمريكية"}
 _SIDES_EN = {"Russia": "Russian account", "United States": "US account"}
@@ -73,6 +74,9 @@ def plan(dalil: Dalil, question: str, filters: SearchFilters | None = None, k: i
     elif frame.asks == "what" and _ALSO_COMPARE.search(question) and frame.speaker is None:
         # "Which image did Toner use for the fighting by both sides": one person's words, not two accounts
         frame.asks = "compare"
+    between = _days_between(Planner(dalil, on_step), frame, question, lang or frame.lang)
+    if between is not None:
+        return between
     parts = split_parts(question)
     if frame.asks not in PLANNED and len(parts) < 2 and not _INITIATED_BY.search(question.lower()):
         return None
@@ -165,6 +169,84 @@ def _initiated_by(planner: Planner, frame: QuestionFrame, who: str, lang: str) -
     about = f"الاتصالات التي بادر بها {entity.ar if entity else who}" if lang == "ar" else f"the calls {who} placed, per the reports"
     return _answer(frame, about, sentences, citations,
                    [f"answered by the offline planner from the events tool and each report's initiator: {found.summary()}"])
+
+
+# ---------------------------------------------------------------------------------- days between two events
+# "How many days passed between A and B?", "كم يوماً مرّ بين A وB؟": the day count, from the event index's dates
+_DAYS_BETWEEN = re.compile(
+    r"\bhow many days\b(?:\s+(?:\w+\s+){0,2}?)?\s*(?:between|separated)\s+(?P<en>.+?)\s*\??$"
+    r"|كم (?:يوما|يوم|من الايام)\s+(?:\S+\s+){0,2}?(?:ما )?بين\s+(?P<ar>.+?)\s*[?؟]?$", re.I)
+
+
+def _days_between(planner: Planner, frame: QuestionFrame, question: str, lang: str) -> Answer | None:
+    """The days between the two events a "how many days between A and B" question names, each event's dating quote
+    cited; None when the question is not one, or its two parts do not each name one event dated to the day."""
+    from agent.text.arabic import normalize
+
+    m = _DAYS_BETWEEN.search(normalize(question))
+    if m is None:
+        return None
+    dalil = planner.dalil
+    text = m.group("en") or m.group("ar")
+    joins = re.finditer(r"\s+and\s+", text) if m.group("en") else re.finditer(r"\s+(?=و\S{2,})", text)
+    for join in joins:  # the words "and"/"و" may also be inside A: the first split that names two events wins
+        first, second = text[:join.start()], text[join.end():]
+        if m.group("ar"):
+            second = second[1:]  # "ومكالمة الأربعاء": the conjunction off
+        a, b = _one_event(dalil, first), _one_event(dalil, second)
+        if a is None or b is None or a.id == b.id or a.date.date is None or b.date.date is None:
+            continue
+        a, b = sorted((a, b), key=lambda e: e.date.start)
+        assert a.date.date is not None and b.date.date is not None
+        found = planner.run("events", **{"from": _iso(a.date.start), "to": _iso(b.date.end)})
+        items = [tools.EventItem.of(e) for e in (a, b)]
+        citations = [_dating(item, n) for n, item in enumerate(items, start=1)]
+        sentences = [AnswerSentence(text=f"{(item.label_ar if lang == 'ar' else item.label_en)}: {cite.quote}", citations=[cite.n],
+                                    supported=True, support=1.0) for item, cite in zip(items, citations, strict=True)]
+        days = (b.date.date - a.date.date).days
+        about = (f"{_days_ar(days)} بين {items[0].label_ar} و{items[1].label_ar}" if lang == "ar"
+                 else f"{days} days between {items[0].label_en} and {items[1].label_en}")
+        answer = _answer(frame, about, sentences, citations,
+                         [f"answered by the offline planner: the days between two events the index dates ({found.summary()})"])
+        if lang == "en":
+            answer.lead = f"Derived from the quotes' dates: {days} days passed between {items[0].label_en} and {items[1].label_en}."
+        answer.lang, answer.steps, answer.frame = lang, planner.steps, frame.model_dump(mode="json")
+        return answer
+    return None
+
+
+def _dating(item: tools.EventItem, n: int) -> Citation:
+    """The event's citation that states its day ("انتهى في 19 سبتمبر"), numbered ``n``; else its evidence."""
+    day = item.date.isoformat() if item.date else None
+    stating = (c for c in (_renumbered(c, n) for c in item.citations) if day in {d.date for d in c.dates})
+    return next(stating, _renumbered(item.evidence, n))
+
+
+def _one_event(dalil: Dalil, text: str) -> Event | None:
+    """The one event, dated to the day, that ``text`` ("the Tuesday call reported by SyriaNews") names; else None."""
+    from agent.retrieval.grounding import candidate_events
+
+    sub = dalil.frame(text)
+    events = [e for e in dalil.events() if e.date.granularity == "day"]
+    if sub.event is None and not sub.pins_time and sub.relation is None:
+        pool = events
+    else:
+        pool = [e for e in candidate_events(sub, events, dalil._people(sub)) if _kind_fits(sub, e.type, text)]
+    if len(pool) == 1:
+        return pool[0]
+    overlap = _overlap(dalil, text)
+    scores = sorted(((overlap(" ".join(c.quote for r in e.reports for c in r.citations)), e) for e in pool),
+                    key=lambda pair: pair[0], reverse=True)
+    # words alone must choose clearly: "the Wednesday call in which Kerry warned of a suspension" shares words with
+    # both Wednesday calls (the later one's reports recall the suspension), and a wrong day count is worse than none
+    if not scores or scores[0][0] < 2 or (len(scores) > 1 and scores[0][0] - scores[1][0] < DISTINCT_OVERLAP):
+        return None
+    return scores[0][1]
+
+
+def _days_ar(n: int) -> str:
+    """"3 أيام", "11 يوماً": the counted noun's form depends on the number."""
+    return {1: "يوم واحد", 2: "يومان"}.get(n) or (f"{n} أيام" if 3 <= n <= 10 else f"{n} يوماً")
 
 
 # ---------------------------------------------------------------------------------- list and order
