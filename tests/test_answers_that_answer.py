@@ -1056,3 +1056,29 @@ def test_how_a_speaker_described_something_prefers_his_quoted_words(dalil: Dalil
     assert not frame("What did Mark Toner say about Aleppo?").describes
     answer = dalil.ask("Which image did Mark Toner use for the fighting by both sides in Aleppo?")
     assert any("الأسطوانة المشروخة" in c.quote for c in answer.citations), answer.answer
+
+
+@pytest.mark.parametrize(("question", "reason"), [
+    # "لكم يوم": for how many days; the one sentence on the extension states none ("الأمين العام" is no span of a year)
+    ("لكم يوم مدّد بوتين تعليق الغارات الجوية فوق حلب؟", "no passage states the duration asked about"),
+    ("For how many days did Putin extend the pause in air strikes over Aleppo?", "no passage states the duration asked about"),
+    # a death toll asked without "how many": the articles give none for that day
+    ("Civilian death toll from the Russian strikes on rebel-held Aleppo on Saturday 1 Oct?", "no passage states the casualties asked about"),
+    # "what dates": a day is asked, and the July calls are dated only to the month
+    ("On what dates did Lavrov and Kerry speak by phone in July 2016?",
+     "the articles date the phone call of July 2016 no closer than that"),
+    # colloquial "شو صرّح": Zarif's words, which no article gives
+    ("شو صرّح ظريف خلال الاجتماع الثلاثي مع لافروف والمعلم بموسكو؟", "no passage gives the words of Mohammad Javad Zarif"),
+])
+def test_near_misses_asked_in_other_words_abstain(dalil: Dalil, question: str, reason: str) -> None:
+    answer = dalil.ask(question, mode="extractive")
+    assert answer.abstained and answer.citations == [], answer.answer
+    assert reason in answer.warnings
+
+
+def test_a_death_toll_stated_in_the_sentence_after_its_source_is_quoted(dalil: Dalil) -> None:
+    """"وكانت النتيجة أن 3500 عسكري سوري و12.8 ألف مدني لقوا مصرعهم" goes on from the Sputnik sentence, which holds
+    the question's words: it carries their coverage and answers the toll."""
+    answer = dalil.ask("Civilian death toll Sputnik pinned on truce violations by US-backed groups?", mode="extractive")
+    assert not answer.abstained
+    assert any("12.8 ألف مدني" in c.quote for c in answer.citations)

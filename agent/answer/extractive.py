@@ -99,7 +99,8 @@ _DURATION = re.compile(r"دقيق|دقائق|(^|\s)ساع|استمر|(^|\s)دا�
 # a stated duration needs its unit ("استمر" alone is also "لمزيد من الاستمرار في العمل")
 _SHORT_UNIT = re.compile(r"(^|\s)(ب|ل)?(ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات)(?=\W|$)|\b(minutes?|hours?)\b")
 _LONG_UNITS = "يومين|ايام|اسبوع|اسبوعين|اسابيع|شهر|شهرين|اشهر|شهور|سنه|سنتين|سنوات|عام|عامين|اعوام"  # days and up
-_DURATION_UNIT = re.compile(rf"(^|\s)(ب|ل)?(ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات|{_LONG_UNITS})(?=\W|$)"
+# a long unit with the article is not a span ("الأمين العام", the Secretary-General; "اليوم", today)
+_DURATION_UNIT = re.compile(rf"(^|\s)(ب|ل)?((ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات)|{_LONG_UNITS})(?=\W|$)"
                             r"|\b(minutes?|hours?|days|weeks?|months?|years?)\b")
 _SINCE = re.compile(rf"(^|\s)منذ\s+((اكثر|اقل) من\s+|نحو\s+|قرابه\s+|حوالي\s+)?(\S+\s+)?(ال)?({_LONG_UNITS})(?=\W|$)"
                     r"|\bfor (more than |over |about |nearly )?(a|two|three|several|\d+) (days|weeks?|months?|years?)\b")
@@ -139,6 +140,7 @@ def states_attribute(attribute: str | None, sentence: str) -> bool:
     return bool(_NUMBER.search(norm)) and bool(re.search(r"قتل|ضحايا|جرحي|مصرع|توفي|وفاه|killed|dead|casualt|wounded", norm))
 
 
+_STATED_ATTRIBUTES = ("casualties", "count", "duration", "minutes", "time_of_day")  # what states_attribute can tell
 COUNT_WINDOW = 3  # words between a number and the noun it counts ("ثلاث ممرات إضافية", "2031 مرة")
 
 
@@ -571,7 +573,9 @@ def _neighbours(pool: list[Candidate], priority: Callable[[Candidate], tuple[flo
         if after is None:
             continue
         key = (after.passage.node.metadata["doc_id"], after.start)
-        inherited = cand.coverage if fills_slot(slots.asks, after.text) and slots.asks != "what" else 0.0
+        goes_on = (fills_slot(slots.asks, after.text) and slots.asks != "what") or \
+            (slots.attribute in _STATED_ATTRIBUTES and states_attribute(slots.attribute, after.text))  # "the death toll": "وكانت النتيجة أن 3500 …"
+        inherited = cand.coverage if goes_on else 0.0
         if key in have and inherited <= have[key]:  # in the pool already, as well covered ("وكانت النتيجة أن 3500 …"
             continue                                 # has few of the question's words: it inherits them)
         own = coverage(set(analyzer.terms(after.text)), weights)

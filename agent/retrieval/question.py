@@ -50,8 +50,9 @@ _ASKS: list[tuple[Asks, str]] = [
                  r"|\baccording to (which|what) (agency|agencies|outlet|source|sources|newspaper|paper|official|side|ministry)\b"
                  r"|\bwhich (agency|agencies|outlet|source|newspaper|paper) (reported|said|cited|quoted)\b"
                  r"|(^|\s)(من|ومن) (الذي )?(قال|صرح|اعلن|حذر|اكد|ذكر|اتهم|ابلغ)|(وفق|بحسب|حسب|نقلا عن) (من|اي|ايه)(\s|$)"),
-    ("how_long", r"\bhow long\b|\bduration\b|\bfor how many (minutes|hours)\b|\bhow many (minutes|hours|days|weeks) did\b.*\b(last|take)\b"
-                 r"|كم (استمر|دام|استغرق)|(^|\s)منذ كم(\s|$)"
+    ("how_long", r"\bhow long\b|\bduration\b|\bfor how many (minutes|hours|days|weeks|months)\b"
+                 r"|\bhow many (minutes|hours|days|weeks) did\b.*\b(last|take)\b"
+                 r"|كم (استمر|دام|استغرق)|(^|\s)منذ كم(\s|$)|(^|\s)و?لكم (يوم|يوما|ساعه|ساعات|اسبوع|اسبوعا|شهر|شهرا)(\s|$)"
                  r"|(^|\s)(قديش|اديش|كم) (طول|طولت|طولو|ضل|ضلت|اخد|اخدت|اخذت|استمرت|دامت|استغرقت)(\s|$)"
                  r"|(^|\s)مده|كم (دقيقه|ساعه)|كم (يوما|يوم|اياما|ساعه|ساعات|دقيقه|دقائق|اسبوعا|شهرا) (استغرق|استمر|دام)"),
     ("order", r"\b(in (chronological )?order|chronolog\w*|which came first|sequence of|order these)\b|(^|\s)(رتب|ترتيب|تسلسل)"),
@@ -59,7 +60,7 @@ _ASKS: list[tuple[Asks, str]] = [
     # "what did Toner compare the fighting to": a likeness asked for, not two things compared
     ("compare", r"^(?!.*\bcompared?\b.*\b(to|with)\s*$)(?!.*\b(what|which)\b.*\b(did|does|do)\b.*\bcompared?\b.*\b(to|with)\b)"
                 r".*(\b(compare|differ|differs|difference|different|versus|vs\.?)\b|(^|\s)(قارن|الفرق|يختلف|تختلف|مقارنه))"),
-    ("when", r"\b(when|what day|which day|what date|on what date|what time)\b"
+    ("when", r"\b(when|what days?|which days?|what dates?|on what dates?|what time)\b"
              r"|\b(what|which) (was|is|were) the ((actual|exact|precise|real|calendar) )?(date|day)\b"
              r"|(^|\s)(متى|متي|امتى|امتي|ب?اي يوم|ب?اي تاريخ|ما تاريخ|ما هو تاريخ)"),
     ("how_many", r"\bhow (many|much)\b|\bnumber of\b|\b(by )?what (percentage|proportion|share|percent)\b"
@@ -202,6 +203,9 @@ def _counted_phrase(norm: str) -> list[str]:
 
 _CASUALTIES = re.compile(r"\b(killed|dead|died|die|deaths|casualt\w*|wounded|injured|victims)\b"
                          r"|(^|\s)(قتلي|القتلي|قتيل|ضحايا|الضحايا|جرحي|الجرحي|قتلوا|قتل|لقي|لقوا|حتفه|حتفهم|مصرع|مصرعهم)(\s|$)")
+# "the civilian death toll from …", "حصيلة الضحايا": a count of the dead asked without "how many"
+_TOLL = re.compile(r"\b(death|casualty|civilian) tolls?\b|\b(casualty|death) (figures?|counts?)\b|\bnumber of (dead|deaths|victims|casualties)\b"
+                   r"|(^|\s)حصيله (ال)?(ضحايا|قتلي|القتلي|الضحايا)(\s|$)")
 # words an English question uses that are not its subject (the focus is what is left)
 _QUESTION_WORDS = frozenset(
     "who whom whose what which when where why how did does do was were is are has have had according "
@@ -349,7 +353,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
         # "how many minutes did the call last": minutes or hours; "ten days" answers another question
         frame.attribute = "minutes" if _SHORT_UNITS.search(norm) else "duration"
         frame.lasts = bool(_LASTS.search(norm)) or bool(re.match(r"how long (did|was|were)\b(?!.*\b(been|since)\b)", norm))
-    elif frame.asks == "how_many" and _CASUALTIES.search(norm):
+    elif (frame.asks == "how_many" and _CASUALTIES.search(norm)) or (frame.asks == "what" and _TOLL.search(norm)):
         frame.attribute = "casualties"
     elif frame.asks == "how_many" and not _TIME_BETWEEN.search(norm) and not _LISTED.search(norm):
         frame.attribute = "count"  # "how many civilians left": a number must be stated ("several" is not one)
@@ -397,7 +401,7 @@ _SPEECH_QUESTION = re.compile(
     r"(?P<who>(?:\S+ ){1,6}?)"
     r"(?:say|said|tell|told|stress|warn|announce|think|react|"
     r"respond|reply|describe|characteri[sz]e|liken|compare|demand|want|ask|accuse|claim|mean|urge|propose|suggest|insist|argue|use)\b"
-    r"|(?:^|\s)(?:ماذا|ما الذي|بماذا|بم|كيف|ما) (?:قال|قالت|قاله|قالته|ابلغ|ابلغت|اكد|اكدت|اعلن|اعلنت|صرح|صرحت|حذر|حذرت|رد|ردت|وصف|"
+    r"|(?:^|\s)(?:ماذا|ما الذي|بماذا|بم|كيف|ما|شو|ايش|وشو) (?:قال|قالت|قاله|قالته|ابلغ|ابلغت|اكد|اكدت|اعلن|اعلنت|صرح|صرحت|حذر|حذرت|رد|ردت|وصف|"
     r"وصفت|طالب|طالبت|اقترح|اقترحت|اتهم|اتهمت|يريد|تريد|اراد|ارادت|عرض|عرضت|اوضح|اوضحت|اضاف|اضافت|علق|علقت) (?P<who2>(?:\S+ ?){1,6})"
     )
 _ACCORDING_TO = re.compile(r"\baccording to (?P<who>(?:\S+ ?){1,4})"
@@ -427,7 +431,7 @@ _VERBATIM = re.compile(r"\b(verbatim|word for word|exact words|in (his|her|their
 _DESCRIBES = re.compile(r"\b(describe|characteri[sz]e|portray|depict|liken|compare)\w*\b"
                         r"|\b(what|which) (\w+ )?(image|metaphor|analogy|phrase|expression|words?|term|description|comparison)\b"
                         r"|(^|\s)(كيف|بماذا|بم) (وصف|وصفت|يصف|تصف|شبه|شبهت)(\s|$)|(^|\s)(الوصف|التشبيه|العباره|التعبير)(\s|$)")
-_WANTS_DAY = re.compile(r"\b(what|which) (exact |precise )?(date|day)\b|\bon what (date|day)\b|\bexact(ly)? (date|day|when)\b"
+_WANTS_DAY = re.compile(r"\b(what|which) (exact |precise )?(date|day)s?\b|\bon what (date|day)s?\b|\bexact(ly)? (date|day|when)\b"
                         r"|(^|\s)(في )?(اي|ايه|باي) (يوم|تاريخ)|(^|\s)(تحديدا|بالتحديد|بالضبط)(\s|$)")
 _REALIZED = re.compile(r"\b(actually|in fact|in practice|really|end(ed)? up|eventually|in the end)\b"
                        r"|(^|\s)(فعليا|فعلا|بالفعل|فعلي|على ارض الواقع)(\s|$)")
