@@ -1082,3 +1082,11 @@ def test_a_death_toll_stated_in_the_sentence_after_its_source_is_quoted(dalil: D
     answer = dalil.ask("Civilian death toll Sputnik pinned on truce violations by US-backed groups?", mode="extractive")
     assert not answer.abstained
     assert any("12.8 ألف مدني" in c.quote for c in answer.citations)
+
+
+def test_colloquial_where_and_will_are_understood(dalil: Dalil) -> None:
+    """"وين" is where; "رح" (will) is no missing topic."""
+    question = "وين قالت موسكو إنها رح تبعت خبراءها يقعدوا مع الأمريكان، بعد مكالمة ٢٨ أيلول؟"
+    assert frame(question).asks == "where"
+    answer = dalil.ask(question, mode="extractive")
+    assert not answer.abstained and "جنيف" in answer.citations[0].quote

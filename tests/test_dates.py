@@ -415,3 +415,19 @@ def test_lang_selects_rules() -> None:
 def test_deterministic() -> None:
     text, published = _seed(F001)
     assert resolve_dates(text, published) == resolve_dates(text, published)
+
+
+@pytest.mark.parametrize(("text", "phrase"), [
+    ("How many days separated the two August Lavrov-Kerry calls?", "August"),
+    ("What did the October meetings decide?", "October"),
+    ("Who placed the September call?", "September"),
+])
+def test_a_month_that_names_calls_or_meetings_dates_them(text: str, phrase: str) -> None:
+    [r] = resolve_dates(text, D(2016, 10, 30), lang="en")
+    assert r.phrase == phrase and r.granularity == "month"
+    assert r.period_start is not None and r.period_end is not None and r.period_start.month == r.period_end.month
+
+
+@pytest.mark.parametrize("text", ["Who broke the September truce?", "the August agreement held", "It may rain"])
+def test_a_month_naming_a_thing_is_no_period_to_search(text: str) -> None:
+    assert resolve_dates(text, D(2016, 10, 30), lang="en") == []

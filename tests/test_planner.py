@@ -167,3 +167,23 @@ def test_days_between_gives_no_count_when_the_words_do_not_say_which_event(dalil
     answer = dalil.ask(question, mode="extractive")
     assert not (answer.about or "").startswith(("4 أيام", "3 أيام"))
     assert not any(step.tool == "events" for step in answer.steps)
+
+
+def test_days_between_the_two_events_one_phrase_names(dalil: Dalil) -> None:
+    answer = dalil.ask("How many days separated the two August Lavrov-Kerry calls?", mode="extractive")
+    assert answer.about is not None and answer.about.startswith("11 days")
+    assert [{d.date for d in c.dates} & {"2016-08-05", "2016-08-16"} for c in answer.citations] == [{"2016-08-05"}, {"2016-08-16"}]
+
+
+def test_put_in_order_with_a_request_after_it_is_an_order_question(dalil: Dalil) -> None:
+    """"Kerry-initiated" does not make it a who-initiated question, and "Give" starting the next sentence is no
+    unknown name to abstain on."""
+    question = ("Put in order: State Dept announces it's suspending Syria channels with Russia; Kerry-initiated call "
+                "with Lavrov; Saturday call on normalizing Aleppo. Give the dates.")
+    answer = dalil.ask(question, mode="extractive")
+    assert not answer.abstained and answer.steps and answer.steps[0].tool == "events", (answer.warnings, answer.steps)
+    labels = [s.text.split(":", 1)[0] for s in answer.sentences]
+    assert len(labels) == 3 and "the phone call of Saturday 1 October 2016" in labels[1]
+    assert "the suspension of Monday 3 October 2016" in labels[2]
+    # "the Kerry-initiated call": one of the two calls his side placed, not one no report says he placed
+    assert any(day in labels[0] for day in ("Tuesday 16 August 2016", "Wednesday 5 October 2016"))

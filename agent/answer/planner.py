@@ -39,7 +39,8 @@ _EN_JOIN = re.compile(r",\s*(?:and|but)\s+(?=(?:when|where|who|whom|what|which|h
 _AR_JOIN = re.compile(r"[،,]\s*(?=و(?:متى|أين|اين|من|ما|ماذا|كم|هل|لماذا|كيف|أي|اي)(?:\s|$))")
 _QUESTION_END = re.compile(r"(?<=[?؟])\s+(?=[^\s(])")  # "… ذلك؟ (context words)" from a chat follow-up is one question
 # shapes agent.retrieval.question's patterns miss: "ما الترتيب الزمني لـ…", "أي الاتصالين جاء أولا", "in what order"; "how did each side describe"
-_ALSO_ORDER = re.compile(r"\bin what order\b|\bwhich (came|happened) first\b|(الترتيب|بالترتيب|للترتيب) الزمني"
+_ALSO_ORDER = re.compile(r"\bin what order\b|^\s*(put|place|arrange|sort|list) (these|them|the following)?\s*(events )?in (chronological )?order\b"
+                         r"|\bwhich (came|happened) first\b|(الترتيب|بالترتيب|للترتيب) الزمني"
                          r"|(جاء|جرى|حدث) (أولا|أولاً|اولا)|أيهما سبق", re.I)
 _ALSO_COMPARE = re.compile(r"\b(each|both|the two) sides?\b|كل من الجانبين|كل (طرف|جانب)", re.I)
 _START = re.compile(r"\b(start\w*|began|begin\w*|entered into force|took effect)\b|بدء|بداي|دخل حيز|دخول", re.I)
@@ -175,25 +176,30 @@ def _initiated_by(planner: Planner, frame: QuestionFrame, who: str, lang: str) -
 # "How many days passed between A and B?", "كم يوماً مرّ بين A وB؟": the day count, from the event index's dates
 _DAYS_BETWEEN = re.compile(
     r"\bhow many days\b(?:\s+(?:\w+\s+){0,2}?)?\s*(?:between|separated)\s+(?P<en>.+?)\s*\??$"
-    r"|كم (?:يوما|يوم|من الايام)\s+(?:\S+\s+){0,2}?(?:ما )?بين\s+(?P<ar>.+?)\s*[?؟]?$", re.I)
+    r"|كم (?:يوم\S*|من الأيام|من الايام)\s+(?:\S+\s+){0,2}?(?:ما )?بين\s+(?P<ar>.+?)\s*[?؟]?$", re.I)
+
+
+_THE_TWO = re.compile(r"\b(the|both) two\b|\bboth\b|(^|\s)(الاتصالين|المكالمتين|الحدثين|الاتصالان|المكالمتان)(\s|$)", re.I)
 
 
 def _days_between(planner: Planner, frame: QuestionFrame, question: str, lang: str) -> Answer | None:
     """The days between the two events a "how many days between A and B" question names, each event's dating quote
     cited; None when the question is not one, or its two parts do not each name one event dated to the day."""
-    from agent.text.arabic import normalize
-
-    m = _DAYS_BETWEEN.search(normalize(question))
+    m = _DAYS_BETWEEN.search(question.strip())  # as written: the parts are understood as questions of their own
     if m is None:
         return None
     dalil = planner.dalil
     text = m.group("en") or m.group("ar")
     joins = re.finditer(r"\s+and\s+", text) if m.group("en") else re.finditer(r"\s+(?=و\S{2,})", text)
+    pairs = []
     for join in joins:  # the words "and"/"و" may also be inside A: the first split that names two events wins
         first, second = text[:join.start()], text[join.end():]
         if m.group("ar"):
             second = second[1:]  # "ومكالمة الأربعاء": the conjunction off
-        a, b = _one_event(dalil, first), _one_event(dalil, second)
+        pairs.append((_one_event(dalil, first), _one_event(dalil, second)))
+    if _THE_TWO.search(text):  # "the two August calls": one description, two events
+        pairs.append(_two_events(dalil, text))
+    for a, b in pairs:
         if a is None or b is None or a.id == b.id or a.date.date is None or b.date.date is None:
             continue
         a, b = sorted((a, b), key=lambda e: e.date.start)
@@ -242,6 +248,18 @@ def _one_event(dalil: Dalil, text: str) -> Event | None:
     if not scores or scores[0][0] < 2 or (len(scores) > 1 and scores[0][0] - scores[1][0] < DISTINCT_OVERLAP):
         return None
     return scores[0][1]
+
+
+def _two_events(dalil: Dalil, text: str) -> tuple[Event | None, Event | None]:
+    """The two events, dated to the day, that ``text`` ("the two August Lavrov-Kerry calls") names together."""
+    from agent.retrieval.grounding import candidate_events
+
+    sub = dalil.frame(text)
+    if sub.event is None or not sub.pins_time:
+        return None, None
+    found = [e for e in candidate_events(sub, dalil.events(), dalil._people(sub))
+             if _kind_fits(sub, e.type, text) and e.date.granularity == "day"]
+    return (found[0], found[1]) if len(found) == 2 else (None, None)
 
 
 def _days_ar(n: int) -> str:
@@ -308,11 +326,29 @@ def _named_events(dalil: Dalil, frame: QuestionFrame) -> list[Event]:
         if sub.event is None and not sub.pins_time:
             return []
         pool = [e for e in candidate_events(sub, events) if _kind_fits(sub, e.type, item)]
+        placed = _placed_by(dalil, item)  # "the Kerry-initiated call": one of the calls Kerry's side placed
+        pool = [e for e in pool if placed & {e.initiator}] or pool if placed else pool
         best = _best_match(dalil, item, pool, sub.entities)
         if not best:
             return []
         chosen += [e for e in best if e not in chosen]
     return chosen
+
+
+_PLACED_BY = re.compile(r"\b(?P<who>[\w.'-]+?)[- ]initiated\b|\binitiated by (?:the )?(?P<who2>[\w.'-]+(?: [\w.'-]+)?)"
+                        r"|(?:بمبادرة|بمبادره|بطلب) (?:من )?(?:ال)?(?P<who3>\S+)", re.I)
+
+
+def _placed_by(dalil: Dalil, text: str) -> set[str]:
+    """Who an item says placed the event ("the Kerry-initiated call"): the person and their side, as the index names them."""
+    from agent.retrieval.question import named_entities
+
+    m = _PLACED_BY.search(text)
+    if m is None:
+        return set()
+    names = named_entities(next(g for g in m.groups() if g), dalil.analyzer)
+    entities = [e for e in dalil.analyzer.entities if e.en in names]
+    return {n for e in entities for n in (e.en, e.side) if n}
 
 
 def _best_match(dalil: Dalil, text: str, pool: list[Event], names: Sequence[str] = ()) -> list[Event]:

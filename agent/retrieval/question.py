@@ -67,7 +67,7 @@ _ASKS: list[tuple[Asks, str]] = [
                  r"|\b(what|which) (was|is|were) the (value|amount|sum|size|figure)\b"
                  r"|(^|\s)كم(\s|$)|(^|\s)عدد |(^|\s)(ما|وما) (قيمه|مبلغ)(\s|$)"),
     ("where", r"\bwhere\b|\b(in|from|to) which (city|country|place|capital)\b|\bwhich (city|capital)\b"
-              r"|(^|\s)(اين|(في|من|الى|الي) اي (مدينه|بلد|دوله|مكان|عاصمه))"),
+              r"|(^|\s)(اين|وين|لوين|(في|من|الى|الي) اي (مدينه|بلد|دوله|مكان|عاصمه))"),
     ("why", r"\bwhy\b|\bfor what reason\b|\bwhat (was|is) the reason\b|(^|\s)(لماذا|ما سبب|ما السبب|لم )"),
     ("yes_no", r"^(did|was|were|is|are|does|do|has|have|had|can|could|will|would)\b|^هل(\s|$)"),
     ("who", r"\bwho\b|\bwhom\b|^(من|ومن) (هو|هي|هم)?|(^|\s)(مين|ومين)(\s|$)"),
@@ -692,6 +692,11 @@ _GENERIC_CAPS = frozenset(
 )
 
 
+# what a request's next sentence starts with ("… Give the dates."): not a name
+_IMPERATIVES = frozenset("give list name put tell show explain include provide state say answer describe compare order arrange "
+                         "summarize summarise quote cite add mention note".split())
+
+
 def _unknown_names(question: str, analyzer: Analyzer, known: list[str]) -> list[str]:
     """Names in an English question that the lexicon cannot carry into Arabic: "G20", "Yemen".
     ``known`` are the entities found (their words are not unknown: "United States", "Mark Toner").
@@ -710,7 +715,8 @@ def _unknown_names(question: str, analyzer: Analyzer, known: list[str]) -> list[
             continue
         # a capital after a sentence's end is the next sentence's first word ("… going. Since when …"), not a name
         starts_sentence = i == 0 or re.search(r"[.?!:;]\s*$", question[:m.start()]) is not None
-        if ((word[0].isupper() and not (starts_sentence and low in arabic.stopwords())) and i > 0) or any(ch.isdigit() for ch in word):
+        if ((word[0].isupper() and not (starts_sentence and (low in arabic.stopwords() or low in _IMPERATIVES))) and i > 0) \
+                or any(ch.isdigit() for ch in word):
             out.append(word)
     return list(dict.fromkeys(out))
 
