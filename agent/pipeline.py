@@ -406,11 +406,17 @@ class Dalil:
 
         # only a call on one calendar day: a meeting or a weekday alone is often the context of another event
         # ("the meeting in Moscow that preceded the Friday call"), and who took part is not asked here
-        if frame.event != "call" or frame.date_from is None or frame.date_from != frame.date_to or frame.relation is not None:
+        # a yes/no question about an event of a kind in a period ("Did they meet in New York in September?") asks
+        # whether one happened: none in the index, none to confirm
+        asks_whether = frame.asks == "yes_no" and frame.event is not None and frame.date_from is not None
+        if not asks_whether and (frame.event != "call" or frame.date_from is None or frame.date_from != frame.date_to):
+            return None
+        if frame.relation is not None:
             return None
         if candidate_events(frame, self.events()):
             return None
-        return f"the articles report no {TYPE_EN[frame.event]} on {frame.date_phrase or frame.date_from}"
+        on = "in" if frame.date_from != frame.date_to else "on"
+        return f"the articles report no {TYPE_EN[frame.event]} {on} {frame.date_phrase or frame.date_from}"
 
     def _people(self, frame: QuestionFrame) -> list[str]:
         kinds = {e.en: e.kind for e in self.analyzer.entities}
@@ -469,15 +475,17 @@ class Dalil:
         surnames = {e.en: frozenset(t for s in [e.ar, *e.variants] for t in self.analyzer.terms(s)[-1:]) for e in named}
         # known to the lexicon, but does the corpus ever name them? ("Sergei Shoigu")
         unknown += [e.en for e in named if not any(bm25.knows(t) for t in surnames[e.en])]
-        people = tuple(Person(e.en, surnames[e.en], tuple(arabic.normalize(r) for r in e.roles),
-                              frozenset([*(w.lower() for w in [*e.en.split(), *e.en_variants]),
-                                         *(w for s in [e.ar, *e.variants] for w in arabic.words(s))]))
-                       for e in named if e.kind == "person" and not names_an_institution(e, frame.question)
-                       and (e.en not in frame.call_names or e.en == frame.speaker))
+        persons = {e.en: Person(e.en, surnames[e.en], tuple(arabic.normalize(r) for r in e.roles),
+                                frozenset([*(w.lower() for w in [*e.en.split(), *e.en_variants]),
+                                           *(w for s in [e.ar, *e.variants] for w in arabic.words(s))]))
+                   for e in named if e.kind == "person" and not names_an_institution(e, frame.question)}
+        people = tuple(p for name, p in persons.items() if name not in frame.call_names or name == frame.speaker)
+        call_people = tuple(p for p in persons.values() if p not in people)
         speaker = next((p for p in people if p.name == frame.speaker), None)
         return Slots(asks=frame.asks, next_sentence=sentences.after, previous_sentence=sentences.before,
                      evidence=tuple(evidence), unknown=tuple(unknown),
-                     attribute=frame.attribute, lasting=frame.event if frame.lasts else None, people=people, speaker=speaker,
+                     attribute=frame.attribute, lasting=frame.event if frame.lasts else None, people=people, call_people=call_people,
+                     speaker=speaker,
                      counted=frozenset(t for c in self.analyzer.concepts(frame.counted or "") for t in c.alternatives),
                      counted_word=as_written(frame.counted or "", frame.question), realized=frame.realized, verbatim=frame.verbatim,
                      describes=frame.describes,

@@ -1090,3 +1090,22 @@ def test_colloquial_where_and_will_are_understood(dalil: Dalil) -> None:
     assert frame(question).asks == "where"
     answer = dalil.ask(question, mode="extractive")
     assert not answer.abstained and "جنيف" in answer.citations[0].quote
+
+
+def test_who_someone_met_before_calling_is_asked_of_the_meeting(dalil: Dalil) -> None:
+    """"قبل ما يتصل بكيري": Kerry names the call the meeting came before, not someone the answer must be about;
+    "اجتمع" is a meeting and "آخر تشرين الأول" the end of October."""
+    question = "مع مين اجتمع لافروف في موسكو قبل ما يتصل بكيري يوم الجمعة آخر تشرين الأول؟"
+    f = frame(question)
+    assert f.event == "meeting" and f.call_names == ["John Kerry"]
+    assert (f.date_from, f.date_to) == (dt.date(2016, 10, 21), dt.date(2016, 10, 31))
+    answer = dalil.ask(question, mode="extractive")
+    assert not answer.abstained and "اللقاء الثلاثي" in answer.citations[0].quote and "ظريف" in answer.citations[0].quote
+
+
+def test_whether_an_event_the_index_does_not_hold_happened_abstains(dalil: Dalil) -> None:
+    answer = dalil.ask("هل اجتمع كيري ولافروف وجهاً لوجه على هامش الجمعية العامة للأمم المتحدة في نيويورك في أيلول؟",
+                       mode="extractive")
+    assert answer.abstained and "the articles report no meeting in أيلول" in answer.warnings
+    # and one it holds is answered: the Moscow meeting of July
+    assert not dalil.ask("Did Kerry meet Putin in Moscow in July 2016?", mode="extractive").abstained

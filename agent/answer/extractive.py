@@ -353,6 +353,7 @@ class Slots:
     lasting: str | None = None  # "how long did the call last": the kind of event whose own duration must be stated
     unstated: str | None = None
     people: tuple[Person, ...] = ()
+    call_people: tuple[Person, ...] = ()  # named only to say which call ("before he called Kerry"): not what is asked about
     speaker: Person | None = None  # whose words are asked for: a quoted sentence must have them speak
     counted: frozenset[str] = frozenset()  # the search terms of what a how-many question counts
     counted_word: str = ""  # and the word itself
@@ -456,7 +457,7 @@ def extractive_answer(
         missing = _unnamed(views, slots.people)
         if missing:
             return _abstain(question, lang, passages, weights, [f"no passage found names {' and '.join(missing)} in this context"])
-        if not _speaks_to_the_rest(views, slots.people, weights, min_coverage):
+        if not _speaks_to_the_rest(views, slots.people, weights, min_coverage, slots.call_people):
             names = " and ".join(p.name for p in slots.people)
             return _abstain(question, lang, passages, weights, [f"no passage that names {names} is about the rest of the question"])
     if slots.office and not any(names_office(slots.office[1], p.node.get_content()) for p in passages):
@@ -615,10 +616,12 @@ def _unnamed(views: list[tuple[set[str], str]], people: tuple[Person, ...]) -> l
 
 
 def _speaks_to_the_rest(views: list[tuple[set[str], str]], people: tuple[Person, ...], weights: dict[Concept, float],
-                        min_coverage: float) -> bool:
+                        min_coverage: float, call_people: tuple[Person, ...] = ()) -> bool:
     """Whether a passage that names the question's people also covers enough of what the question asks
-    about them ("What did Zakharova say about North Korea?": her passages are about Damascus)."""
-    rest = {c: w for c, w in weights.items() if not any(p.terms & c.alternatives or c.word in p.words for p in people)}
+    about them ("What did Zakharova say about North Korea?": her passages are about Damascus). The people
+    named only to say which call are not part of that rest."""
+    named = (*people, *call_people)
+    rest = {c: w for c, w in weights.items() if not any(p.terms & c.alternatives or c.word in p.words for p in named)}
     if not rest:
         return True
     return any(all(p.named_in(terms, norm) for p in people) and coverage(terms, rest) >= min_coverage for terms, norm in views)

@@ -79,7 +79,8 @@ _EVENTS: list[tuple[EventKind, str]] = [
                    r"|(^|\s)(و|ب|ل)?(ال)?(تعليق(?!ا? علي)|(علق|تعلق|يعلق)(?!(\s+\S+){0,4}\s+علي(\s|$))|وقف التعاون|قطع (ال)?(قنوات|اتصالات|تواصل))"),
     ("ceasefire", r"\bceasefire|\bcease-fire|\btruce|\bcessation of hostilities|(^|\s)(و|ب|ل)?(ال)?(هدنه|وقف اطلاق النار|وقف الاعمال)"),
     ("agreement", r"\bagreement|\bdeal\b|\baccord\b|(^|\s)(و|ب|ل)?(ال)?(اتفاق|اتفاقيه)"),
-    ("meeting", r"\bmeet\w*|\bvisit\w*|\btrilateral\b|\btalks in\b|(^|\s)(و|ب|ل)?(ال)?(لقاء|اجتماع|زياره|التقى|يلتقي)"),
+    ("meeting", r"\bmeet\w*|\bvisit\w*|\btrilateral\b|\btalks in\b|(^|\s)(و|ب|ل)?(ال)?(لقاء|اجتماع|زياره)"
+                r"|(^|\s)(و|ف)?(التقي|يلتقي|تلتقي|اجتمع|يجتمع|تجتمع)(ا|وا|ت|ن)?(?=\s|$)"),  # the verbs (ى is ي here)
     ("call", r"\bcall\w*|\bphone\w*|\btelephone\w*|\bspoke\b|\bspeak\b|\bspoken\b|\btalked\b|\bconversation"
              r"|(^|\s)(و|ب|ل|ف)?(ال)?(اتصال|اتصالا|اتصل|يتصل|هاتف\w*|مكالم\w*|محادث\w*)"),
     ("statement", r"\bstatement|\bdeclar\w*|(^|\s)(و|ب|ل)?(ال)?(بيان|تصريح)"),
@@ -440,7 +441,10 @@ _INSTITUTIONS = frozenset("صحيفه وكاله وكالات وزاره شبك�
                           "the newspaper paper agency ministry state department kremlin white house government".split())
 # "after the Lavrov-Kerry call", "بعد اتصال لافروف وكيري": the names say which call, they are not what is asked about
 _CALL_NAMED = re.compile(r"\b[a-z]+[-–][a-z]+ (phone )?(call|conversation)\b|\b(call|conversation) between [a-z]+ and [a-z]+\b"
-                         r"|(^|\s)(ال)?(اتصال|مكالمه|محادثه)( الهاتفي| الهاتفيه)?( بين)? [^\s،,؟?]+ و[^\s،,؟?]+")
+                         r"|(^|\s)(ال)?(اتصال|مكالمه|محادثه)( الهاتفي| الهاتفيه)?( بين)? [^\s،,؟?]+ و[^\s،,؟?]+"
+                         # the call as a clause: "before he called Kerry", "قبل ما يتصل بكيري", "بعد اتصاله بكيري"
+                         r"|\b(before|after) (he |she |they )?(call(ed|ing)?|phon(ed|ing)|rang|ringing|spok(e|en)|speaking) (to |with )?[a-z]+\b"
+                         r"|(^|\s)(قبل|بعد) (ما |ان )?(يتصل|اتصل|اتصاله|يكلم|كلم|يحكي|حكي|تحدث|يتحدث) (مع )?[^\s،,؟?]+")
 _ROLES = frozenset("spokesman spokeswoman spokesperson secretary minister official المتحدث الناطق وزير مسؤول".split())
 _SPEAKER_END = re.compile(r"(^|\s)(عن|حول|بشان|في|خلال|ل|الي|امام|بعد|قبل|يوم|ان|انه)(\s|$)")
 
