@@ -411,7 +411,7 @@ class Dalil:
         asks_whether = frame.asks == "yes_no" and frame.event is not None and frame.date_from is not None
         if not asks_whether and (frame.event != "call" or frame.date_from is None or frame.date_from != frame.date_to):
             return None
-        if frame.relation is not None:
+        if frame.relation is not None or frame.event is None:
             return None
         if candidate_events(frame, self.events()):
             return None
