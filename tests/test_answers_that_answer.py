@@ -1109,3 +1109,25 @@ def test_whether_an_event_the_index_does_not_hold_happened_abstains(dalil: Dalil
     assert answer.abstained and "the articles report no meeting in أيلول" in answer.warnings
     # and one it holds is answered: the Moscow meeting of July
     assert not dalil.ask("Did Kerry meet Putin in Moscow in July 2016?", mode="extractive").abstained
+
+
+@pytest.mark.parametrize("question", [
+    "Moscow disclosed a Lavrov-Kerry conversation on Sunday 2 Oct. When did that conversation actually take place?",
+    "الخارجية الروسية أعلنت في ٢ تشرين الأول عن محادثة بين الوزيرين حول حلب؛ في أي يوم أُجريت هذه المحادثة فعلاً؟",
+])
+def test_the_day_a_call_was_made_known_is_not_the_day_it_took_place(dalil: Dalil, question: str) -> None:
+    """The issue's "امس الأحد = 2016-10-02" trap asked the other way: the day Moscow told of the call is given, the
+    day of the call is asked (Saturday 1 October, the day before)."""
+    f = frame(question)
+    assert f.reported_on == dt.date(2016, 10, 2) and f.date_from is None
+    answer = dalil.ask(question, mode="extractive")
+    assert not answer.abstained and answer.about is not None and "1" in answer.about and "2016" in answer.about
+    assert any("أمس الأول" in c.quote and "السبت" in c.quote for c in answer.citations)
+
+
+def test_a_call_made_known_the_same_day_is_that_days_call(dalil: Dalil) -> None:
+    """"the call the State Department announced on Friday 30 September": the call of that Friday, whose reports
+    name no initiator (not the Wednesday call of two days before)."""
+    answer = dalil.ask("من طلب المكالمة التي أعلنت عنها الخارجية الأمريكية يوم الجمعة 30 أيلول؟", mode="extractive")
+    assert answer.abstained
+    assert "the reports of the phone call of Friday 30 September 2016 do not say who initiated it" in answer.warnings

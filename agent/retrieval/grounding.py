@@ -56,7 +56,11 @@ def candidate_events(frame: QuestionFrame, events: list[Event], people: Iterable
             continue
         if wanted_people and event.participants and not wanted_people & set(event.participants):
             continue
+        if frame.reported_on is not None and not _made_known_on(event, frame.reported_on):
+            continue
         out.append(event)
+    if frame.reported_on is not None:
+        out = _most_likely_made_known(out, frame.reported_on)
     if frame.relation and frame.relation_from and frame.relation_to:  # anchored on a day: "the call before the one on 16 August"
         if frame.relation == "after":
             out = sorted((e for e in out if e.date.start > frame.relation_to), key=lambda e: e.date.start)
@@ -110,6 +114,25 @@ def _nearest(events: list[Event]) -> list[Event]:
     """The first of ``events`` (nearest the anchor) with a day date, else the first; as a list."""
     dated = [e for e in events if e.date.granularity == "day"]
     return (dated or events)[:1]
+
+
+REPORTED_WITHIN_DAYS = 3  # an event a question says was made known on a day, when no report gives that day: up to this many days before
+
+
+def _made_known_on(event: Event, day: dt.date) -> bool:
+    """Whether ``event`` was made known on ``day``: a report says so, or it happened that day or shortly before."""
+    if any(r.reported_on is not None and r.reported_on.start <= day <= r.reported_on.end for r in event.reports):
+        return True
+    return event.date.granularity == "day" and event.date.date is not None and \
+        0 <= (day - event.date.date).days <= REPORTED_WITHIN_DAYS
+
+
+def _most_likely_made_known(events: list[Event], day: dt.date) -> list[Event]:
+    """Of the events made known on ``day``, those a report says were told that day, else those of the day itself,
+    else all of them (the days just before)."""
+    told = [e for e in events if any(r.reported_on is not None and r.reported_on.start <= day <= r.reported_on.end for r in e.reports)]
+    same_day = [e for e in events if e.date.granularity == "day" and e.date.date == day]
+    return told or same_day or events
 
 
 def event_chunks(event: Event) -> set[str]:

@@ -265,11 +265,13 @@ class QuestionFrame(BaseModel):
     office_country: str | None = Field(default=None, description="the office's country as the stem of its Arabic adjective ('ترك')")
     published_on: dt.date | None = Field(default=None, description="'in the piece published 3 October', 'وفق مقال 3 أكتوبر': the "
                                          "day of the article asked about, not of the event")
+    reported_on: dt.date | None = Field(default=None, description="'Moscow disclosed the call on Sunday 2 Oct', 'أعلنت في ٢ "
+                                        "تشرين الأول عن محادثة': the day the event was made known, on or after the day it happened")
     realized: bool = Field(default=False, description="'actually', 'فعلياً': what was done, not what was weighed or planned")
 
     @property
     def pins_time(self) -> bool:
-        return self.date_from is not None or self.weekday is not None
+        return self.date_from is not None or self.weekday is not None or self.reported_on is not None
 
     @property
     def weekday_name(self) -> str | None:
@@ -293,6 +295,8 @@ class QuestionFrame(BaseModel):
             lines.append(f"weekday: {self.weekday_name}")
         if self.published_on:
             lines.append(f"article published: {self.published_on}")
+        if self.reported_on:
+            lines.append(f"made known on: {self.reported_on}")
         if self.relation and self.relation_days:
             lines.append(f"relation: {self.relation_days} days {self.relation} the {self.relation_event}")
         elif self.relation and self.relation_from:
@@ -567,6 +571,9 @@ def _relation(frame: QuestionFrame, norm: str) -> None:
 
 # a day named after a verb of reporting dates the report, not the event: "the call Moscow revealed on Sunday"
 _REPORTED_ON = re.compile(r"\b(reported|announced|revealed|disclosed|said|made public)( \w+)?( on)?( the)?\s*['\"‘“]?\s*((yesterday|today)\s*,?\s*)?$"
+                          # "Moscow disclosed a Lavrov-Kerry conversation on Sunday 2 Oct"
+                          r"|\b(reported|announced|revealed|disclosed|made public|confirmed)( (a|an|the|its|their|his|her))?( [\w'–-]+){0,2} "
+                          r"(phone )?(call|conversation|talks|contact|statement)s?( on| of)?\s*$"
                           r"|(اعلنت|اعلن|كشفت|كشف|ذكرت|ذكر|قالت|قال|افادت|نشرت)( عنها| عنه)?( \S+){0,2}\s+(يوم\s+)?$")
 # agent.text.dates rules counted from "now" (the day the text was written), which a question does not give
 _DEICTIC = ("yesterday", "day_before_yesterday", "today", "tomorrow", "weekday_recent", "weekday_last")
@@ -607,6 +614,9 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
                 question[found.start + len(found.phrase):].lower())):
             frame.published_on = frame.published_on or start
             continue
+        if found.granularity == "day" and reported and frame.reported_on is None:  # "Moscow disclosed the call on
+            frame.reported_on = start  # Sunday 2 Oct: when did it take place?": the day it was told, not the day it was
+            continue
         anchor = _ANCHOR.search(before.lower())
         if anchor and found.granularity == "day":  # "the call before the one on 16 August": 16 August is the anchor
             frame.relation = "before" if (anchor.group("word") or anchor.group("word2")) in _BEFORE else "after"
@@ -627,8 +637,8 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
                 end = start.replace(day=10)
             elif _MID.search(before):
                 start, end = start.replace(day=11), start.replace(day=20)
-        if frame.date_from is not None:  # a second day that does not end a span: the first one holds
-            return
+        if frame.date_from is not None or frame.reported_on is not None:  # a second day that does not end a span:
+            return  # the first one holds
         frame.date_from, frame.date_to, frame.date_phrase = start, end, found.phrase
         if found.weekday_stated:
             frame.weekday = _weekday_of(arabic.fold(found.weekday_stated))
