@@ -1131,3 +1131,26 @@ def test_a_call_made_known_the_same_day_is_that_days_call(dalil: Dalil) -> None:
     answer = dalil.ask("من طلب المكالمة التي أعلنت عنها الخارجية الأمريكية يوم الجمعة 30 أيلول؟", mode="extractive")
     assert answer.abstained
     assert "the reports of the phone call of Friday 30 September 2016 do not say who initiated it" in answer.warnings
+
+
+@pytest.mark.parametrize("question", [
+    "ماذا بحث لافروف وكيري بخصوص أوكرانيا في مكالمتهما يوم ٥ آب؟",
+    "What did Lavrov and Kerry discuss about Ukraine on 5 August?",
+])
+def test_a_country_the_pinned_calls_reports_never_mention_abstains(dalil: Dalil, question: str) -> None:
+    """The 5 August call's one report is about Syria; Ukraine came up on 5 October."""
+    answer = dalil.ask(question, mode="extractive")
+    assert answer.abstained and "the reports of the phone call of Friday 5 August 2016 do not mention Ukraine" in answer.warnings
+
+
+@pytest.mark.parametrize("question", [
+    "What did Lavrov and Kerry discuss about Ukraine on 5 October?",  # "الملف الأوكراني": the adjective counts
+    "في اتصال السبت مع كيري، ما الذي أكده لافروف بخصوص الحوار مع الولايات المتحدة؟",  # "المتحدة" is not the UN's
+])
+def test_a_country_the_pinned_calls_reports_mention_is_answered(dalil: Dalil, question: str) -> None:
+    answer = dalil.ask(question, mode="extractive")
+    assert not answer.abstained, answer.warnings
+
+
+def test_on_what_exact_date_asks_when() -> None:
+    assert frame("On what exact date did the military experts meet in Geneva?").asks == "when"

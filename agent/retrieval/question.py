@@ -60,7 +60,7 @@ _ASKS: list[tuple[Asks, str]] = [
     # "what did Toner compare the fighting to": a likeness asked for, not two things compared
     ("compare", r"^(?!.*\bcompared?\b.*\b(to|with)\s*$)(?!.*\b(what|which)\b.*\b(did|does|do)\b.*\bcompared?\b.*\b(to|with)\b)"
                 r".*(\b(compare|differ|differs|difference|different|versus|vs\.?)\b|(^|\s)(قارن|الفرق|يختلف|تختلف|مقارنه))"),
-    ("when", r"\b(when|what days?|which days?|what dates?|on what dates?|what time)\b"
+    ("when", r"\b(when|what days?|which days?|what dates?|on what dates?|what time)\b|\b(what|which) (exact|precise|specific) (date|day)s?\b"
              r"|\b(what|which) (was|is|were) the ((actual|exact|precise|real|calendar) )?(date|day)\b"
              r"|(^|\s)(متى|متي|امتى|امتي|ب?اي يوم|ب?اي تاريخ|ما تاريخ|ما هو تاريخ)"),
     ("how_many", r"\bhow (many|much)\b|\bnumber of\b|\b(by )?what (percentage|proportion|share|percent)\b"
