@@ -419,8 +419,8 @@ class Dalil:
         return f"the articles report no {TYPE_EN[frame.event]} {on} {frame.date_phrase or frame.date_from}"
 
     def _unmentioned(self, frame: QuestionFrame, event: Event) -> str | None:
-        """Why the one event a question pins does not answer it: the question names a country, place, body or
-        person that no passage reporting the event mentions ("what did they say about Ukraine in the 5 August
+        """Why the one event a question pins does not answer it: the question names a country that no passage
+        reporting the event mentions ("what did they say about Ukraine in the 5 August
         call": its one report is about Syria)."""
         from agent.retrieval.grounding import event_chunks, label
 
@@ -429,6 +429,7 @@ class Dalil:
         sides = {e.side for e in self.analyzer.entities if e.en in event.participants and e.side}
         question = arabic.fold(frame.question)
         asked = [e for e in self.analyzer.entities if e.en in frame.entities and e.en not in frame.call_names
+                 and e.kind == "country"  # a place is often where another event the question names was ("the mission in Geneva")
                  and e.en not in event.participants and e.en not in sides
                  # named in full ("المتحدة" of "الولايات المتحدة" is not the United Nations)
                  and (frame.lang == "en" or any(arabic.fold(f) in question for f in [e.ar, *e.variants]))]

@@ -1154,3 +1154,8 @@ def test_a_country_the_pinned_calls_reports_mention_is_answered(dalil: Dalil, qu
 
 def test_on_what_exact_date_asks_when() -> None:
     assert frame("On what exact date did the military experts meet in Geneva?").asks == "when"
+
+
+def test_the_call_of_one_minister_with_the_other_names_the_call() -> None:
+    """"اتصال لافروف بكيري" says which call, as "اتصال لافروف وكيري" does: neither is who the answer is about."""
+    assert set(frame("اتصال لافروف بكيري أواخر أكتوبر جاء بعد أي اجتماع؟").call_names) == {"Sergei Lavrov", "John Kerry"}

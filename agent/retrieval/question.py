@@ -445,7 +445,7 @@ _INSTITUTIONS = frozenset("صحيفه وكاله وكالات وزاره شبك�
                           "the newspaper paper agency ministry state department kremlin white house government".split())
 # "after the Lavrov-Kerry call", "بعد اتصال لافروف وكيري": the names say which call, they are not what is asked about
 _CALL_NAMED = re.compile(r"\b[a-z]+[-–][a-z]+ (phone )?(call|conversation)\b|\b(call|conversation) between [a-z]+ and [a-z]+\b"
-                         r"|(^|\s)(ال)?(اتصال|مكالمه|محادثه)( الهاتفي| الهاتفيه)?( بين)? [^\s،,؟?]+ و[^\s،,؟?]+"
+                         r"|(^|\s)(ال)?(اتصال|مكالمه|محادثه)( الهاتفي| الهاتفيه)?( بين)? [^\s،,؟?]+ (و|ب|مع )[^\s،,؟?]+"
                          # the call as a clause: "before he called Kerry", "قبل ما يتصل بكيري", "بعد اتصاله بكيري"
                          r"|\b(before|after) (he |she |they )?(call(ed|ing)?|phon(ed|ing)|rang|ringing|spok(e|en)|speaking) (to |with )?[a-z]+\b"
                          r"|(^|\s)(قبل|بعد) (ما |ان )?(يتصل|اتصل|اتصاله|يكلم|كلم|يحكي|حكي|تحدث|يتحدث) (مع )?[^\s،,؟?]+")
