@@ -8,6 +8,7 @@ library's entry point, so it runs ``agent.runtime.setup(settings)`` (idempotent)
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
@@ -22,6 +23,7 @@ from agent.retrieval.retrieve import RetrievalMode, SearchFilters
 from agent.schema import (
     Answer,
     AnswerMode,
+    AnswerSentence,
     ArticleDetail,
     ArticleEvent,
     ArticlePassage,
@@ -338,8 +340,34 @@ class Dalil:
 
             answer.about = label(event, answer.lang)
             answer.lead = self._lead(frame, event, answer)
+        elif not answer.abstained and _WHICH_EVENT.search(arabic.fold(question).lower()):
+            self._name_the_event(frame, answer)
         answer.frame = frame.model_dump(mode="json")
         return answer
+
+    def _name_the_event(self, frame: QuestionFrame, answer: Answer) -> None:
+        """"Which call covered …": the event the first quote tells of (the nearest one its article reports at or
+        before it), said in ``about`` and dated by the quote that dates it, added to the answer when not cited."""
+        from agent.answer.extractive import defang_markers
+        from agent.answer.tools import evidence
+        from agent.events.corpus import date_notes
+        from agent.retrieval.grounding import label
+
+        first = answer.citations[0]
+        kinds = [e for e in self.events() if (frame.event is None or e.type == frame.event) and e.date.granularity == "day"]
+        told = [(c.start, e) for e in kinds for r in e.reports for c in r.citations if c.doc_id == first.doc_id and c.start <= first.start]
+        if not told:
+            return
+        event = max(told, key=lambda pair: pair[0])[1]
+        dating = evidence(event)
+        answer.about = label(event, answer.lang)
+        if any((c.doc_id, c.start) == (dating.doc_id, dating.start) for c in answer.citations):
+            return
+        n = len(answer.citations) + 1
+        cite = dating.model_copy(update={"n": n, "dates": dating.dates or date_notes(dating.quote, dating.published)})
+        answer.citations.append(cite)
+        answer.sentences.append(AnswerSentence(text=defang_markers(cite.quote), citations=[n], supported=True, support=1.0))
+        answer.answer = f"{answer.answer} {answer.sentences[-1].text} [{n}]"
 
     # --- question understanding and the events it points at ---------------------------------------
 
@@ -683,6 +711,10 @@ def _published_on(frame: QuestionFrame, hit: NodeWithScore) -> bool:
 def _published_in_time(frame: QuestionFrame, hits: list[NodeWithScore]) -> list[NodeWithScore]:
     """The passages that can report the day asked about, then those that cannot."""
     return [h for h in hits if not _published_too_early(frame, h)] + [h for h in hits if _published_too_early(frame, h)]
+
+
+# "which call", "in which conversation", "أي اتصال", "في أي مكالمة": the event is what is asked
+_WHICH_EVENT = re.compile(r"\b(which|what) (phone )?(call|conversation|phone call)\b|(^|\s)(في |خلال )?(اي|ايه) (ال)?(اتصال|مكالمه|محادثه)")
 
 
 def _evidence_spans(event: Event) -> tuple[tuple[str, int, int], ...]:

@@ -1159,3 +1159,13 @@ def test_on_what_exact_date_asks_when() -> None:
 def test_the_call_of_one_minister_with_the_other_names_the_call() -> None:
     """"اتصال لافروف بكيري" says which call, as "اتصال لافروف وكيري" does: neither is who the answer is about."""
     assert set(frame("اتصال لافروف بكيري أواخر أكتوبر جاء بعد أي اجتماع؟").call_names) == {"Sergei Lavrov", "John Kerry"}
+
+
+def test_which_call_names_the_call_and_quotes_what_dates_it(dalil: Dalil) -> None:
+    """The sentence on the July agreements does not say which call it is: the answer says it (the 16 August call,
+    the one its article reports just before it) and adds the quote that dates that call."""
+    answer = dalil.ask("Which call covered putting into practice the deals from Kerry's July Moscow trip, with a focus "
+                       "on the Aleppo humanitarian operation?", mode="extractive")
+    assert answer.about == "the phone call of Tuesday 16 August 2016"
+    assert any("2016-08-16" in {d.date for d in c.dates} for c in answer.citations)
+    assert all(f"[{c.n}]" in answer.answer for c in answer.citations)
