@@ -1169,3 +1169,22 @@ def test_which_call_names_the_call_and_quotes_what_dates_it(dalil: Dalil) -> Non
     assert answer.about == "the phone call of Tuesday 16 August 2016"
     assert any("2016-08-16" in {d.date for d in c.dates} for c in answer.citations)
     assert all(f"[{c.n}]" in answer.answer for c in answer.citations)
+
+
+@pytest.mark.parametrize(("question", "named"), [
+    ("Name the Russian officer who linked the plan to send experts to Geneva to the call", "بوزنيخير"),
+    ("Who was the Kremlin spokesman who said resuming air strikes on Aleppo was not useful?", "بيسكوف"),
+])
+def test_a_name_asked_for_is_given_by_the_sentence_about_it(dalil: Dalil, question: str, named: str) -> None:
+    """"Name the officer who …" asks for someone, not for a list; the sentence naming him is quoted."""
+    answer = dalil.ask(question, mode="extractive")
+    assert not answer.abstained and not answer.steps
+    assert named in answer.citations[0].quote
+
+
+def test_a_name_only_a_sentence_about_something_else_gives_abstains(dalil: Dalil) -> None:
+    """No article names the official who spoke to AFP; Kirby, named in a sentence about another statement, is
+    not him."""
+    answer = dalil.ask("Name the senior US administration official who told AFP Washington was applying pressure on Russia.",
+                       mode="extractive")
+    assert answer.abstained and "no passage states the name asked about" in answer.warnings

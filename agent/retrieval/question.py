@@ -346,6 +346,8 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
         named = None  # "Name the calls Kerry initiated" lists calls; "Name the official who …" asks a name
     if named:  # "what is the name of the largest hospital": a name must be given, not only the hospital
         frame.attribute = "name"
+        if frame.asks == "list" and named.group("en2"):  # "Name the Russian officer who …": someone, not a list
+            frame.asks = "who"
         if named.group("en") or named.group("en2"):  # the noun ends its phrase: "the Kremlin spokesman"
             frame.counted = _counted_name(named.group("en") or named.group("en2"))
         else:  # the noun starts it: "المتحدث باسم الكرملين", after an adjective that may come first ("أكبر مستشفى")
