@@ -287,9 +287,15 @@ class Dalil:
         if lang not in (None, "ar", "en"):
             raise DalilError(f"--lang must be ar or en, not {lang!r}")
         if self.answer_mode(mode) == "extractive":
-            from agent.answer.planner import plan  # list, order, compare and multi-part questions: several tool calls
+            from agent.answer.planner import counts_days, plan  # list, order, compare and multi-part questions: several tool calls
 
-            answer = plan(self, question, filters, k, lang, on_step) or self._extractive(question, self.retrieve(question, k, filters))
+            answer = plan(self, question, filters, k, lang, on_step)
+            if answer is None:
+                answer = self._extractive(question, self.retrieve(question, k, filters))
+                if counts_days(question) and not answer.abstained:  # the passages, but no count and no one event it is about
+                    answer.about, answer.lead = None, None
+                    answer.warnings.insert(0, "no day count: the question's words do not single out one event, dated to "
+                                              "the day, on each side; these are the passages that come closest")
         else:
             answer = self._llm(question, filters, k, lang or ("ar" if is_arabic(question) else "en"), on_text, on_step)
         answer.warnings[:0] = self.retrieval_warnings
@@ -346,21 +352,21 @@ class Dalil:
         return answer
 
     def _name_the_event(self, frame: QuestionFrame, answer: Answer) -> None:
-        """"Which call covered …": the event the first quote tells of (the nearest one its article reports at or
-        before it), said in ``about`` and dated by the quote that dates it, added to the answer when not cited."""
+        """"Which call covered …": the event the first quote tells of (``grounding.told_at``), said in ``about``, and
+        the quote that states its day added when not cited."""
         from agent.answer.extractive import defang_markers
-        from agent.answer.tools import evidence
+        from agent.answer.tools import dating_citation
         from agent.events.corpus import date_notes
-        from agent.retrieval.grounding import label
+        from agent.retrieval.grounding import label, told_at
 
-        first = answer.citations[0]
-        kinds = [e for e in self.events() if (frame.event is None or e.type == frame.event) and e.date.granularity == "day"]
-        told = [(c.start, e) for e in kinds for r in e.reports for c in r.citations if c.doc_id == first.doc_id and c.start <= first.start]
-        if not told:
+        if not answer.citations:
             return
-        event = max(told, key=lambda pair: pair[0])[1]
-        dating = evidence(event)
+        first = answer.citations[0]
+        event = told_at(self.events(), first.doc_id, first.start, frame.event)
+        if event is None:
+            return
         answer.about = label(event, answer.lang)
+        dating = dating_citation(event)
         if any((c.doc_id, c.start) == (dating.doc_id, dating.start) for c in answer.citations):
             return
         n = len(answer.citations) + 1
@@ -436,15 +442,21 @@ class Dalil:
         # ("the meeting in Moscow that preceded the Friday call"), and who took part is not asked here
         # a yes/no question about an event of a kind in a period ("Did they meet in New York in September?") asks
         # whether one happened: none in the index, none to confirm
-        asks_whether = frame.asks == "yes_no" and frame.event is not None and frame.date_from is not None
-        if not asks_whether and (frame.event != "call" or frame.date_from is None or frame.date_from != frame.date_to):
+        # (not a ceasefire: a truce is in force over a span, and "was it in force in August" is not a question of events)
+        asks_whether = frame.asks == "yes_no" and frame.event not in (None, "ceasefire") and frame.date_from is not None
+        # "Moscow disclosed a call on 20 October: who initiated it?": no call made known that day or just before
+        made_known = frame.event == "call" and frame.reported_on is not None and frame.date_from is None
+        if not (asks_whether or made_known) and (frame.event != "call" or frame.date_from is None or frame.date_from != frame.date_to):
             return None
         if frame.relation is not None or frame.event is None:
             return None
         if candidate_events(frame, self.events()):
             return None
+        kind = TYPE_EN.get(frame.event, frame.event)  # "ceasefire" asks for its start or its end: no label of its own
+        if made_known:
+            return f"the articles report no {kind} made known on {frame.reported_on}"
         on = "in" if frame.date_from != frame.date_to else "on"
-        return f"the articles report no {TYPE_EN[frame.event]} {on} {frame.date_phrase or frame.date_from}"
+        return f"the articles report no {kind} {on} {frame.date_phrase or frame.date_from}"
 
     def _unmentioned(self, frame: QuestionFrame, event: Event) -> str | None:
         """Why the one event a question pins does not answer it: the question names a country that no passage

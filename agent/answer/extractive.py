@@ -102,8 +102,9 @@ _DURATION = re.compile(r"دقيق|دقائق|(^|\s)ساع|استمر|(^|\s)دا�
 # a stated duration needs its unit ("استمر" alone is also "لمزيد من الاستمرار في العمل")
 _SHORT_UNIT = re.compile(r"(^|\s)(ب|ل)?(ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات)(?=\W|$)|\b(minutes?|hours?)\b")
 _LONG_UNITS = "يومين|ايام|اسبوع|اسبوعين|اسابيع|شهر|شهرين|اشهر|شهور|سنه|سنتين|سنوات|عام|عامين|اعوام"  # days and up
-# a long unit with the article is not a span ("الأمين العام", the Secretary-General; "اليوم", today)
-_DURATION_UNIT = re.compile(rf"(^|\s)(ب|ل)?((ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات)|{_LONG_UNITS})(?=\W|$)"
+# a long unit with the article is not a span ("الأمين العام", the Secretary-General; "اليوم", today), nor is a bare
+# "عام" ("أمين عام", "بشكل عام"): a year is "عاماً", "لمدة عام" is left to the unit words around it
+_DURATION_UNIT = re.compile(rf"(^|\s)(ب|ل)?((ال)?(دقيقه|دقيقتين|دقائق|ساعه|ساعتين|ساعات)|{_LONG_UNITS.replace('|عام|', '|عاما|')})(?=\W|$)"
                             r"|\b(minutes?|hours?|days|weeks?|months?|years?)\b")
 _SINCE = re.compile(rf"(^|\s)منذ\s+((اكثر|اقل) من\s+|نحو\s+|قرابه\s+|حوالي\s+)?(\S+\s+)?(ال)?({_LONG_UNITS})(?=\W|$)"
                     r"|\bfor (more than |over |about |nearly )?(a|two|three|several|\d+) (days|weeks?|months?|years?)\b")

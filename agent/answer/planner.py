@@ -182,6 +182,11 @@ _DAYS_BETWEEN = re.compile(
 _THE_TWO = re.compile(r"\b(the|both) two\b|\bboth\b|(^|\s)(الاتصالين|المكالمتين|الحدثين|الاتصالان|المكالمتان)(\s|$)", re.I)
 
 
+def counts_days(question: str) -> bool:
+    """Whether ``question`` asks how many days lay between two events."""
+    return _DAYS_BETWEEN.search(question.strip()) is not None
+
+
 def _days_between(planner: Planner, frame: QuestionFrame, question: str, lang: str) -> Answer | None:
     """The days between the two events a "how many days between A and B" question names, each event's dating quote
     cited; None when the question is not one, or its two parts do not each name one event dated to the day."""
@@ -206,7 +211,7 @@ def _days_between(planner: Planner, frame: QuestionFrame, question: str, lang: s
         assert a.date.date is not None and b.date.date is not None
         found = planner.run("events", **{"from": _iso(a.date.start), "to": _iso(b.date.end)})
         items = [tools.EventItem.of(e) for e in (a, b)]
-        citations = [_dating(item, n) for n, item in enumerate(items, start=1)]
+        citations = [_renumbered(tools.dating_citation(e), n) for n, e in enumerate((a, b), start=1)]
         sentences = [AnswerSentence(text=f"{(item.label_ar if lang == 'ar' else item.label_en)}: {cite.quote}", citations=[cite.n],
                                     supported=True, support=1.0) for item, cite in zip(items, citations, strict=True)]
         days = (b.date.date - a.date.date).days
@@ -221,33 +226,26 @@ def _days_between(planner: Planner, frame: QuestionFrame, question: str, lang: s
     return None
 
 
-def _dating(item: tools.EventItem, n: int) -> Citation:
-    """The event's citation that states its day ("انتهى في 19 سبتمبر"), numbered ``n``; else its evidence."""
-    day = item.date.isoformat() if item.date else None
-    stating = (c for c in (_renumbered(c, n) for c in item.citations) if day in {d.date for d in c.dates})
-    return next(stating, _renumbered(item.evidence, n))
-
-
 def _one_event(dalil: Dalil, text: str) -> Event | None:
     """The one event, dated to the day, that ``text`` ("the Tuesday call reported by SyriaNews") names; else None."""
     from agent.retrieval.grounding import candidate_events
 
     sub = dalil.frame(text)
-    events = [e for e in dalil.events() if e.date.granularity == "day"]
+    events = dalil.events()  # all of them: "the Geneva meeting" is the week-dated one, not the one dated to the day
     if sub.event is None and not sub.pins_time and sub.relation is None:
         pool = events
     else:
         pool = [e for e in candidate_events(sub, events, dalil._people(sub)) if _kind_fits(sub, e.type, text)]
-    if len(pool) == 1:
-        return pool[0]
-    overlap = _overlap(dalil, text)
-    scores = sorted(((overlap(" ".join(c.quote for r in e.reports for c in r.citations)), e) for e in pool),
-                    key=lambda pair: pair[0], reverse=True)
-    # words alone must choose clearly: "the Wednesday call in which Kerry warned of a suspension" shares words with
-    # both Wednesday calls (the later one's reports recall the suspension), and a wrong day count is worse than none
-    if not scores or scores[0][0] < 2 or (len(scores) > 1 and scores[0][0] - scores[1][0] < DISTINCT_OVERLAP):
-        return None
-    return scores[0][1]
+    chosen = pool[0] if len(pool) == 1 else None
+    if len(pool) > 1:
+        overlap = _overlap(dalil, text)
+        scores = sorted(((overlap(" ".join(c.quote for r in e.reports for c in r.citations)), e) for e in pool),
+                        key=lambda pair: pair[0], reverse=True)
+        # words alone must choose clearly: "the Wednesday call in which Kerry warned of a suspension" shares words with
+        # both Wednesday calls (the later one's reports recall the suspension), and a wrong day count is worse than none
+        if scores[0][0] >= 2 and scores[0][0] - scores[1][0] >= DISTINCT_OVERLAP:
+            chosen = scores[0][1]
+    return chosen if chosen is not None and chosen.date.granularity == "day" else None
 
 
 def _two_events(dalil: Dalil, text: str) -> tuple[Event | None, Event | None]:
@@ -264,7 +262,7 @@ def _two_events(dalil: Dalil, text: str) -> tuple[Event | None, Event | None]:
 
 def _days_ar(n: int) -> str:
     """"3 أيام", "11 يوماً": the counted noun's form depends on the number."""
-    return {1: "يوم واحد", 2: "يومان"}.get(n) or (f"{n} أيام" if 3 <= n <= 10 else f"{n} يوماً")
+    return {0: "لا أيام", 1: "يوم واحد", 2: "يومان"}.get(n) or (f"{n} أيام" if 3 <= n <= 10 else f"{n} يوماً")
 
 
 # ---------------------------------------------------------------------------------- list and order
@@ -327,7 +325,7 @@ def _named_events(dalil: Dalil, frame: QuestionFrame) -> list[Event]:
             return []
         pool = [e for e in candidate_events(sub, events) if _kind_fits(sub, e.type, item)]
         placed = _placed_by(dalil, item)  # "the Kerry-initiated call": one of the calls Kerry's side placed
-        pool = [e for e in pool if placed & {e.initiator}] or pool if placed else pool
+        pool = [e for e in pool if any(placed & {r.initiator, r.initiator_side} for r in e.reports)] or pool if placed else pool
         best = _best_match(dalil, item, pool, sub.entities)
         if not best:
             return []
@@ -335,7 +333,7 @@ def _named_events(dalil: Dalil, frame: QuestionFrame) -> list[Event]:
     return chosen
 
 
-_PLACED_BY = re.compile(r"\b(?P<who>[\w.'-]+?)[- ]initiated\b|\binitiated by (?:the )?(?P<who2>[\w.'-]+(?: [\w.'-]+)?)"
+_PLACED_BY = re.compile(r"\b(?P<who>[\w.']+?)-initiated\b|\binitiated by (?:the )?(?P<who2>[\w.'-]+(?: [\w.'-]+)?)"
                         r"|(?:بمبادرة|بمبادره|بطلب) (?:من )?(?:ال)?(?P<who3>\S+)", re.I)
 
 

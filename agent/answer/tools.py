@@ -179,6 +179,18 @@ class EventItem(BaseModel):
         )
 
 
+def dating_citation(event: Event) -> Citation:
+    """The event's citation whose own words state its day ("والذي انتهى في 19 سبتمبر"), else ``evidence(event)``."""
+    from agent.events.corpus import date_notes
+
+    day = event.date.date.isoformat() if event.date.granularity == "day" and event.date.date else None
+    for report in event.reports:
+        for c in report.citations:
+            if day and day in {d.date for d in (c.dates or date_notes(c.quote, c.published))}:
+                return c
+    return evidence(event)
+
+
 def evidence(event: Event) -> Citation:
     """The citation holding the phrase that dates the event, else the main report's evidence."""
     phrase, file = event.date.phrase, event.date.file

@@ -135,6 +135,14 @@ def _most_likely_made_known(events: list[Event], day: dt.date) -> list[Event]:
     return told or same_day or events
 
 
+def told_at(events: list[Event], doc_id: str, offset: int, kind: str | None = None) -> Event | None:
+    """The event (of ``kind``, dated to the day) a passage at ``offset`` of an article tells of: the one the article
+    reports nearest at or before it ("وأوضح البيان أن الوزيرين بحثا …" goes on about the call reported just before)."""
+    told = [(c.start, e) for e in events if (kind is None or e.type == kind) and e.date.granularity == "day"
+            for r in e.reports for c in r.citations if c.doc_id == doc_id and c.start <= offset]
+    return max(told, key=lambda pair: pair[0])[1] if told else None
+
+
 def event_chunks(event: Event) -> set[str]:
     """Chunks holding the event's evidence (every report's citations)."""
     return {c.chunk_id for r in event.reports for c in r.citations}

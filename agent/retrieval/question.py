@@ -67,8 +67,9 @@ _ASKS: list[tuple[Asks, str]] = [
                  r"|\b(what|which) (was|is|were) the (value|amount|sum|size|figure)\b"
                  r"|(^|\s)كم(\s|$)|(^|\s)عدد |(^|\s)(ما|وما) (قيمه|مبلغ)(\s|$)"),
     ("where", r"\bwhere\b|\b(in|from|to) which (city|country|place|capital)\b|\bwhich (city|capital)\b"
-              r"|(^|\s)(اين|وين|لوين|(في|من|الى|الي) اي (مدينه|بلد|دوله|مكان|عاصمه))"),
-    ("why", r"\bwhy\b|\bfor what reason\b|\bwhat (was|is) the reason\b|(^|\s)(لماذا|ما سبب|ما السبب|لم )"),
+              r"|(^|\s)(اين|(في|من|الى|الي) اي (مدينه|بلد|دوله|مكان|عاصمه))|(^|\s)(وين|لوين)(\s|$)"),
+    # "لم" asks why only opening the question ("لم رفضت واشنطن …؟"); inside it, it negates ("التي لم تف بها")
+    ("why", r"\bwhy\b|\bfor what reason\b|\bwhat (was|is) the reason\b|(^|\s)(لماذا|ليش|ما سبب|ما السبب)|^(و|ف)?لم "),
     ("yes_no", r"^(did|was|were|is|are|does|do|has|have|had|can|could|will|would)\b|^هل(\s|$)"),
     ("who", r"\bwho\b|\bwhom\b|^(من|ومن) (هو|هي|هم)?|(^|\s)(مين|ومين)(\s|$)"),
 ]
@@ -573,10 +574,13 @@ def _relation(frame: QuestionFrame, norm: str) -> None:
 
 # a day named after a verb of reporting dates the report, not the event: "the call Moscow revealed on Sunday"
 _REPORTED_ON = re.compile(r"\b(reported|announced|revealed|disclosed|said|made public)( \w+)?( on)?( the)?\s*['\"‘“]?\s*((yesterday|today)\s*,?\s*)?$"
-                          # "Moscow disclosed a Lavrov-Kerry conversation on Sunday 2 Oct"
-                          r"|\b(reported|announced|revealed|disclosed|made public|confirmed)( (a|an|the|its|their|his|her))?( [\w'–-]+){0,2} "
-                          r"(phone )?(call|conversation|talks|contact|statement)s?( on| of)?\s*$"
                           r"|(اعلنت|اعلن|كشفت|كشف|ذكرت|ذكر|قالت|قال|افادت|نشرت)( عنها| عنه)?( \S+){0,2}\s+(يوم\s+)?$")
+# a day after a verb of disclosure dates when the event was made known ("Moscow disclosed a conversation on Sunday 2 Oct",
+# "أعلنت في ٢ تشرين الأول عن محادثة"); not after "said" ("what did Lavrov say on 28 September" dates what he said)
+_MADE_KNOWN = re.compile(r"\b(reported|announced|revealed|disclosed|made public)( \w+)?( on)?( the)?\s*$"
+                         r"|\b(reported|announced|revealed|disclosed|made public|confirmed)( (a|an|the|its|their|his|her))?( [\w'–-]+){0,2} "
+                         r"(phone )?(call|conversation|talks|contact|statement)s?( on| of)?\s*$"
+                         r"|(اعلنت|اعلن|كشفت|كشف|افادت|افاد|نشرت)( عنها| عنه)?( \S+){0,2}\s+(يوم\s+)?$")
 # agent.text.dates rules counted from "now" (the day the text was written), which a question does not give
 _DEICTIC = ("yesterday", "day_before_yesterday", "today", "tomorrow", "weekday_recent", "weekday_last")
 
@@ -616,7 +620,7 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
                 question[found.start + len(found.phrase):].lower())):
             frame.published_on = frame.published_on or start
             continue
-        if found.granularity == "day" and reported and frame.reported_on is None:  # "Moscow disclosed the call on
+        if found.granularity == "day" and frame.reported_on is None and _MADE_KNOWN.search(before.lower()):  # "Moscow disclosed the call on
             frame.reported_on = start  # Sunday 2 Oct: when did it take place?": the day it was told, not the day it was
             continue
         anchor = _ANCHOR.search(before.lower())
