@@ -726,7 +726,7 @@ def _published_in_time(frame: QuestionFrame, hits: list[NodeWithScore]) -> list[
 
 
 # "which call", "in which conversation", "أي اتصال", "في أي مكالمة": the event is what is asked
-_WHICH_EVENT = re.compile(r"\b(which|what) (phone )?(call|conversation|phone call)\b|(^|\s)(في |خلال )?(اي|ايه) (ال)?(اتصال|مكالمه|محادثه)")
+_WHICH_EVENT = re.compile(r"\b(which|what) (\w+ )?(phone )?(call|conversation)\b|(^|\s)(في |خلال )?(اي|ايه) (ال)?(اتصال|مكالمه|محادثه)")
 
 
 def _evidence_spans(event: Event) -> tuple[tuple[str, int, int], ...]:

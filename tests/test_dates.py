@@ -431,3 +431,8 @@ def test_a_month_that_names_calls_or_meetings_dates_them(text: str, phrase: str)
 @pytest.mark.parametrize("text", ["Who broke the September truce?", "the August agreement held", "It may rain"])
 def test_a_month_naming_a_thing_is_no_period_to_search(text: str) -> None:
     assert resolve_dates(text, D(2016, 10, 30), lang="en") == []
+
+
+def test_which_month_call_dates_the_call() -> None:
+    [r] = resolve_dates("Which October call covered Aleppo?", D(2016, 10, 30), lang="en")
+    assert r.phrase == "October" and r.period_start == D(2016, 10, 1)

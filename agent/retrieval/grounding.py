@@ -135,11 +135,15 @@ def _most_likely_made_known(events: list[Event], day: dt.date) -> list[Event]:
     return told or same_day or events
 
 
+TOLD_WITHIN_CHARS = 400  # a passage goes on about the event reported just before it, a sentence or two away
+
+
 def told_at(events: list[Event], doc_id: str, offset: int, kind: str | None = None) -> Event | None:
     """The event (of ``kind``, dated to the day) a passage at ``offset`` of an article tells of: the one the article
-    reports nearest at or before it ("وأوضح البيان أن الوزيرين بحثا …" goes on about the call reported just before)."""
+    reports nearest at or before it, a sentence or two before at most ("وأوضح البيان أن الوزيرين بحثا …" goes on
+    about the call reported just before)."""
     told = [(c.start, e) for e in events if (kind is None or e.type == kind) and e.date.granularity == "day"
-            for r in e.reports for c in r.citations if c.doc_id == doc_id and c.start <= offset]
+            for r in e.reports for c in r.citations if c.doc_id == doc_id and 0 <= offset - c.start <= TOLD_WITHIN_CHARS]
     return max(told, key=lambda pair: pair[0])[1] if told else None
 
 

@@ -549,7 +549,7 @@ _EN_RULES = [
     ), _month_only),
     # the month as a modifier of a call or meeting: "the August calls", "the two October Lavrov-Kerry meetings"
     # ("the September truce" names the truce agreed then, not a period to search)
-    _Rule(re.compile(rf"(?<!\w)(?i:the|both|two)\s+(?:(?i:two|three|both)\s+)?(?P<p>{_EN_MONTH})"
+    _Rule(re.compile(rf"(?<!\w)(?i:the|both|two|which|what)\s+(?:(?i:two|three|both)\s+)?(?P<p>{_EN_MONTH})"
                      r"(?=\s+(?:[A-Z][\w'–-]*\s+){0,2}(?i:calls?|phone|conversations?|talks|meetings?|contacts?)\b)"), _month_only),
     _Rule(re.compile(
         r"(?<!\w)(?P<p>(?i:(?P<which>last|this)\s+(?P<unit>week|month|year)))" + _E
