@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from agent.ingest.run import IngestReport, ProgressFn, RebuildReport
     from agent.ingest.web_run import WebReport
     from agent.retrieval.question import QuestionFrame
-    from agent.text.lexicon import Analyzer, Entity
+    from agent.text.lexicon import Analyzer
 
 
 class Dalil:
@@ -459,38 +459,13 @@ class Dalil:
         return f"the articles report no {kind} {on} {frame.date_phrase or frame.date_from}"
 
     def _unmentioned(self, frame: QuestionFrame, event: Event) -> str | None:
-        """Why the one event a question pins does not answer it: the question names a country that no passage
-        reporting the event mentions ("what did they say about Ukraine in the 5 August
-        call": its one report is about Syria)."""
-        from agent.retrieval.grounding import event_chunks, label
+        """Why the one event a question pins does not answer it: a country the question names that no passage
+        reporting the event mentions (``grounding.unmentioned``)."""
+        from agent.retrieval.grounding import event_chunks, label, unmentioned
 
-        if frame.relation is not None or frame.described is not None:
-            return None  # "the call before the Saturday call on Aleppo": the names may be the other event's
-        sides = {e.side for e in self.analyzer.entities if e.en in event.participants and e.side}
-        question = arabic.fold(frame.question)
-        asked = [e for e in self.analyzer.entities if e.en in frame.entities and e.en not in frame.call_names
-                 and e.kind == "country"  # a place is often where another event the question names was ("the mission in Geneva")
-                 and e.en not in event.participants and e.en not in sides
-                 # named in full ("المتحدة" of "الولايات المتحدة" is not the United Nations)
-                 and (frame.lang == "en" or any(arabic.fold(f) in question for f in [e.ar, *e.variants]))]
-        if not asked:
-            return None
         texts = [n.get_content() for n in self.store.registry.nodes(sorted(event_chunks(event))).values()]
-        terms = {t for text in texts for t in self.analyzer.terms(text)}
-        folded = arabic.fold(" ".join(texts))
-        missing = [e.en for e in asked if not any(
-            set(self.analyzer.terms(form)) <= terms or arabic.fold(form) in folded for form in self._forms(e) if form)]
-        if not missing:
-            return None
-        return f"the reports of {label(event, 'en')} do not mention {' or '.join(missing)}"
-
-    def _forms(self, entity: Entity) -> list[str]:
-        """How the articles may write an entity: its name and spellings and, for a place or a country, the Arabic
-        of its English words ("Ukraine" → أوكرانيا and the lexicon's الأوكراني)."""
-        forms = [entity.ar, *entity.variants]
-        if entity.kind != "person":
-            forms += [ar for word in [entity.en.lower(), *entity.en_variants] for ar in self.analyzer.bridges.get(word, [])]
-        return list(dict.fromkeys(forms))
+        missing = unmentioned(frame, event, texts, self.analyzer)
+        return f"the reports of {label(event, 'en')} do not mention {' or '.join(missing)}" if missing else None
 
     def _people(self, frame: QuestionFrame) -> list[str]:
         kinds = {e.en: e.kind for e in self.analyzer.entities}
@@ -546,7 +521,7 @@ class Dalil:
 
         unknown += unknown_speaker(frame.speaker_words, known)
         named = [e for name in frame.entities for e in self.analyzer.entities if e.en == name]
-        surnames = {e.en: frozenset(t for s in self._forms(e) for t in self.analyzer.terms(s)[-1:]) for e in named}
+        surnames = {e.en: frozenset(t for s in self.analyzer.forms(e) for t in self.analyzer.terms(s)[-1:]) for e in named}
         # known to the lexicon, but does the corpus ever name them? ("Sergei Shoigu")
         unknown += [e.en for e in named if not any(bm25.knows(t) for t in surnames[e.en])]
         persons = {e.en: Person(e.en, surnames[e.en], tuple(arabic.normalize(r) for r in e.roles),

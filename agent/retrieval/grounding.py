@@ -13,11 +13,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
 from agent.retrieval.question import QuestionFrame
+from agent.text import arabic
 
 if TYPE_CHECKING:
     from llama_index.core.schema import NodeWithScore
 
     from agent.events.models import Event
+    from agent.text.lexicon import Analyzer
 
 _KINDS = {"ceasefire": ("ceasefire_start", "ceasefire_collapse")}
 TYPE_EN = {"call": "phone call", "agreement": "agreement", "ceasefire_start": "start of the ceasefire",
@@ -133,6 +135,27 @@ def _most_likely_made_known(events: list[Event], day: dt.date) -> list[Event]:
     told = [e for e in events if any(r.reported_on is not None and r.reported_on.start <= day <= r.reported_on.end for r in e.reports)]
     same_day = [e for e in events if e.date.granularity == "day" and e.date.date == day]
     return told or same_day or events
+
+
+def unmentioned(frame: QuestionFrame, event: Event, texts: list[str], analyzer: Analyzer) -> list[str]:
+    """The countries a question about one event names that none of ``texts`` (the passages reporting it) mention:
+    "what did they say about Ukraine in the 5 August call" (its one report is about Syria). Not the participants'
+    sides, the people naming the call, or a relation's anchor ("the call before the Saturday call on Aleppo")."""
+    if frame.relation is not None or frame.described is not None:
+        return []
+    sides = {e.side for e in analyzer.entities if e.en in event.participants and e.side}
+    question = arabic.fold(frame.question)
+    asked = [e for e in analyzer.entities if e.en in frame.entities and e.en not in frame.call_names
+             and e.kind == "country"  # a place is often where another event the question names was ("the mission in Geneva")
+             and e.en not in event.participants and e.en not in sides
+             # named in full ("المتحدة" of "الولايات المتحدة" is not the United Nations)
+             and (frame.lang == "en" or any(arabic.fold(f) in question for f in [e.ar, *e.variants]))]
+    if not asked:
+        return []
+    terms = {t for text in texts for t in analyzer.terms(text)}
+    folded = arabic.fold(" ".join(texts))
+    return [e.en for e in asked if not any(set(analyzer.terms(form)) <= terms or arabic.fold(form) in folded
+                                           for form in analyzer.forms(e))]
 
 
 TOLD_WITHIN_CHARS = 400  # a passage goes on about the event reported just before it, a sentence or two away

@@ -116,6 +116,14 @@ class Analyzer:
         """Flat list of every alternative term of every concept (for BM25)."""
         return sorted({t for c in self.concepts(question) for t in c.alternatives})
 
+    def forms(self, entity: Entity) -> list[str]:
+        """How the articles may write an entity: its name and spellings and, for a place or a country, the Arabic
+        of its English words ("Ukraine": أوكرانيا, and the articles' الأوكراني)."""
+        forms = [entity.ar, *entity.variants]
+        if entity.kind != "person":
+            forms += [ar for word in [entity.en.lower(), *entity.en_variants] for ar in self.bridges.get(word, [])]
+        return list(dict.fromkeys(f for f in forms if f))
+
     def expanded_query(self, question: str) -> str:
         """The question followed by the Arabic forms of its English words (for the dense retriever)."""
         extra = [ar for word in arabic.words(question) for ar in self.bridges.get(word, [])]
