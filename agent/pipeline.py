@@ -733,7 +733,16 @@ def _unstated(frame: QuestionFrame, event: Event) -> str | None:
 def _slot_offsets(frame: QuestionFrame, event: Event) -> list[tuple[str, int]]:
     """Where the event index says the asked slot is stated: the phrase dating the event (not the day it
     was reported), or the words naming who initiated it; as (doc_id, offset in the article)."""
+    from agent.answer.tools import dating_citation
+    from agent.events.corpus import date_notes
+
     doc_of = {r.file: r.doc_id for r in event.reports}
+    if frame.asks == "when" and event.date.granularity == "day" and event.date.date is not None:
+        # the words that state the day ("والذي انتهى في 19 سبتمبر"), before a phrase it was worked out from ("بعد عشرة أيام")
+        cite = dating_citation(event)
+        stated = [n.phrase for n in (cite.dates or date_notes(cite.quote, cite.published)) if n.date == event.date.date.isoformat()]
+        if stated and stated[0] in cite.quote:
+            return [(cite.doc_id, cite.start + cite.quote.index(stated[0]))]
     if frame.asks == "when" and event.date.phrase_start is not None and event.date.file in doc_of:
         return [(doc_of[event.date.file], event.date.phrase_start)]
     if frame.asks == "who_initiated":

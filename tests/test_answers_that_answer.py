@@ -1228,3 +1228,22 @@ def test_a_year_word_that_is_no_span_states_no_duration(text: str, states: bool)
     from agent.answer.extractive import states_attribute
 
     assert states_attribute("duration", text) is states
+
+
+@pytest.mark.parametrize(("question", "about"), [
+    ("On what date did the US-Russian truce in Syria end?", "the end of the ceasefire of Monday 19 September 2016"),
+    ("متى انهارت الهدنة؟", "انهيار الهدنة يوم الاثنين 19 أيلول 2016"),
+])
+def test_when_the_truce_ended_is_the_one_end_the_index_holds(dalil: Dalil, question: str, about: str) -> None:
+    """The words tell the truce's end from its start, and the index holds one end: its dating quote answers
+    ("والذي انتهى في 19 سبتمبر"), not a sentence that only says it collapsed "recently"."""
+    answer = dalil.ask(question, mode="extractive")
+    assert answer.about == about
+    assert "2016-09-19" in {d.date for d in answer.citations[0].dates}
+
+
+def test_the_call_before_their_call_on_a_day_is_the_one_before_it(dalil: Dalil) -> None:
+    f = frame("When had the two ministers last spoken before their 16 August call?")
+    assert f.relation == "before" and f.relation_from == dt.date(2016, 8, 16)
+    answer = dalil.ask("When had the two ministers last spoken before their 16 August call?", mode="extractive")
+    assert answer.about == "the phone call of Friday 5 August 2016"

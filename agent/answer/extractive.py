@@ -82,6 +82,7 @@ RELATIVE_CUTOFF = 0.65
 # a name asked for ("which officials …") is given by a sentence about what the question asks, not by one that names
 # someone elsewhere: it must cover this share of the best sentence's coverage
 NAMED_SHARE = 0.4
+EVIDENCE_BONUS = 0.01  # the sentence the event index says fills the slot wins a tie with one that merely could
 NEIGHBOURS = 3  # the best sentences whose next sentence in the article is also considered
 
 # what fills each slot, on normalized text (agent.text.arabic.normalize)
@@ -441,8 +442,12 @@ def extractive_answer(
                 and (not slots.verbatim or bool(_QUOTATION.search(c.text)))  # "حرفيا": their words in quotation marks
         return said[key]
 
+    indexed = {(c.passage.node.metadata["doc_id"], c.start) for c in slots.evidence}
+
     def priority(c: Candidate) -> tuple[float, int, int]:
         bonus = SLOT_BONUS if fills_slot(slots.asks, c.text) else 0.0
+        if (c.passage.node.metadata["doc_id"], c.start) in indexed:  # the event index's answer to the slot: first among equals
+            bonus += EVIDENCE_BONUS
         if says(c):
             bonus += SLOT_BONUS
             if slots.describes and _gives_description(c.text):  # "how did Toner describe it": his words, quoted

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agent.answer import tools
+from agent.retrieval.grounding import kind_fits
 from agent.schema import Answer, AnswerSentence, Citation, Step
 
 if TYPE_CHECKING:
@@ -43,8 +44,6 @@ _ALSO_ORDER = re.compile(r"\bin what order\b|^\s*(put|place|arrange|sort|list) (
                          r"|\bwhich (came|happened) first\b|(الترتيب|بالترتيب|للترتيب) الزمني"
                          r"|(جاء|جرى|حدث) (أولا|أولاً|اولا)|أيهما سبق", re.I)
 _ALSO_COMPARE = re.compile(r"\b(each|both|the two) sides?\b|كل من الجانبين|كل (طرف|جانب)", re.I)
-_START = re.compile(r"\b(start\w*|began|begin\w*|entered into force|took effect)\b|بدء|بداي|دخل حيز|دخول", re.I)
-_END = re.compile(r"\b(end\w*|collaps\w*|fail\w*|broke down|breakdown)\b|انهيار|انهار|انتهاء|انتهت|فشل", re.I)
 
 
 class Planner:
@@ -235,7 +234,7 @@ def _one_event(dalil: Dalil, text: str) -> Event | None:
     if sub.event is None and not sub.pins_time and sub.relation is None:
         pool = events
     else:
-        pool = [e for e in candidate_events(sub, events, dalil._people(sub)) if _kind_fits(sub, e.type, text)]
+        pool = [e for e in candidate_events(sub, events, dalil._people(sub)) if kind_fits(sub, e.type, text)]
     chosen = pool[0] if len(pool) == 1 else None
     if len(pool) > 1:
         overlap = _overlap(dalil, text)
@@ -256,7 +255,7 @@ def _two_events(dalil: Dalil, text: str) -> tuple[Event | None, Event | None]:
     if sub.event is None or not sub.pins_time:
         return None, None
     found = [e for e in candidate_events(sub, dalil.events(), dalil._people(sub))
-             if _kind_fits(sub, e.type, text) and e.date.granularity == "day"]
+             if kind_fits(sub, e.type, text) and e.date.granularity == "day"]
     return (found[0], found[1]) if len(found) == 2 else (None, None)
 
 
@@ -282,10 +281,10 @@ def _chronology(planner: Planner, frame: QuestionFrame, lang: str, filters: Sear
         kind = None if frame.event == "ceasefire" else frame.event
         span = {"from": _iso(frame.date_from), "to": _iso(frame.date_to)}
         found = planner.run("events", type=kind, participant=people[0] if people else None, **span)
-        items = [e for e in found.events if _kind_fits(frame, e.type) and set(people) <= set(e.participants) | set(people[:1])]
+        items = [e for e in found.events if kind_fits(frame, e.type) and set(people) <= set(e.participants) | set(people[:1])]
         if not items and people:  # "the Russian and American ministers' calls": countries, not the calls' participants
             found = planner.run("events", type=kind, **span)
-            items = [e for e in found.events if _kind_fits(frame, e.type)]
+            items = [e for e in found.events if kind_fits(frame, e.type)]
         left_out = found.left_out
     items = [e for e in items if _published_within(dalil, e, filters)]
     if not items:
@@ -323,7 +322,7 @@ def _named_events(dalil: Dalil, frame: QuestionFrame) -> list[Event]:
         sub = understand(item, dalil.analyzer, reference)
         if sub.event is None and not sub.pins_time:
             return []
-        pool = [e for e in candidate_events(sub, events) if _kind_fits(sub, e.type, item)]
+        pool = [e for e in candidate_events(sub, events) if kind_fits(sub, e.type, item)]
         placed = _placed_by(dalil, item)  # "the Kerry-initiated call": one of the calls Kerry's side placed
         pool = [e for e in pool if any(placed & {r.initiator, r.initiator_side} for r in e.reports)] or pool if placed else pool
         best = _best_match(dalil, item, pool, sub.entities)
@@ -358,20 +357,6 @@ def _best_match(dalil: Dalil, text: str, pool: list[Event], names: Sequence[str]
               for e in pool]
     top = max(scores)
     return [e for e, s in zip(pool, scores, strict=True) if s == top]
-
-
-def _kind_fits(frame: QuestionFrame, kind: str, text: str | None = None) -> bool:
-    """Whether an event of ``kind`` is what the frame asks about ("the start of the ceasefire" is not its end)."""
-    if frame.event is None:
-        return True
-    if frame.event != "ceasefire":
-        return kind == frame.event
-    words = text or frame.question
-    if _START.search(words) and not _END.search(words):
-        return kind == "ceasefire_start"
-    if _END.search(words) and not _START.search(words):
-        return kind == "ceasefire_collapse"
-    return kind in ("ceasefire_start", "ceasefire_collapse")
 
 
 def _heading(items: list[tools.EventItem], lang: str) -> str:
@@ -423,9 +408,9 @@ def _compare_pool(frame: QuestionFrame, events: list[Event]) -> list[Event]:
     from agent.retrieval.grounding import candidate_events, constrained
 
     if constrained(frame):
-        pool = [e for e in candidate_events(frame, events) if _kind_fits(frame, e.type)]
+        pool = [e for e in candidate_events(frame, events) if kind_fits(frame, e.type)]
     else:
-        pool = [e for e in events if frame.event is not None and _kind_fits(frame, e.type)]
+        pool = [e for e in events if frame.event is not None and kind_fits(frame, e.type)]
     return [e for e in pool if _sides(e)]
 
 

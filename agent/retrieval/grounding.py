@@ -9,6 +9,7 @@ the one event an answer is about, and its label in the question's language.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
@@ -38,6 +39,24 @@ def constrained(frame: QuestionFrame) -> bool:
 
 def kind_matches(frame: QuestionFrame, event: Event) -> bool:
     return frame.event is None or event.type in _KINDS.get(frame.event, (frame.event,))
+
+
+_START = re.compile(r"\b(start\w*|began|begin\w*|entered into force|took effect)\b|بدء|بداي|دخل حيز|دخول", re.I)
+_END = re.compile(r"\b(end\w*|collaps\w*|fail\w*|broke down|breakdown)\b|انهيار|انهار|انتهاء|انتهت|فشل", re.I)
+
+
+def kind_fits(frame: QuestionFrame, kind: str, text: str | None = None) -> bool:
+    """Whether an event of ``kind`` is what the frame asks about ("the start of the ceasefire" is not its end)."""
+    if frame.event is None:
+        return True
+    if frame.event != "ceasefire":
+        return kind == frame.event
+    words = text or frame.question
+    if _START.search(words) and not _END.search(words):
+        return kind == "ceasefire_start"
+    if _END.search(words) and not _START.search(words):
+        return kind == "ceasefire_collapse"
+    return kind in ("ceasefire_start", "ceasefire_collapse")
 
 
 def candidate_events(frame: QuestionFrame, events: list[Event], people: Iterable[str] = ()) -> list[Event]:
@@ -180,9 +199,13 @@ def event_of_passages(frame: QuestionFrame, events: list[Event], passages: list[
     """The event an answer is about: among the frame's candidates (or, with no time constraint, the
     events of the asked kind), the one the top passages report most (rank-weighted). A time-pinned
     frame that selects a single event gets it even when no passage reports it."""
-    pool = candidate_events(frame, events, people) if constrained(frame) else [e for e in events if kind_matches(frame, e)]
+    pool = candidate_events(frame, events, people) if constrained(frame) else [e for e in events if kind_fits(frame, e.type)]
     if not pool:
         return None
+    if not constrained(frame) and frame.event == "ceasefire" and frame.asks == "when" and len(pool) == 1:
+        # "when did the truce end": the index holds one end of it, whichever passages ranked first (only for the truce,
+        # whose start and end the words tell apart; "the halt to airstrikes" is not the suspension of talks)
+        return pool[0]
     rank_of = {p.node.node_id: rank for rank, p in enumerate(passages)}
     scored = []
     for event in pool:

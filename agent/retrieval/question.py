@@ -112,7 +112,7 @@ def names_event(kind: str, text: str) -> bool:
 RELATION_TARGET_WORDS = 10  # words after "after"/"before" that may say which event of its kind is the anchor
 _RELATION = re.compile(r"\b(after|before|following|followed|prior to)\b((?:\s+\w+){1,3})|(^|\s)(بعد|قبل)((?:\s+\S+){1,2})")
 # a day named right after "before"/"after" anchors a relation instead of constraining the date
-_ANCHOR = re.compile(r"\b(?P<word>before|after|prior to|following|preceded|preceding|followed)\s+(the\s+)?"
+_ANCHOR = re.compile(r"\b(?P<word>before|after|prior to|following|preceded|preceding|followed)\s+(the\s+|their\s+|his\s+|its\s+)?"
                      r"((one|call|calls|meeting|visit|statement|that)\s+)?((on|of|held on|made on)\s+)?(the\s+)?$"
                      r"|(^|\s)(?P<word2>قبل|بعد|سبق|سبقت|تلا|تلت|اعقب|اعقبت)\s+(ال)?(اتصال|مكالمه|لقاء)?\s*(يوم\s+)?$")
 _BEFORE = ("before", "prior to", "preceded", "preceding", "قبل", "سبق", "سبقت")
