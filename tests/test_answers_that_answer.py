@@ -1247,3 +1247,14 @@ def test_the_call_before_their_call_on_a_day_is_the_one_before_it(dalil: Dalil) 
     assert f.relation == "before" and f.relation_from == dt.date(2016, 8, 16)
     answer = dalil.ask("When had the two ministers last spoken before their 16 August call?", mode="extractive")
     assert answer.about == "the phone call of Friday 5 August 2016"
+
+
+@pytest.mark.parametrize("question", [
+    "How did Mark Toner describe the condition of the US–Russia diplomatic track on Syria?",
+    "How did State Department spokesman Mark Toner characterise the condition of the US–Russia diplomatic track on Syria?",
+])
+def test_how_a_speaker_described_it_quotes_his_words_in_quotation_marks(dalil: Dalil, question: str) -> None:
+    """"على جهاز الإنعاش، لكنها لم تمت بعد" is Toner's (the sentence goes on from his: "وأوضح …"), though it does not
+    name him and shares fewer words with the question than his CNN remark."""
+    answer = dalil.ask(question, mode="extractive")
+    assert any("على جهاز الإنعاش" in c.quote for c in answer.citations)

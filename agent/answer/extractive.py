@@ -500,6 +500,12 @@ def extractive_answer(
     chosen: list[Candidate] = []
     if slots.asks in STRUCTURED_SLOTS:  # "who initiated": the sentences that name an initiator, when some are good enough
         chosen = _choose([c for c in ranked if fills_slot(slots.asks, c.text)], cutoff, max_sentences)
+    elif slots.describes and slots.speaker is not None:  # "how did Toner describe …": his own words in quotation marks
+        described = [c for c in ranked if says(c) and _gives_description(c.text)]
+        first = _choose(described, max(min_coverage, RELATIVE_CUTOFF * max((c.coverage for c in described), default=0.0)),
+                        max_sentences)
+        rest = [c for c in _choose(ranked, cutoff, max_sentences) if c not in first]  # and what would be quoted anyway
+        chosen = (first + rest)[:max_sentences] if first else []
     if slots.asks == "when" and not chosen:  # no sentence good enough names a day: "when" is not answered
         return _abstain(question, lang, passages, weights, ["no passage dates what the question asks about"])
     chosen = chosen or _choose(ranked, cutoff, max_sentences)
