@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Set
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -157,7 +158,7 @@ def backfill(registry: Registry, matcher: WireMatcher, batch: int = 256) -> int:
     return done
 
 
-def copies(a: set[str], b: set[str]) -> bool:
+def copies(a: Set[str], b: Set[str]) -> bool:
     """Whether two passages' shingle sets (``shingles(text, PASSAGE_SHINGLE)``) are the same passage, give or take
     a few words (one may be a part of the other: copies are cut into chunks at different places)."""
     if not a or not b:

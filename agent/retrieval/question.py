@@ -665,6 +665,10 @@ def _weekday_of(word: str) -> int | None:
 
 def named_entities(question: str, analyzer: Analyzer) -> list[str]:
     """The lexicon entities ``question`` names (English names), in either script."""
+    return list(analyzer.memo("named_entities", question, lambda: tuple(_named_entities(question, analyzer))))
+
+
+def _named_entities(question: str, analyzer: Analyzer) -> list[str]:
     lowered = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z.'-]*", question)}
     terms = set(analyzer.terms(question))
     for word in arabic.words(question):  # "لكيري", "ولافروف": a one-letter prefix the stemmer keeps

@@ -9,10 +9,11 @@ group per word of the question, with English words bridged to Arabic terms.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,6 +23,7 @@ from agent.text import arabic
 
 BUNDLED = Path(__file__).parent / "data" / "lexicon.yaml"
 _PREFIXES = "وبلفك"
+T = TypeVar("T")
 TERMS_CACHED = 20_000  # texts whose terms an analyzer keeps (a few MB)
 
 # nouns for a person by their office, in both languages: "the spokesman" asks for a name, "the name of the
@@ -70,6 +72,17 @@ class Analyzer:
     bridges: dict[str, list[str]] = field(default_factory=dict)
     entities: list[Entity] = field(default_factory=list)
     _terms: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+    _memo: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def memo(self, kind: str, text: str, compute: Callable[[], T]) -> T:
+        """``compute()`` for ``text``, kept with this analyzer (whose lexicon decides the result): a question is
+        understood several times over an answer (frame, planner, checks)."""
+        key = (kind, text)
+        if key not in self._memo:
+            if len(self._memo) >= TERMS_CACHED:
+                self._memo.clear()
+            self._memo[key] = compute()
+        return cast(T, self._memo[key])
 
     def canonical(self, word: str) -> str:
         for old, new in self.substrings:
