@@ -355,8 +355,7 @@ class Dalil:
         """"Which call covered …": the event the first quote tells of (``grounding.told_at``), said in ``about``, and
         the quote that states its day added when not cited."""
         from agent.answer.extractive import defang_markers
-        from agent.answer.tools import dating_citation
-        from agent.events.corpus import date_notes
+        from agent.answer.tools import dating_citation, numbered
         from agent.retrieval.grounding import label, told_at
 
         if not answer.citations:
@@ -370,7 +369,7 @@ class Dalil:
         if any((c.doc_id, c.start) == (dating.doc_id, dating.start) for c in answer.citations):
             return
         n = len(answer.citations) + 1
-        cite = dating.model_copy(update={"n": n, "dates": dating.dates or date_notes(dating.quote, dating.published)})
+        cite = numbered(dating, n)
         answer.citations.append(cite)
         answer.sentences.append(AnswerSentence(text=defang_markers(cite.quote), citations=[n], supported=True, support=1.0))
         answer.answer = f"{answer.answer} {answer.sentences[-1].text} [{n}]"

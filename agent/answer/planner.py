@@ -74,24 +74,22 @@ def plan(dalil: Dalil, question: str, filters: SearchFilters | None = None, k: i
     elif frame.asks == "what" and _ALSO_COMPARE.search(question) and frame.speaker is None:
         # "Which image did Toner use for the fighting by both sides": one person's words, not two accounts
         frame.asks = "compare"
-    between = _days_between(Planner(dalil, on_step), frame, question, lang or frame.lang)
-    if between is not None:
-        return between
-    parts = split_parts(question)
-    if frame.asks not in PLANNED and len(parts) < 2 and not _INITIATED_BY.search(question.lower()):
-        return None
     planner = Planner(dalil, on_step)
     lang = lang or frame.lang
-    answer = None
-    initiator = _asked_initiator(dalil, question)
-    if initiator is not None:
-        answer = _initiated_by(planner, frame, initiator, lang)
-    elif frame.asks in ("list", "order"):
-        answer = _chronology(planner, frame, lang, filters)
-    elif frame.asks == "compare":
-        answer = _compare(planner, frame, lang)
-    if answer is None and len(parts) > 1:
-        answer = _multi_part(planner, question, parts, filters, k)
+    answer = _days_between(planner, frame, question, lang)
+    if answer is None:
+        parts = split_parts(question)
+        if frame.asks not in PLANNED and len(parts) < 2 and not _INITIATED_BY.search(question.lower()):
+            return None
+        initiator = _asked_initiator(dalil, question)
+        if initiator is not None:
+            answer = _initiated_by(planner, frame, initiator, lang)
+        elif frame.asks in ("list", "order"):
+            answer = _chronology(planner, frame, lang, filters)
+        elif frame.asks == "compare":
+            answer = _compare(planner, frame, lang)
+        if answer is None and len(parts) > 1:
+            answer = _multi_part(planner, question, parts, filters, k)
     if answer is None:
         return None
     answer.lang = lang
@@ -220,7 +218,6 @@ def _days_between(planner: Planner, frame: QuestionFrame, question: str, lang: s
                          [f"answered by the offline planner: the days between two events the index dates ({found.summary()})"])
         if lang == "en":
             answer.lead = f"Derived from the quotes' dates: {days} days passed between {items[0].label_en} and {items[1].label_en}."
-        answer.lang, answer.steps, answer.frame = lang, planner.steps, frame.model_dump(mode="json")
         return answer
     return None
 
@@ -559,9 +556,7 @@ def _abstain(frame: QuestionFrame, lang: str, why: str) -> Answer:
 
 
 def _renumbered(citation: Citation, n: int) -> Citation:
-    from agent.events.corpus import date_notes
-
-    return citation.model_copy(update={"n": n, "dates": citation.dates or date_notes(citation.quote, citation.published)})
+    return tools.numbered(citation, n)
 
 
 def _published_within(dalil: Dalil, item: tools.EventItem, filters: SearchFilters | None) -> bool:

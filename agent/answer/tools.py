@@ -179,6 +179,13 @@ class EventItem(BaseModel):
         )
 
 
+def numbered(citation: Citation, n: int) -> Citation:
+    """``citation`` as the ``n``-th of an answer, with the notes on the dates its quote states."""
+    from agent.events.corpus import date_notes
+
+    return citation.model_copy(update={"n": n, "dates": citation.dates or date_notes(citation.quote, citation.published)})
+
+
 def dating_citation(event: Event) -> Citation:
     """The event's citation whose own words state its day ("والذي انتهى في 19 سبتمبر"), else ``evidence(event)``."""
     from agent.events.corpus import date_notes

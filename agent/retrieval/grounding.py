@@ -140,18 +140,21 @@ def _nearest(events: list[Event]) -> list[Event]:
 REPORTED_WITHIN_DAYS = 3  # an event a question says was made known on a day, when no report gives that day: up to this many days before
 
 
+def _told_on(event: Event, day: dt.date) -> bool:
+    """Whether a report of ``event`` says it was made known on ``day``."""
+    return any(r.reported_on is not None and r.reported_on.start <= day <= r.reported_on.end for r in event.reports)
+
+
 def _made_known_on(event: Event, day: dt.date) -> bool:
     """Whether ``event`` was made known on ``day``: a report says so, or it happened that day or shortly before."""
-    if any(r.reported_on is not None and r.reported_on.start <= day <= r.reported_on.end for r in event.reports):
-        return True
-    return event.date.granularity == "day" and event.date.date is not None and \
-        0 <= (day - event.date.date).days <= REPORTED_WITHIN_DAYS
+    return _told_on(event, day) or (event.date.granularity == "day" and event.date.date is not None
+                                    and 0 <= (day - event.date.date).days <= REPORTED_WITHIN_DAYS)
 
 
 def _most_likely_made_known(events: list[Event], day: dt.date) -> list[Event]:
     """Of the events made known on ``day``, those a report says were told that day, else those of the day itself,
     else all of them (the days just before)."""
-    told = [e for e in events if any(r.reported_on is not None and r.reported_on.start <= day <= r.reported_on.end for r in e.reports)]
+    told = [e for e in events if _told_on(e, day)]
     same_day = [e for e in events if e.date.granularity == "day" and e.date.date == day]
     return told or same_day or events
 
