@@ -203,6 +203,8 @@ def print_ingest(console: Console, report: dict[str, Any]) -> None:
         table.add_row(key, str(report[key]))
     if report.get("repaired"):
         table.add_row("repaired", str(report["repaired"]))  # half-written by a crashed run, written again
+    if report.get("reanalyzed"):
+        table.add_row("reanalyzed", str(report["reanalyzed"]))  # chunks whose terms another lexicon made
     table.add_row("duplicates", str(len(report["duplicates"])))
     table.add_row("chunks written", str(report["chunks"]))
     web_failed = sum(f["error"] is not None for f in report.get("web", {}).get("feeds", [])) + \

@@ -149,10 +149,11 @@ class TermCorpus:
 
 class BM25Index:
     def __init__(self, ids: list[str], model: bm25s.BM25 | None, generation: int, corpus: TermCorpus | None = None,
-                 folder: Path | None = None) -> None:
+                 folder: Path | None = None, analyzer: str | None = None) -> None:
         self.ids = ids
         self.model = model
         self.generation = generation
+        self.analyzer = analyzer  # the registry's analyzer key when its terms were read (an update keeps it)
         self._corpus = corpus
         self.folder = folder  # the version folder it was loaded from or saved to (its corpus is read from there)
 
@@ -161,17 +162,18 @@ class BM25Index:
         return {cid: i for i, cid in enumerate(self.ids)}
 
     @classmethod
-    def build(cls, rows: Iterable[ChunkRow], doc_hashes: Mapping[str, str], generation: int) -> BM25Index:
+    def build(cls, rows: Iterable[ChunkRow], doc_hashes: Mapping[str, str], generation: int,
+              analyzer: str | None = None) -> BM25Index:
         """Index every chunk from scratch."""
-        return cls.from_corpus(TermCorpus.empty().plus(rows, doc_hashes), generation)
+        return cls.from_corpus(TermCorpus.empty().plus(rows, doc_hashes), generation, analyzer)
 
     @classmethod
-    def from_corpus(cls, corpus: TermCorpus, generation: int) -> BM25Index:
+    def from_corpus(cls, corpus: TermCorpus, generation: int, analyzer: str | None = None) -> BM25Index:
         model = None
         if corpus.chunk_ids:
             model = FlatBM25()
             model.index_flat(corpus.tokens, corpus.lengths, corpus.vocab)
-        return cls(corpus.chunk_ids, model, generation, corpus)
+        return cls(corpus.chunk_ids, model, generation, corpus, analyzer=analyzer)
 
     def updated(self, doc_hashes: Mapping[str, str], rows_of: Callable[[list[str]], Iterable[ChunkRow]],
                 generation: int) -> BM25Index | None:
@@ -184,7 +186,7 @@ class BM25Index:
         known = dict(zip(corpus.doc_ids, corpus.doc_hashes, strict=True))
         gone = {d for d, h in known.items() if doc_hashes.get(d) != h}
         fresh = sorted(d for d, h in doc_hashes.items() if known.get(d) != h)
-        return BM25Index.from_corpus(corpus.without_documents(gone).plus(rows_of(fresh), doc_hashes), generation)
+        return BM25Index.from_corpus(corpus.without_documents(gone).plus(rows_of(fresh), doc_hashes), generation, self.analyzer)
 
     def corpus(self) -> TermCorpus | None:
         if self._corpus is None and self.folder is not None:
@@ -205,7 +207,7 @@ class BM25Index:
         corpus = self.corpus()
         if corpus is not None:
             corpus.save(version)
-        (version / "ids.json").write_text(json.dumps({"generation": self.generation, "ids": self.ids}), encoding="utf-8")
+        (version / "ids.json").write_text(json.dumps({"generation": self.generation, "analyzer": self.analyzer, "ids": self.ids}), encoding="utf-8")
         previous = _current_version(folder)
         tmp = folder / f"current.json.{os.getpid()}.tmp"
         tmp.write_text(json.dumps({"version": version.name, "generation": self.generation}), encoding="utf-8")
@@ -225,7 +227,7 @@ class BM25Index:
         try:
             data = json.loads((version / "ids.json").read_text(encoding="utf-8"))
             model = bm25s.BM25.load(str(version)) if data["ids"] else None
-            return cls(data["ids"], model, int(data["generation"]), folder=version)
+            return cls(data["ids"], model, int(data["generation"]), folder=version, analyzer=data.get("analyzer"))
         except Exception:  # whatever is wrong with the files, a rebuild from the registry fixes it
             return None
 

@@ -241,6 +241,24 @@ class Registry:
         for row in rows:
             yield row["chunk_id"], row["doc_id"], row["terms"].split(" ") if row["terms"] else []
 
+    def analyzed_by(self) -> str | None:
+        """The analyzer key (``agent.text.lexicon.analyzer_key``) the chunks' terms were made by; None in a store
+        made before it was recorded."""
+        return self.meta("analyzer")
+
+    def write_terms(self, rows: list[tuple[str, list[str]]]) -> None:
+        """Replace the terms of these chunks (``(chunk_id, terms)``), in one transaction and no new generation:
+        ``set_analyzed_by`` ends a re-analysis with one."""
+        with self.transaction() as db:
+            db.executemany("UPDATE chunks SET terms = ? WHERE chunk_id = ?", [(" ".join(t), c) for c, t in rows])
+
+    def set_analyzed_by(self, key: str, reanalyzed: bool) -> None:
+        """Record the analyzer key; after a re-analysis also a new generation (search results change)."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('analyzer', ?)", (key,))
+            if reanalyzed:
+                self._bump(db)
+
     def chunk_ids_of(self, doc_ids: list[str]) -> list[str]:
         return [row[0] for part in _parts(doc_ids) for row in self._db.execute(
             f"SELECT chunk_id FROM chunks WHERE doc_id IN ({_marks(part)})", part)]
@@ -833,6 +851,12 @@ class Store:
         """Add vectors for chunks already in the registry (inside ``ingest_lock``; used to rebuild them)."""
         self._add_vectors(nodes)
 
+    def replace_vectors(self, nodes: list[TextNode]) -> None:
+        """Write new vectors for chunks that have some (inside ``ingest_lock``): Chroma's ``add`` keeps an id's old
+        vector, so they are deleted first; a crash between the two leaves them without one until the caller redoes it."""
+        self._delete_vectors([n.node_id for n in nodes])
+        self._add_vectors(nodes)
+
     def _add_vectors(self, nodes: list[TextNode]) -> None:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
@@ -994,15 +1018,18 @@ class Store:
         """
         from agent.index.bm25 import BM25Index
 
-        generation = self.registry.generation()
-        if self._bm25 is not None and self._bm25.generation == generation:
+        generation, analyzer = self.registry.generation(), self.registry.analyzed_by()
+        if self._bm25 is not None and self._bm25.generation == generation and self._bm25.analyzer == analyzer:
             return self._bm25
         index = BM25Index.load(self.bm25_dir)
+        if index is not None and index.analyzer != analyzer:
+            index = None  # built from terms since analyzed again (``agent.ingest.run.reanalyze``): every chunk is read again
         if index is None or index.generation != generation:
             fresh = None
             if index is not None:  # only the chunks of new or changed documents are read again
                 fresh = index.updated(self.registry.document_hashes(), self.registry.chunk_terms, generation)
-            index = fresh if fresh is not None else BM25Index.build(self.registry.chunk_terms(), self.registry.document_hashes(), generation)
+            index = fresh if fresh is not None else BM25Index.build(
+                self.registry.chunk_terms(), self.registry.document_hashes(), generation, analyzer)
             if writer:
                 index.save(self.bm25_dir)
             else:

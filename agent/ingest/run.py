@@ -51,6 +51,7 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)  # left half-written by a crashed run, written again
+    reanalyzed: int = 0  # stored chunks analyzed again: their terms were made by another lexicon or analyzer
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     chunks: int = 0
     errors: list[ReadError] = field(default_factory=list)
@@ -63,6 +64,7 @@ class IngestReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "added": len(self.added), "updated": len(self.updated), "unchanged": len(self.unchanged), "repaired": len(self.repaired),
+            "reanalyzed": self.reanalyzed,
             "duplicates": [{"file": f, "same_as": s} for f, s in self.duplicates],
             "chunks": self.chunks, "errors": [{"path": e.path, "reason": e.reason} for e in self.errors],
             "seconds": round(self.seconds, 3), "load_seconds": round(self.load_seconds, 3),
@@ -138,6 +140,7 @@ def ingest_paths(
     files, errors = discover(paths)
     report = IngestReport(errors=errors)
     with store.ingest_lock():
+        report.reanalyzed = reanalyze(store, preparer)  # first: the documents written next are analyzed as these
         todo = _to_ingest(files, store, report, progress, preparer.max_file_bytes)
         first = next(todo, None)
         if first is not None:  # only a run with work to do loads them
@@ -188,6 +191,34 @@ def rebuild_vectors(store: Store, preparer: Preparer) -> RebuildReport:
         store.registry.finish_writing(list(store.registry.unfinished()))
         store.bm25(writer=True)
     return RebuildReport(written, set_aside, time.perf_counter() - started)
+
+
+def reanalyze(store: Store, preparer: Preparer) -> int:
+    """Analyze the stored chunks again when their terms were made by another analyzer (a changed lexicon file, or
+    a Dalil whose normalizing or stemming changed: ``analyzer_key``), inside ``ingest_lock``; how many chunks.
+
+    Their BM25 terms are rewritten from the text the registry keeps, and with the local embedder (whose vectors
+    use the lexicon's spellings) their vectors too; one new generation at the end. A crash midway leaves the old
+    key recorded, so the next ingest starts again. A store on a Chroma server is left as it is: its terms and
+    vectors are shared with machines that may run another lexicon."""
+    from agent.text.lexicon import analyzer_key
+
+    registry, key = store.registry, analyzer_key(store.settings.lexicon)
+    if registry.analyzed_by() == key or store.settings.store.url:
+        return 0
+    with_vectors = store.settings.embeddings.provider == "local"
+    done = 0
+    for ids in batched((c.chunk_id for c in registry.chunks()), BATCH):
+        nodes = list(registry.nodes(ids).values())
+        if with_vectors:
+            terms = preparer.finish(nodes)  # embeds in place
+            store.replace_vectors(nodes)
+        else:
+            terms = [preparer.analyzer.terms(n.get_content()) for n in nodes]
+        registry.write_terms([(n.node_id, t) for n, t in zip(nodes, terms, strict=True)])
+        done += len(nodes)
+    registry.set_analyzed_by(key, reanalyzed=done > 0)
+    return done
 
 
 def _indexer(store: Store, preparer: Preparer) -> EventIndexer | None:

@@ -446,6 +446,7 @@ class IngestReply(BaseModel):
     updated: int
     unchanged: int
     repaired: int
+    reanalyzed: int = Field(0, description="stored chunks analyzed again (their terms were made by another lexicon)")
     duplicates: list[dict[str, str]] = Field(description="{file, same_as}: an article already stored under another name")
     chunks: int
     errors: list[dict[str, str]] = Field(description="{path, reason}: what could not be read")

@@ -8,6 +8,7 @@ group per word of the question, with English words bridged to Arabic terms.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -199,6 +200,23 @@ def load_lexicon_file(path: Path) -> LexiconFile:
         raise DalilError(f"lexicon file not found: {path}") from None
     except (yaml.YAMLError, ValidationError) as exc:
         raise DalilError(f"lexicon file {path} is invalid: {str(exc).splitlines()[0]}") from None
+
+
+_CODE = ("arabic.py", "lexicon.py")  # the code that turns text into terms (with the lexicon's spellings)
+
+
+@cache
+def analyzer_key(path: Path | None = None) -> str:
+    """Fingerprint of what ``Analyzer.terms`` and ``canonical`` make of a text: their code and the lexicon file's
+    bytes. The store keeps the one its chunks were analyzed by; ingest analyzes them again when it changes."""
+    digest = hashlib.sha256()
+    for name in _CODE:
+        digest.update(name.encode() + b"\0" + (Path(__file__).parent / name).read_bytes())
+    try:
+        digest.update((path or BUNDLED).read_bytes())
+    except OSError:
+        digest.update(b"unreadable")  # load_analyzer fails on it anyway
+    return digest.hexdigest()[:20]
 
 
 @cache
