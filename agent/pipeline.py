@@ -326,6 +326,10 @@ class Dalil:
         passages = [p for p in passages if _published_on(frame, p)] or passages
         sentences = self._article_sentences()
         slots = self._slots(frame, event, sentences)
+        from agent.answer.planner import counts_days
+
+        if counts_days(question):
+            slots = replace(slots, two_events=True)
         if pinned and event is not None:
             slots = replace(slots, unstated=_unstated(frame, event) or self._unmentioned(frame, event))
         elif event is not None and frame.wants_day and self._dated_only_coarsely(frame):
@@ -346,6 +350,13 @@ class Dalil:
 
             answer.about = label(event, answer.lang)
             answer.lead = self._lead(frame, event, answer)
+            if _reported_day_only(frame, event):
+                if _insists_on_the_day(frame):
+                    from agent.answer.answers import abstention
+
+                    return abstention(question, answer.lang, passages, "extractive",
+                                      [f"the reports give only the day {label(event, 'en')} was reported, not the day it took place"])
+                answer.warnings.append(f"the reports give only the day {label(event, 'en')} was made known, not the day it took place")
         elif not answer.abstained and _WHICH_EVENT.search(arabic.fold(question).lower()):
             self._name_the_event(frame, answer)
         answer.frame = frame.model_dump(mode="json")
@@ -555,6 +566,8 @@ class Dalil:
         if frame.asks == "when" and event.date.phrase and event.date.phrase in quotes:
             when = label(event, "en").split(" of ", 1)[1]
             on = "on" if event.date.granularity == "day" else "in"  # "on Friday 5 August 2016", "in July 2016"
+            if _reported_day_only(frame, event):
+                return f"Derived from the quotes: the {TYPE_EN.get(event.type, event.type)} was made known {on} {when}."
             return f"Derived from the quotes: the {TYPE_EN.get(event.type, event.type)} took place {on} {when}."
         if frame.asks == "who_initiated":
             for report in event.reports:
@@ -722,11 +735,25 @@ def _unstated(frame: QuestionFrame, event: Event) -> str | None:
 
     if frame.asks == "who_initiated" and not any(r.initiator for r in event.reports):
         return f"the reports of {label(event, 'en')} do not say who initiated it"
-    if frame.asks == "when" and frame.event == event.type and event.date.basis == "report_day":
+    if _reported_day_only(frame, event) and _insists_on_the_day(frame):
         return f"the reports give only the day {label(event, 'en')} was reported, not the day it took place"
     if frame.wants_day and event.date.granularity != "day":  # "on what date exactly … in July": "last month" does not say
         return f"the articles date {label(event, 'en')} no closer than that"
     return None
+
+
+_EXACTLY = re.compile(r"\b(exact|exactly|precise|precisely)\b|(^|\s)(تحديدا|بالتحديد|بالضبط)(\s|$)")
+
+
+def _insists_on_the_day(frame: QuestionFrame) -> bool:
+    """"On exactly which day did it take place", "the call Moscow reported on 5 October: when was it": the asker
+    wants more than the day an event was made known (a plain "when" is answered with that day, and says so)."""
+    return bool(_EXACTLY.search(arabic.fold(frame.question).lower())) or frame.realized or frame.reported_on is not None
+
+
+def _reported_day_only(frame: QuestionFrame, event: Event) -> bool:
+    """Whether "when" is asked of an event its reports date only by the day they made it known."""
+    return frame.asks == "when" and frame.event == event.type and event.date.basis == "report_day"
 
 
 def _slot_offsets(frame: QuestionFrame, event: Event) -> list[tuple[str, int]]:

@@ -146,6 +146,9 @@ def states_attribute(attribute: str | None, sentence: str) -> bool:
 
 
 _STATED_ATTRIBUTES = ("casualties", "count", "duration", "minutes", "time_of_day")  # what states_attribute can tell
+# "people" counted (folded, bare; English): any noun for persons answers it, matched whole (folded, without clitics)
+_PEOPLE = frozenset("ناس اشخاص شخص people persons individuals".split())
+_PEOPLE_AR = frozenset("ناس اشخاص شخص شخصا نسمه مدني مدنيين مدنيا مواطن مواطنين مواطنا سكان ساكن".split())
 COUNT_WINDOW = 3  # words between a number and the noun it counts ("ثلاث ممرات إضافية", "2031 مرة")
 
 
@@ -158,6 +161,8 @@ def counts(counted: frozenset[str], sentence: str, analyzer: Analyzer, word: str
     skeletons = {_skeleton(arabic.normalize(word))} if arabic.is_arabic(word) else set()
     # an English noun's Arabic forms, matched whole ("times": مرة, which search drops as a stopword)
     bridged = {_bare(arabic.fold(f)) for f in analyzer.bridges.get(word.lower(), [])}
+    if _bare(arabic.fold(word)) in _PEOPLE or word.lower() in _PEOPLE:  # "how many people": "250 ألف شخص", "civilians"
+        bridged |= _PEOPLE_AR
     words = arabic.fold(sentence).split()
     if _states_dual(word, sentence, analyzer):
         return True  # "أكبر مستشفيين": the dual is the number two
@@ -167,7 +172,7 @@ def counts(counted: frozenset[str], sentence: str, analyzer: Analyzer, word: str
             if i + 1 < len(words) and _bare(words[i + 1]) == "مر":  # "2031 مرة": times, counting what the sentence says
                 near = words
             if counted & set(analyzer.terms(" ".join(near))) or any(_same_skeleton(a, _skeleton(w)) for a in skeletons for w in near) \
-                    or bridged & {_bare(w) for w in near}:
+                    or bridged & {_bare(w) for w in near} or bridged & {re.sub(r"^(و|ف)?(ب|ل)?(ال)?(?=...)", "", w) for w in near}:
                 return True
     return False
 
@@ -368,6 +373,7 @@ class Slots:
     verbatim: bool = False  # "what did X say, verbatim": only a sentence quoting them in quotation marks gives it
     realized: bool = False  # "what sanctions did Washington actually impose": a sentence that only weighs them does not answer
     head: frozenset[str] = frozenset()  # the search terms of the noun a what-question asks for ("sanctions")
+    two_events: bool = False  # "how many days between A and B": the people named may be in A's passage only
     describes: bool = False  # "how did Toner describe it": the speaker's sentence giving words in quotation marks first
     office: tuple[str, str] | None = None  # ("وزير الخارجية التركي", "ترك"): an office a passage must name, and its country's stem
     about: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end): the evidence of the event the answer is about
@@ -466,7 +472,7 @@ def extractive_answer(
         missing = _unnamed(views, slots.people)
         if missing:
             return _abstain(question, lang, passages, weights, [f"no passage found names {' and '.join(missing)} in this context"])
-        if not _speaks_to_the_rest(views, slots.people, weights, min_coverage, slots.call_people):
+        if not slots.two_events and not _speaks_to_the_rest(views, slots.people, weights, min_coverage, slots.call_people):
             names = " and ".join(p.name for p in slots.people)
             return _abstain(question, lang, passages, weights, [f"no passage that names {names} is about the rest of the question"])
     if slots.office and not any(names_office(slots.office[1], p.node.get_content()) for p in passages):

@@ -39,6 +39,9 @@ _ASKS: list[tuple[Asks, str]] = [
                       r"|\bat whose (request|initiative)|\b(reached out|got in touch|phoned|rang|called) first\b|\bpicked up the phone\b"
                       r"|\bwhich (side|minister|country|party|capital|government) (called|initiated|made|placed|requested|asked for|reached out)"
                       r"|\b(made|make|makes) the first move\b|\btook the initiative\b"
+                      # "did Lavrov ring Kerry or was it the other way round?", "هل اتصل لافروف بكيري أم العكس؟"
+                      r"|\b(call|called|ring|rang|phone|phoned)\b.*\b(other way (a)?round|vice versa)\b"
+                      r"|(اتصل|بادر|هاتف).*(ام|او|ولا) (العكس|بالعكس)"
                       # "28 sept: who called?" (not "who called for talks", "who called on Russia to …")
                       r"|\bwho (called|rang|phoned)\b(?! (for|on|upon|to)\b)(?!.*\b(for|on) (the|a|an|russia|washington|moscow)\b)"
                       r"|\b(russian|american|us|u\.s\.) or (russian|american|us|u\.s\.) (initiative|request|call)\b"
@@ -63,9 +66,9 @@ _ASKS: list[tuple[Asks, str]] = [
     ("when", r"\b(when|what days?|which days?|what dates?|on what dates?|what time)\b|\b(what|which) (exact|precise|specific) (date|day)s?\b"
              r"|\b(what|which) (was|is|were) the ((actual|exact|precise|real|calendar) )?(date|day)\b"
              r"|(^|\s)(متى|متي|امتى|امتي|ب?اي يوم|ب?اي تاريخ|ما تاريخ|ما هو تاريخ)"),
-    ("how_many", r"\bhow (many|much)\b|\bnumber of\b|\b(by )?what (percentage|proportion|share|percent)\b"
+    ("how_many", r"\bhow (many|much)\b|\bnumber of\b|\b(tally|count) of\b|\b(by )?what (percentage|proportion|share|percent)\b"
                  r"|\b(what|which) (was|is|were) the (value|amount|sum|size|figure)\b"
-                 r"|(^|\s)كم(\s|$)|(^|\s)عدد |(^|\s)(ما|وما) (قيمه|مبلغ)(\s|$)"),
+                 r"|(^|\s)(كم|كام)(\s|$)|(^|\s)عدد |(^|\s)(ما|وما) (قيمه|مبلغ)(\s|$)"),
     ("where", r"\bwhere\b|\b(in|from|to) which (city|country|place|capital)\b|\bwhich (city|capital)\b"
               r"|(^|\s)(اين|(في|من|الى|الي) اي (مدينه|بلد|دوله|مكان|عاصمه))|(^|\s)(وين|لوين)(\s|$)"),
     # "لم" asks why only opening the question ("لم رفضت واشنطن …؟"); inside it, it negates ("التي لم تف بها")
@@ -76,8 +79,9 @@ _ASKS: list[tuple[Asks, str]] = [
 _ASK_RE = [(asks, re.compile(pattern)) for asks, pattern in _ASKS]
 
 _EVENTS: list[tuple[EventKind, str]] = [
-    ("suspension", r"\bsuspen\w*|\bhalt\w*|\bfreez\w*|\bcut\w* (off )?(its |the |all )?(\w+ )?(channels|contacts|ties|cooperation)"
-                   r"|(^|\s)(و|ب|ل)?(ال)?(تعليق(?!ا? علي)|(علق|تعلق|يعلق)(?!(\s+\S+){0,4}\s+علي(\s|$))|وقف التعاون|قطع (ال)?(قنوات|اتصالات|تواصل))"),
+    ("suspension", r"\bsuspen\w*|\bhalt\w*|\bfreez\w*|\bfroze(n)?\b|\bcut\w* (off )?(its |the |all )?(\w+ )?(channels|contacts|ties|cooperation)"
+                   r"|(^|\s)(و|ب|ل)?(ال)?(تعليق(?!ا? علي)|(علق|تعلق|يعلق)(?!(\s+\S+){0,4}\s+علي(\s|$))|وقف التعاون|قطع (ال)?(قنوات|اتصالات|تواصل)"
+                   r"|(تجمد|يجمد|جمد|جمدت|تجميد))"),
     ("ceasefire", r"\bceasefire|\bcease-fire|\btruce|\bcessation of hostilities|(^|\s)(و|ب|ل)?(ال)?(هدنه|وقف اطلاق النار|وقف الاعمال)"),
     ("agreement", r"\bagreement|\bdeal\b|\baccord\b|(^|\s)(و|ب|ل)?(ال)?(اتفاق|اتفاقيه)"),
     ("meeting", r"\bmeet\w*|\bvisit\w*|\btrilateral\b|\btalks in\b|(^|\s)(و|ب|ل)?(ال)?(لقاء|اجتماع|زياره)"
@@ -114,7 +118,8 @@ _RELATION = re.compile(r"\b(after|before|following|followed|prior to)\b((?:\s+\w
 # a day named right after "before"/"after" anchors a relation instead of constraining the date
 _ANCHOR = re.compile(r"\b(?P<word>before|after|prior to|following|preceded|preceding|followed)\s+(the\s+|their\s+|his\s+|its\s+)?"
                      r"((one|call|calls|meeting|visit|statement|that)\s+)?((on|of|held on|made on)\s+)?(the\s+)?$"
-                     r"|(^|\s)(?P<word2>قبل|بعد|سبق|سبقت|تلا|تلت|اعقب|اعقبت)\s+(ال)?(اتصال|مكالمه|لقاء)?\s*(يوم\s+)?$")
+                     r"|(^|\s)(?P<word2>قبل|بعد|سبق|سبقت|تلا|تلت|اعقب|اعقبت)\s+(ال)?(اتصال|مكالمه|لقاء)?\s*(يوم\s+)?"
+                     r"((منتصف|اواخر|اوائل|مطلع|نهايه|بدايه)\s+(شهر\s+)?)?$")
 _BEFORE = ("before", "prior to", "preceded", "preceding", "قبل", "سبق", "سبقت")
 _PLURAL = re.compile(r"\b(calls|events|meetings|conversations)\b|(^|\s)(ال)?(اتصالات|مكالمات|محادثات)(\s|$)")
 _LATE = re.compile(r"\b(late|end of)\s+$|(اواخر|نهايه|اخر)\s+(شهر\s+)?$")
@@ -122,6 +127,7 @@ _EARLY = re.compile(r"\b(early|beginning of|start of)\s+$|(اوائل|بدايه
 _MID = re.compile(r"\b(mid|middle of)[- ]?\s*$|(منتصف)\s+(شهر\s+)?$")
 _RANGE_END = re.compile(r"\b(between|from)\s+(\S+\s+){1,3}(and|to|until|till|through)\s+$"
                         r"|(^|\s)(بين|من)\s+(\S+\s+){1,3}(و|الى|الي|حتى|حتي|لغايه)\s*$|(^|\s)(بين|من)\s+(\S+\s+){0,2}\S+\s+و$")
+_SINCE = re.compile(r"\b(since|ever since)\s+(the\s+)?$|(^|\s)(منذ|من(\s+)?بدايه)\s*$")
 _RANGE_DASH = re.compile(r"\S[-–]\s*$|\S\s+[-–]\s*$")  # "feb-sept 2016", "شباط - أيلول 2016"
 _LASTS = re.compile(r"\b(last|lasted|take|took|long was|duration)\b"
                     r"|(^|\s)(استمر|استمرت|استغرق|استغرقت|دام|دامت|مده|طول|طولت|طولو|ضل|ضلت|اخدت|اخذت)(\s|$)")
@@ -160,7 +166,7 @@ _TIME_BETWEEN = re.compile(r"\bhow many (days|weeks|months|hours)\b|(^|\s)كم (
 _LISTED = re.compile(r"\bhow many (countries|nations|states|cities|parties|sides|agencies|outlets)\b"
                      r"|(^|\s)كم (دوله|بلدا|بلد|مدينه|طرفا|جهه|وكاله)(\s|$)")
 # the noun a how-many question counts: "how many civilians", "كم مدنيا", "عدد المدنيين"
-_COUNTED = re.compile(r"\bhow many (\w+)|\bnumber of (?:the )?(\w+)|(?:^|\s)كم (?!من(?:\s|$))(?:عدد )?(\S+)|(?:^|\s)عدد (\S+)")
+_COUNTED = re.compile(r"\bhow many (\w+)|\bnumber of (?:the )?(\w+)|(?:^|\s)(?:كم|كام) (?!من(?:\s|$))(?:عدد )?(\S+)|(?:^|\s)عدد (\S+)")
 _HOW_MANY = re.compile(r"\bhow many ((?:[a-z]+ ?){1,3})")
 # words that end the noun phrase a how-many question counts ("how many people under attack": people)
 _PHRASE_END = frozenset("were was are is did do does have has had would will could can in on of by from between during since at "
@@ -474,13 +480,19 @@ def _asks(norm: str) -> Asks:
     return "what"
 
 
+# "when did Kerry warn Lavrov that the US would suspend …": the suspension is what was said, not the event asked about
+_TOLD_THAT = re.compile(r"\b(warn\w*|told|tell\w*|inform\w*|threat\w*)\b(\s+\w+){0,3}\s+that\b"
+                        r"|(^|\s)(ابلغ|نبه|حذر|هدد)\S*(\s+\S+){0,3}\s+(ان|انو|بان)(\s|$)")
+
+
 def _event_kind(norm: str) -> EventKind | None:
     """The kind of event the question is about: the first one it names ("the Friday call that followed his
     meeting" is about a call); a suspension or a meeting named after "after"/"before" is a relation, not the subject."""
     found = []
     for kind, pattern in _EVENT_RE:
         for m in pattern.finditer(norm):
-            if not re.search(r"\b(after|before|following|followed|prior to)(\s+\w+){0,2}\s*$|(بعد|قبل)(\s+\S+)?\s*$", norm[:m.start()]):
+            if not re.search(r"\b(after|before|following|followed|prior to)(\s+\w+){0,2}\s*$|(بعد|قبل)(\s+\S+)?\s*$", norm[:m.start()]) \
+                    and not _TOLD_THAT.search(norm[:m.start()]):
                 found.append((m.start(), kind))
                 break
     return min(found)[1] if found else None
@@ -623,9 +635,24 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
         if found.granularity == "day" and frame.reported_on is None and _MADE_KNOWN.search(before.lower()):  # "Moscow disclosed the call on
             frame.reported_on = start  # Sunday 2 Oct: when did it take place?": the day it was told, not the day it was
             continue
+        if _SINCE.search(before.lower()):  # "2031 violations since February 2016": the start of a span that runs on,
+            continue  # not the time of what is asked
+        part_of_month = False
+        if found.granularity == "month" and not (_RANGE_END.search(before.lower()) or _RANGE_DASH.search(before.lower())):
+            part_of_month = True
+            if _LATE.search(before):
+                start = start.replace(day=21)
+            elif _EARLY.search(before):
+                end = start.replace(day=10)
+            elif _MID.search(before):
+                start, end = start.replace(day=11), start.replace(day=20)
+            else:
+                part_of_month = False
         anchor = _ANCHOR.search(before.lower())
-        if anchor and found.granularity == "day":  # "the call before the one on 16 August": 16 August is the anchor
-            frame.relation = "before" if (anchor.group("word") or anchor.group("word2")) in _BEFORE else "after"
+        if anchor and (found.granularity in ("day", "mid_month") or part_of_month):  # "the call before the one on 16 August", "the call
+            # that preceded the mid-August one": that day or part of a month is the anchor
+            word = anchor.group("word") or anchor.group("word2")
+            frame.relation = "before" if word in _BEFORE else "after"
             frame.relation_event = frame.relation_event or frame.event
             frame.relation_from, frame.relation_to = start, end
             frame.nearest = not _PLURAL.search(arabic.fold(question).lower())
@@ -636,13 +663,6 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
                 frame.date_from, frame.date_to = min(frame.date_from, start), max(frame.date_to, end)
                 frame.date_phrase = f"{frame.date_phrase} … {found.phrase}"
             continue  # the start was not resolved (a month with no year): a span that long constrains little
-        if found.granularity == "month":
-            if _LATE.search(before):
-                start = start.replace(day=21)
-            elif _EARLY.search(before):
-                end = start.replace(day=10)
-            elif _MID.search(before):
-                start, end = start.replace(day=11), start.replace(day=20)
         if frame.date_from is not None or frame.reported_on is not None:  # a second day that does not end a span:
             return  # the first one holds
         frame.date_from, frame.date_to, frame.date_phrase = start, end, found.phrase
@@ -669,7 +689,9 @@ def named_entities(question: str, analyzer: Analyzer) -> list[str]:
 
 
 def _named_entities(question: str, analyzer: Analyzer) -> list[str]:
+    question = re.sub(r"(?<=[A-Za-z])['’]s\b", "", question)  # "Ban Ki-moon's reaction", "Shoigu's corridors"
     lowered = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z.'-]*", question)}
+    lowered |= {part for w in lowered if "-" in w for part in w.split("-") if part}  # "the Lavrov-Kerry call"
     terms = set(analyzer.terms(question))
     for word in arabic.words(question):  # "لكيري", "ولافروف": a one-letter prefix the stemmer keeps
         if len(word) > 4 and word[0] in "وبلفك":
@@ -731,11 +753,12 @@ def _unknown_names(question: str, analyzer: Analyzer, known: list[str]) -> list[
     covered |= {w for phrase in analyzer.bridges if " " in phrase and phrase in question.lower() for w in phrase.split()}
     out = []
     for i, m in enumerate(re.finditer(r"[A-Za-z][A-Za-z0-9.'-]*[A-Za-z0-9]|[A-Za-z]", question)):
-        word = m.group(0).rstrip(".'")
+        word = re.sub(r"'s$", "", m.group(0)).rstrip(".'")  # "Shoigu's": Shoigu
         low = word.lower()
         if "-" in low and low.split("-")[0] in covered | set(analyzer.bridges):
             continue  # "Lavrov-Kerry", "Washington-backed": built on a known name
-        if low in _GENERIC_CAPS or low in analyzer.bridges or low in covered or len(word) < 2:
+        if low in _GENERIC_CAPS or low in analyzer.bridges or low in covered or len(word) < 2 \
+                or all(part in _GENERIC_CAPS for part in low.split("-")):  # "Feb-Sept", "Monday-Friday"
             continue
         # a capital after a sentence's end is the next sentence's first word ("… going. Since when …"), not a name
         starts_sentence = i == 0 or re.search(r"[.?!:;]\s*$", question[:m.start()]) is not None

@@ -109,7 +109,7 @@ class Analyzer:
     def concepts(self, question: str) -> list[Concept]:
         """The question's content words, each with its own stem plus bridged Arabic stems."""
         stop = arabic.stopwords()
-        tokens = arabic.words(question)
+        tokens = arabic.words(_IDIOMS.sub(" ", arabic.normalize(question)))
         concepts: list[Concept] = []
         used: set[int] = set()
         for i in range(len(tokens)):
@@ -119,7 +119,7 @@ class Analyzer:
                     concepts.append(Concept(phrase, frozenset(self._bridge_terms(phrase))))
                     used.update(range(i, i + size))
         for i, word in enumerate(tokens):
-            if i in used or word in stop or word in _PREPOSITION_PRONOUNS or (len(word) > 2 and word[0] in "وف" and word[1:] in stop):
+            if i in used or word in stop or word in _QUERY_ONLY_STOP or (len(word) > 2 and word[0] in "وف" and word[1:] in stop):
                 continue
             stem = arabic.stem(self.canonical(word))
             alternatives = {stem, *_inflections(word, stem)} | set(self._bridge_terms(word))
@@ -157,7 +157,13 @@ class Analyzer:
 
 # a preposition with a pronoun ("إليه", "عنها") that NLTK's list lacks: nothing a question asks about. Query side
 # only: the stored terms keep them (changing the stopwords would change every stored chunk's terms)
-_PREPOSITION_PRONOUNS = frozenset("اليه اليها اليهم عليها عليهم عنه عنها عنهم منهم فيهم لديه لديها".split())
+_PREPOSITION_PRONOUNS = frozenset("اليه اليها اليهم عليها عليهم عنه عنها عنهم منهم فيهم لديه لديها معه معها معهم معنا".split())
+# words that frame where a figure comes from ("according to the figures it conveyed", "Sputnik's tally"), and
+# "جراء" (as a result of): nothing asked about. Query side only, as above
+_FRAMING = frozenset("الارقام ارقام الاحصاءات احصاءات احصائيات نقلتها نقلها جراء tally figures".split())
+_QUERY_ONLY_STOP = _PREPOSITION_PRONOUNS | _FRAMING
+# idioms of a question whose words ask nothing: "did Lavrov ring Kerry or was it the other way round?"
+_IDIOMS = re.compile(r"\b(the )?other way (a)?round\b|\bvice versa\b|(^|\s)(ام|او|ولا) (العكس|بالعكس)(?=\s|$|[؟?])")
 
 
 def _inflections(word: str, stem: str) -> set[str]:
@@ -177,6 +183,8 @@ def _inflections(word: str, stem: str) -> set[str]:
             forms.add(word[0:2] + word[3])
     if word[0] in "وف" and len(word) > 4:
         forms.add(word[1:])
+    if word[0] == "ا" and not word.startswith("ال"):  # Snowball keeps "ب" before an alef: the article's "بأسلحة" is باسلح
+        forms.add("ب" + word)
     out = {arabic.stem(f) for f in forms}
     if word[0] != "و":  # the article's "وانهار" is indexed as وانهار
         out.add(arabic.stem("و" + word))
