@@ -330,6 +330,8 @@ class Dalil:
 
         if counts_days(question):
             slots = replace(slots, two_events=True)
+        if frame.attribute in ("place", "city") and frame.event == "call":
+            slots = replace(slots, placed_call=True)
         if pinned and event is not None:
             slots = replace(slots, unstated=_unstated(frame, event) or self._unmentioned(frame, event))
         elif event is not None and frame.wants_day and self._dated_only_coarsely(frame):
@@ -552,7 +554,8 @@ class Dalil:
                                     if len(t) > 3),  # "العقوبات": عقوب, عقوبا (not عقب, "after")
                      counted_head=frozenset(t for c in self.analyzer.concepts(frame.counted_head or "") for t in c.alternatives),
                      counted_head_word=frame.counted_head or "",
-                     question_terms=frozenset(self.analyzer.terms(frame.question)),
+                     # the question's own words, and their Arabic (an English question's "rebel": المعارضة), name nothing new
+                     question_terms=frozenset(self.analyzer.terms(frame.question)) | frozenset(self.analyzer.query_terms(frame.question)),
                      office=(frame.office, frame.office_country) if frame.office and frame.office_country else None)
 
     @staticmethod

@@ -1364,3 +1364,30 @@ def test_egyptian_and_gulf_question_words(dalil: Dalil) -> None:
     assert not answer.abstained and "ثلاث ممرات" in answer.citations[0].quote
     answer = dalil.ask("وش الملفات اللي تكلم فيها الوزيرين غير سوريا في مكالمة ٥ أكتوبر؟")
     assert not answer.abstained and any("الملف الأوكراني" in c.quote for c in answer.citations)
+
+
+def test_which_faction_needs_a_group_named_in_a_sentence_about_the_same_thing(dalil: Dalil) -> None:
+    question = "Which rebel faction launched the offensive against Syrian army positions in Aleppo that Toner was asked about?"
+    assert (frame(question).attribute, frame(question).counted) == ("name", "faction")
+    answer = dalil.ask(question)  # the passage says only "المسلحون"; Nusra is named in a sentence about other things
+    assert answer.abstained and "no passage states the name asked about" in answer.warnings
+    answer = dalil.ask("Which group's leaders did Lavrov say had talked openly about receiving American weapons?")
+    assert not answer.abstained and "جبهة النصرة" in answer.citations[0].quote
+
+
+@pytest.mark.parametrize("question", ["من أي مدينة أجرى كيري اتصاله بلافروف يوم الأربعاء الخامس من تشرين الأول؟",
+                                      "From which city did Kerry call Lavrov on 5 October?"])
+def test_where_a_call_was_made_from_is_not_answered_by_a_city_it_was_about(dalil: Dalil, question: str) -> None:
+    answer = dalil.ask(question)  # "بقصف مدينة حلب": the call's topic, far from its words
+    assert answer.abstained
+
+
+def test_a_place_by_the_call_s_words_answers_where_it_was_made_from() -> None:
+    from agent.answer.extractive import _around_call_words, names_place
+
+    analyzer, asked = load_analyzer(), frozenset(load_analyzer().terms("من أي مدينة اتصل كيري؟"))
+    made_from = "وأجرى كيري اتصالا هاتفيا من جنيف مع نظيره الروسي"
+    about = "بسبب قيام قوات بوتين بقصف مدينة حلب السورية في خطوة استفزت الغرب والعالم كله، أعلنت الوزارة أن اتصالا هاتفيا قد جرى"
+    assert names_place(_around_call_words(made_from), analyzer, asked, cities_only=True)
+    assert not names_place(_around_call_words(about), analyzer, asked, cities_only=True)
+    assert names_place(about, analyzer, asked, cities_only=True)  # anywhere in it: Aleppo

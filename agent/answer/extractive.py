@@ -82,6 +82,8 @@ RELATIVE_CUTOFF = 0.65
 # a name asked for ("which officials …") is given by a sentence about what the question asks, not by one that names
 # someone elsewhere: it must cover this share of the best sentence's coverage
 NAMED_SHARE = 0.4
+# a group's name: armed groups are named in many sentences, so the one naming it must be about what the best one is about
+GROUP_SHARE = 0.7
 EVIDENCE_BONUS = 0.01  # the sentence the event index says fills the slot wins a tie with one that merely could
 NEIGHBOURS = 3  # the best sentences whose next sentence in the article is also considered
 
@@ -146,6 +148,8 @@ def states_attribute(attribute: str | None, sentence: str) -> bool:
 
 
 _STATED_ATTRIBUTES = ("casualties", "count", "duration", "minutes", "time_of_day")  # what states_attribute can tell
+# nouns for an armed group or body: "which faction" is answered by an organization the lexicon knows (folded, bare)
+GROUP_NOUNS = frozenset("faction group militia organization organisation فصيل فصايل جماع تنظيم ميليشيا مليشيا".split())
 # "people" counted (folded, bare; English): any noun for persons answers it, matched whole (folded, without clitics)
 _PEOPLE = frozenset("ناس اشخاص شخص people persons individuals".split())
 _PEOPLE_AR = frozenset("ناس اشخاص شخص شخصا نسمه مدني مدنيين مدنيا مواطن مواطنين مواطنا سكان ساكن".split())
@@ -183,6 +187,8 @@ def _states_what_is_asked(slots: Slots, sentence: str, analyzer: Analyzer) -> bo
     if attribute == "name":
         return names(slots.counted_word, sentence, analyzer, slots.question_terms)
     if attribute in ("place", "city"):
+        if slots.placed_call:  # "from which city did Kerry call": the place by the call's words, not a topic of it
+            sentence = _around_call_words(sentence)
         return names_place(sentence, analyzer, slots.question_terms, cities_only=attribute == "city")
     if not (states_attribute(attribute, sentence) or (attribute == "count" and _states_dual(slots.counted_word, sentence, analyzer))):
         return False
@@ -193,6 +199,10 @@ def _states_what_is_asked(slots: Slots, sentence: str, analyzer: Analyzer) -> bo
 
 
 # nouns whose name is a person's: the answer names someone the question does not
+def _is_group(noun: str) -> bool:
+    return noun.lower() in GROUP_NOUNS or _bare(arabic.fold(noun)) in GROUP_NOUNS
+
+
 def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozenset[str]) -> bool:
     """Whether ``sentence`` gives the name of ``noun`` (what "what is the name of …" asks for): a person the
     question does not name, for a role ("المتحدث باسم الكرملين ديمتري بيسكوف"); for anything else, the noun
@@ -206,11 +216,17 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
         return any(e.kind == "person" and not set(analyzer.terms(e.ar)) & question_terms
                    for e in analyzer.entities if arabic.normalize(e.ar) in arabic.normalize(sentence)
                    or any(arabic.normalize(v) in arabic.normalize(sentence) for v in e.variants if len(v) > 3))
+    if _is_group(noun) and any(  # "which faction": Nusra Front, the FSA
+            e.kind == "organization" and not set(analyzer.terms(e.ar)) & question_terms
+            and any(arabic.normalize(f) in arabic.normalize(sentence) for f in [e.ar, *e.variants] if len(f) > 3)
+            for e in analyzer.entities):
+        return True
     words = re.sub(r"[\"“”«»:،,.]", " ", arabic.fold(sentence)).split()
+    unfolded = re.sub(r"[\"“”«»:،,.]", " ", arabic.normalize(sentence)).split()  # fold is one letter for one: same words
     stop = arabic.stopwords()
     for i, word in enumerate(words[:-1]):
         if _skeleton(word) in skeletons:
-            following = words[i + 1]
+            following = unfolded[i + 1]  # its terms as the question's were made ("المعارضة", not "المعارضه")
             if following not in stop and not set(analyzer.terms(following)) & question_terms:
                 return True
     return False
@@ -224,6 +240,20 @@ def names_office(country: str, text: str) -> bool:
 
     return bool(re.search(rf"(وزير|رييس|سفير|مبعوث|متحدث|ناطق|نظير)\S*(\s+\S+){{0,3}}\s+(ال)?{re.escape(spelt(country))}(ي|يه|يين|يون)(?=\W|$)",
                           spelt(arabic.fold(text))))
+
+
+_CALL_WORD = re.compile(r"^(و|ف|ب|ل)?(ال)?(اتصال|اتصالا|اتصل|مكالم|محادث|هاتف)")
+CALL_PLACE_WINDOW = 5  # words either side of a call's word where the place it was made from stands ("اتصل من جنيف")
+
+
+def _around_call_words(sentence: str) -> str:
+    """The words of ``sentence`` within ``CALL_PLACE_WINDOW`` of a word for a call, joined (empty when none)."""
+    words = sentence.split()
+    keep: set[int] = set()
+    for i, word in enumerate(words):
+        if _CALL_WORD.match(arabic.fold(word)):
+            keep.update(range(max(0, i - CALL_PLACE_WINDOW), i + CALL_PLACE_WINDOW + 1))
+    return " ".join(words[i] for i in sorted(keep) if i < len(words))
 
 
 def names_place(sentence: str, analyzer: Analyzer, question_terms: frozenset[str], cities_only: bool) -> bool:
@@ -373,6 +403,7 @@ class Slots:
     verbatim: bool = False  # "what did X say, verbatim": only a sentence quoting them in quotation marks gives it
     realized: bool = False  # "what sanctions did Washington actually impose": a sentence that only weighs them does not answer
     head: frozenset[str] = frozenset()  # the search terms of the noun a what-question asks for ("sanctions")
+    placed_call: bool = False  # "from which city did Kerry call": where a call was made from is asked
     two_events: bool = False  # "how many days between A and B": the people named may be in A's passage only
     describes: bool = False  # "how did Toner describe it": the speaker's sentence giving words in quotation marks first
     office: tuple[str, str] | None = None  # ("وزير الخارجية التركي", "ترك"): an office a passage must name, and its country's stem
@@ -489,7 +520,8 @@ def extractive_answer(
     if (not weights and not slots.evidence) or best < min_coverage:
         return _abstain(question, lang, passages, weights)
     if slots.attribute:  # a casualty count or a duration: only the sentences that state one answer
-        floor = max(min_coverage, NAMED_SHARE * best) if slots.attribute == "name" else min_coverage
+        share = GROUP_SHARE if _is_group(slots.counted_word) else NAMED_SHARE
+        floor = max(min_coverage, share * best) if slots.attribute == "name" else min_coverage
         ranked = [c for c in ranked if c.coverage >= floor and _states_what_is_asked(slots, c.text, analyzer)]
         if not ranked:
             named = _ATTRIBUTE_NAMES.get(slots.attribute, slots.attribute)

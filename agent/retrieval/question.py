@@ -180,6 +180,9 @@ def as_written(word: str, question: str) -> str:
 
 
 # "what is the name of the largest hospital", "ما اسم أكبر مستشفى": the noun whose name is asked for
+_WHICH_GROUP = re.compile(r"\b(which|what) ((rebel|armed|militant|opposition|terrorist|jihadist|islamist|insurgent) )?"
+                          r"(?P<en>faction|group|militia|organi[sz]ation)s?\b"
+                          r"|(^|\s)(اي|ايه|ما|ما هو|ما هي|شو) (ال)?(?P<ar>فصيل|فصايل|جماعه|تنظيم|ميليشيا|مليشيا)(\s|$)")
 _NAME_OF = re.compile(r"\bname of (the )?(?P<en>(\w+ ){0,3}\w+)|^(please )?name (the )?(?P<en2>(\w+ ){0,4}\w+)"
                       r"|(^|\s)(ما|وما|شو|ايش|شنو) (هو )?اسم (?P<ar>\S+( \S+)?)")
 
@@ -351,7 +354,10 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     named = _NAME_OF.search(norm)
     if named and named.group("en2") and _counted_name(named.group("en2")) not in ROLE_NOUNS:
         named = None  # "Name the calls Kerry initiated" lists calls; "Name the official who …" asks a name
-    if named:  # "what is the name of the largest hospital": a name must be given, not only the hospital
+    group = _WHICH_GROUP.search(norm)
+    if group and not named:  # "which rebel faction launched the offensive": a faction must be named, not "the militants"
+        frame.attribute, frame.counted = "name", group.group("en") or group.group("ar")
+    elif named:  # "what is the name of the largest hospital": a name must be given, not only the hospital
         frame.attribute = "name"
         if frame.asks == "list" and named.group("en2"):  # "Name the Russian officer who …": someone, not a list
             frame.asks = "who"
