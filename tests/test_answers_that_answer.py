@@ -1391,3 +1391,22 @@ def test_a_place_by_the_call_s_words_answers_where_it_was_made_from() -> None:
     assert names_place(_around_call_words(made_from), analyzer, asked, cities_only=True)
     assert not names_place(_around_call_words(about), analyzer, asked, cities_only=True)
     assert names_place(about, analyzer, asked, cities_only=True)  # anywhere in it: Aleppo
+
+
+def test_how_many_of_a_possessed_noun_counts_the_noun(dalil: Dalil) -> None:
+    question = "How many of east Aleppo's hospitals were struck in the dawn air raids on the day of the 28 September call?"
+    assert frame(question).counted == "hospitals"
+    answer = dalil.ask(question)
+    assert not answer.abstained and "أكبر مستشفيين" in answer.citations[0].quote
+
+
+def test_civilians_counted_are_not_the_city_that_shares_their_stem(dalil: Dalil) -> None:
+    from agent.answer.extractive import counts
+
+    analyzer = load_analyzer()
+    civilians = frozenset(t for c in analyzer.concepts("المدنيين") for t in c.alternatives)
+    assert "مدن" in civilians  # and the city, "المدينة", has their skeleton (م د ن)
+    assert not counts(civilians, "تسمح لسكان المدينة بالخروج عبر ثلاث ممرات", analyzer, "المدنيين")
+    assert counts(civilians, "أن 3500 عسكري سوري و12.8 ألف مدني لقوا مصرعهم", analyzer, "المدنيين")
+    answer = dalil.ask("كم عدد المدنيين الذين غادروا حلب عبر الممرات الإنسانية الثلاثة التي أعلنها شويغو؟")
+    assert answer.abstained

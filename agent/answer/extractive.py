@@ -150,6 +150,7 @@ def states_attribute(attribute: str | None, sentence: str) -> bool:
 _STATED_ATTRIBUTES = ("casualties", "count", "duration", "minutes", "time_of_day")  # what states_attribute can tell
 # nouns for an armed group or body: "which faction" is answered by an organization the lexicon knows (folded, bare)
 GROUP_NOUNS = frozenset("faction group militia organization organisation فصيل فصايل جماع تنظيم ميليشيا مليشيا".split())
+_NISBA_END = re.compile(r"ي(ين|ون|ه|ا|ان)?[\"'”»]*$")
 # "people" counted (folded, bare; English): any noun for persons answers it, matched whole (folded, without clitics)
 _PEOPLE = frozenset("ناس اشخاص شخص people persons individuals".split())
 _PEOPLE_AR = frozenset("ناس اشخاص شخص شخصا نسمه مدني مدنيين مدنيا مواطن مواطنين مواطنا سكان ساكن".split())
@@ -168,6 +169,10 @@ def counts(counted: frozenset[str], sentence: str, analyzer: Analyzer, word: str
     if _bare(arabic.fold(word)) in _PEOPLE or word.lower() in _PEOPLE:  # "how many people": "250 ألف شخص", "civilians"
         bridged |= _PEOPLE_AR
     words = arabic.fold(sentence).split()
+    unfolded = arabic.normalize(sentence).split()  # search terms as the question's were made ("المدينة", not "المدينه")
+    # a plural or accusative nisba ("المدنيين", civilians) shares its skeleton with the noun it comes from ("المدينة",
+    # city): a word matched by skeleton must carry the nisba too ("مستشفى" ends in ي once normalized, so only these)
+    nisba = arabic.is_arabic(word) and re.search(r"(يين|يون|[^ي]يا)$", arabic.fold(word)) is not None
     if _states_dual(word, sentence, analyzer):
         return True  # "أكبر مستشفيين": the dual is the number two
     for i, token in enumerate(words):
@@ -175,7 +180,9 @@ def counts(counted: frozenset[str], sentence: str, analyzer: Analyzer, word: str
             near = words[max(0, i - COUNT_WINDOW):i + COUNT_WINDOW + 1]
             if i + 1 < len(words) and _bare(words[i + 1]) == "مر":  # "2031 مرة": times, counting what the sentence says
                 near = words
-            if counted & set(analyzer.terms(" ".join(near))) or any(_same_skeleton(a, _skeleton(w)) for a in skeletons for w in near) \
+            if counted & set(analyzer.terms(" ".join(unfolded[max(0, i - COUNT_WINDOW):i + COUNT_WINDOW + 1] if len(near) < len(words)
+                                                     else unfolded))) or any(_same_skeleton(a, _skeleton(w)) and (not nisba or _NISBA_END.search(w))
+                                                                       for a in skeletons for w in near) \
                     or bridged & {_bare(w) for w in near} or bridged & {re.sub(r"^(و|ف)?(ب|ل)?(ال)?(?=...)", "", w) for w in near}:
                 return True
     return False

@@ -204,6 +204,10 @@ _NOT_THE_NOUN = frozenset("largest biggest main first last top the a an اكبر
 _IRREGULAR_PLURALS = frozenset("people men women children".split())
 
 
+# (the question's apostrophes are spaces here: "aleppo s hospitals")
+_HOW_MANY_OF = re.compile(r"\bhow many of (the |its |their |his |her |these |those )?((\w+ )?\w+ s )?")
+
+
 def _counted_phrase(norm: str) -> list[str]:
     """The words of the noun phrase after "how many", up to the first function word."""
     m = _HOW_MANY.search(norm)
@@ -378,9 +382,10 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     elif frame.asks == "how_many" and not _TIME_BETWEEN.search(norm) and not _LISTED.search(norm):
         frame.attribute = "count"  # "how many civilians left": a number must be stated ("several" is not one)
     if frame.attribute in ("count", "casualties"):  # "how many Russian soldiers were killed": not Syrian ones
-        counted = _COUNTED.search(norm)
+        counting = _HOW_MANY_OF.sub("how many ", norm)  # "how many of east Aleppo's hospitals": hospitals are counted
+        counted = _COUNTED.search(counting)
         frame.counted = next((g for g in counted.groups() if g), None) if counted else None
-        phrase = _counted_phrase(norm)  # "how many ceasefire violations were": "violations" is counted too
+        phrase = _counted_phrase(counting)  # "how many ceasefire violations were": "violations" is counted too
         if len(phrase) > 1:
             frame.counted_head = phrase[-1]
     return frame
