@@ -1410,3 +1410,34 @@ def test_civilians_counted_are_not_the_city_that_shares_their_stem(dalil: Dalil)
     assert counts(civilians, "أن 3500 عسكري سوري و12.8 ألف مدني لقوا مصرعهم", analyzer, "المدنيين")
     answer = dalil.ask("كم عدد المدنيين الذين غادروا حلب عبر الممرات الإنسانية الثلاثة التي أعلنها شويغو؟")
     assert answer.abstained
+
+
+def test_a_date_between_a_call_and_its_two_people_names_the_call_not_who_is_asked_about(dalil: Dalil) -> None:
+    question = "مين بادر باتصال ١٦ آب بين لافروف وكيري؟"
+    assert set(frame(question).call_names) == {"Sergei Lavrov", "John Kerry"}
+    answer = dalil.ask(question)
+    assert answer.about == "الاتصال الهاتفي يوم الثلاثاء 16 آب 2016" and "بمبادرة من الجانب الأمريكي" in answer.answer
+
+
+def test_about_to_is_no_topic_and_name_of_is_no_list(dalil: Dalil) -> None:
+    from agent.answer.extractive import topic_words
+
+    question = "On the 28 Sept call, what did Kerry warn the US was about to suspend?"
+    assert topic_words(question) == frozenset()
+    answer = dalil.ask(question)
+    assert not answer.abstained and "تستعد لتعليق التزامها الثنائي" in answer.citations[0].quote
+    assert frame("name of the senior US official who talked to AFP?").asks == "who"
+    assert dalil.ask("name of the senior US official who talked to AFP?").abstained
+
+
+def test_the_next_sentence_lends_its_day_only_when_it_goes_on_with_the_same_subject(dalil: Dalil) -> None:
+    # the Washington Post sentence quoting Obama is followed by one dated Saturday about the truce's collapse
+    answer = dalil.ask("امتى قال اوباما ان روسيا رح تغرق بالمستنقع السوري؟")
+    assert answer.abstained and "no passage dates what the question asks about" in answer.warnings
+    answer = dalil.ask("On what day did Lavrov and Kerry discuss normalizing Aleppo?")  # "وأضافت أن المحادثة أُجريت …"
+    assert not answer.abstained and any("أمس الأول السبت" in c.quote for c in answer.citations)
+
+
+def test_a_colloquial_passive_and_bi_ayy(dalil: Dalil) -> None:
+    answer = dalil.ask("اتفاق جنيف بين لافروف وكيري انوقع بأي تاريخ؟")
+    assert not answer.abstained and answer.about == "الاتفاق يوم الجمعة 9 أيلول 2016"

@@ -621,6 +621,16 @@ class ArticleSentences:
         return Candidate(holder, rank, span.start, span.end, span.of(text), 0.0)
 
 
+# words by which a sentence goes on with the subject of the one before it: a verb carrying on someone's words, or the
+# event itself named again ("وأضافت أن المحادثة أجريت أمس الأول السبت")
+_SAME_SUBJECT = re.compile(r"(^|\s)(و|ف|ب|ل)?(ال)?(اتصال|اتصالا|مكالمه|محادثه|لقاء|اجتماع|هاتفي|هاتفيا)(\s|$)")
+
+
+def _continues_subject(sentence: str) -> bool:
+    norm = arabic.fold(sentence)
+    return bool(_GOES_ON.match(norm) or _CONTINUES.match(norm) or _SAME_SUBJECT.search(norm))
+
+
 def _neighbours(pool: list[Candidate], priority: Callable[[Candidate], tuple[float, int, int]], slots: Slots,
                 weights: dict[Concept, float], analyzer: Analyzer) -> list[Candidate]:
     """The sentence after each of the best candidates, when it is not in the pool already. One that fills
@@ -635,7 +645,7 @@ def _neighbours(pool: list[Candidate], priority: Callable[[Candidate], tuple[flo
         if after is None:
             continue
         key = (after.passage.node.metadata["doc_id"], after.start)
-        goes_on = (fills_slot(slots.asks, after.text) and slots.asks != "what") or \
+        goes_on = (fills_slot(slots.asks, after.text) and slots.asks != "what" and _continues_subject(after.text)) or \
             (slots.attribute in _STATED_ATTRIBUTES and states_attribute(slots.attribute, after.text))  # "the death toll": "وكانت النتيجة أن 3500 …"
         inherited = cand.coverage if goes_on else 0.0
         if key in have and inherited <= have[key]:  # in the pool already, as well covered ("وكانت النتيجة أن 3500 …"
@@ -689,7 +699,7 @@ def _speaks_to_the_rest(views: list[tuple[set[str], str]], people: tuple[Person,
 
 
 TOPIC_COVERAGE = 0.5  # of the words after "about" in "what did X say about …"
-_ABOUT = re.compile(r"\b(about|regarding|concerning)\b|(^|\s)(عن|حول|بشان|بخصوص|فيما يخص)(\s|$)")
+_ABOUT = re.compile(r"\b(about(?! to\b)|regarding|concerning)\b|(^|\s)(عن|حول|بشان|بخصوص|فيما يخص)(\s|$)")
 _TOPIC_END = re.compile(r"\b(in|at|during|on|after|before|when|while)\b|(^|\s)(في|خلال|بعد|قبل|يوم|عندما)(\s|$)")
 
 

@@ -59,7 +59,7 @@ _ASKS: list[tuple[Asks, str]] = [
                  r"|(^|\s)(قديش|اديش|كم) (طول|طولت|طولو|ضل|ضلت|اخد|اخدت|اخذت|استمرت|دامت|استغرقت)(\s|$)"
                  r"|(^|\s)مده|كم (دقيقه|ساعه)|كم (يوما|يوم|اياما|ساعه|ساعات|دقيقه|دقائق|اسبوعا|شهرا) (استغرق|استمر|دام)"),
     ("order", r"\b(in (chronological )?order|chronolog\w*|which came first|sequence of|order these)\b|(^|\s)(رتب|ترتيب|تسلسل)"),
-    ("list", r"^(list|name|enumerate)\b|\b(list|name) (all|the|every)\b|\bwhat (calls|events)\b|(^|\s)(اذكر|عدد|ما هي) (جميع|كل|الاتصالات)"),
+    ("list", r"^(list|name(?! of\b)|enumerate)\b|\b(list|name) (all|the|every)\b|\bwhat (calls|events)\b|(^|\s)(اذكر|عدد|ما هي) (جميع|كل|الاتصالات)"),
     # "what did Toner compare the fighting to": a likeness asked for, not two things compared
     ("compare", r"^(?!.*\bcompared?\b.*\b(to|with)\s*$)(?!.*\b(what|which)\b.*\b(did|does|do)\b.*\bcompared?\b.*\b(to|with)\b)"
                 r".*(\b(compare|differ|differs|difference|different|versus|vs\.?)\b|(^|\s)(قارن|الفرق|يختلف|تختلف|مقارنه))"),
@@ -464,8 +464,10 @@ _REALIZED = re.compile(r"\b(actually|in fact|in practice|really|end(ed)? up|even
 _INSTITUTIONS = frozenset("صحيفه وكاله وكالات وزاره شبكه موقع قناه مجله بعثه الخارجيه الكرملين البيت الحكومه الاداره "
                           "the newspaper paper agency ministry state department kremlin white house government".split())
 # "after the Lavrov-Kerry call", "بعد اتصال لافروف وكيري": the names say which call, they are not what is asked about
-_CALL_NAMED = re.compile(r"\b[a-z]+[-–][a-z]+ (phone )?(call|conversation)\b|\b(call|conversation) between [a-z]+ and [a-z]+\b"
+_CALL_NAMED = re.compile(r"\b[a-z]+[-–][a-z]+ (phone )?(call|conversation)\b|\b(call|conversation)( \S+){0,4}? between [a-z]+ and [a-z]+\b"
                          r"|(^|\s)(ال)?(اتصال|مكالمه|محادثه)( الهاتفي| الهاتفيه)?( بين)? [^\s،,؟?]+ (و|ب|مع )[^\s،,؟?]+"
+                         # "باتصال ١٦ آب بين لافروف وكيري": a date between the call and its people
+                         r"|(^|\s)(ب|ل|و)?(ال)?(اتصال|مكالمه|محادثه)\S*( \S+){1,4}? بين [^\s،,؟?]+ (و|مع )?[^\s،,؟?]+"
                          # the call as a clause: "before he called Kerry", "قبل ما يتصل بكيري", "بعد اتصاله بكيري"
                          r"|\b(before|after) (he |she |they )?(call(ed|ing)?|phon(ed|ing)|rang|ringing|spok(e|en)|speaking) (to |with )?[a-z]+\b"
                          r"|(^|\s)(قبل|بعد) (ما |ان )?(يتصل|اتصل|اتصاله|يكلم|كلم|يحكي|حكي|تحدث|يتحدث) (مع )?[^\s،,؟?]+")

@@ -45,7 +45,7 @@ QUESTION_WORDS = frozenset((
     "article articles report reports reported mention mentioned mentions say says said date source sources "
     # colloquial question and function words (Levantine, Gulf, Egyptian) analysts also type
     "مين ومين اللي شو ايش وين ليش امتى امتي قديش اديش ازاي ليه عشان علشان هاد هادا هاي هذي يعني ولا بدو "
-    "هلق هلا هلأ بدي بدنا بدها بدهم رح عم اعرف نعرف قلي قللي خبرني فهمني وش كام انو"
+    "هلق هلا هلأ بدي بدنا بدها بدهم رح عم اعرف نعرف قلي قللي خبرني فهمني وش كام انو باي بايه لاي"
 ).split())
 
 
@@ -210,11 +210,16 @@ def skeleton(word: str) -> str:
     return re.sub(r"[اويى]", "", word).rstrip("ةه")
 
 
+_LI_TAFIL = re.compile(r"^(و|ف)?لت[^\Wاويى]{2}ي[^\Wاويى](ات|ه)?$")
+
+
 def stem(word: str) -> str:
     """Snowball stem of one normalized word (Arabic or English)."""
     if _ARABIC.match(word):
         if word.startswith("وال") and len(word) > 4:  # Snowball keeps the conjunction و-: والخارجية → والخارج, الخارجية → خارج
             word = word[1:]
+        elif _LI_TAFIL.match(word):  # and "ل" before a verbal noun تفعيل: لتعليق → لتعليق, but تعليق and بتعليق → تعليق
+            word = re.sub(r"^(و|ف)?ل", "", word)
         return _stemmer("arabic").stemWord(word)
     return _stemmer("english").stemWord(word)
 
