@@ -1441,3 +1441,17 @@ def test_the_next_sentence_lends_its_day_only_when_it_goes_on_with_the_same_subj
 def test_a_colloquial_passive_and_bi_ayy(dalil: Dalil) -> None:
     answer = dalil.ask("اتفاق جنيف بين لافروف وكيري انوقع بأي تاريخ؟")
     assert not answer.abstained and answer.about == "الاتفاق يوم الجمعة 9 أيلول 2016"
+
+
+def test_a_purpose_clause_ends_the_topic_of_what_someone_said(dalil: Dalil) -> None:
+    from agent.answer.extractive import topic_words
+
+    question = "ما الذي قاله لافروف لكيري عن قادة جبهة النصرة ليضغط بشأن التزام الفصل؟"
+    assert topic_words(question) == frozenset({"قادة", "جبهة", "النصرة"})  # not "ليضغط بشأن التزام الفصل"
+    answer = dalil.ask(question)
+    assert not answer.abstained and "زعماء بجبهة النصرة" in answer.citations[0].quote
+
+
+def test_a_date_s_modifier_and_an_explanation_are_no_focus_words() -> None:
+    words = [c.word for c in load_analyzer().concepts("لماذا عادت الولايات المتحدة إلى الاتصال في مطلع تشرين الأول، وفق التفسير الروسي؟")]
+    assert "مطلع" not in words and "التفسير" not in words and "الاتصال" in words

@@ -700,7 +700,9 @@ def _speaks_to_the_rest(views: list[tuple[set[str], str]], people: tuple[Person,
 
 TOPIC_COVERAGE = 0.5  # of the words after "about" in "what did X say about …"
 _ABOUT = re.compile(r"\b(about(?! to\b)|regarding|concerning)\b|(^|\s)(عن|حول|بشان|بخصوص|فيما يخص)(\s|$)")
-_TOPIC_END = re.compile(r"\b(in|at|during|on|after|before|when|while)\b|(^|\s)(في|خلال|بعد|قبل|يوم|عندما)(\s|$)")
+# … or a purpose clause: "عن قادة جبهة النصرة ليضغط بشأن …", "about Nusra to press for …"
+_TOPIC_END = re.compile(r"\b(in|at|during|on|after|before|when|while|to press|in order to|so as to)\b"
+                        r"|(^|\s)(في|خلال|بعد|قبل|يوم|عندما|لكي|كي)(\s|$)|(^|\s)ل[يتن]\S{3,}")
 
 
 def topic_words(question: str) -> frozenset[str]:

@@ -160,7 +160,9 @@ class Analyzer:
 _PREPOSITION_PRONOUNS = frozenset("اليه اليها اليهم عليها عليهم عنه عنها عنهم منهم فيهم لديه لديها معه معها معهم معنا".split())
 # words that frame where a figure comes from ("according to the figures it conveyed", "Sputnik's tally"), and
 # "جراء" (as a result of): nothing asked about. Query side only, as above
-_FRAMING = frozenset("الارقام ارقام الاحصاءات احصاءات احصائيات نقلتها نقلها جراء tally figures".split())
+_FRAMING = frozenset("الارقام ارقام الاحصاءات احصاءات احصائيات نقلتها نقلها جراء tally figures التفسير تفسير "
+                     # a date's modifiers: the question frame reads the date ("مطلع تشرين الأول"), search need not
+                     "مطلع اواخر اوائل منتصف".split())
 _QUERY_ONLY_STOP = _PREPOSITION_PRONOUNS | _FRAMING
 # idioms of a question whose words ask nothing: "did Lavrov ring Kerry or was it the other way round?"
 _IDIOMS = re.compile(r"\b(the )?other way (a)?round\b|\bvice versa\b|(^|\s)(ام|او|ولا) (العكس|بالعكس)(?=\s|$|[؟?])")
