@@ -31,7 +31,6 @@ StepFn = Callable[[Step], None]
 PLANNED = ("list", "order", "compare")
 MAX_PARTS = 4
 MAX_ACCOUNTS = 3  # per side: the named sources that say most
-DISTINCT_OVERLAP = 3  # words by which an event's reports must beat the next one's to be the one a description names
 
 _SIDES_AR = {"Russia": "الرواية الروسية", "United States": "الرواية الأمريكية"}
 _SIDES_EN = {"Russia": "Russian account", "United States": "US account"}
@@ -224,36 +223,18 @@ def _days_between(planner: Planner, frame: QuestionFrame, question: str, lang: s
 
 def _one_event(dalil: Dalil, text: str) -> Event | None:
     """The one event, dated to the day, that ``text`` ("the Tuesday call reported by SyriaNews") names; else None."""
-    from agent.retrieval.grounding import candidate_events
+    from agent.retrieval.grounding import named_event
 
     sub = dalil.frame(text)
-    events = dalil.events()  # all of them: "the Geneva meeting" is the week-dated one, not the one dated to the day
-    if sub.event is None and not sub.pins_time and sub.relation is None:
-        pool = events
-    else:
-        pool = [e for e in candidate_events(sub, events, dalil._people(sub)) if kind_fits(sub, e.type, text)]
-    chosen = pool[0] if len(pool) == 1 else None
-    if len(pool) > 1:
-        overlap = _overlap(dalil, text)
-        scores = sorted(((overlap(" ".join(c.quote for r in e.reports for c in r.citations)), e) for e in pool),
-                        key=lambda pair: pair[0], reverse=True)
-        # words alone must choose clearly: "the Wednesday call in which Kerry warned of a suspension" shares words with
-        # both Wednesday calls (the later one's reports recall the suspension), and a wrong day count is worse than none
-        if scores[0][0] >= 2 and scores[0][0] - scores[1][0] >= DISTINCT_OVERLAP:
-            chosen = scores[0][1]
-    return chosen if chosen is not None and chosen.date.granularity == "day" else None
+    return named_event(sub, dalil.events(), dalil._people(sub), _overlap(dalil, text), text)
 
 
 def _two_events(dalil: Dalil, text: str) -> tuple[Event | None, Event | None]:
     """The two events, dated to the day, that ``text`` ("the two August Lavrov-Kerry calls") names together."""
-    from agent.retrieval.grounding import candidate_events
+    from agent.retrieval.grounding import named_pair
 
     sub = dalil.frame(text)
-    if sub.event is None or not sub.pins_time:
-        return None, None
-    found = [e for e in candidate_events(sub, dalil.events(), dalil._people(sub))
-             if kind_fits(sub, e.type, text) and e.date.granularity == "day"]
-    return (found[0], found[1]) if len(found) == 2 else (None, None)
+    return named_pair(sub, dalil.events(), dalil._people(sub), text)
 
 
 def _days_ar(n: int) -> str:

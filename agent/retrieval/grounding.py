@@ -3,14 +3,15 @@
 Takes a frame, the events of the corpus (``agent.events`` models: dated, with participants,
 initiator and cited reports) and retrieved passages; returns the candidate events the
 frame's constraints select, the chunks that report them (to boost or add in retrieval),
-the one event an answer is about, and its label in the question's language.
+the one event an answer is about, the event (or pair) a description such as "the Tuesday call"
+names, and an event's label in the question's language.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, cast
 
 from agent.retrieval.question import QuestionFrame
@@ -190,6 +191,36 @@ def told_at(events: list[Event], doc_id: str, offset: int, kind: str | None = No
     told = [(c.start, e) for e in events if (kind is None or e.type == kind) and e.date.granularity == "day"
             for r in e.reports for c in r.citations if c.doc_id == doc_id and 0 <= offset - c.start <= TOLD_WITHIN_CHARS]
     return max(told, key=lambda pair: pair[0])[1] if told else None
+
+
+DISTINCT_OVERLAP = 3  # words by which an event's reports must beat the next one's to be the one a description names
+
+
+def named_event(frame: QuestionFrame, events: list[Event], people: Iterable[str], overlap: Callable[[str], int],
+                text: str) -> Event | None:
+    """The one event, dated to the day, that ``text`` (understood as ``frame``: "the Tuesday call reported by
+    SyriaNews") names, among ``events``; ``overlap`` counts the words another text shares with it. Else None."""
+    if frame.event is None and not frame.pins_time and frame.relation is None:
+        pool = events  # all of them: "the Geneva meeting" is the week-dated one, not the one dated to the day
+    else:
+        pool = [e for e in candidate_events(frame, events, people) if kind_fits(frame, e.type, text)]
+    chosen = pool[0] if len(pool) == 1 else None
+    if len(pool) > 1:
+        scores = sorted(((overlap(" ".join(c.quote for r in e.reports for c in r.citations)), e) for e in pool),
+                        key=lambda pair: pair[0], reverse=True)
+        # words alone must choose clearly: "the Wednesday call in which Kerry warned of a suspension" shares words with
+        # both Wednesday calls (the later one's reports recall the suspension), and a wrong day count is worse than none
+        if scores[0][0] >= 2 and scores[0][0] - scores[1][0] >= DISTINCT_OVERLAP:
+            chosen = scores[0][1]
+    return chosen if chosen is not None and chosen.date.granularity == "day" else None
+
+
+def named_pair(frame: QuestionFrame, events: list[Event], people: Iterable[str], text: str) -> tuple[Event | None, Event | None]:
+    """The two events, dated to the day, that ``text`` ("the two August Lavrov-Kerry calls") names together."""
+    if frame.event is None or not frame.pins_time:
+        return None, None
+    found = [e for e in candidate_events(frame, events, people) if kind_fits(frame, e.type, text) and e.date.granularity == "day"]
+    return (found[0], found[1]) if len(found) == 2 else (None, None)
 
 
 def event_chunks(event: Event) -> set[str]:
