@@ -1455,3 +1455,25 @@ def test_a_purpose_clause_ends_the_topic_of_what_someone_said(dalil: Dalil) -> N
 def test_a_date_s_modifier_and_an_explanation_are_no_focus_words() -> None:
     words = [c.word for c in load_analyzer().concepts("لماذا عادت الولايات المتحدة إلى الاتصال في مطلع تشرين الأول، وفق التفسير الروسي؟")]
     assert "مطلع" not in words and "التفسير" not in words and "الاتصال" in words
+
+
+def test_a_ministry_that_said_on_a_day_that_a_call_happened_made_it_known_that_day(dalil: Dalil) -> None:
+    question = ("Russia's MFA said on Sunday 2 Oct that the two ministers had discussed normalising Aleppo by phone. "
+                "What day was that call?")
+    assert frame(question).reported_on == dt.date(2016, 10, 2) and frame(question).date_from is None
+    assert frame("What did Lavrov say on Sunday about Aleppo?").reported_on is None  # no "that …": what was said
+    answer = dalil.ask(question)
+    assert answer.about == "the phone call of Saturday 1 October 2016"
+
+
+def test_a_resolution_number_is_a_number_by_the_resolution(dalil: Dalil) -> None:
+    for question in ("ما رقم قرار مجلس الأمن الذي دعم الاتفاق الروسي الأمريكي لوقف الأعمال القتالية الذي بدأ في ٢٧ شباط؟",
+                     "UNSC resolution number behind the 27 Feb truce?"):
+        assert (frame(question).asks, frame(question).attribute) == ("how_many", "count")
+        assert dalil.ask(question).abstained  # "27 شباط" is a day, far from «لقرار»
+
+
+def test_how_many_does_x_amount_to_counts_the_noun_after_it() -> None:
+    question = "كم يبلغ عدد المدنيين الذين دعا مسؤول الشؤون الإنسانية في الأمم المتحدة إلى تخفيف معاناتهم في حلب؟"
+    assert frame(question).counted == "المدنيين"
+    assert frame("When did the two FMs talk about counter-terrorism in Syria?").names_unknown == []

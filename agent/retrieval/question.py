@@ -66,7 +66,8 @@ _ASKS: list[tuple[Asks, str]] = [
     ("when", r"\b(when|what days?|which days?|what dates?|on what dates?|what time)\b|\b(what|which) (exact|precise|specific) (date|day)s?\b"
              r"|\b(what|which) (was|is|were) the ((actual|exact|precise|real|calendar) )?(date|day)\b"
              r"|(^|\s)(متى|متي|امتى|امتي|ب?اي يوم|ب?اي تاريخ|ما تاريخ|ما هو تاريخ)"),
-    ("how_many", r"\bhow (many|much)\b|\bnumber of\b|\b(tally|count) of\b|\b(by )?what (percentage|proportion|share|percent)\b"
+    ("how_many", r"\bhow (many|much)\b|\bnumber of\b|\b(tally|count) of\b|\b(resolution|decree|decision) (number|no)\b"
+                 r"|(^|\s)(ما|وما) (هو )?رقم(\s|$)|\b(by )?what (percentage|proportion|share|percent)\b"
                  r"|\b(what|which) (was|is|were) the (value|amount|sum|size|figure)\b"
                  r"|(^|\s)(كم|كام)(\s|$)|(^|\s)عدد |(^|\s)(ما|وما) (قيمه|مبلغ)(\s|$)"),
     ("where", r"\bwhere\b|\b(in|from|to) which (city|country|place|capital)\b|\bwhich (city|capital)\b"
@@ -166,7 +167,8 @@ _TIME_BETWEEN = re.compile(r"\bhow many (days|weeks|months|hours)\b|(^|\s)كم (
 _LISTED = re.compile(r"\bhow many (countries|nations|states|cities|parties|sides|agencies|outlets)\b"
                      r"|(^|\s)كم (دوله|بلدا|بلد|مدينه|طرفا|جهه|وكاله)(\s|$)")
 # the noun a how-many question counts: "how many civilians", "كم مدنيا", "عدد المدنيين"
-_COUNTED = re.compile(r"\bhow many (\w+)|\bnumber of (?:the )?(\w+)|(?:^|\s)(?:كم|كام) (?!من(?:\s|$))(?:عدد )?(\S+)|(?:^|\s)عدد (\S+)")
+_COUNTED = re.compile(r"\bhow many (\w+)|\b(resolution|decree|decision) (?:number|no)\b|(?:^|\s)رقم (\S+)|"
+                      r"\bnumber of (?:the )?(\w+)|(?:^|\s)(?:كم|كام) (?!من(?:\s|$))(?:(?:يبلغ|بلغ|كان|هو|يكون) )?(?:عدد )?(\S+)|(?:^|\s)عدد (\S+)")
 _HOW_MANY = re.compile(r"\bhow many ((?:[a-z]+ ?){1,3})")
 # words that end the noun phrase a how-many question counts ("how many people under attack": people)
 _PHRASE_END = frozenset("were was are is did do does have has had would will could can in on of by from between during since at "
@@ -602,6 +604,10 @@ _REPORTED_ON = re.compile(r"\b(reported|announced|revealed|disclosed|said|made p
                           r"|(اعلنت|اعلن|كشفت|كشف|ذكرت|ذكر|قالت|قال|افادت|نشرت)( عنها| عنه)?( \S+){0,2}\s+(يوم\s+)?$")
 # a day after a verb of disclosure dates when the event was made known ("Moscow disclosed a conversation on Sunday 2 Oct",
 # "أعلنت في ٢ تشرين الأول عن محادثة"); not after "said" ("what did Lavrov say on 28 September" dates what he said)
+# "the ministry said on Sunday 2 Oct that the ministers had discussed …", «قالت الخارجية يوم الأحد إن …»: the day
+# something was told, when what was told follows as "that …" (a plain "what did Lavrov say on Sunday" is not)
+_SAID = re.compile(r"\b(said|stated|told \w+|added)( on)?( the)?\s*$|(^|\s)(قال|قالت|ذكر|ذكرت|اضافت|اضاف)( \S+){0,3}\s+(يوم\s+)?$")
+_THAT_FOLLOWS = re.compile(r"\s*,?\s*(that\b|(ان|إن|أن|انه|إنه|أنه)(\s|$))")
 _MADE_KNOWN = re.compile(r"\b(reported|announced|revealed|disclosed|made public)( \w+)?( on)?( the)?\s*$"
                          r"|\b(reported|announced|revealed|disclosed|made public|confirmed)( (a|an|the|its|their|his|her))?( [\w'–-]+){0,2} "
                          r"(phone )?(call|conversation|talks|contact|statement)s?( on| of)?\s*$"
@@ -645,8 +651,10 @@ def _dates(frame: QuestionFrame, question: str, reference: dt.date | None) -> No
                 question[found.start + len(found.phrase):].lower())):
             frame.published_on = frame.published_on or start
             continue
-        if found.granularity == "day" and frame.reported_on is None and _MADE_KNOWN.search(before.lower()):  # "Moscow disclosed the call on
-            frame.reported_on = start  # Sunday 2 Oct: when did it take place?": the day it was told, not the day it was
+        told_that = _SAID.search(before.lower()) and _THAT_FOLLOWS.match(question[found.start + len(found.phrase):].lower())
+        # "Moscow disclosed the call on Sunday 2 Oct: when did it take place?": the day it was told, not the day it happened
+        if found.granularity == "day" and frame.reported_on is None and (_MADE_KNOWN.search(before.lower()) or told_that):
+            frame.reported_on = start
             continue
         if _SINCE.search(before.lower()):  # "2031 violations since February 2016": the start of a span that runs on,
             continue  # not the time of what is asked
@@ -747,7 +755,7 @@ _GENERIC_CAPS = frozenset(
     "january february march april may june july august september october november december "
     "monday tuesday wednesday thursday friday saturday sunday "
     "jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun "
-    "dept govt gov admin mr mrs ms dr st mfa mod fm".split()
+    "dept govt gov admin mr mrs ms dr st mfa mod fm fms".split()
 )
 
 
