@@ -176,15 +176,18 @@ def counts(counted: frozenset[str], sentence: str, analyzer: Analyzer, word: str
     if _states_dual(word, sentence, analyzer):
         return True  # "أكبر مستشفيين": the dual is the number two
     for i, token in enumerate(words):
-        if _NUMBER.search(token):
-            near = words[max(0, i - COUNT_WINDOW):i + COUNT_WINDOW + 1]
-            if i + 1 < len(words) and _bare(words[i + 1]) == "مر":  # "2031 مرة": times, counting what the sentence says
-                near = words
-            if counted & set(analyzer.terms(" ".join(unfolded[max(0, i - COUNT_WINDOW):i + COUNT_WINDOW + 1] if len(near) < len(words)
-                                                     else unfolded))) or any(_same_skeleton(a, _skeleton(w)) and (not nisba or _NISBA_END.search(w))
-                                                                       for a in skeletons for w in near) \
-                    or bridged & {_bare(w) for w in near} or bridged & {re.sub(r"^(و|ف)?(ب|ل)?(ال)?(?=...)", "", w) for w in near}:
-                return True
+        if not _NUMBER.search(token):
+            continue
+        if i + 1 < len(words) and _bare(words[i + 1]) == "مر":  # "2031 مرة": times, counting what the sentence says
+            lo, hi = 0, len(words)
+        else:
+            lo, hi = max(0, i - COUNT_WINDOW), i + COUNT_WINDOW + 1
+        near = words[lo:hi]
+        by_term = bool(counted & set(analyzer.terms(" ".join(unfolded[lo:hi]))))
+        by_skeleton = any(_same_skeleton(a, _skeleton(w)) and (not nisba or _NISBA_END.search(w)) for a in skeletons for w in near)
+        by_form = bool(bridged & ({_bare(w) for w in near} | {re.sub(r"^(و|ف)?(ب|ل)?(ال)?(?=...)", "", w) for w in near}))
+        if by_term or by_skeleton or by_form:
+            return True
     return False
 
 
@@ -205,11 +208,11 @@ def _states_what_is_asked(slots: Slots, sentence: str, analyzer: Analyzer) -> bo
                                                         and counts(slots.counted_head, sentence, analyzer, slots.counted_head_word))
 
 
-# nouns whose name is a person's: the answer names someone the question does not
 def _is_group(noun: str) -> bool:
     return noun.lower() in GROUP_NOUNS or _bare(arabic.fold(noun)) in GROUP_NOUNS
 
 
+# nouns whose name is a person's: the answer names someone the question does not
 def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozenset[str]) -> bool:
     """Whether ``sentence`` gives the name of ``noun`` (what "what is the name of …" asks for): a person the
     question does not name, for a role ("المتحدث باسم الكرملين ديمتري بيسكوف"); for anything else, the noun
