@@ -356,8 +356,7 @@ class Dalil:
                 if _insists_on_the_day(frame):
                     from agent.answer.answers import abstention
 
-                    return abstention(question, answer.lang, passages, "extractive",
-                                      [f"the reports give only the day {label(event, 'en')} was reported, not the day it took place"])
+                    return abstention(question, answer.lang, passages, "extractive", [_reported_only(event)])
                 answer.warnings.append(f"the reports give only the day {label(event, 'en')} was made known, not the day it took place")
         elif not answer.abstained and _WHICH_EVENT.search(arabic.fold(question).lower()):
             self._name_the_event(frame, answer)
@@ -733,13 +732,13 @@ def _cites_evidence(answer: Answer, event: Event) -> bool:
 
 def _unstated(frame: QuestionFrame, event: Event) -> str | None:
     """Why the one event a question pins cannot answer the asked slot: no report of it names an initiator, or
-    "when did the call take place" of a call the reports date only by the day they were published."""
+    "on exactly which day did the call take place" of a call the reports date only by the day they made it known."""
     from agent.retrieval.grounding import label
 
     if frame.asks == "who_initiated" and not any(r.initiator for r in event.reports):
         return f"the reports of {label(event, 'en')} do not say who initiated it"
     if _reported_day_only(frame, event) and _insists_on_the_day(frame):
-        return f"the reports give only the day {label(event, 'en')} was reported, not the day it took place"
+        return _reported_only(event)
     if frame.wants_day and event.date.granularity != "day":  # "on what date exactly … in July": "last month" does not say
         return f"the articles date {label(event, 'en')} no closer than that"
     return None
@@ -752,6 +751,13 @@ def _insists_on_the_day(frame: QuestionFrame) -> bool:
     """"On exactly which day did it take place", "the call Moscow reported on 5 October: when was it": the asker
     wants more than the day an event was made known (a plain "when" is answered with that day, and says so)."""
     return bool(_EXACTLY.search(arabic.fold(frame.question).lower())) or frame.realized or frame.reported_on is not None
+
+
+def _reported_only(event: Event) -> str:
+    """Why "on exactly which day" of an event its reports date only by the day they made it known is not answered."""
+    from agent.retrieval.grounding import label
+
+    return f"the reports give only the day {label(event, 'en')} was reported, not the day it took place"
 
 
 def _reported_day_only(frame: QuestionFrame, event: Event) -> bool:

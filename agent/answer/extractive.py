@@ -222,17 +222,18 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
     forms = [noun] if arabic.is_arabic(noun) else [noun, *analyzer.bridges.get(noun.lower(), [])]
     # the noun itself, not its plural ("المستشفيات وشبكات المياه" names no hospital)
     skeletons = {_skeleton(arabic.fold(f)) for f in forms if arabic.is_arabic(f)}
+    norm = arabic.normalize(sentence)  # once: the entity checks below test every entity of the lexicon against it
     if _bare(arabic.normalize(noun)) in ROLE_NOUNS or noun.lower() in ROLE_NOUNS:
         return any(e.kind == "person" and not set(analyzer.terms(e.ar)) & question_terms
-                   for e in analyzer.entities if arabic.normalize(e.ar) in arabic.normalize(sentence)
-                   or any(arabic.normalize(v) in arabic.normalize(sentence) for v in e.variants if len(v) > 3))
+                   for e in analyzer.entities if arabic.normalize(e.ar) in norm
+                   or any(arabic.normalize(v) in norm for v in e.variants if len(v) > 3))
     if _is_group(noun) and any(  # "which faction": Nusra Front, the FSA
             e.kind == "organization" and not set(analyzer.terms(e.ar)) & question_terms
-            and any(arabic.normalize(f) in arabic.normalize(sentence) for f in [e.ar, *e.variants] if len(f) > 3)
+            and any(arabic.normalize(f) in norm for f in [e.ar, *e.variants] if len(f) > 3)
             for e in analyzer.entities):
         return True
     words = re.sub(r"[\"“”«»:،,.]", " ", arabic.fold(sentence)).split()
-    unfolded = re.sub(r"[\"“”«»:،,.]", " ", arabic.normalize(sentence)).split()  # fold is one letter for one: same words
+    unfolded = re.sub(r"[\"“”«»:،,.]", " ", norm).split()  # fold is one letter for one: same words
     stop = arabic.stopwords()
     for i, word in enumerate(words[:-1]):
         if _skeleton(word) in skeletons:

@@ -118,7 +118,11 @@ class Preparer:
         texts = [n.get_content() for n in nodes]
         for node, vector in zip(nodes, self.embedder.get_text_embedding_batch(texts), strict=True):
             node.embedding = vector
-        return [self.analyzer.terms(t) for t in texts]
+        return self.terms(nodes)
+
+    def terms(self, nodes: list[TextNode]) -> list[list[str]]:
+        """The BM25 terms of ``nodes`` (what ``finish`` returns, without embedding)."""
+        return [self.analyzer.terms(n.get_content()) for n in nodes]
 
 
 def ingest_paths(
@@ -214,7 +218,7 @@ def reanalyze(store: Store, preparer: Preparer) -> int:
             terms = preparer.finish(nodes)  # embeds in place
             store.replace_vectors(nodes)
         else:
-            terms = [preparer.analyzer.terms(n.get_content()) for n in nodes]
+            terms = preparer.terms(nodes)
         registry.write_terms([(n.node_id, t) for n, t in zip(nodes, terms, strict=True)])
         done += len(nodes)
     registry.set_analyzed_by(key, reanalyzed=done > 0)
