@@ -436,3 +436,22 @@ def test_a_month_naming_a_thing_is_no_period_to_search(text: str) -> None:
 def test_which_month_call_dates_the_call() -> None:
     [r] = resolve_dates("Which October call covered Aleppo?", D(2016, 10, 30), lang="en")
     assert r.phrase == "October" and r.period_start == D(2016, 10, 1)
+
+
+@pytest.mark.parametrize(("text", "lang", "day"), [
+    ("اتصال ١٦/٨ بين لافروف وكيري", "ar", D(2016, 8, 16)),  # Arabic-Indic digits, day then month
+    ("مكالمة 5/10", "ar", D(2016, 10, 5)),
+    ("يوم 28/9/2016", "ar", D(2016, 9, 28)),
+    ("اتصال 1/10/16", "ar", D(2016, 10, 1)),
+    ("the 28/9 call", "en", D(2016, 9, 28)),
+    ("the 9/28 call", "en", D(2016, 9, 28)),  # American order, when it cannot be mistaken
+])
+def test_a_date_written_with_slashes(text: str, lang: str, day: D) -> None:
+    [r] = resolve_dates(text, D(2016, 10, 30), lang=lang)
+    assert r.date == day and r.granularity == "day", r.explanation
+
+
+@pytest.mark.parametrize("text", ["the 5/10 call", "on 10/5", "a score of 12.8/10", "the 2016/17 season"])
+def test_a_slash_date_whose_order_english_cannot_tell_is_not_guessed(text: str) -> None:
+    """"5/10" is 5 October in London and May 10 in Washington: no day is searched rather than a wrong one."""
+    assert [r for r in resolve_dates(text, D(2016, 10, 30), lang="en") if r.granularity == "day"] == []

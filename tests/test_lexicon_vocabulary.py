@@ -103,6 +103,16 @@ def test_english_inflections_and_phrases_bridge_to_the_articles_forms() -> None:
     assert set(analyzer.terms("المحكمة الجنائية")) <= court
 
 
+def test_an_arabic_paraphrase_bridges_with_its_article_and_clitics_too() -> None:
+    """The lexicon lists "وعد" → بوعودها; the question's "الوعد" and "بالوعد" bridge the same way."""
+    analyzer = load_analyzer()
+    for word in ("الوعد", "بالوعد"):
+        concept = next(c for c in analyzer.concepts(f"ما {word} الذي أخلت به واشنطن؟") if c.word == word)
+        assert set(analyzer.terms("بوعودها")) <= concept.alternatives, word
+    bare = next(c for c in analyzer.concepts("ما الوعيد؟") if c.word == "الوعيد")  # another word: no bridge
+    assert not set(analyzer.terms("بوعودها")) & bare.alternatives
+
+
 @pytest.fixture(scope="module")
 def dalil(seeded_store: Path) -> Dalil:
     return Dalil(load_settings(None, {"store": {"path": seeded_store}}))
@@ -123,7 +133,11 @@ def dalil(seeded_store: Path) -> Dalil:
      "زعماء بجبهة النصرة تحدثوا علنا عن دعم خارجي"),
     ("Who mediated the truce that collapsed before aid convoys could enter east Aleppo?",
      "الهدنة التي تم التوصل إليها بوساطة موسكو وواشنطن"),
-], ids=["healthcare", "starvation", "general-staff", "icc-referral", "arms-supplies", "mediated-truce"])
+    # colloquial and synonym Arabic: حكى (talked), جريدة (newspaper), جنود (soldiers)
+    ("عن شو حكى لافروف وكيري بمكالمة الثلاثاء ١٦ آب؟", "تنسيق الأعمال لمكافحة الإرهاب"),
+    ("أي جريدة انتقدت حسابات أوباما بشأن المستنقع السوري؟", "واشنطن بوست"),
+    ("كم من الجنود السوريين لقوا حتفهم بسبب خروقات الهدنة؟", "3500 عسكري سوري"),
+], ids=["healthcare", "starvation", "general-staff", "icc-referral", "arms-supplies", "mediated-truce", "colloquial-talked", "newspaper", "soldiers"])
 def test_a_paraphrased_english_question_quotes_the_answering_sentence(dalil: Dalil, question: str, expected: str) -> None:
     answer = dalil.ask(question)
     assert not answer.abstained, answer.warnings

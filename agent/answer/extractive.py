@@ -144,10 +144,15 @@ def states_attribute(attribute: str | None, sentence: str) -> bool:
         return bool(_TIME_OF_DAY.search(norm))
     if attribute == "name":  # told by names(), which needs the noun named
         return False
+    if attribute == "leader":
+        return bool(_LEADER.search(norm))
     return bool(_NUMBER.search(norm)) and bool(re.search(r"قتل|ضحايا|جرحي|مصرع|توفي|وفاه|killed|dead|casualt|wounded", norm))
 
 
-_STATED_ATTRIBUTES = ("casualties", "count", "duration", "minutes", "time_of_day")  # what states_attribute can tell
+# who led a body or a meeting, said outright: "برئاسة", "ترأس", "يقود", "ممثل" (folded; not "قادة", leaders)
+_LEADER = re.compile(r"(^|\s)(و|ف)?(برياسه|بقياده|تراس\S*|يتراس\S*|تروس|يقود|يقودها|يقوده|قاد|قادها|راس|راسها|ممثل\S*|يمثل\S*)(\s|$)"
+                     r"|\b(led|headed|chaired|represented|leader|head of)\b")
+_STATED_ATTRIBUTES = ("casualties", "count", "duration", "minutes", "time_of_day", "leader")  # what states_attribute can tell
 # nouns for an armed group or body: "which faction" is answered by an organization the lexicon knows (folded, bare)
 GROUP_NOUNS = frozenset("faction group militia organization organisation فصيل فصايل جماع تنظيم ميليشيا مليشيا".split())
 _NISBA_END = re.compile(r"ي(ين|ون|ه|ا|ان)?[\"'”»]*$")
@@ -322,7 +327,7 @@ def _skeleton(word: str) -> str:
     return arabic.skeleton(re.sub(r"^(و|ف|ب|ل)?(ال)", "", word) if len(word) > 4 else word)
 
 
-_ATTRIBUTE_NAMES = {"minutes": "duration", "time_of_day": "time of day", "name": "name", "city": "place"}
+_ATTRIBUTE_NAMES = {"minutes": "duration", "time_of_day": "time of day", "name": "name", "city": "place", "leader": "leader"}
 
 
 @dataclass(frozen=True)

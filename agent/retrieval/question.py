@@ -26,7 +26,7 @@ from agent.text.lexicon import ROLE_NOUNS, Analyzer, Entity
 Asks = Literal["who_initiated", "who_said", "who", "when", "where", "how_many", "how_long", "why", "list", "order",
                "compare", "yes_no", "what"]
 EventKind = Literal["call", "agreement", "ceasefire", "suspension", "meeting", "statement"]
-Attribute = Literal["duration", "minutes", "casualties", "count", "time_of_day", "name", "place", "city"]
+Attribute = Literal["duration", "minutes", "casualties", "count", "time_of_day", "name", "place", "city", "leader"]
 
 WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAYS_AR = ("الاثنين", "الثلاثاء", "الاربعاء", "الخميس", "الجمعه", "السبت", "الاحد")  # normalized (ة→ه kept below)
@@ -350,7 +350,8 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     frame.focus = _focus(question, analyzer)
     frame.speaker = _speaker(norm, analyzer)
     frame.speaker_words = _speaker_words(norm) if lang == "ar" else []
-    frame.realized = bool(_REALIZED.search(norm))
+    # "what sanctions did Washington impose": a deed asked about as done is answered by its doing, as "actually" is
+    frame.realized = bool(_REALIZED.search(norm)) or (frame.asks != "when" and bool(_DONE_DEED.search(norm)))
     head = _HEAD.search(norm)
     frame.head = as_written(head.group("en") or head.group("ar"), question) if head else None
     frame.office, frame.office_country = _office(question, norm, analyzer)
@@ -371,6 +372,8 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
             frame.counted = _counted_name(named.group("en") or named.group("en2"))
         else:  # the noun starts it: "المتحدث باسم الكرملين", after an adjective that may come first ("أكبر مستشفى")
             frame.counted = next((w for w in named.group("ar").split() if w not in _NOT_THE_NOUN), None)
+    elif _LED_BY.search(norm):  # "who headed the Saudi delegation": who led it must be stated, not only the meeting
+        frame.attribute = "leader"
     elif frame.asks == "where" and _WHERE.search(norm):  # "from which city did Kerry call?": a place must be named
         frame.attribute = "place" if _COUNTRY.search(norm) else "city"  # "where was Kerry": not "in Syria", the topic
     elif _TIME_OF_DAY.search(norm):
@@ -462,6 +465,13 @@ _WANTS_DAY = re.compile(r"\b(what|which) (exact |precise )?(date|day)s?\b|\bon w
                         r"|(^|\s)(في )?(اي|ايه|باي) (يوم|تاريخ)|(^|\s)(تحديدا|بالتحديد|بالضبط)(\s|$)")
 _REALIZED = re.compile(r"\b(actually|in fact|in practice|really|end(ed)? up|eventually|in the end)\b"
                        r"|(^|\s)(فعليا|فعلا|بالفعل|فعلي|على ارض الواقع)(\s|$)")
+# a deed asked about as done: "what sanctions did Washington impose", "العقوبات التي فرضتها واشنطن" (folded)
+_DONE_DEED = re.compile(r"\b(did|has|have|had) (\S+ ){1,4}?(impose|slap|enact|levy)\b|\b(imposed|enacted|levied) (on|against)\b"
+                        r"|(^|\s)(التي|الذي|هل) (فرضتها|فرضها|فرضت|فرض)(\s|$)")
+# who led a body or a meeting: "who headed the Saudi delegation", "من ترأس الوفد", "من مثل السعودية" (folded)
+_LED_BY = re.compile(r"^(and )?who (\S+ )?(led|headed|chaired|represented|was leading|was heading|was in charge of)\b"
+                     r"|^(and )?who (was|is) (the )?(head|leader|chief) of (the )?\S*\s?(delegation|team|mission|group|meeting)\b"
+                     r"|^(و)?(من|مين) (هو |كان )?(تراس|تراست|يتراس|راس|قاد|يقود|مثل|يمثل|رئيس الوفد|رئيس وفد)(\s|$)")
 # a body, not a person, is the subject when the words after the verb start with one of these (normalized)
 _INSTITUTIONS = frozenset("صحيفه وكاله وكالات وزاره شبكه موقع قناه مجله بعثه الخارجيه الكرملين البيت الحكومه الاداره "
                           "the newspaper paper agency ministry state department kremlin white house government".split())

@@ -124,6 +124,7 @@ class _Source:
     norm: str
     index: list[int]
     published: datetime.date
+    lang: str = "ar"  # the rule set's language: how "5/10" is read
 
     def span(self, norm_start: int, norm_end: int) -> tuple[int, int]:
         """Original offsets of a normalized span; trailing diacritics stay with their letter."""
@@ -434,6 +435,21 @@ def _day_month(m: re.Match[str], src: _Source) -> ResolvedDate | None:
     )
 
 
+def _numeric_day_month(m: re.Match[str], src: _Source) -> ResolvedDate | None:
+    """"16/8", "١٦/٨/٢٠١٦": day then month in Arabic; in English only when the order cannot be mistaken
+    ("28/9" or "9/28"), since "5/10" is 5 October in London and May 10 in Washington."""
+    first, second = int(m.group("a")), int(m.group("b"))
+    if src.lang == "en" and first <= 12 and second <= 12 and first != second:
+        return None
+    day, month = (second, first) if src.lang == "en" and second > 12 else (first, second)
+    if not 1 <= month <= 12:
+        return None
+    year = _explicit_year(m)
+    if year is not None and year < 100:
+        year += 2000
+    return _day_month_result(src, _p(m), day, month, "year" if year else "recent", year, None)
+
+
 def _mid_month(m: re.Match[str], src: _Source) -> ResolvedDate:
     month, mode = _month_of(m), _qualifier_mode(m)
     year = _explicit_year(m) or _year_for_month(month, mode, src.published, day=11)  # period has begun
@@ -488,6 +504,11 @@ _PREP = _alt([  # normalized: حتى is حتي, أوائل is اوايل
 ])
 _AR_DAY = rf"(?:(?:ال)?(?P<dn>\d{{1,2}})(?![\d.,]\d)|(?P<do>{_alt(_AR_ORDINALS)}){_E})"
 
+# "16/8", "١٦/٨/٢٠١٦", "28/9/16": written with a slash (either language; the order is read in _numeric_day_month)
+_NUMERIC_DATE = _Rule(re.compile(
+    r"(?<![\w./-])(?P<p>(?P<a>\d{1,2})\s*/\s*(?P<b>\d{1,2})(?:\s*/\s*(?P<year>(?:19|20)?\d{2}))?)(?![\w/]|[.,]\d)"
+), _numeric_day_month)
+
 _AR_RULES = [
     _Rule(re.compile(
         _W + r"(?P<p>(?:يوم\s+)?(?:(?P<d2>امس\s+الاول|اول\s+امس|اول\s+من\s+امس)|امس|البارحة|البارحه)"
@@ -514,6 +535,7 @@ _AR_RULES = [
     _Rule(re.compile(
         _W + r"(?P<p>(?:عام|سنة|العام)\s+(?P<year>(?:19|20)\d{2}))(?![\d.,]\d)"
     ), _year),
+    _NUMERIC_DATE,
 ]
 
 
@@ -557,6 +579,7 @@ _EN_RULES = [
     _Rule(re.compile(
         r"(?<!\w)(?i:in|since|until|during|by)\s+(?P<p>(?P<year>(?:19|20)\d{2}))(?![\d.,]\d|\s*%)"
     ), _year),
+    _NUMERIC_DATE,
 ]
 
 _RULES_BY_LANG = {"ar": _AR_RULES, "en": _EN_RULES, "any": _AR_RULES + _EN_RULES}
@@ -594,5 +617,5 @@ def resolve_dates(text: str, published: datetime.date, lang: str = "ar") -> list
     if lang not in _RULES_BY_LANG:
         raise ValueError(f"lang must be one of {sorted(_RULES_BY_LANG)}, not {lang!r}")
     norm, index = arabic.normalize_with_offsets(text)
-    src = _Source(text=text, norm=norm, index=index, published=published)
+    src = _Source(text=text, norm=norm, index=index, published=published, lang=lang)
     return _select(_candidates(src, _RULES_BY_LANG[lang]))

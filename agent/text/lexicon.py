@@ -122,7 +122,7 @@ class Analyzer:
             if i in used or word in stop or word in _QUERY_ONLY_STOP or (len(word) > 2 and word[0] in "وف" and word[1:] in stop):
                 continue
             stem = arabic.stem(self.canonical(word))
-            alternatives = {stem, *_inflections(word, stem)} | set(self._bridge_terms(word))
+            alternatives = {stem, *_inflections(word, stem)} | set(self._bridge_terms(self._bridged_form(word)))
             concepts.append(Concept(word, frozenset(alternatives)))
         return concepts
 
@@ -143,6 +143,14 @@ class Analyzer:
         extra = [ar for word in arabic.words(question) for ar in self.bridges.get(word, [])]
         return question if not extra else f"{question} {' '.join(dict.fromkeys(extra))}"
 
+    def _bridged_form(self, word: str) -> str:
+        """The form of a question word the lexicon bridges: the word, or the word without its article and
+        clitics when only that is listed (the lexicon's "وعد" for the question's "الوعد", "بالوعد")."""
+        if word in self.bridges or not arabic.is_arabic(word):
+            return word
+        bare = _CLITICS.sub("", word)
+        return bare if len(bare) >= 3 and bare in self.bridges else word
+
     def _bridge_terms(self, word: str) -> list[str]:
         """The stems of a word's Arabic forms, with the inflections an article may give them ("collapse" →
         انهيار, and the article's "وانهار")."""
@@ -161,9 +169,13 @@ _PREPOSITION_PRONOUNS = frozenset("اليه اليها اليهم عليها ع�
 # words that frame where a figure comes from ("according to the figures it conveyed", "Sputnik's tally"), and
 # "جراء" (as a result of): nothing asked about. Query side only, as above
 _FRAMING = frozenset("الارقام ارقام الاحصاءات احصاءات احصائيات نقلتها نقلها جراء tally figures التفسير تفسير "
+                     # "ما الذي تقول موسكو …، بحسب تقرير يوم الأربعاء": who says it and where, not what is asked
+                     "تقول يقول تقرير التقرير "
                      # a date's modifiers: the question frame reads the date ("مطلع تشرين الأول"), search need not
                      "مطلع اواخر اوائل منتصف".split())
 _QUERY_ONLY_STOP = _PREPOSITION_PRONOUNS | _FRAMING
+# a leading conjunction, preposition and article: "والوعد", "بالتقرير" (normalized)
+_CLITICS = re.compile(r"^(و|ف)?(بال|لل|كال|ال|ب|ل|ك)")
 # idioms of a question whose words ask nothing: "did Lavrov ring Kerry or was it the other way round?"
 _IDIOMS = re.compile(r"\b(the )?other way (a)?round\b|\bvice versa\b|(^|\s)(ام|او|ولا) (العكس|بالعكس)(?=\s|$|[؟?])")
 
