@@ -555,7 +555,8 @@ class Dalil:
                      counted_head_word=frame.counted_head or "",
                      # the question's own words, and their Arabic (an English question's "rebel": المعارضة), name nothing new
                      question_terms=frozenset(self.analyzer.terms(frame.question)) | frozenset(self.analyzer.query_terms(frame.question)),
-                     office=(frame.office, frame.office_country) if frame.office and frame.office_country else None)
+                     office=(frame.office, frame.office_country) if frame.office and frame.office_country else None,
+                     role_country=frame.role_country)
 
     @staticmethod
     def _lead(frame: QuestionFrame, event: Event, answer: Answer) -> str | None:

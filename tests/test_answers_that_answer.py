@@ -549,6 +549,54 @@ def test_who_led_a_delegation_abstains_when_no_passage_says_who_led_it(dalil: Da
     assert answer.abstained and "no passage states the leader asked about" in answer.warnings, answer.answer
 
 
+@pytest.mark.parametrize(("question", "attribute"), [
+    ("Which Russian official denied that incendiary bombs had been dropped on Aleppo?", "person"),
+    ("Which American official confirmed the Lavrov–Kerry call of Wednesday 5 October?", "person"),
+    ("من هو المسؤول الأمريكي الرفيع الذي قال إن النظام يستخدم التجويع سلاحا؟", "name"),
+])
+def test_which_official_asks_who_it_was_and_a_sentence_naming_no_one_else_is_no_answer(
+        dalil: Dalil, question: str, attribute: str) -> None:
+    """"which official …": someone named, or described as the articles do ("مسؤول أميركي رفيع"); a sentence
+    naming only the ministers the question names does not answer it. "من هو المسؤول …" asks who he is: his
+    name ("مسؤول أميركي رفيع المستوى" is what the question already says)."""
+    assert frame(question).attribute == attribute
+    answer = dalil.ask(question)
+    assert answer.abstained and "no passage states the name asked about" in answer.warnings, answer.answer
+
+
+def test_which_official_of_a_country_must_be_described_with_that_country() -> None:
+    """"which Russian official": the articles' "مسؤول أميركي رفيع" is an official, but no Russian one."""
+    from agent.answer.extractive import Slots, _states_what_is_asked
+    analyzer = load_analyzer()
+    assert frame("Which Russian official denied it?").role_country == "روس"
+    assert frame("Which senior official said it?").role_country is None  # "senior" (كبير) is no country
+    sentence = "وقال مسؤول أميركي رفيع المستوى إن النظام رفض مطالب الأمم المتحدة."
+    for country, stated in (("روس", False), ("امريك", True), (None, True)):
+        slots = Slots(asks="who", attribute="person", counted_word="official", role_country=country)
+        assert _states_what_is_asked(slots, sentence, analyzer) is stated, country
+    responsibility = Slots(asks="who", attribute="person", counted_word="official")
+    assert not _states_what_is_asked(responsibility, "يحملون روسيا مسؤولية الوضع", analyzer)  # مسؤولية: no official
+
+
+@pytest.mark.parametrize(("question", "named"), [
+    ("Which State Department spokesman issued the statement on Kerry's 28 September call?", "جون كيربي"),
+    ("من هي المتحدثة باسم الخارجية الروسية التي حذرت من تحولات مرعبة؟", "ماريا زاخاروفا"),
+])
+def test_which_spokesman_is_answered_by_the_sentence_that_names_him(dalil: Dalil, question: str, named: str) -> None:
+    """John Kirby shares "John" with John Kerry, whom the question names: he is still someone it does not name."""
+    answer = dalil.ask(question)
+    assert not answer.abstained and named in answer.citations[0].quote, answer.answer
+
+
+def test_how_many_counts_the_plural_noun_after_its_modifiers(dalil: Dalil) -> None:
+    """"how many east Aleppo hospitals": hospitals are counted (the dual "أكبر مستشفيين"), not "east"."""
+    assert frame("How many east Aleppo hospitals were hit?").counted == "hospitals"
+    assert (frame("How many Russian soldiers were killed?").counted, frame("How many Russian soldiers were killed?").counted_head) \
+        == ("russian", "soldiers")
+    answer = dalil.ask("How many east Aleppo hospitals were hit from the air on 28 September?")
+    assert not answer.abstained and "أكبر مستشفيين" in answer.citations[0].quote, answer.answer
+
+
 def test_a_leader_is_stated_by_the_words_that_say_who_led() -> None:
     from agent.answer.extractive import states_attribute
     assert states_attribute("leader", "وعقد الاجتماع وفد سعودي برئاسة وزير الخارجية.")

@@ -137,7 +137,9 @@ def dalil(seeded_store: Path) -> Dalil:
     ("عن شو حكى لافروف وكيري بمكالمة الثلاثاء ١٦ آب؟", "تنسيق الأعمال لمكافحة الإرهاب"),
     ("أي جريدة انتقدت حسابات أوباما بشأن المستنقع السوري؟", "واشنطن بوست"),
     ("كم من الجنود السوريين لقوا حتفهم بسبب خروقات الهدنة؟", "3500 عسكري سوري"),
-], ids=["healthcare", "starvation", "general-staff", "icc-referral", "arms-supplies", "mediated-truce", "colloquial-talked", "newspaper", "soldiers"])
+    ("شو قال لافروف لكيري عن قيادات جبهة النصرة؟", "زعماء بجبهة النصرة"),
+], ids=["healthcare", "starvation", "general-staff", "icc-referral", "arms-supplies", "mediated-truce",
+        "colloquial-talked", "newspaper", "soldiers", "leaderships"])
 def test_a_paraphrased_english_question_quotes_the_answering_sentence(dalil: Dalil, question: str, expected: str) -> None:
     answer = dalil.ask(question)
     assert not answer.abstained, answer.warnings

@@ -142,7 +142,7 @@ def states_attribute(attribute: str | None, sentence: str) -> bool:
         return bool(_NUMBER.search(norm))
     if attribute == "time_of_day":
         return bool(_TIME_OF_DAY.search(norm))
-    if attribute == "name":  # told by names(), which needs the noun named
+    if attribute in ("name", "person"):  # told by names(), which needs the noun named
         return False
     if attribute == "leader":
         return bool(_LEADER.search(norm))
@@ -201,6 +201,9 @@ def _states_what_is_asked(slots: Slots, sentence: str, analyzer: Analyzer) -> bo
     attribute = slots.attribute
     if attribute == "name":
         return names(slots.counted_word, sentence, analyzer, slots.question_terms)
+    if attribute == "person":  # "which official": one named, or the articles' own description ("مسؤول أميركي رفيع")
+        return (names(slots.counted_word, sentence, analyzer, slots.question_terms)
+                or _says_role(slots.counted_word, slots.role_country, sentence, analyzer))
     if attribute in ("place", "city"):
         if slots.placed_call:  # "from which city did Kerry call": the place by the call's words, not a topic of it
             sentence = _around_call_words(sentence)
@@ -213,11 +216,28 @@ def _states_what_is_asked(slots: Slots, sentence: str, analyzer: Analyzer) -> bo
                                                         and counts(slots.counted_head, sentence, analyzer, slots.counted_head_word))
 
 
+def _says_role(noun: str, country: str | None, sentence: str, analyzer: Analyzer) -> bool:
+    """Whether ``sentence`` has the English role noun's Arabic word, whole ("مسؤول", "المسؤولين"; not
+    "مسؤولية", responsibility, which search stems alike) and, when the question gives the role a country
+    ("which Russian official"), that country's adjective within three words after it ("مسؤول أميركي" is no Russian)."""
+    forms = {_bare(arabic.fold(f)) for f in analyzer.bridges.get(noun.lower(), [])}
+    words = arabic.fold(sentence).replace("اميرك", "امريك").split()
+    nisba = re.compile(rf"^(ال)?{re.escape(country.replace('اميرك', 'امريك'))}(ي|يه|يين|يون)$") if country else None
+    return any(_bare(w) in forms and (nisba is None or any(nisba.match(x) for x in words[i + 1:i + 4]))
+               for i, w in enumerate(words))
+
+
 def _is_group(noun: str) -> bool:
     return noun.lower() in GROUP_NOUNS or _bare(arabic.fold(noun)) in GROUP_NOUNS
 
 
 # nouns whose name is a person's: the answer names someone the question does not
+def _is_role(noun: str) -> bool:
+    """Whether ``noun`` names a role a person holds ("official", "المسؤول", "المتحدثة"), folded like the question."""
+    bare = _bare(arabic.normalize(noun))
+    return noun.lower() in ROLE_NOUNS or bare in _ROLE_BARE or bare.removesuffix("ة").removesuffix("ه") in _ROLE_BARE
+
+
 def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozenset[str]) -> bool:
     """Whether ``sentence`` gives the name of ``noun`` (what "what is the name of …" asks for): a person the
     question does not name, for a role ("المتحدث باسم الكرملين ديمتري بيسكوف"); for anything else, the noun
@@ -228,8 +248,9 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
     # the noun itself, not its plural ("المستشفيات وشبكات المياه" names no hospital)
     skeletons = {_skeleton(arabic.fold(f)) for f in forms if arabic.is_arabic(f)}
     norm = arabic.normalize(sentence)  # once: the entity checks below test every entity of the lexicon against it
-    if _bare(arabic.normalize(noun)) in ROLE_NOUNS or noun.lower() in ROLE_NOUNS:
-        return any(e.kind == "person" and not set(analyzer.terms(e.ar)) & question_terms
+    if _is_role(noun):
+        # someone the question does not name: all of his name's terms ("جون كيربي" is not "جون كيري")
+        return any(e.kind == "person" and not set(analyzer.terms(e.ar)) <= question_terms
                    for e in analyzer.entities if arabic.normalize(e.ar) in norm
                    or any(arabic.normalize(v) in norm for v in e.variants if len(v) > 3))
     if _is_group(noun) and any(  # "which faction": Nusra Front, the FSA
@@ -316,6 +337,9 @@ def _bare(word: str) -> str:
     return re.sub(r"(ات|ه|ين|ون|ان)$", "", word) if len(word) > 3 else word.removesuffix("ه")
 
 
+_ROLE_BARE = frozenset(_bare(arabic.normalize(w)) for w in ROLE_NOUNS)  # as _bare gives a question's noun: "مسوول"
+
+
 def _same_skeleton(a: str, b: str) -> bool:
     """Skeletons of one word: equal, or one is the other with a plural ending ("ممر" and "ممرت")."""
     return a == b or (min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a)) and abs(len(a) - len(b)) == 1)
@@ -327,7 +351,8 @@ def _skeleton(word: str) -> str:
     return arabic.skeleton(re.sub(r"^(و|ف|ب|ل)?(ال)", "", word) if len(word) > 4 else word)
 
 
-_ATTRIBUTE_NAMES = {"minutes": "duration", "time_of_day": "time of day", "name": "name", "city": "place", "leader": "leader"}
+_ATTRIBUTE_NAMES = {"minutes": "duration", "time_of_day": "time of day", "name": "name", "person": "name", "city": "place",
+                    "leader": "leader"}
 
 
 @dataclass(frozen=True)
@@ -423,6 +448,7 @@ class Slots:
     two_events: bool = False  # "how many days between A and B": the people named may be in A's passage only
     describes: bool = False  # "how did Toner describe it": the speaker's sentence giving words in quotation marks first
     office: tuple[str, str] | None = None  # ("وزير الخارجية التركي", "ترك"): an office a passage must name, and its country's stem
+    role_country: str | None = None  # "which Russian official": the country's stem ("روس") his description must carry
     about: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end): the evidence of the event the answer is about
     rivals: tuple[tuple[str, int, int], ...] = ()  # the evidence of the other events of its kind
 
@@ -537,7 +563,7 @@ def extractive_answer(
         return _abstain(question, lang, passages, weights)
     if slots.attribute:  # a casualty count or a duration: only the sentences that state one answer
         share = GROUP_SHARE if _is_group(slots.counted_word) else NAMED_SHARE
-        floor = max(min_coverage, share * best) if slots.attribute == "name" else min_coverage
+        floor = max(min_coverage, share * best) if slots.attribute in ("name", "person") else min_coverage
         ranked = [c for c in ranked if c.coverage >= floor and _states_what_is_asked(slots, c.text, analyzer)]
         if not ranked:
             named = _ATTRIBUTE_NAMES.get(slots.attribute, slots.attribute)

@@ -26,7 +26,7 @@ from agent.text.lexicon import ROLE_NOUNS, Analyzer, Entity
 Asks = Literal["who_initiated", "who_said", "who", "when", "where", "how_many", "how_long", "why", "list", "order",
                "compare", "yes_no", "what"]
 EventKind = Literal["call", "agreement", "ceasefire", "suspension", "meeting", "statement"]
-Attribute = Literal["duration", "minutes", "casualties", "count", "time_of_day", "name", "place", "city", "leader"]
+Attribute = Literal["duration", "minutes", "casualties", "count", "time_of_day", "name", "person", "place", "city", "leader"]
 
 WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAYS_AR = ("الاثنين", "الثلاثاء", "الاربعاء", "الخميس", "الجمعه", "السبت", "الاحد")  # normalized (ة→ه kept below)
@@ -101,14 +101,23 @@ def _office(question: str, norm: str, analyzer: Analyzer) -> tuple[str | None, s
     if m:
         return " ".join(as_written(w, question) for w in m.group(0).split()), m.group("nisba")
     m = _OFFICE_EN.search(norm)
-    if m:
-        for form in analyzer.bridges.get(m.group("adj"), []):
-            stem = re.sub(r"^ال", "", arabic.fold(form))
-            stem = stem[:-1] if stem.endswith("ي") else re.sub(r"(يا|يه|ا|ه)$", "", stem)
-            if len(stem) >= 3:
-                written = re.search(re.escape(m.group(0).strip()), question, re.IGNORECASE)
-                return (written.group(0) if written else m.group(0).strip()), stem
+    if m and (stem := _country_stem(m.group("adj"), analyzer)):
+        written = re.search(re.escape(m.group(0).strip()), question, re.IGNORECASE)
+        return (written.group(0) if written else m.group(0).strip()), stem
     return None, None
+
+
+def _country_stem(adjective: str, analyzer: Analyzer, nisba_only: bool = False) -> str | None:
+    """The stem of the Arabic adjective of the country an English adjective names ("Saudi" → السعودية → سعود), or
+    None; ``nisba_only``: from an Arabic form that ends like a country or its adjective ("senior" → كبير is none)."""
+    for form in analyzer.bridges.get(adjective, []):
+        if nisba_only and not re.search(r"(ي|يه|يا)$", arabic.fold(form)):
+            continue
+        stem = re.sub(r"^ال", "", arabic.fold(form))
+        stem = stem[:-1] if stem.endswith("ي") else re.sub(r"(يا|يه|ا|ه)$", "", stem)
+        if len(stem) >= 3:
+            return stem
+    return None
 
 
 def names_event(kind: str, text: str) -> bool:
@@ -185,8 +194,12 @@ def as_written(word: str, question: str) -> str:
 _WHICH_GROUP = re.compile(r"\b(which|what) ((rebel|armed|militant|opposition|terrorist|jihadist|islamist|insurgent) )?"
                           r"(?P<en>faction|group|militia|organi[sz]ation)s?\b"
                           r"|(^|\s)(اي|ايه|ما|ما هو|ما هي|شو) (ال)?(?P<ar>فصيل|فصايل|جماعه|تنظيم|ميليشيا|مليشيا)(\s|$)")
+# "which Russian official denied …", "which US spokesman said …": the person is asked for by name
+_WHICH_ROLE = re.compile(r"^(and )?(which|what) (?P<adj>(\S+ ){0,2})(?P<en>official|spokesman|spokeswoman|spokesperson|officer|diplomat|envoy)s?\b")
 _NAME_OF = re.compile(r"\bname of (the )?(?P<en>(\w+ ){0,3}\w+)|^(please )?name (the )?(?P<en2>(\w+ ){0,4}\w+)"
-                      r"|(^|\s)(ما|وما|شو|ايش|شنو) (هو )?اسم (?P<ar>\S+( \S+)?)")
+                      # "من هو المسؤول الذي …" asks who the official is, as "ما اسم المسؤول" does: "مسؤول أميركي" is no answer
+                      r"|(^|\s)((ما|وما|شو|ايش|شنو) (هو )?اسم|(من|مين) (هو|هي)(?= (ال)?(مسوول|مسيول|متحدث|ضابط|دبلوماسي|مبعوث)))"
+                      r" (?P<ar>\S+( \S+)?)")
 
 
 def _before_function_word(words: list[str]) -> list[str]:
@@ -214,8 +227,15 @@ def _counted_phrase(norm: str) -> list[str]:
     """The words of the noun phrase after "how many", up to the first function word."""
     m = _HOW_MANY.search(norm)
     words = _before_function_word(m.group(1).split() if m else [])
+    def plural(word: str) -> bool:
+        return word.endswith("s") or word in _IRREGULAR_PLURALS
+
     # a modifier and its plural noun ("ceasefire violations", "Russian soldiers"); "civilians left" is noun and verb
-    return words[:2] if len(words) >= 2 and (words[1].endswith("s") or words[1] in _IRREGULAR_PLURALS) else words[:1]
+    if len(words) >= 2 and plural(words[1]):
+        return words[:2]
+    if len(words) >= 3 and not plural(words[0]) and plural(words[2]):  # "east Aleppo hospitals": hospitals
+        return words[2:3]
+    return words[:1]
 
 
 _CASUALTIES = re.compile(r"\b(killed|dead|died|die|deaths|casualt\w*|wounded|injured|victims)\b"
@@ -278,6 +298,8 @@ class QuestionFrame(BaseModel):
                         "not one it happened during ('منذ كم كانت روسيا تشن حملتها وقت مكالمة السبت')")
     office: str | None = Field(default=None, description="an office held for a country named by its adjective ('وزير الخارجية "
                                "التركي', 'the Saudi foreign minister'), as written: a passage must name that office")
+    role_country: str | None = Field(default=None, description="'which Russian official': the stem of the role's country "
+                                     "adjective ('روس'), which the articles' description of him must carry")
     office_country: str | None = Field(default=None, description="the office's country as the stem of its Arabic adjective ('ترك')")
     published_on: dt.date | None = Field(default=None, description="'in the piece published 3 October', 'وفق مقال 3 أكتوبر': the "
                                          "day of the article asked about, not of the event")
@@ -362,7 +384,12 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     if named and named.group("en2") and _counted_name(named.group("en2")) not in ROLE_NOUNS:
         named = None  # "Name the calls Kerry initiated" lists calls; "Name the official who …" asks a name
     group = _WHICH_GROUP.search(norm)
-    if group and not named:  # "which rebel faction launched the offensive": a faction must be named, not "the militants"
+    role = _WHICH_ROLE.search(norm)
+    if role and not named and not group:  # "which Russian official denied …": who it was, by name or as the articles
+        frame.attribute, frame.counted = "person", role.group("en")  # describe him ("a senior US official")
+        stems = (_country_stem(adj, analyzer, nisba_only=True) for adj in (role.group("adj") or "").split())
+        frame.role_country = next((stem for stem in stems if stem), None)
+    elif group and not named:  # "which rebel faction launched the offensive": a faction must be named, not "the militants"
         frame.attribute, frame.counted = "name", group.group("en") or group.group("ar")
     elif named:  # "what is the name of the largest hospital": a name must be given, not only the hospital
         frame.attribute = "name"
@@ -393,6 +420,8 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
         phrase = _counted_phrase(counting)  # "how many ceasefire violations were": "violations" is counted too
         if len(phrase) > 1:
             frame.counted_head = phrase[-1]
+        elif phrase and frame.counted != phrase[0]:  # "how many east Aleppo hospitals": hospitals are counted
+            frame.counted = phrase[0]
     return frame
 
 
