@@ -578,6 +578,18 @@ def test_which_official_of_a_country_must_be_described_with_that_country() -> No
     assert not _states_what_is_asked(responsibility, "يحملون روسيا مسؤولية الوضع", analyzer)  # مسؤولية: no official
 
 
+@pytest.mark.parametrize(("question", "quoted"), [
+    ("Which American official said the US was taking steps including applying pressure?", "نحن نتخذ خطوات"),
+    ("Which spokesman said the diplomatic process was on life support?", "على جهاز الإنعاش"),
+])
+def test_which_official_said_is_answered_by_his_words_in_the_sentence_after_the_one_naming_him(
+        dalil: Dalil, question: str, quoted: str) -> None:
+    """"وأوضح في إفادة صحافية … على جهاز الإنعاش" names no one: Toner is named in the sentence before, and the
+    official of "في الإدارة الأميركية" is five words after "مسؤول"."""
+    answer = dalil.ask(question)
+    assert not answer.abstained and any(quoted in c.quote for c in answer.citations[:2]), answer.answer
+
+
 @pytest.mark.parametrize(("question", "named"), [
     ("Which State Department spokesman issued the statement on Kerry's 28 September call?", "جون كيربي"),
     ("من هي المتحدثة باسم الخارجية الروسية التي حذرت من تحولات مرعبة؟", "ماريا زاخاروفا"),

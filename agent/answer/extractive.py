@@ -216,14 +216,17 @@ def _states_what_is_asked(slots: Slots, sentence: str, analyzer: Analyzer) -> bo
                                                         and counts(slots.counted_head, sentence, analyzer, slots.counted_head_word))
 
 
+ROLE_COUNTRY_WINDOW = 6  # words after a role where its country's adjective stands ("مسؤول كبير آخر في الإدارة الأميركية")
+
+
 def _says_role(noun: str, country: str | None, sentence: str, analyzer: Analyzer) -> bool:
     """Whether ``sentence`` has the English role noun's Arabic word, whole ("مسؤول", "المسؤولين"; not
     "مسؤولية", responsibility, which search stems alike) and, when the question gives the role a country
-    ("which Russian official"), that country's adjective within three words after it ("مسؤول أميركي" is no Russian)."""
+    ("which Russian official"), that country's adjective a few words after it ("مسؤول أميركي" is no Russian)."""
     forms = {_bare(arabic.fold(f)) for f in analyzer.bridges.get(noun.lower(), [])}
     words = arabic.fold(sentence).replace("اميرك", "امريك").split()
     nisba = re.compile(rf"^(ال)?{re.escape(country.replace('اميرك', 'امريك'))}(ي|يه|يين|يون)$") if country else None
-    return any(_bare(w) in forms and (nisba is None or any(nisba.match(x) for x in words[i + 1:i + 4]))
+    return any(_bare(w) in forms and (nisba is None or any(nisba.match(x) for x in words[i + 1:i + 1 + ROLE_COUNTRY_WINDOW]))
                for i, w in enumerate(words))
 
 
@@ -564,7 +567,8 @@ def extractive_answer(
     if slots.attribute:  # a casualty count or a duration: only the sentences that state one answer
         share = GROUP_SHARE if _is_group(slots.counted_word) else NAMED_SHARE
         floor = max(min_coverage, share * best) if slots.attribute in ("name", "person") else min_coverage
-        ranked = [c for c in ranked if c.coverage >= floor and _states_what_is_asked(slots, c.text, analyzer)]
+        ranked = [c for c in ranked if c.coverage >= floor and (_states_what_is_asked(slots, c.text, analyzer)
+                                                                or _named_just_before(slots, c, analyzer))]
         if not ranked:
             named = _ATTRIBUTE_NAMES.get(slots.attribute, slots.attribute)
             return _abstain(question, lang, passages, weights, [f"no passage states the {named} asked about"])
@@ -659,6 +663,19 @@ class ArticleSentences:
 # words by which a sentence goes on with the subject of the one before it: a verb carrying on someone's words, or the
 # event itself named again ("وأضافت أن المحادثة أجريت أمس الأول السبت")
 _SAME_SUBJECT = re.compile(r"(^|\s)(و|ف|ب|ل)?(ال)?(اتصال|اتصالا|مكالمه|محادثه|لقاء|اجتماع|هاتفي|هاتفيا)(\s|$)")
+
+
+def _named_just_before(slots: Slots, cand: Candidate, analyzer: Analyzer) -> bool:
+    """For "which official said …": whether ``cand`` goes on with the words of someone the sentence before it
+    names ("وقال مسؤول كبير آخر في الإدارة الأميركية …" then "وأردف «لكن …»")."""
+    if slots.attribute != "person" or slots.previous_sentence is None or not _continues_subject(cand.text):
+        return False
+    before = slots.previous_sentence(cand)
+    if before is None:
+        return False
+    # a name there is no Russian official unless the question gives no country ("وقال المتحدث … جون كيربي" then "وأضاف")
+    return _says_role(slots.counted_word, slots.role_country, before.text, analyzer) or (
+        slots.role_country is None and names(slots.counted_word, before.text, analyzer, slots.question_terms))
 
 
 def _continues_subject(sentence: str) -> bool:
