@@ -564,6 +564,20 @@ def test_which_official_asks_who_it_was_and_a_sentence_naming_no_one_else_is_no_
     assert answer.abstained and "no passage states the name asked about" in answer.warnings, answer.answer
 
 
+@pytest.mark.parametrize(("question", "speaker"), [
+    ("شو قالت الواشنطن بوست عن أوباما؟", None),  # the paper speaks; Obama is what it spoke about
+    ("كيف ردّ الأميركيون على قرار بوتين تمديد وقف الغارات؟", None),  # Putin's decision is what they answered
+    ("ماذا قال لافروف لكيري عن قادة النصرة؟", "Sergei Lavrov"),
+])
+def test_the_speaker_comes_before_what_he_spoke_about(question: str, speaker: str | None) -> None:
+    assert frame(question).speaker == speaker
+
+
+def test_what_the_washington_post_said_about_obama_is_quoted(dalil: Dalil) -> None:
+    answer = dalil.ask("شو قالت الواشنطن بوست عن أوباما؟")
+    assert not answer.abstained and "أخطأ في حساباته" in answer.citations[0].quote, answer.answer
+
+
 def test_which_official_of_a_country_must_be_described_with_that_country() -> None:
     """"which Russian official": the articles' "مسؤول أميركي رفيع" is an official, but no Russian one."""
     from agent.answer.extractive import Slots, _states_what_is_asked

@@ -113,6 +113,12 @@ def test_an_arabic_paraphrase_bridges_with_its_article_and_clitics_too() -> None
     assert not set(analyzer.terms("بوعودها")) & bare.alternatives
 
 
+def test_the_colloquial_this_glued_to_a_noun_is_the_article() -> None:
+    """"هالزيارة" (this visit), "وبهالاتصال" (and in this call): the noun with its article, as the articles write it."""
+    words = [c.word for c in load_analyzer().concepts("إمتى كانت هالزيارة وبهالاتصال شو صار؟ هالة")]
+    assert "الزيارة" in words and "وبالاتصال" in words and "هالة" in words  # a word that is only "هالة" stays
+
+
 @pytest.fixture(scope="module")
 def dalil(seeded_store: Path) -> Dalil:
     return Dalil(load_settings(None, {"store": {"path": seeded_store}}))

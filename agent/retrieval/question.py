@@ -475,6 +475,8 @@ def _speaker(norm: str, analyzer: Analyzer) -> str | None:
     found = sorted([*_SPEECH_QUESTION.finditer(norm), *_ACCORDING_TO.finditer(norm)], key=lambda m: m.start())
     for m in found:  # "ماذا تريد واشنطن … بحسب ما قاله تونر": the first person who speaks
         words = next((g for g in m.groups() if g), "").split()
+        # the speaker comes before what he spoke about: "قالت الواشنطن بوست عن أوباما", "رد الأميركان على قرار بوتين"
+        words = words[:next((i for i, w in enumerate(words) if w in _TOPIC_PREPOSITIONS), len(words))]
         if words and words[0] in _INSTITUTIONS and not _ROLES & set(words):
             # "بماذا وصفت صحيفة واشنطن بوست حسابات أوباما": the paper speaks ("State Department spokesman Mark Toner": he does)
             continue
@@ -501,6 +503,7 @@ _DONE_DEED = re.compile(r"\b(did|has|have|had) (\S+ ){1,4}?(impose|slap|enact|le
 _LED_BY = re.compile(r"^(and )?who (\S+ )?(led|headed|chaired|represented|was leading|was heading|was in charge of)\b"
                      r"|^(and )?who (was|is) (the )?(head|leader|chief) of (the )?\S*\s?(delegation|team|mission|group|meeting)\b"
                      r"|^(و)?(من|مين) (هو |كان )?(تراس|تراست|يتراس|راس|قاد|يقود|مثل|يمثل|رئيس الوفد|رئيس وفد)(\s|$)")
+_TOPIC_PREPOSITIONS = frozenset("عن علي على حول بشان بخصوص تجاه ازاء".split())  # folded: على is علي
 # a body, not a person, is the subject when the words after the verb start with one of these (normalized)
 _INSTITUTIONS = frozenset("صحيفه وكاله وكالات وزاره شبكه موقع قناه مجله بعثه الخارجيه الكرملين البيت الحكومه الاداره "
                           "the newspaper paper agency ministry state department kremlin white house government".split())

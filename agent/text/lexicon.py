@@ -121,6 +121,7 @@ class Analyzer:
         for i, word in enumerate(tokens):
             if i in used or word in stop or word in _QUERY_ONLY_STOP or (len(word) > 2 and word[0] in "وف" and word[1:] in stop):
                 continue
+            word = _COLLOQUIAL_THIS.sub(r"\1", word)  # "هالزيارة" (this visit, colloquial) is "الزيارة"
             stem = arabic.stem(self.canonical(word))
             alternatives = {stem, *_inflections(word, stem)} | set(self._bridge_terms(self._bridged_form(word)))
             concepts.append(Concept(word, frozenset(alternatives)))
@@ -174,6 +175,8 @@ _FRAMING = frozenset("الارقام ارقام الاحصاءات احصاءا�
                      # a date's modifiers: the question frame reads the date ("مطلع تشرين الأول"), search need not
                      "مطلع اواخر اوائل منتصف".split())
 _QUERY_ONLY_STOP = _PREPOSITION_PRONOUNS | _FRAMING
+# the colloquial demonstrative glued to a noun: "هالزيارة", "بهالاتصال" (this visit, this call); query side only
+_COLLOQUIAL_THIS = re.compile(r"^((?:و|ف)?(?:ب|ل)?)ه(?=ال\S{3,})")
 # a leading conjunction, preposition and article: "والوعد", "بالتقرير" (normalized)
 _CLITICS = re.compile(r"^(و|ف)?(بال|لل|كال|ال|ب|ل|ك)")
 # idioms of a question whose words ask nothing: "did Lavrov ring Kerry or was it the other way round?"
