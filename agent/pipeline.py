@@ -533,8 +533,10 @@ class Dalil:
         unknown += unknown_speaker(frame.speaker_words, known)
         named = [e for name in frame.entities for e in self.analyzer.entities if e.en == name]
         surnames = {e.en: frozenset(t for s in self.analyzer.forms(e) for t in self.analyzer.terms(s)[-1:]) for e in named}
-        # known to the lexicon, but does the corpus ever name them? ("Sergei Shoigu")
-        unknown += [e.en for e in named if not any(bm25.knows(t) for t in surnames[e.en])]
+        # known to the lexicon, but does the corpus ever name them ("Sergei Shoigu"), or refer to them by a title
+        # ("the Assad government": "النظام السوري")?
+        unknown += [e.en for e in named if not any(bm25.knows(t) for t in surnames[e.en])
+                    and not any(all(bm25.knows(t) for t in self.analyzer.terms(role)) for role in e.roles)]
         persons = {e.en: Person(e.en, surnames[e.en], tuple(arabic.normalize(r) for r in e.roles),
                                 frozenset([*(w.lower() for w in [*e.en.split(), *e.en_variants]),
                                            *(w for s in [e.ar, *e.variants] for w in arabic.words(s))]))

@@ -573,6 +573,15 @@ def test_the_speaker_comes_before_what_he_spoke_about(question: str, speaker: st
     assert frame(question).speaker == speaker
 
 
+def test_a_person_the_articles_refer_to_only_by_a_title_is_not_unknown(dalil: Dalil) -> None:
+    """No article names Bashar al-Assad, but "النظام السوري" is his government: "the Assad government" is asked
+    about, not an unknown name; his own words are still not in any article."""
+    answer = dalil.ask("What did a senior American official accuse the Assad government of doing with UN aid to Aleppo?")
+    assert not answer.abstained and "مستخدما التجويع كسلاح" in answer.citations[0].quote, answer.answer
+    answer = dalil.ask("What did Assad say about the Aleppo ceasefire?")
+    assert answer.abstained and not any("never mention" in w for w in answer.warnings), answer.warnings
+
+
 def test_what_the_washington_post_said_about_obama_is_quoted(dalil: Dalil) -> None:
     answer = dalil.ask("شو قالت الواشنطن بوست عن أوباما؟")
     assert not answer.abstained and "أخطأ في حساباته" in answer.citations[0].quote, answer.answer

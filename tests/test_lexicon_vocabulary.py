@@ -144,8 +144,10 @@ def dalil(seeded_store: Path) -> Dalil:
     ("أي جريدة انتقدت حسابات أوباما بشأن المستنقع السوري؟", "واشنطن بوست"),
     ("كم من الجنود السوريين لقوا حتفهم بسبب خروقات الهدنة؟", "3500 عسكري سوري"),
     ("شو قال لافروف لكيري عن قيادات جبهة النصرة؟", "زعماء بجبهة النصرة"),
+    ("منذ متى صار وقف الأعمال العدائية ساريا في سوريا؟", "دخل حيز التنفيذ في سوريا منذ 27 شباط"),
+    ("كم خرقا للهدنة سجلت سبوتنيك على الجماعات الموالية لواشنطن؟", "2031 مرة"),
 ], ids=["healthcare", "starvation", "general-staff", "icc-referral", "arms-supplies", "mediated-truce",
-        "colloquial-talked", "newspaper", "soldiers", "leaderships"])
+        "colloquial-talked", "newspaper", "soldiers", "leaderships", "hostile-acts", "breaches"])
 def test_a_paraphrased_english_question_quotes_the_answering_sentence(dalil: Dalil, question: str, expected: str) -> None:
     answer = dalil.ask(question)
     assert not answer.abstained, answer.warnings
