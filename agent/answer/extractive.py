@@ -224,8 +224,8 @@ def _says_role(noun: str, country: str | None, sentence: str, analyzer: Analyzer
     "مسؤولية", responsibility, which search stems alike) and, when the question gives the role a country
     ("which Russian official"), that country's adjective a few words after it ("مسؤول أميركي" is no Russian)."""
     forms = {_bare(arabic.fold(f)) for f in analyzer.bridges.get(noun.lower(), [])}
-    words = arabic.fold(sentence).replace("اميرك", "امريك").split()
-    nisba = re.compile(rf"^(ال)?{re.escape(country.replace('اميرك', 'امريك'))}(ي|يه|يين|يون)$") if country else None
+    words = _one_spelling(arabic.fold(sentence)).split()
+    nisba = re.compile(rf"^{_nisba_of(country)}$") if country else None
     return any(_bare(w) in forms and (nisba is None or any(nisba.match(x) for x in words[i + 1:i + 1 + ROLE_COUNTRY_WINDOW]))
                for i, w in enumerate(words))
 
@@ -275,11 +275,18 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
 def names_office(country: str, text: str) -> bool:
     """Whether ``text`` names an office of the country whose adjective stems to ``country`` ("ترك"): a minister,
     president, envoy or counterpart with that adjective ("نظيرهما الإيراني", "وزير الخارجية التركي")."""
-    def spelt(s: str) -> str:  # الأميركي and الأمريكي
-        return s.replace("اميرك", "امريك")
+    return bool(re.search(rf"(وزير|رييس|سفير|مبعوث|متحدث|ناطق|نظير)\S*(\s+\S+){{0,3}}\s+{_nisba_of(country)}(?=\W|$)",
+                          _one_spelling(arabic.fold(text))))
 
-    return bool(re.search(rf"(وزير|رييس|سفير|مبعوث|متحدث|ناطق|نظير)\S*(\s+\S+){{0,3}}\s+(ال)?{re.escape(spelt(country))}(ي|يه|يين|يون)(?=\W|$)",
-                          spelt(arabic.fold(text))))
+
+def _one_spelling(folded: str) -> str:
+    """الأميركي and الأمريكي spelt one way (folded text)."""
+    return folded.replace("اميرك", "امريك")
+
+
+def _nisba_of(country: str) -> str:
+    """A pattern for the adjective of the country whose stem is ``country`` ("روس": الروسي, روسية, الروسيين)."""
+    return rf"(ال)?{re.escape(_one_spelling(country))}(ي|يه|يين|يون)"
 
 
 _CALL_WORD = re.compile(r"^(و|ف|ب|ل)?(ال)?(اتصال|اتصالا|اتصل|مكالم|محادث|هاتف)")

@@ -503,7 +503,7 @@ _DONE_DEED = re.compile(r"\b(did|has|have|had) (\S+ ){1,4}?(impose|slap|enact|le
 _LED_BY = re.compile(r"^(and )?who (\S+ )?(led|headed|chaired|represented|was leading|was heading|was in charge of)\b"
                      r"|^(and )?who (was|is) (the )?(head|leader|chief) of (the )?\S*\s?(delegation|team|mission|group|meeting)\b"
                      r"|^(و)?(من|مين) (هو |كان )?(تراس|تراست|يتراس|راس|قاد|يقود|مثل|يمثل|رئيس الوفد|رئيس وفد)(\s|$)")
-_TOPIC_PREPOSITIONS = frozenset("عن علي على حول بشان بخصوص تجاه ازاء".split())  # folded: على is علي
+_TOPIC_PREPOSITIONS = frozenset("عن علي حول بشان بخصوص تجاه ازاء".split())  # folded: على is علي
 # a body, not a person, is the subject when the words after the verb start with one of these (normalized)
 _INSTITUTIONS = frozenset("صحيفه وكاله وكالات وزاره شبكه موقع قناه مجله بعثه الخارجيه الكرملين البيت الحكومه الاداره "
                           "the newspaper paper agency ministry state department kremlin white house government".split())
