@@ -1604,3 +1604,72 @@ def test_how_many_does_x_amount_to_counts_the_noun_after_it() -> None:
     question = "كم يبلغ عدد المدنيين الذين دعا مسؤول الشؤون الإنسانية في الأمم المتحدة إلى تخفيف معاناتهم في حلب؟"
     assert frame(question).counted == "المدنيين"
     assert frame("When did the two FMs talk about counter-terrorism in Syria?").names_unknown == []
+
+
+@pytest.mark.parametrize(("question", "reason"), [
+    ("ما قيمة العقوبات الإضافية التي كانت واشنطن تدرس فرضها على دمشق؟", "count"),  # no sum is given
+    ("ما رقم قرار مجلس الأمن الذي دعم اتفاق وقف الأعمال القتالية المطبّق منذ ٢٧ شباط؟", "count"),  # "19 سبتمبر … قرار"
+    ("قديش مكالمة بالضبط صارت بين لافروف وكيري خلال شهر تموز؟", "count"),  # «عدة مكالمات»: several is no number
+    ("ما أسماء الخبراء العسكريين الروس الذين قررت موسكو إيفادهم إلى جنيف بعد اتصال ٢٨ أيلول؟", "name"),
+    ("ما أسماء الممرات الثلاثة التي فُتحت لخروج سكان حلب في آب؟", "name"),  # «ثلاث ممرات إضافية»: described, not named
+    ("Which Syrian officials would the extra US sanctions on Damascus target?", "name"),  # Mark Toner is no Syrian
+])
+def test_a_detail_the_articles_never_give_is_not_answered_by_the_sentence_about_its_subject(
+        dalil: Dalil, question: str, reason: str) -> None:
+    answer = dalil.ask(question)
+    assert answer.abstained and any(reason in w for w in answer.warnings), (answer.answer, answer.warnings)
+
+
+def test_a_number_next_to_a_month_or_after_a_year_word_dates_something_it_counts_nothing() -> None:
+    from agent.answer.extractive import counts
+
+    analyzer = load_analyzer()
+    decision = frozenset(analyzer.terms("قرار"))
+    assert not counts(decision, "والذي انتهى في 19 سبتمبر/أيلول مع قرار الجيش السوري بدء الهجوم", analyzer, "قرار")
+    assert counts(decision, "وصدر 19 قرار عن المجلس", analyzer, "قرار")
+    breaches = frozenset(analyzer.terms("انتهاكات"))
+    # "2031 مرة" counts times: the year after "من عام" does not stop it, nor is it taken for a count
+    assert counts(breaches, "انتهكت المجموعات المسلحة نظام وقف العمليات 2031 مرة منذ شباط من عام 2016 حتى أيلول",
+                  analyzer, "انتهاكات")
+    assert not counts(frozenset(analyzer.terms("الانتهاكات")), "بدأ وقف الانتهاكات في شباط من عام 2016", analyzer, "الانتهاكات")
+
+
+def test_a_named_person_who_speaks_for_another_country_is_not_the_official_asked_for() -> None:
+    from agent.answer.extractive import names
+
+    analyzer = load_analyzer()
+    toner = "وقال المتحدث باسم الوزارة، مارك تونر، الجمعة، إن الولايات المتحدة لا تزال على وشك تعليق الاتصالات"
+    assert names("official", toner, analyzer, frozenset(), country=None)
+    assert names("official", toner, analyzer, frozenset(), country="امريك")
+    assert not names("official", toner, analyzer, frozenset(), country="سور")
+    assert not names("official", toner, analyzer, frozenset(), country="روس")
+
+
+def test_the_names_of_asks_for_names_in_either_language() -> None:
+    assert (frame("ما أسماء الممرات الثلاثة؟").attribute, frame("ما أسماء الممرات الثلاثة؟").counted) == ("name", "الممرات")
+    plural = frame("What are the names of the two State Dept spokesmen quoted?")
+    assert (plural.attribute, plural.counted) == ("name", "spokesman")  # the role, so a named person answers
+    assert frame("ما قيمة العقوبات الإضافية؟").counted == "العقوبات"
+    assert frame("قديش مكالمة صارت بتموز؟").asks == "how_many"
+    assert frame("قديش طولت المكالمة؟").asks == "how_long"
+
+
+def test_a_person_asked_about_a_kerry_initiated_call_is_who_read_it_out_not_who_initiated() -> None:
+    question = "Which Russian spokesperson read out the 5 Oct statement on the Kerry-initiated call?"
+    assert (frame(question).asks, frame(question).attribute, frame(question).role_country) == ("what", "person", "روس")
+    assert frame("Which side initiated the 5 Oct call?").asks == "who_initiated"
+
+
+@pytest.mark.parametrize(("question", "quoted"), [
+    # "Per" opens a sentence: it is no name the lexicon lacks
+    ("Moscow says Kerry and Lavrov spoke again in early October even though Washington had just frozen the Syria channel. "
+     "Per the Russian side, who reached out for that call?", "بمبادرة"),
+    # «عن إمكانية قطع …»: the possibility frames the topic; قطع is the articles' تعليق
+    ("شو قال تونر يوم الجمعة ٣٠ أيلول عن إمكانية قطع الاتصالات الثنائية مع روسيا؟", "على وشك"),
+    # «بتجميده»: the lexicon's تجميد with its pronoun; لوّح: threatened
+    ("في اتصال ٢٨ أيلول، أي مشروع مشترك لوّح كيري بتجميده إن لم توقف روسيا الهجوم على حلب؟", "مركز مشترك للتنسيق"),
+    ("How many exit routes did Shoigu's humanitarian operation in Aleppo open for residents?", "ثلاث ممرات"),
+])
+def test_paraphrased_questions_find_the_sentence_that_answers(dalil: Dalil, question: str, quoted: str) -> None:
+    answer = dalil.ask(question)
+    assert not answer.abstained and any(quoted in c.quote for c in answer.citations[:3]), (answer.answer, answer.warnings)

@@ -18,9 +18,10 @@ from functools import lru_cache
 from llama_index.core.schema import NodeWithScore
 
 from agent.answer.answers import abstention, citation_for
-from agent.retrieval.question import names_event
+from agent.retrieval.question import names_event, side_stems
 from agent.schema import Answer, AnswerSentence
 from agent.text import arabic
+from agent.text.dates import MONTH_WORDS
 from agent.text.lexicon import ROLE_NOUNS, Analyzer, Concept
 
 TRANSLATION_NOTE = "offline mode quotes the articles in their own language; translation needs an LLM endpoint"
@@ -88,7 +89,8 @@ EVIDENCE_BONUS = 0.01  # the sentence the event index says fills the slot wins a
 NEIGHBOURS = 3  # the best sentences whose next sentence in the article is also considered
 
 # what fills each slot, on normalized text (agent.text.arabic.normalize)
-_INITIATOR = re.compile(r"بمبادر|بناء علي طلب|بطلب من|(^|\s)(و|ف)?بادر|اجري .{0,40}(اتصالا|مكالمه|محادثه)|اتصل .{0,25}ب|"
+_INITIATOR = re.compile(r"بمبادر|(^|\s)(بعد )?مبادره (من|منه|منها)(\s|$)|"  # "بعد مبادرة من هذا الأخير"
+                        r"بناء علي طلب|بطلب من|(^|\s)(و|ف)?بادر|اجري .{0,40}(اتصالا|مكالمه|محادثه)|اتصل .{0,25}ب|"
                         r"\binitiat|\bat the request|\bplaced the call|\bcalled\b")
 _SPEAKER = re.compile(r"(^|\s)(و|ف)?(قال|قالت|اعلن|اعلنت|صرح|صرحت|اكد|اكدت|حذر|حذرت|ذكر|ذكرت|اضاف|اضافت|اوضح|اوضحت|ابلغ|بحسب|وفق|"
                       r"المتحدث|المتحدثه)(\s|$)|\b(said|told|stated|announced|warned)\b")
@@ -181,7 +183,7 @@ def counts(counted: frozenset[str], sentence: str, analyzer: Analyzer, word: str
     if _states_dual(word, sentence, analyzer):
         return True  # "أكبر مستشفيين": the dual is the number two
     for i, token in enumerate(words):
-        if not _NUMBER.search(token):
+        if not _NUMBER.search(token) or _dates_something(words, i):
             continue
         if i + 1 < len(words) and _bare(words[i + 1]) == "مر":  # "2031 مرة": times, counting what the sentence says
             lo, hi = 0, len(words)
@@ -196,13 +198,26 @@ def counts(counted: frozenset[str], sentence: str, analyzer: Analyzer, word: str
     return False
 
 
+_YEAR_WORDS = frozenset("عام العام سنه السنه year".split())
+
+
+def _dates_something(words: list[str], i: int) -> bool:
+    """Whether the number ``words[i]`` (folded) is a day or a year, not a count: a month's name next to it
+    ("19 سبتمبر/أيلول", "September 19") or a year's word before it ("من عام 2016")."""
+    def first(word: str) -> str:
+        return re.split(r"[^\w]", word.lower())[0]
+    before = first(words[i - 1]) if i else ""
+    after = first(words[i + 1]) if i + 1 < len(words) else ""
+    return after in MONTH_WORDS or before in MONTH_WORDS or before in _YEAR_WORDS
+
+
 def _states_what_is_asked(slots: Slots, sentence: str, analyzer: Analyzer) -> bool:
     """Whether ``sentence`` states the attribute asked for and, for a count, counts what is counted."""
     attribute = slots.attribute
     if attribute == "name":
         return names(slots.counted_word, sentence, analyzer, slots.question_terms)
     if attribute == "person":  # "which official": one named, or the articles' own description ("مسؤول أميركي رفيع")
-        return (names(slots.counted_word, sentence, analyzer, slots.question_terms)
+        return (names(slots.counted_word, sentence, analyzer, slots.question_terms, slots.role_country)
                 or _says_role(slots.counted_word, slots.role_country, sentence, analyzer))
     if attribute in ("place", "city"):
         if slots.placed_call:  # "from which city did Kerry call": the place by the call's words, not a topic of it
@@ -241,10 +256,12 @@ def _is_role(noun: str) -> bool:
     return noun.lower() in ROLE_NOUNS or bare in _ROLE_BARE or bare.removesuffix("ة").removesuffix("ه") in _ROLE_BARE
 
 
-def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozenset[str]) -> bool:
+def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozenset[str], country: str | None = None) -> bool:
     """Whether ``sentence`` gives the name of ``noun`` (what "what is the name of …" asks for): a person the
-    question does not name, for a role ("المتحدث باسم الكرملين ديمتري بيسكوف"); for anything else, the noun
-    followed by a word that is neither a stopword nor the question's ("مستشفى القدس", not "أكبر مستشفى في …")."""
+    question does not name, for a role ("المتحدث باسم الكرملين ديمتري بيسكوف"), who does not speak for
+    another country than ``country`` (the stem of the role's country: Mark Toner is no Syrian official); for
+    anything else, the noun followed by a word that is neither a stopword, nor the question's, nor an adjective
+    ("مستشفى القدس", not "أكبر مستشفى في …" nor "ثلاث ممرات إضافية")."""
     if not noun:
         return True
     forms = [noun] if arabic.is_arabic(noun) else [noun, *analyzer.bridges.get(noun.lower(), [])]
@@ -254,6 +271,7 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
     if _is_role(noun):
         # someone the question does not name: all of his name's terms ("جون كيربي" is not "جون كيري")
         return any(e.kind == "person" and not set(analyzer.terms(e.ar)) <= question_terms
+                   and not (country and e.side and (sides := side_stems(e.side, analyzer)) and country not in sides)
                    for e in analyzer.entities if arabic.normalize(e.ar) in norm
                    or any(arabic.normalize(v) in norm for v in e.variants if len(v) > 3))
     if _is_group(noun) and any(  # "which faction": Nusra Front, the FSA
@@ -267,9 +285,16 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
     for i, word in enumerate(words[:-1]):
         if _skeleton(word) in skeletons:
             following = unfolded[i + 1]  # its terms as the question's were made ("المعارضة", not "المعارضه")
-            if following not in stop and not set(analyzer.terms(following)) & question_terms:
+            if following not in stop and not set(analyzer.terms(following)) & question_terms \
+                    and not _ADJECTIVE_END.search(words[i + 1]) and _bare(words[i + 1]) not in _NOT_A_NAME:
                 return True
     return False
+
+
+# a nisba adjective after a noun describes it, it does not name it ("ممرات إضافية", "مستشفيات ميدانية"; folded)
+_ADJECTIVE_END = re.compile(r"...(يه|يين|يون)$")
+# an ordinal or a connective after a noun names nothing: "لممر رابع", "ثلاث ممرات إضافة لممر …" (folded, bare)
+_NOT_A_NAME = frozenset("اول ثاني ثالث رابع خامس سادس سابع ثامن تاسع عاشر اخر اخري اضاف بالاضاف".split())
 
 
 def names_office(country: str, text: str) -> bool:

@@ -69,7 +69,7 @@ _ASKS: list[tuple[Asks, str]] = [
     ("how_many", r"\bhow (many|much)\b|\bnumber of\b|\b(tally|count) of\b|\b(resolution|decree|decision) (number|no)\b"
                  r"|(^|\s)(ما|وما) (هو )?رقم(\s|$)|\b(by )?what (percentage|proportion|share|percent)\b"
                  r"|\b(what|which) (was|is|were) the (value|amount|sum|size|figure)\b"
-                 r"|(^|\s)(كم|كام)(\s|$)|(^|\s)عدد |(^|\s)(ما|وما) (قيمه|مبلغ)(\s|$)"),
+                 r"|(^|\s)(كم|كام|قديش|اديش)(\s|$)|(^|\s)عدد |(^|\s)(ما|وما) (هي )?(قيمه|مبلغ|حجم)(\s|$)"),
     ("where", r"\bwhere\b|\b(in|from|to) which (city|country|place|capital)\b|\bwhich (city|capital)\b"
               r"|(^|\s)(اين|(في|من|الى|الي) اي (مدينه|بلد|دوله|مكان|عاصمه))|(^|\s)(وين|لوين)(\s|$)"),
     # "لم" asks why only opening the question ("لم رفضت واشنطن …؟"); inside it, it negates ("التي لم تف بها")
@@ -113,11 +113,26 @@ def _country_stem(adjective: str, analyzer: Analyzer, nisba_only: bool = False) 
     for form in analyzer.bridges.get(adjective, []):
         if nisba_only and not re.search(r"(ي|يه|يا)$", arabic.fold(form)):
             continue
-        stem = re.sub(r"^ال", "", arabic.fold(form))
-        stem = stem[:-1] if stem.endswith("ي") else re.sub(r"(يا|يه|ا|ه)$", "", stem)
-        if len(stem) >= 3:
+        if stem := _stem_of(form):
             return stem
     return None
+
+
+def _stem_of(form: str) -> str | None:
+    """The stem a country's Arabic name or adjective shares with the other ("روسيا", "الروسي" → روس), or None."""
+    stem = re.sub(r"^ال", "", arabic.fold(form))
+    stem = stem[:-1] if stem.endswith("ي") else re.sub(r"(يا|يه|ا|ه)$", "", stem)
+    return stem if len(stem) >= 3 else None
+
+
+def side_stems(side: str, analyzer: Analyzer) -> frozenset[str]:
+    """The stems of the Arabic name and adjectives of the country a person speaks for (an entity's ``side``:
+    "United States" → امريك, الولايات …): what "which Syrian official" is checked against."""
+    entity = next((e for e in analyzer.entities if e.en == side), None)
+    english = [side.lower(), *(entity.en_variants if entity else [])]
+    forms = [*(entity.ar, *entity.variants)] if entity else []
+    forms += [form for word in english for form in analyzer.bridges.get(word, [])]
+    return frozenset(stem for form in forms if (stem := _stem_of(form)))
 
 
 def names_event(kind: str, text: str) -> bool:
@@ -177,7 +192,8 @@ _LISTED = re.compile(r"\bhow many (countries|nations|states|cities|parties|sides
                      r"|(^|\s)كم (دوله|بلدا|بلد|مدينه|طرفا|جهه|وكاله)(\s|$)")
 # the noun a how-many question counts: "how many civilians", "كم مدنيا", "عدد المدنيين"
 _COUNTED = re.compile(r"\bhow many (\w+)|\b(resolution|decree|decision) (?:number|no)\b|(?:^|\s)رقم (\S+)|"
-                      r"\bnumber of (?:the )?(\w+)|(?:^|\s)(?:كم|كام) (?!من(?:\s|$))(?:(?:يبلغ|بلغ|كان|هو|يكون) )?(?:عدد )?(\S+)|(?:^|\s)عدد (\S+)")
+                      r"\bnumber of (?:the )?(\w+)|(?:^|\s)(?:قيمه|مبلغ|حجم) (\S+)|"
+                      r"(?:^|\s)(?:كم|كام|قديش|اديش) (?!من(?:\s|$))(?:(?:يبلغ|بلغ|كان|هو|يكون) )?(?:عدد )?(\S+)|(?:^|\s)عدد (\S+)")
 _HOW_MANY = re.compile(r"\bhow many ((?:[a-z]+ ?){1,3})")
 # words that end the noun phrase a how-many question counts ("how many people under attack": people)
 _PHRASE_END = frozenset("were was are is did do does have has had would will could can in on of by from between during since at "
@@ -196,9 +212,9 @@ _WHICH_GROUP = re.compile(r"\b(which|what) ((rebel|armed|militant|opposition|ter
                           r"|(^|\s)(اي|ايه|ما|ما هو|ما هي|شو) (ال)?(?P<ar>فصيل|فصايل|جماعه|تنظيم|ميليشيا|مليشيا)(\s|$)")
 # "which Russian official denied …", "which US spokesman said …": the person is asked for by name
 _WHICH_ROLE = re.compile(r"^(and )?(which|what) (?P<adj>(\S+ ){0,2})(?P<en>official|spokesman|spokeswoman|spokesperson|officer|diplomat|envoy)s?\b")
-_NAME_OF = re.compile(r"\bname of (the )?(?P<en>(\w+ ){0,3}\w+)|^(please )?name (the )?(?P<en2>(\w+ ){0,4}\w+)"
+_NAME_OF = re.compile(r"\bnames? of (the )?(?P<en>(\w+ ){0,3}\w+)|^(please )?name (the )?(?P<en2>(\w+ ){0,4}\w+)"
                       # "من هو المسؤول الذي …" asks who the official is, as "ما اسم المسؤول" does: "مسؤول أميركي" is no answer
-                      r"|(^|\s)((ما|وما|شو|ايش|شنو) (هو )?اسم|(من|مين) (هو|هي)(?= (ال)?(مسوول|مسيول|متحدث|ضابط|دبلوماسي|مبعوث)))"
+                      r"|(^|\s)((ما|وما|شو|ايش|شنو) (هو |هي )?(اسم|اسماء)|(من|مين) (هو|هي)(?= (ال)?(مسوول|مسيول|متحدث|ضابط|دبلوماسي|مبعوث)))"
                       r" (?P<ar>\S+( \S+)?)")
 
 
@@ -208,9 +224,13 @@ def _before_function_word(words: list[str]) -> list[str]:
 
 
 def _counted_name(phrase: str) -> str | None:
-    """The noun ending an English noun phrase, before its first function word ("senior US official who …")."""
+    """The noun ending an English noun phrase, before its first function word ("senior US official who …"); a
+    role in the plural as its singular ("the names of the two spokesmen": a spokesman is named)."""
     words = _before_function_word(phrase.split())
-    return words[-1] if words else None
+    if not words:
+        return None
+    singular = re.sub(r"men$", "man", words[-1]) if words[-1].endswith("men") else words[-1].removesuffix("s")
+    return singular if singular in ROLE_NOUNS else words[-1]
 
 
 _NOT_THE_NOUN = frozenset("largest biggest main first last top the a an اكبر اصغر اول اخر ابرز اهم".split())
@@ -436,7 +456,9 @@ _OTHER_START = re.compile(r"^(what|how|why|who|whom|which|where|did|does|do|was|
 # "the Kerry-initiated call", "the call Washington initiated" describe the call a what/when question is about
 _DESCRIBED_INITIATOR = re.compile(r"\b[\w.]+-initiated\b|\binitiat\w*")
 _NOT_WHO_START = re.compile(r"^(on |in |at |for |by |according to \w+ )?(exactly |precisely )?"
-                            r"(what|when|how|why|where|which (day|date|time|month|week))\b")
+                            r"(what|when|how|why|where|which (day|date|time|month|week)"
+                            # "which Russian spokesperson read out the statement on the Kerry-initiated call": a person
+                            r"|which (\S+ ){0,2}(official|spokesman|spokeswoman|spokesperson|officer|diplomat|envoy|agency|outlet|newspaper)s?)\b")
 
 
 def _main_clause(norm: str) -> str:
@@ -792,7 +814,7 @@ _LOWER_MONTH = re.compile(r"\b(january|february|april|june|july|august|september
 _GENERIC_CAPS = frozenset(
     "what who whom whose when where why how which did does do was were is are has have had can could will would the a an in on "
     "at of for and or to from by with about according foreign minister ministry secretary state department office president "
-    "since while after before although though given apart besides also then so but if once until "
+    "since while after before although though given apart besides also then so but if once until per despite "
     "spokesman spokeswoman spokesperson government army forces regime opposition rebels un u.n. us u.s. usa uk eu "
     "january february march april may june july august september october november december "
     "monday tuesday wednesday thursday friday saturday sunday "

@@ -184,6 +184,9 @@ _EN_ABBREVIATIONS = {
     "Sep": 9, "Sept": 9, "Oct": 10, "Nov": 11, "Dec": 12,
 }
 _EN_MONTHS |= _EN_ABBREVIATIONS | {f"{abbr}.": n for abbr, n in _EN_ABBREVIATIONS.items()}
+# the first word of every month name, folded and lower-cased ("تشرين", "ايلول", "september", "sept"): a number next
+# to one is a day of the month, not a count
+MONTH_WORDS = frozenset(arabic.fold(name.split()[0]).lower().rstrip(".") for name in (*_AR_MONTHS, *_EN_MONTHS))
 
 
 def _alt(words: Iterable[str]) -> str:

@@ -150,7 +150,11 @@ class Analyzer:
         if word in self.bridges or not arabic.is_arabic(word):
             return word
         bare = _CLITICS.sub("", word)
-        return bare if len(bare) >= 3 and bare in self.bridges else word
+        # and without an object pronoun: "بتجميده" is the lexicon's "تجميد"
+        for form in (bare, _PRONOUN_END.sub("", bare)):
+            if len(form) >= 3 and form in self.bridges:
+                return form
+        return word
 
     def _bridge_terms(self, word: str) -> list[str]:
         """The stems of a word's Arabic forms, with the inflections an article may give them ("collapse" →
@@ -173,12 +177,16 @@ _FRAMING = frozenset("الارقام ارقام الاحصاءات احصاءا�
                      # "ما الذي تقول موسكو …، بحسب تقرير يوم الأربعاء": who says it and where, not what is asked
                      "تقول يقول تقرير التقرير "
                      # a date's modifiers: the question frame reads the date ("مطلع تشرين الأول"), search need not
-                     "مطلع اواخر اوائل منتصف".split())
+                     "مطلع اواخر اوائل منتصف بنص "
+                     # "عن إمكانية قطع الاتصالات": the possibility is the question's frame, cutting them its topic;
+                     # "من أي جهة" asks which party, it names none
+                     "امكانيه امكانية احتمال جهه جهة".split())
 _QUERY_ONLY_STOP = _PREPOSITION_PRONOUNS | _FRAMING
 # the colloquial demonstrative glued to a noun: "هالزيارة", "بهالاتصال" (this visit, this call); query side only
 _COLLOQUIAL_THIS = re.compile(r"^((?:و|ف)?(?:ب|ل)?)ه(?=ال\S{3,})")
 # a leading conjunction, preposition and article: "والوعد", "بالتقرير" (normalized)
 _CLITICS = re.compile(r"^(و|ف)?(بال|لل|كال|ال|ب|ل|ك)")
+_PRONOUN_END = re.compile(r"(هما|ها|هم|ه)$")
 # idioms of a question whose words ask nothing: "did Lavrov ring Kerry or was it the other way round?"
 _IDIOMS = re.compile(r"\b(the )?other way (a)?round\b|\bvice versa\b|(^|\s)(ام|او|ولا) (العكس|بالعكس)(?=\s|$|[؟?])")
 
