@@ -1713,3 +1713,27 @@ def test_a_readout_released_on_a_day_made_the_call_known_that_day(dalil: Dalil) 
 
 def test_who_spoke_for_a_body_asks_who_said() -> None:
     assert frame("Who spoke for the Kremlin on Putin keeping the Aleppo air-strike pause in place?").asks == "who_said"
+
+
+def test_colloquial_and_imperative_arabic_ask_what_they_ask(dalil: Dalil) -> None:
+    assert frame("مكالمة ٢٨ أكتوبر: مين اللي رفع السماعة واتصل بالتاني؟").asks == "who_initiated"  # picked up the phone
+    assert frame("عدّد الملفات التي تبادل فيها الوزيران الآراء في اتصال الخامس من تشرين الأول.").asks == "what"  # enumerate
+    assert frame("عدد المدنيين الذين قتلوا في حلب؟").asks == "how_many"  # the number of
+    answer = dalil.ask("عدّد الملفات التي تبادل فيها الوزيران الآراء في اتصال الخامس من تشرين الأول.")
+    assert not answer.abstained and "الملف الأوكراني" in answer.citations[0].quote, answer.answer
+
+
+def test_a_call_named_after_after_is_a_relation_not_the_event_asked_about(dalil: Dalil) -> None:
+    """"Where did Russia say it would send experts … after the 28 September call?" asks where the experts go,
+    not where a call was made from."""
+    question = "Where did Russia say it would send experts for talks with US counterparts after the 28 September call?"
+    assert frame(question).event is None and frame(question).relation == "after"
+    answer = dalil.ask(question)
+    assert not answer.abstained and "خبراء إلى جنيف" in answer.citations[0].quote, answer.answer
+    # a destination is not where something took place: "إلى موسكو" does not say where the truce was negotiated
+    assert dalil.ask("In which city was the 27 February 2016 cessation-of-hostilities agreement negotiated?").abstained
+
+
+def test_what_kind_of_weapon_finds_the_lexicon_s_words_for_weapons(dalil: Dalil) -> None:
+    answer = dalil.ask("What kind of weapon did Kerry single out when holding Russia responsible for the situation in Aleppo?")
+    assert not answer.abstained and "قنابل حارقة" in answer.citations[0].quote, answer.answer

@@ -113,7 +113,8 @@ _DURATION_UNIT = re.compile(rf"(^|\s)(ب|ل)?((ال)?(دقيقه|دقيقتين|
                             r"|\b(minutes?|hours?|days|weeks?|months?|years?)\b")
 _SINCE = re.compile(rf"(^|\s)منذ\s+((اكثر|اقل) من\s+|نحو\s+|قرابه\s+|حوالي\s+)?(\S+\s+)?(ال)?({_LONG_UNITS})(?=\W|$)"
                     r"|\bfor (more than |over |about |nearly )?(a|two|three|several|\d+) (days|weeks?|months?|years?)\b")
-_PLACE = re.compile(r"(^|\s)(في|من|الى)\s+(مدينه|العاصمه|حلب|دمشق|موسكو|واشنطن|جنيف|نيويورك|لوزان)")
+# where something happened: "in" or "from" a city ("إلى جنيف" is where someone went, not where it took place)
+_PLACE = re.compile(r"(^|\s)(في|من)\s+(مدينه|العاصمه|حلب|دمشق|موسكو|واشنطن|جنيف|نيويورك|لوزان)")
 
 
 @lru_cache(maxsize=4096)  # asked again for each comparison while candidates are ranked
@@ -317,7 +318,9 @@ def says_kind(noun: str, sentence: str, analyzer: Analyzer, question_terms: froz
     word the lexicon gives for it, with a word after it that the question lacks ("قنابل حارقة"); not
     "بأسلحة أميركية" for "what kind of American weapons"."""
     bare = _CLITIC.sub("", arabic.normalize(noun))
-    forms = [noun, *analyzer.bridges.get(noun.lower(), []), *analyzer.bridges.get(bare, []), *analyzer.bridges.get(bare + "ة", [])]
+    english = noun.lower()  # and its plural or singular: "weapon" is also the lexicon's "weapons" (قنابل)
+    forms = [noun, *(f for w in (english, english + "s", english.removesuffix("s")) for f in analyzer.bridges.get(w, [])),
+             *analyzer.bridges.get(bare, []), *analyzer.bridges.get(bare + "ة", [])]
     skeletons = {_skeleton(arabic.fold(f)) for f in forms if arabic.is_arabic(f)}
     words = re.sub(r"[\"“”«»:،,.]", " ", arabic.fold(sentence)).split()
     unfolded = re.sub(r"[\"“”«»:،,.]", " ", arabic.normalize(sentence)).split()

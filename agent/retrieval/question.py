@@ -47,7 +47,7 @@ _ASKS: list[tuple[Asks, str]] = [
                       r"|\bwho (called|rang|phoned)\b(?! (for|on|upon|to)\b)(?!.*\b(for|on) (the|a|an|russia|washington|moscow)\b)"
                       r"|\b(russian|american|us|u\.s\.) or (russian|american|us|u\.s\.) (initiative|request|call)\b"
                       r"|(بمبادره|بطلب|مبادره) \S+ (ام|او) \S+"
-                      r"|(^|\s)(من|ومن|مين|ومين) (الذي |اللي )?(بادر|طلب|اجرى|اتصل|بدا)"
+                      r"|(^|\s)(من|ومن|مين|ومين) (الذي |اللي )?(بادر|طلب|اجرى|اتصل|بدا|رفع السماعه)"
                       r"|بمبادره (من )?(من|اي)|بمبادره ممن|بطلب (من )?(من|اي)|بطلب ممن|(من|ومن) (الذي )?سعي (الي|ل)"
                       r"|اي (ال)?(طرف|جانب|طرفين|جانبين|وزيرين) (بادر|طلب|اتصل|اجرى)"),
     ("who_said", r"\bwho (said|says|warned|stated|announced|told|reported|claimed|accused|confirmed)\b|\baccording to whom\b"
@@ -384,6 +384,8 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     norm = re.sub(r"[?؟!.,،:;؛\"'«»()]", " ", norm)
     norm = " ".join(norm.split())
     frame = QuestionFrame(question=question, lang=lang, asks=_asks(_main_clause(norm)))
+    if frame.asks == "how_many" and _ENUMERATE.match(question):  # "عدّد الملفات …" (enumerate) is no "عدد" (number of)
+        frame.asks = "what"
     frame.event = _event_kind(norm)
     if frame.event is None and frame.asks == "who_initiated":  # "Who rang whom on 28 Oct?": only a call is initiated
         frame.event = "call"
@@ -454,6 +456,10 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
         elif phrase and frame.counted != phrase[0]:  # "how many east Aleppo hospitals": hospitals are counted
             frame.counted = phrase[0]
     return frame
+
+
+# the imperative "enumerate", told from "the number of" by its shadda: "عدّد الملفات التي …"
+_ENUMERATE = re.compile(r"^\s*(و|ف)?عدّد")
 
 
 # "What was Putin responding to when he …", "How did Obama react when …": a "when" inside the question
@@ -581,7 +587,7 @@ def _event_kind(norm: str) -> EventKind | None:
     found = []
     for kind, pattern in _EVENT_RE:
         for m in pattern.finditer(norm):
-            if not re.search(r"\b(after|before|following|followed|prior to)(\s+\w+){0,2}\s*$|(بعد|قبل)(\s+\S+)?\s*$", norm[:m.start()]) \
+            if not re.search(r"\b(after|before|following|followed|prior to)(\s+\w+){0,4}\s*$|(بعد|قبل)(\s+\S+)?\s*$", norm[:m.start()]) \
                     and not _TOLD_THAT.search(norm[:m.start()]):
                 found.append((m.start(), kind))
                 break
