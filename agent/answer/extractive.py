@@ -287,6 +287,9 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
                    and not (country and e.side and (sides := side_stems(e.side, analyzer)) and country not in sides)
                    for e in analyzer.entities if arabic.normalize(e.ar) in norm
                    or any(arabic.normalize(v) in norm for v in e.variants if len(v) > 3))
+    if _bare(arabic.fold(noun)) in _COUNTRY_NOUNS or noun.lower() in _COUNTRY_NOUNS:  # "ما أسماء الدول": a list of them
+        return sum(e.kind == "country" and not set(analyzer.terms(e.ar)) & question_terms
+                   and any(arabic.normalize(f) in norm for f in [e.ar, *e.variants] if len(f) > 3) for e in analyzer.entities) >= 2
     if _is_group(noun) and any(  # "which faction": Nusra Front, the FSA
             e.kind == "organization" and not set(analyzer.terms(e.ar)) & question_terms
             and any(arabic.normalize(f) in norm for f in [e.ar, *e.variants] if len(f) > 3)
@@ -306,6 +309,7 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
 
 # a nisba adjective after a noun describes it, it does not name it ("ممرات إضافية", "مستشفيات ميدانية"; folded)
 _ADJECTIVE_END = re.compile(r"...(يه|يين|يون)$")
+_COUNTRY_NOUNS = frozenset("دول دولتين بلد بلدان countries country nations states".split())  # folded, bare
 # an ordinal or a connective after a noun names nothing: "لممر رابع", "ثلاث ممرات إضافة لممر …" (folded, bare)
 _NOT_A_NAME = frozenset("اول ثاني ثالث رابع خامس سادس سابع ثامن تاسع عاشر اخر اخري اضاف بالاضاف".split())
 

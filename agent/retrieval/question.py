@@ -199,7 +199,7 @@ _COUNTED = re.compile(r"\bhow many (\w+)|\b(resolution|decree|decision) (?:numbe
 _HOW_MANY = re.compile(r"\bhow many ((?:[a-z]+ ?){1,3})")
 # words that end the noun phrase a how-many question counts ("how many people under attack": people)
 _PHRASE_END = frozenset("were was are is did do does have has had would will could can in on of by from between during since at "
-                        "that who which under with to for against into over after before".split())
+                        "that who whose which under with to for against into over after before".split())
 
 
 def as_written(word: str, question: str) -> str:
