@@ -547,7 +547,6 @@ class Dalil:
         return Slots(asks=frame.asks, next_sentence=sentences.after, previous_sentence=sentences.before,
                      evidence=tuple(evidence), unknown=tuple(unknown),
                      attribute=frame.attribute, lasting=frame.event if frame.lasts else None, people=people, call_people=call_people,
-                     reason_for=frame.event if frame.attribute == "reason" and frame.event in ("call", "meeting") else None,
                      speaker=speaker,
                      counted=frozenset(t for c in self.analyzer.concepts(frame.counted or "") for t in c.alternatives),
                      counted_word=as_written(frame.counted or "", frame.question), realized=frame.realized, verbatim=frame.verbatim,

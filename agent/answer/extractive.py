@@ -145,23 +145,16 @@ def states_attribute(attribute: str | None, sentence: str) -> bool:
         return bool(_NUMBER.search(norm))
     if attribute == "time_of_day":
         return bool(_TIME_OF_DAY.search(norm))
-    if attribute in ("name", "person", "kind"):  # told by names() and says_kind(), which need the noun
+    if attribute in ("name", "person"):  # told by names(), which needs the noun named
         return False
     if attribute == "leader":
         return bool(_LEADER.search(norm))
-    if attribute == "reason":
-        return bool(_REASON.search(norm.lower()))
     return bool(_NUMBER.search(norm)) and bool(re.search(r"قتل|ضحايا|جرحي|مصرع|توفي|وفاه|killed|dead|casualt|wounded", norm))
 
 
 # who led a body or a meeting, said outright: "برئاسة", "ترأس", "يقود", "ممثل" (folded; not "قادة", leaders)
 _LEADER = re.compile(r"(^|\s)(و|ف)?(برياسه|بقياده|تراس\S*|يتراس\S*|تروس|يقود|يقودها|يقوده|قاد|قادها|راس|راسها|ممثل\S*|يمثل\S*)(\s|$)"
                      r"|\b(led|headed|chaired|represented|leader|head of)\b")
-# a reason given: a cause ("بسبب القصف"), a purpose ("من أجل البحث", "حتى لا تكون"), what it answered ("رداً على طلب"),
-# what came before it ("عقب إعلان"), or a judgement ("يعتبر استئناف الغارات أمراً غير مفيد"); folded, lower-case
-_REASON = re.compile(r"(^|\s)(و|ف)?(بسبب|لان|كون|لكون|بكون|اثر|عقب|لانه|لانها|لانهم|من اجل|لاجل|بهدف|بغيه|سعيا|نظرا|جراء|بفعل|خلفيه|"
-                     r"بحجه|بذريعه|لتجنب|لتفادي|للحيلوله|لكي|كي|ادي|دفع|دفعت|يعتبر|تعتبر|اعتبر|اعتبرت)(\s|$)|ردا علي|حتي لا"
-                     r"|\b(because|due to|owing to|in order to|so that|so as to|to avoid|as a result|amid|following|reason|considers?)\b")
 # what states_attribute can tell, and a next sentence may carry
 _STATED_ATTRIBUTES = ("casualties", "count", "duration", "minutes", "time_of_day", "leader")
 # nouns for an armed group or body: "which faction" is answered by an organization the lexicon knows (folded, bare)
@@ -225,8 +218,6 @@ def _states_what_is_asked(slots: Slots, sentence: str, analyzer: Analyzer) -> bo
     attribute = slots.attribute
     if attribute == "name":
         return names(slots.counted_word, sentence, analyzer, slots.question_terms)
-    if attribute == "kind":
-        return says_kind(slots.counted_word, sentence, analyzer, slots.question_terms)
     if attribute == "person":  # "which official": one named, or the articles' own description ("مسؤول أميركي رفيع")
         return (names(slots.counted_word, sentence, analyzer, slots.question_terms, slots.role_country)
                 or _says_role(slots.counted_word, slots.role_country, sentence, analyzer))
@@ -236,8 +227,6 @@ def _states_what_is_asked(slots: Slots, sentence: str, analyzer: Analyzer) -> bo
         return names_place(sentence, analyzer, slots.question_terms, cities_only=attribute == "city")
     if not (states_attribute(attribute, sentence) or (attribute == "count" and _states_dual(slots.counted_word, sentence, analyzer))):
         return False
-    if attribute == "reason" and slots.reason_for is not None and not names_event(slots.reason_for, sentence):
-        return False  # "why did Kerry phone Lavrov": the reason for the call, not for a worry in the same article
     if attribute in ("duration", "minutes") and slots.lasting is not None and not names_event(slots.lasting, sentence):
         return False  # "how long did the call last" is not answered by how long a campaign has lasted
     return attribute not in ("count", "casualties") or (counts(slots.counted, sentence, analyzer, slots.counted_word)
@@ -312,26 +301,6 @@ _ADJECTIVE_END = re.compile(r"...(يه|يين|يون)$")
 _COUNTRY_NOUNS = frozenset("دول دولتين بلد بلدان countries country nations states".split())  # folded, bare
 # an ordinal or a connective after a noun names nothing: "لممر رابع", "ثلاث ممرات إضافة لممر …" (folded, bare)
 _NOT_A_NAME = frozenset("اول ثاني ثالث رابع خامس سادس سابع ثامن تاسع عاشر اخر اخري اضاف بالاضاف".split())
-
-
-_CLITIC = re.compile(r"^(و|ف)?(ب|ل|ك)?(ال)?(?=...)")
-
-
-def says_kind(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozenset[str]) -> bool:
-    """Whether ``sentence`` says what kind of ``noun`` is asked about ("what kind of munitions"): the noun, or a
-    word the lexicon gives for it, with a word after it that the question lacks ("قنابل حارقة"); not
-    "بأسلحة أميركية" for "what kind of American weapons"."""
-    bare = _CLITIC.sub("", arabic.normalize(noun))
-    english = noun.lower()  # and its plural or singular: "weapon" is also the lexicon's "weapons" (قنابل)
-    forms = [noun, *(f for w in (english, english + "s", english.removesuffix("s")) for f in analyzer.bridges.get(w, [])),
-             *analyzer.bridges.get(bare, []), *analyzer.bridges.get(bare + "ة", [])]
-    skeletons = {_skeleton(arabic.fold(f)) for f in forms if arabic.is_arabic(f)}
-    words = re.sub(r"[\"“”«»:،,.]", " ", arabic.fold(sentence)).split()
-    unfolded = re.sub(r"[\"“”«»:،,.]", " ", arabic.normalize(sentence)).split()
-    stop = arabic.stopwords()
-    found = [i for i, word in enumerate(words) if _skeleton(_CLITIC.sub("", word)) in skeletons]
-    return any(i + 1 < len(words) and unfolded[i + 1] not in stop
-                            and not set(analyzer.terms(unfolded[i + 1])) & question_terms for i in found)
 
 
 def names_office(country: str, text: str) -> bool:
@@ -424,7 +393,7 @@ def _skeleton(word: str) -> str:
 
 
 _ATTRIBUTE_NAMES = {"minutes": "duration", "time_of_day": "time of day", "name": "name", "person": "name", "city": "place",
-                    "leader": "leader", "reason": "reason", "kind": "kind"}
+                    "leader": "leader"}
 
 
 @dataclass(frozen=True)
@@ -504,7 +473,6 @@ class Slots:
     unknown: tuple[str, ...] = ()
     attribute: str | None = None
     lasting: str | None = None  # "how long did the call last": the kind of event whose own duration must be stated
-    reason_for: str | None = None  # "why did Kerry phone Lavrov": the kind of event whose reason must be given
     unstated: str | None = None
     people: tuple[Person, ...] = ()
     call_people: tuple[Person, ...] = ()  # named only to say which call ("before he called Kerry"): not what is asked about
@@ -604,8 +572,8 @@ def extractive_answer(
             bonus += SLOT_BONUS
             if slots.describes and _gives_description(c.text):  # "how did Toner describe it": his words, quoted
                 bonus += SLOT_BONUS
-        if slots.attribute and slots.attribute != "reason" and states_attribute(slots.attribute, c.text):
-            bonus += SLOT_BONUS  # (a reason's words are too common to rank by: "من أجل", "عقب")
+        if slots.attribute and states_attribute(slots.attribute, c.text):
+            bonus += SLOT_BONUS
         return (round(c.coverage + bonus, 6), -c.rank, -c.start)
 
     absent = _absent_share(weights, document_frequency, skeletons)

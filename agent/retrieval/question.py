@@ -26,8 +26,7 @@ from agent.text.lexicon import ROLE_NOUNS, Analyzer, Entity
 Asks = Literal["who_initiated", "who_said", "who", "when", "where", "how_many", "how_long", "why", "list", "order",
                "compare", "yes_no", "what"]
 EventKind = Literal["call", "agreement", "ceasefire", "suspension", "meeting", "statement"]
-Attribute = Literal["duration", "minutes", "casualties", "count", "time_of_day", "name", "person", "place", "city", "leader",
-                    "reason", "kind"]
+Attribute = Literal["duration", "minutes", "casualties", "count", "time_of_day", "name", "person", "place", "city", "leader"]
 
 WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAYS_AR = ("الاثنين", "الثلاثاء", "الاربعاء", "الخميس", "الجمعه", "السبت", "الاحد")  # normalized (ة→ه kept below)
@@ -209,10 +208,6 @@ def as_written(word: str, question: str) -> str:
 
 
 # "what is the name of the largest hospital", "ما اسم أكبر مستشفى": the noun whose name is asked for
-# "what kind of weapons", "which weapons systems", "ما نوع الأسلحة": the kind must be said, not only the noun
-_KIND_OF = re.compile(r"\b(what|which) (kinds?|types?|sorts?|models?|makes?) of (the )?(?P<en>(\w+ ){0,3}\w+)"
-                      r"|\bwhich (\w+ ){0,2}?(?P<en2>weapons?|arms) (systems?|types?)\b"
-                      r"|(^|\s)(ما|ما هو|ما هي|اي|شو) (نوع|انواع|طراز) (من )?(?P<ar>\S+)")
 _WHICH_GROUP = re.compile(r"\b(which|what) ((rebel|armed|militant|opposition|terrorist|jihadist|islamist|insurgent) )?"
                           r"(?P<en>faction|group|militia|organi[sz]ation)s?\b"
                           r"|(^|\s)(اي|ايه|ما|ما هو|ما هي|شو) (ال)?(?P<ar>فصيل|فصايل|جماعه|تنظيم|ميليشيا|مليشيا)(\s|$)")
@@ -419,9 +414,6 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
         frame.role_country = next((stem for stem in stems if stem), None)
     elif group and not named:  # "which rebel faction launched the offensive": a faction must be named, not "the militants"
         frame.attribute, frame.counted = "name", group.group("en") or group.group("ar")
-    elif (kind := _KIND_OF.search(norm)) and not named:  # "what kind of American weapons": more than "أسلحة أميركية"
-        frame.attribute = "kind"
-        frame.counted = _counted_name(kind.group("en")) if kind.group("en") else kind.group("en2") or kind.group("ar")
     elif named:  # "what is the name of the largest hospital": a name must be given, not only the hospital
         frame.attribute = "name"
         if frame.asks == "list" and named.group("en2"):  # "Name the Russian officer who …": someone, not a list
@@ -444,8 +436,6 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
         frame.attribute = "casualties"
     elif frame.asks == "how_many" and not _TIME_BETWEEN.search(norm) and not _LISTED.search(norm):
         frame.attribute = "count"  # "how many civilians left": a number must be stated ("several" is not one)
-    elif frame.asks == "why":  # "why did Washington call": a reason must be given, not only the call
-        frame.attribute = "reason"
     if frame.attribute in ("count", "casualties"):  # "how many Russian soldiers were killed": not Syrian ones
         counting = _HOW_MANY_OF.sub("how many ", norm)  # "how many of east Aleppo's hospitals": hospitals are counted
         counted = _COUNTED.search(counting)
