@@ -248,7 +248,18 @@ def _says_role(noun: str, country: str | None, sentence: str, analyzer: Analyzer
 
 
 def _is_group(noun: str) -> bool:
-    return noun.lower() in GROUP_NOUNS or _bare(arabic.fold(noun)) in GROUP_NOUNS
+    return _is_one_of(noun, GROUP_NOUNS)
+
+
+def _is_one_of(noun: str, nouns: frozenset[str]) -> bool:
+    """Whether the question's ``noun`` is one of ``nouns`` (English lower-case, or Arabic folded and bare)."""
+    return noun.lower() in nouns or _bare(arabic.fold(noun)) in nouns
+
+
+def _others_named(kind: str, norm: str, analyzer: Analyzer, question_terms: frozenset[str]) -> int:
+    """How many entities of ``kind`` the normalized sentence ``norm`` names that the question does not."""
+    return sum(e.kind == kind and not set(analyzer.terms(e.ar)) & question_terms
+               and any(arabic.normalize(f) in norm for f in [e.ar, *e.variants] if len(f) > 3) for e in analyzer.entities)
 
 
 # nouns whose name is a person's: the answer names someone the question does not
@@ -276,13 +287,9 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
                    and not (country and e.side and (sides := side_stems(e.side, analyzer)) and country not in sides)
                    for e in analyzer.entities if arabic.normalize(e.ar) in norm
                    or any(arabic.normalize(v) in norm for v in e.variants if len(v) > 3))
-    if _bare(arabic.fold(noun)) in _COUNTRY_NOUNS or noun.lower() in _COUNTRY_NOUNS:  # "ما أسماء الدول": a list of them
-        return sum(e.kind == "country" and not set(analyzer.terms(e.ar)) & question_terms
-                   and any(arabic.normalize(f) in norm for f in [e.ar, *e.variants] if len(f) > 3) for e in analyzer.entities) >= 2
-    if _is_group(noun) and any(  # "which faction": Nusra Front, the FSA
-            e.kind == "organization" and not set(analyzer.terms(e.ar)) & question_terms
-            and any(arabic.normalize(f) in norm for f in [e.ar, *e.variants] if len(f) > 3)
-            for e in analyzer.entities):
+    if _is_one_of(noun, _COUNTRY_NOUNS):  # "ما أسماء الدول": a list of them
+        return _others_named("country", norm, analyzer, question_terms) >= 2
+    if _is_group(noun) and _others_named("organization", norm, analyzer, question_terms) >= 1:  # "which faction": Nusra, the FSA
         return True
     words = re.sub(r"[\"“”«»:،,.]", " ", arabic.fold(sentence)).split()
     unfolded = re.sub(r"[\"“”«»:،,.]", " ", norm).split()  # fold is one letter for one: same words
