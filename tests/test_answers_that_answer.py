@@ -1703,3 +1703,79 @@ def test_a_call_named_after_after_is_a_relation_not_the_event_asked_about(dalil:
     assert not answer.abstained and "خبراء إلى جنيف" in answer.citations[0].quote, answer.answer
     # a destination is not where something took place: "إلى موسكو" does not say where the truce was negotiated
     assert dalil.ask("In which city was the 27 February 2016 cessation-of-hostilities agreement negotiated?").abstained
+
+
+# --- stop 28: blind batches 28–31 -------------------------------------------------------------
+
+
+def test_who_initiated_is_about_the_call_even_after_a_clause_about_a_suspension(dalil: Dalil) -> None:
+    question = ("Even though Washington had just frozen Syria cooperation, someone picked up the phone — which side "
+                "initiated the call that the Russian MFA reported on 5 Oct?")
+    assert (frame(question).asks, frame(question).event) == ("who_initiated", "call")
+    answer = dalil.ask(question)
+    assert not answer.abstained and "مبادرة من" in answer.citations[0].quote, answer.answer
+
+
+def test_which_date_asks_when_and_a_country_s_adjective_mentions_it(dalil: Dalil) -> None:
+    question = "The State Department cut all Syria channels with Russia 'on Monday' — which date is that?"
+    assert (frame(question).asks, frame(question).event) == ("when", "suspension")
+    answer = dalil.ask(question)  # the report says «الملف السوري», not «سوريا»
+    assert not answer.abstained and "تعليق جميع قنوات الاتصال" in answer.citations[0].quote, (answer.answer, answer.warnings)
+    assert frame("متى أعلنت الخارجية الأمريكية وقف كل قنوات الاتصال مع روسيا بشأن الملف السوري؟").event == "suspension"
+
+
+@pytest.mark.parametrize("question", ["اتصال كيري بنظيره الروسي الذي سبق محادثة السبت بيوم واحد — في أي تاريخ كان؟",
+                                      "When was the call that preceded the Saturday conversation by one day?"])
+def test_a_call_that_preceded_another_by_a_day(question: str) -> None:
+    f = frame(question)
+    assert (f.relation, f.relation_event, f.relation_days, f.from_pinned) == ("before", "call", 1, True)
+
+
+def test_a_colloquial_with_what_and_spoken_passive(dalil: Dalil) -> None:
+    answer = dalil.ask("بشو انضرب أكبر مستشفى بشرق حلب؟")  # "بشو": with what; "انضرب": was hit (ضرب)
+    assert not answer.abstained and "ببراميل متفجرة" in answer.citations[0].quote, (answer.answer, answer.warnings)
+    assert "ضرب" in {t for c in load_analyzer().concepts("انضرب المستشفى") for t in c.alternatives}
+    assert "تهك" not in {t for c in load_analyzer().concepts("انتهكت الهدنة") for t in c.alternatives}  # ن-ه-ك
+
+
+def test_a_country_adjective_after_an_arabic_counted_noun_must_match(dalil: Dalil) -> None:
+    russian = "كم جندياً روسياً قُتل في سوريا حسب إحصاء سبوتنيك لخروقات الهدنة؟"
+    assert frame(russian).counted_head == "روسيا"
+    assert dalil.ask(russian).abstained  # «3500 عسكري سوري»: Syrian soldiers
+    syrian = dalil.ask("كم عسكرياً سورياً قُتل حسب سبوتنيك؟")
+    assert not syrian.abstained and "3500 عسكري سوري" in syrian.citations[0].quote
+
+
+@pytest.mark.parametrize("question", [
+    "What measure did Ban Ki-moon propose to the Security Council after the 28 Sept strikes on east Aleppo's hospitals?",
+    "ما الذي اقترحه بان كي مون على مجلس الأمن بعد قصف مستشفيات حلب؟",
+])
+def test_what_someone_proposed_needs_a_proposal_not_their_condemnation(dalil: Dalil, question: str) -> None:
+    assert frame(question).attribute == "proposal"
+    answer = dalil.ask(question)  # Ban «ندد … بشدة أمام مجلس الأمن»: he condemned, he proposed nothing
+    assert answer.abstained and "no passage states the proposal asked about" in answer.warnings, answer.answer
+
+
+def test_a_proposal_is_stated_by_its_word_not_by_came_under() -> None:
+    from agent.answer.extractive import states_attribute
+
+    assert states_attribute("proposal", "قوله إن “المبادرة نتجت عن اتصال هاتفي”.")
+    assert not states_attribute("proposal", "بعد تعرّض أكبر مستشفى في تلك المناطق إلى القصف ببراميل متفجرة.")
+
+
+def test_the_name_of_an_officer_is_a_person_given_a_rank(dalil: Dalil) -> None:
+    assert dalil.ask("Name of the Russian General Staff officer who asked Putin to resume the Aleppo air strikes?").abstained
+    answer = dalil.ask("شو اسم الجنرال الروسي اللي ربط إرسال الخبراء لجنيف باتصال لافروف–كيري؟")
+    assert not answer.abstained and "بوزنيخير" in answer.citations[0].quote, answer.answer
+
+
+@pytest.mark.parametrize(("question", "quoted"), [
+    ("Which TV network did Toner tell it was hard to keep believing in a diplomatic process for Syria?", "سي إن إن"),
+    ("Toner compared the fighting on both sides in Aleppo to what?", "الأسطوانة المشروخة"),  # a likeness, not a comparison
+    ("مع من التقى لافروف في موسكو قبيل اتصاله بكيري أواخر تشرين الأول؟", "وليد المعلم"),  # التقى: the articles' اللقاء
+    ("قديش مرة خرقت الفصايل المحسوبة على واشنطن وقف الأعمال القتالية حسب الوكالة الروسية؟", "2031 مرة"),
+    ("Who did Kerry sit down with during that July trip to Moscow, and what did they talk about?", "زار موسكو"),
+])
+def test_paraphrases_of_stop_28(dalil: Dalil, question: str, quoted: str) -> None:
+    answer = dalil.ask(question)  # a two-part question is answered part by part: its quotes are all looked at
+    assert not answer.abstained and any(quoted in c.quote for c in answer.citations), (answer.answer, answer.warnings)

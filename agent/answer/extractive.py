@@ -149,14 +149,19 @@ def states_attribute(attribute: str | None, sentence: str) -> bool:
         return False
     if attribute == "leader":
         return bool(_LEADER.search(norm))
+    if attribute == "proposal":
+        return bool(_PROPOSED.search(norm))
     return bool(_NUMBER.search(norm)) and bool(re.search(r"قتل|ضحايا|جرحي|مصرع|توفي|وفاه|killed|dead|casualt|wounded", norm))
 
 
 # who led a body or a meeting, said outright: "برئاسة", "ترأس", "يقود", "ممثل" (folded; not "قادة", leaders)
 _LEADER = re.compile(r"(^|\s)(و|ف)?(برياسه|بقياده|تراس\S*|يتراس\S*|تروس|يقود|يقودها|يقوده|قاد|قادها|راس|راسها|ممثل\S*|يمثل\S*)(\s|$)"
                      r"|\b(led|headed|chaired|represented|leader|head of)\b")
+# a proposal made, said outright: "اقترح", "مقترح", "عرض", "طرح", "المبادرة" (folded; not "بمبادرة من", who initiated)
+_PROPOSED = re.compile(r"(^|[\s\"“«(])(و|ف)?(اقترح\S*|يقترح\S*|تقترح\S*|اقتراح\S*|مقترح\S*|عرضت|طرح|طرحت|يطرح|تطرح"
+                       r"|(ال)?مبادره)(\s|$)|\b(propos\w*|suggest\w*|offer(ed)?)\b")  # not "تعرّض" (came under)
 # what states_attribute can tell, and a next sentence may carry
-_STATED_ATTRIBUTES = ("casualties", "count", "duration", "minutes", "time_of_day", "leader")
+_STATED_ATTRIBUTES = ("casualties", "count", "duration", "minutes", "time_of_day", "leader", "proposal")
 # nouns for an armed group or body: "which faction" is answered by an organization the lexicon knows (folded, bare)
 GROUP_NOUNS = frozenset("faction group militia organization organisation فصيل فصايل جماع تنظيم ميليشيا مليشيا".split())
 _NISBA_END = re.compile(r"ي(ين|ون|ه|ا|ان)?[\"'”»]*$")
@@ -282,6 +287,8 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
     skeletons = {_skeleton(arabic.fold(f)) for f in forms if arabic.is_arabic(f)}
     norm = arabic.normalize(sentence)  # once: the entity checks below test every entity of the lexicon against it
     if _is_role(noun):
+        if _is_one_of(noun, _RANKS) and not _states_rank(sentence):
+            return False  # "the name of the Russian officer who …": a rank stated, not Peskov, the Kremlin's spokesman
         # someone the question does not name: all of his name's terms ("جون كيربي" is not "جون كيري")
         return any(e.kind == "person" and not set(analyzer.terms(e.ar)) <= question_terms
                    and not (country and e.side and (sides := side_stems(e.side, analyzer)) and country not in sides)
@@ -301,6 +308,15 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
                     and not _ADJECTIVE_END.search(words[i + 1]) and _bare(words[i + 1]) not in _NOT_A_NAME:
                 return True
     return False
+
+
+# military ranks: the person named must be given one, as the articles always do ("جنرال فيكتور بوزنيخير")
+_RANKS = frozenset("officer general commander ضابط جنرال قايد".split())
+_RANK_WORDS = frozenset("ضابط جنرال قايد ليفتنانت لفتنانت لواء عقيد عميد".split())  # folded, bare
+
+
+def _states_rank(sentence: str) -> bool:
+    return any(_bare(word) in _RANK_WORDS for word in re.sub(r"[\"“”«»:،,.]", " ", arabic.fold(sentence)).split())
 
 
 # a nisba adjective after a noun describes it, it does not name it ("ممرات إضافية", "مستشفيات ميدانية"; folded)
@@ -400,7 +416,7 @@ def _skeleton(word: str) -> str:
 
 
 _ATTRIBUTE_NAMES = {"minutes": "duration", "time_of_day": "time of day", "name": "name", "person": "name", "city": "place",
-                    "leader": "leader"}
+                    "leader": "leader", "proposal": "proposal"}
 
 
 @dataclass(frozen=True)

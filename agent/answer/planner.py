@@ -43,6 +43,8 @@ _ALSO_ORDER = re.compile(r"\bin what order\b|^\s*(put|place|arrange|sort|list) (
                          r"|\bwhich (came|happened) first\b|(الترتيب|بالترتيب|للترتيب) الزمني"
                          r"|(جاء|جرى|حدث) (أولا|أولاً|اولا)|أيهما سبق", re.I)
 _ALSO_COMPARE = re.compile(r"\b(each|both|the two) sides?\b|كل من الجانبين|كل (طرف|جانب)", re.I)
+# "Toner compared the fighting on both sides to what?": a likeness someone drew, not two accounts
+_LIKENED = re.compile(r"\b(compared?|likened?)\b.*\bto what\b|\bwhat did \S+ (compare|liken)\b", re.I)
 
 
 class Planner:
@@ -70,7 +72,7 @@ def plan(dalil: Dalil, question: str, filters: SearchFilters | None = None, k: i
     frame = dalil.frame(question)
     if frame.asks not in PLANNED and _ALSO_ORDER.search(question):
         frame.asks = "order"
-    elif frame.asks == "what" and _ALSO_COMPARE.search(question) and frame.speaker is None:
+    elif frame.asks == "what" and _ALSO_COMPARE.search(question) and frame.speaker is None and not _LIKENED.search(question):
         # "Which image did Toner use for the fighting by both sides": one person's words, not two accounts
         frame.asks = "compare"
     planner = Planner(dalil, on_step)

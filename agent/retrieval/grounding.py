@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, cast
 
-from agent.retrieval.question import QuestionFrame
+from agent.retrieval.question import QuestionFrame, country_stem
 from agent.text import arabic
 
 if TYPE_CHECKING:
@@ -178,6 +178,8 @@ def unmentioned(frame: QuestionFrame, event: Event, texts: list[str], analyzer: 
     terms = {t for text in texts for t in analyzer.terms(text)}
     folded = arabic.fold(" ".join(texts))
     return [e.en for e in asked if not any(set(analyzer.terms(form)) <= terms or arabic.fold(form) in folded
+                                           # or its adjective: Syria in "الملف السوري"
+                                           or ((stem := country_stem(form)) is not None and f"{stem}ي" in folded)
                                            for form in analyzer.forms(e))]
 
 

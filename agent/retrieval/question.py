@@ -26,7 +26,8 @@ from agent.text.lexicon import ROLE_NOUNS, Analyzer, Entity
 Asks = Literal["who_initiated", "who_said", "who", "when", "where", "how_many", "how_long", "why", "list", "order",
                "compare", "yes_no", "what"]
 EventKind = Literal["call", "agreement", "ceasefire", "suspension", "meeting", "statement"]
-Attribute = Literal["duration", "minutes", "casualties", "count", "time_of_day", "name", "person", "place", "city", "leader"]
+Attribute = Literal["duration", "minutes", "casualties", "count", "time_of_day", "name", "person", "place", "city", "leader",
+                    "proposal"]
 
 WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAYS_AR = ("الاثنين", "الثلاثاء", "الاربعاء", "الخميس", "الجمعه", "السبت", "الاحد")  # normalized (ة→ه kept below)
@@ -62,9 +63,9 @@ _ASKS: list[tuple[Asks, str]] = [
     ("order", r"\b(in (chronological )?order|chronolog\w*|which came first|sequence of|order these)\b|(^|\s)(رتب|ترتيب|تسلسل)"),
     ("list", r"^(list|name(?! of\b)|enumerate)\b|\b(list|name) (all|the|every)\b|\bwhat (calls|events)\b|(^|\s)(اذكر|عدد|ما هي) (جميع|كل|الاتصالات)"),
     # "what did Toner compare the fighting to": a likeness asked for, not two things compared
-    ("compare", r"^(?!.*\bcompared?\b.*\b(to|with)\s*$)(?!.*\b(what|which)\b.*\b(did|does|do)\b.*\bcompared?\b.*\b(to|with)\b)"
+    ("compare", r"^(?!.*\bcompared?\b.*\b(to|with)( what| whom)?\s*$)(?!.*\b(what|which)\b.*\b(did|does|do)\b.*\bcompared?\b.*\b(to|with)\b)"
                 r".*(\b(compare|differ|differs|difference|different|versus|vs\.?)\b|(^|\s)(قارن|الفرق|يختلف|تختلف|مقارنه))"),
-    ("when", r"\b(when|what days?|which days?|what dates?|on what dates?|what time)\b|\b(what|which) (exact|precise|specific) (date|day)s?\b"
+    ("when", r"\b(when|(what|which) days?|(what|which) dates?|on what dates?|what time)\b|\b(what|which) (exact|precise|specific) (date|day)s?\b"
              r"|\b(what|which) (was|is|were) the ((actual|exact|precise|real|calendar) )?(date|day)\b"
              r"|(^|\s)(متى|متي|امتى|امتي|ب?اي يوم|ب?اي تاريخ|ما تاريخ|ما هو تاريخ)"),
     ("how_many", r"\bhow (many|much)\b|\bnumber of\b|\b(tally|count) of\b|\b(resolution|decree|decision) (number|no)\b"
@@ -82,8 +83,8 @@ _ASK_RE = [(asks, re.compile(pattern)) for asks, pattern in _ASKS]
 
 _EVENTS: list[tuple[EventKind, str]] = [
     ("suspension", r"\bsuspen\w*|\bhalt\w*|\bfreez\w*|\bfroze(n)?\b|\bcut\w* (off )?(its |the |all )?(\w+ )?(channels|contacts|ties|cooperation)"
-                   r"|(^|\s)(و|ب|ل)?(ال)?(تعليق(?!ا? علي)|(علق|تعلق|يعلق)(?!(\s+\S+){0,4}\s+علي(\s|$))|وقف التعاون|قطع (ال)?(قنوات|اتصالات|تواصل)"
-                   r"|(تجمد|يجمد|جمد|جمدت|تجميد))"),
+                   r"|(^|\s)(و|ب|ل)?(ال)?(تعليق(?!ا? علي)|(علق|تعلق|يعلق)(?!(\s+\S+){0,4}\s+علي(\s|$))|وقف التعاون"
+                   r"|(قطع|وقف) (كل |جميع )?(ال)?(قنوات|اتصالات|تواصل)|(تجمد|يجمد|جمد|جمدت|تجميد))"),
     ("ceasefire", r"\bceasefire|\bcease-fire|\btruce|\bcessation of hostilities|(^|\s)(و|ب|ل)?(ال)?(هدنه|وقف اطلاق النار|وقف الاعمال)"),
     ("agreement", r"\bagreement|\bdeal\b|\baccord\b|(^|\s)(و|ب|ل)?(ال)?(اتفاق|اتفاقيه)"),
     ("meeting", r"\bmeet\w*|\bvisit\w*|\btrilateral\b|\btalks in\b|(^|\s)(و|ب|ل)?(ال)?(لقاء|اجتماع|زياره)"
@@ -93,6 +94,7 @@ _EVENTS: list[tuple[EventKind, str]] = [
     ("statement", r"\bstatement|\bdeclar\w*|(^|\s)(و|ب|ل)?(ال)?(بيان|تصريح)"),
 ]
 _EVENT_RE = [(kind, re.compile(pattern)) for kind, pattern in _EVENTS]
+_CALL_RE = dict(_EVENT_RE)["call"]
 
 
 def _office(question: str, norm: str, analyzer: Analyzer) -> tuple[str | None, str | None]:
@@ -102,24 +104,24 @@ def _office(question: str, norm: str, analyzer: Analyzer) -> tuple[str | None, s
     if m:
         return " ".join(as_written(w, question) for w in m.group(0).split()), m.group("nisba")
     m = _OFFICE_EN.search(norm)
-    if m and (stem := _country_stem(m.group("adj"), analyzer)):
+    if m and (stem := _stem_of_adjective(m.group("adj"), analyzer)):
         written = re.search(re.escape(m.group(0).strip()), question, re.IGNORECASE)
         return (written.group(0) if written else m.group(0).strip()), stem
     return None, None
 
 
-def _country_stem(adjective: str, analyzer: Analyzer, nisba_only: bool = False) -> str | None:
+def _stem_of_adjective(adjective: str, analyzer: Analyzer, nisba_only: bool = False) -> str | None:
     """The stem of the Arabic adjective of the country an English adjective names ("Saudi" → السعودية → سعود), or
     None; ``nisba_only``: from an Arabic form that ends like a country or its adjective ("senior" → كبير is none)."""
     for form in analyzer.bridges.get(adjective, []):
         if nisba_only and not re.search(r"(ي|يه|يا)$", arabic.fold(form)):
             continue
-        if stem := _stem_of(form):
+        if stem := country_stem(form):
             return stem
     return None
 
 
-def _stem_of(form: str) -> str | None:
+def country_stem(form: str) -> str | None:
     """The stem a country's Arabic name or adjective shares with the other ("روسيا", "الروسي" → روس), or None."""
     stem = re.sub(r"^ال", "", arabic.fold(form))
     stem = stem[:-1] if stem.endswith("ي") else re.sub(r"(يا|يه|ا|ه)$", "", stem)
@@ -133,7 +135,7 @@ def side_stems(side: str, analyzer: Analyzer) -> frozenset[str]:
     english = [side.lower(), *(entity.en_variants if entity else [])]
     forms = [*(entity.ar, *entity.variants)] if entity else []
     forms += [form for word in english for form in analyzer.bridges.get(word, [])]
-    return frozenset(stem for form in forms if (stem := _stem_of(form)))
+    return frozenset(stem for form in forms if (stem := country_stem(form)))
 
 
 def names_event(kind: str, text: str) -> bool:
@@ -186,6 +188,8 @@ _DURATION_WORDS = re.compile(r"\bhow long\b|\bduration\b|\bminutes?\b|\bhours?\b
 _SHORT_UNITS = re.compile(r"\b(minutes?|hours?)\b|(^|\s)(دقيقه|دقائق|ساعه|ساعات)(\s|$)")
 _TIME_OF_DAY = re.compile(r"\b(what|which) time\b|\btime of (the )?day\b|\bat what hour\b|\b(morning|afternoon|evening|night) or\b"
                           r"|(^|\s)(في )?(اي|ايه) (ساعه|وقت من اليوم)|(^|\s)ما الساعه|(^|\s)(صباحا|ليلا|مساء) ام")
+# "what did X propose", "ما الذي اقترحه": a proposal must be reported, not only X speaking about the topic
+_PROPOSAL = re.compile(r"\b(propos(e|es|ed|al|als)|suggest(s|ed|ion|ions)?)\b|(^|\s)(و)?(اقترح|يقترح|تقترح|اقتراح|مقترح)\S*")
 # "how many days passed between X and Y" is counted from two dates, not read from one sentence
 _TIME_BETWEEN = re.compile(r"\bhow many (days|weeks|months|hours)\b|(^|\s)كم (يوما|يوم|اياما|اسبوعا|شهرا|ساعه)(\s|$)")
 # "how many countries sent experts" is answered by the sentence that names them, with no number in it
@@ -212,7 +216,8 @@ _WHICH_GROUP = re.compile(r"\b(which|what) ((rebel|armed|militant|opposition|ter
                           r"(?P<en>faction|group|militia|organi[sz]ation)s?\b"
                           r"|(^|\s)(اي|ايه|ما|ما هو|ما هي|شو) (ال)?(?P<ar>فصيل|فصايل|جماعه|تنظيم|ميليشيا|مليشيا)(\s|$)")
 # "which Russian official denied …", "which US spokesman said …": the person is asked for by name
-_WHICH_ROLE = re.compile(r"^(and )?(which|what) (?P<adj>(\S+ ){0,2})(?P<en>official|spokesman|spokeswoman|spokesperson|officer|diplomat|envoy)s?\b")
+_WHICH_ROLE = re.compile(r"^(and )?(which|what) (?P<adj>(\S+ ){0,2})"
+                         r"(?P<en>official|spokesman|spokeswoman|spokesperson|officer|general|commander|diplomat|envoy)s?\b")
 _NAME_OF = re.compile(r"\bnames? of (the )?(?P<en>(\w+ ){0,3}\w+)|^(please )?name (the )?(?P<en2>(\w+ ){0,4}\w+)"
                       # "من هو المسؤول الذي …" asks who the official is, as "ما اسم المسؤول" does: "مسؤول أميركي" is no answer
                       r"|(^|\s)((ما|وما|شو|ايش|شنو) (هو |هي )?(اسم|اسماء)|(من|مين) (هو|هي)(?= (ال)?(مسوول|مسيول|متحدث|ضابط|دبلوماسي|مبعوث)))"
@@ -382,7 +387,9 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     if frame.asks == "how_many" and _ENUMERATE.match(question):  # "عدّد الملفات …" (enumerate) is no "عدد" (number of)
         frame.asks = "what"
     frame.event = _event_kind(norm)
-    if frame.event is None and frame.asks == "who_initiated":  # "Who rang whom on 28 Oct?": only a call is initiated
+    if frame.asks == "who_initiated" and (frame.event is None or _CALL_RE.search(norm)):
+        # "Who rang whom on 28 Oct?": only a call is initiated; "Even though Washington had just frozen
+        # cooperation, which side initiated the call …": the call, not the suspension named first
         frame.event = "call"
     if frame.event == "statement" and frame.asks != "who_said":
         frame.event = None  # "statement" is too weak a cue on its own; a call asked about says "call"
@@ -410,7 +417,7 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
     role = _WHICH_ROLE.search(norm)
     if role and not named and not group:  # "which Russian official denied …": who it was, by name or as the articles
         frame.attribute, frame.counted = "person", role.group("en")  # describe him ("a senior US official")
-        stems = (_country_stem(adj, analyzer, nisba_only=True) for adj in (role.group("adj") or "").split())
+        stems = (_stem_of_adjective(adj, analyzer, nisba_only=True) for adj in (role.group("adj") or "").split())
         frame.role_country = next((stem for stem in stems if stem), None)
     elif group and not named:  # "which rebel faction launched the offensive": a faction must be named, not "the militants"
         frame.attribute, frame.counted = "name", group.group("en") or group.group("ar")
@@ -428,6 +435,8 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
         frame.attribute = "place" if _COUNTRY.search(norm) else "city"  # "where was Kerry": not "in Syria", the topic
     elif _TIME_OF_DAY.search(norm):
         frame.attribute = "time_of_day"  # "at what time did they speak": a clock time or a part of the day
+    elif frame.asks == "what" and _PROPOSAL.search(norm):
+        frame.attribute = "proposal"  # "what did Ban Ki-moon propose to the Security Council": not what he condemned
     elif frame.asks == "how_long" or (frame.asks == "how_many" and _DURATION_WORDS.search(norm)):
         # "how many minutes did the call last": minutes or hours; "ten days" answers another question
         frame.attribute = "minutes" if _SHORT_UNITS.search(norm) else "duration"
@@ -445,7 +454,20 @@ def understand(question: str, analyzer: Analyzer, reference: dt.date | None = No
             frame.counted_head = phrase[-1]
         elif phrase and frame.counted != phrase[0]:  # "how many east Aleppo hospitals": hospitals are counted
             frame.counted = phrase[0]
+        elif lang == "ar" and frame.counted:  # "كم جندياً روسياً قُتل": Russian ones, not "3500 عسكري سوري"
+            frame.counted_head = _country_after(frame.counted, norm, analyzer)
     return frame
+
+
+def _country_after(noun: str, norm: str, analyzer: Analyzer) -> str | None:
+    """The country adjective that follows ``noun`` in the (folded) question ("جنديا روسيا"), if any."""
+    words = norm.split()
+    folded = arabic.fold(noun)
+    countries = {stem for e in analyzer.entities if e.kind == "country" for stem in side_stems(e.en, analyzer)}
+    for i, word in enumerate(words[:-1]):
+        if word == folded and country_stem(words[i + 1]) in countries:
+            return words[i + 1]
+    return None
 
 
 # the imperative "enumerate", told from "the number of" by its shadda: "عدّد الملفات التي …"
@@ -593,7 +615,10 @@ _OFFSET = re.compile(r"\b(?P<n>\d+|a|one|two|three|four|five|six|seven|the(?= da
                      r"|(^|\s)(و|ف)?(?P<word2>قبل|بعد) (?P<n2>يومين|يوما|يوم|\d+|ثلاثه|اربعه|خمسه|سته|سبعه|اسبوعين|اسبوع)"
                      r"(?: (?P<unit2>ايام|يوما|اسابيع))?(?P<from> من)?(?P<target2>.*)$"
                      # "قبل مكالمة السبت بيوم": the count after the event
-                     r"|(^|\s)(?P<word3>قبل|بعد) (?P<target3>(?:\S+ ){1,3}?)(?P<n3>بيوم|بيومين|باسبوع|باسبوعين)(\s|$)")
+                     r"|(^|\s)(?P<word3>قبل|بعد|سبق|سبقت|يسبق|تلا|تلت|اعقب|اعقبت) (?P<target3>(?:\S+ ){1,3}?)"
+                     r"(?P<n3>بيوم|بيومين|باسبوع|باسبوعين)(\s|$)"
+                     # "the call that preceded the Saturday conversation by one day"
+                     r"|\b(?P<word4>preceded|followed) (?P<target4>(?:\S+ ){1,4}?)by (?P<n4>a|one|two|three|\d+) (?P<unit4>days?|weeks?)\b")
 _AFTER_COUNTS = {"بيوم": 1, "بيومين": 2, "باسبوع": 7, "باسبوعين": 14}
 
 
@@ -609,8 +634,8 @@ def _offset_relation(frame: QuestionFrame, norm: str) -> bool:
     m = _OFFSET.search(norm)
     if m is None:
         return False
-    word = m.group("word") or m.group("word2") or m.group("word3")
-    target = m.group("target") or m.group("target2") or m.group("target3") or ""
+    word = m.group("word") or m.group("word2") or m.group("word3") or m.group("word4")
+    target = m.group("target") or m.group("target2") or m.group("target3") or m.group("target4") or ""
     # "two days later a call", "وبعد يومين جرى اتصال" (no "من"): what follows the count is the event asked about
     counts_on = word in ("later", "earlier") or (m.group("word2") is not None and m.group("from") is None)
     kind = None if counts_on else _first_event(target)
@@ -624,7 +649,8 @@ def _offset_relation(frame: QuestionFrame, norm: str) -> bool:
         kind, frame.event, frame.anchor_first = before[0][1], asked, True
     if kind == "statement":
         return False
-    n, unit = m.group("n") or m.group("n2") or m.group("n3"), m.group("unit") or m.group("unit2") or ""
+    n = m.group("n") or m.group("n2") or m.group("n3") or m.group("n4")
+    unit = m.group("unit") or m.group("unit2") or m.group("unit4") or ""
     if n in _AFTER_COUNTS:
         days = _AFTER_COUNTS[n]
     elif n.startswith("اسبوع"):
@@ -633,7 +659,7 @@ def _offset_relation(frame: QuestionFrame, norm: str) -> bool:
         days = (int(n) if n.isdigit() else _COUNTS.get(n, 0)) * (7 if unit.startswith(("week", "اسابيع")) else 1)
     if not days:
         return False
-    frame.relation = "before" if word in ("before", "earlier than", "earlier", "قبل") else "after"
+    frame.relation = "before" if word in ("before", "earlier than", "earlier", "preceded", "قبل", "سبق", "سبقت", "يسبق") else "after"
     frame.relation_event, frame.relation_days, frame.nearest = kind, days, True
     return True
 
@@ -826,7 +852,7 @@ _GENERIC_CAPS = frozenset(
     "january february march april may june july august september october november december "
     "monday tuesday wednesday thursday friday saturday sunday "
     "jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun "
-    "dept govt gov admin mr mrs ms dr st mfa mod fm fms".split()
+    "dept govt gov admin mr mrs ms dr st mfa mod fm fms tv".split()
 )
 
 

@@ -45,7 +45,8 @@ QUESTION_WORDS = frozenset((
     "article articles report reports reported mention mentioned mentions say says said date source sources "
     # colloquial question and function words (Levantine, Gulf, Egyptian) analysts also type
     "مين ومين اللي شو ايش وين ليش امتى امتي قديش اديش ازاي ليه عشان علشان هاد هادا هاي هذي يعني ولا بدو "
-    "هلق هلا هلأ بدي بدنا بدها بدهم رح عم اعرف نعرف قلي قللي خبرني فهمني وش كام انو باي بايه لاي"
+    "هلق هلا هلأ بدي بدنا بدها بدهم رح عم اعرف نعرف قلي قللي خبرني فهمني وش كام انو باي بايه لاي "
+    "بشو لشو عشو بايش لايش"  # "بشو انضرب المستشفى" (with what was the hospital hit)
 ).split())
 
 

@@ -210,6 +210,9 @@ def _inflections(word: str, stem: str) -> set[str]:
         forms.add(word[1:])
     if word[0] == "ا" and not word.startswith("ال"):  # Snowball keeps "ب" before an alef: the article's "بأسلحة" is باسلح
         forms.add("ب" + word)
+    colloquial_passive = re.match(r"^(?:و|ف)?ان([^ت]\S{2})(ت|و|وا)?$", word)  # not "انتهك": ن-ه-ك
+    if colloquial_passive:  # the spoken passive (form VII) of a three-letter root: "انضرب" (was hit) is ضرب, "انقصفت" قصف
+        forms.add(colloquial_passive.group(1))
     out = {arabic.stem(f) for f in forms}
     if word[0] != "و":  # the article's "وانهار" is indexed as وانهار
         out.add(arabic.stem("و" + word))
