@@ -1772,6 +1772,8 @@ def test_the_name_of_an_officer_is_a_person_given_a_rank(dalil: Dalil) -> None:
 @pytest.mark.parametrize(("question", "quoted"), [
     ("Which TV network did Toner tell it was hard to keep believing in a diplomatic process for Syria?", "سي إن إن"),
     ("Toner compared the fighting on both sides in Aleppo to what?", "الأسطوانة المشروخة"),  # a likeness, not a comparison
+    ("In the 5 October report, which US promise does Moscow say Washington broke?", "لم تفي بوعودها"),  # بوعودها
+    ("What did the senior US official say Washington is watching, Russia's words or its deeds?", "مراقبة تصرفات روسيا"),
     ("مع من التقى لافروف في موسكو قبيل اتصاله بكيري أواخر تشرين الأول؟", "وليد المعلم"),  # التقى: the articles' اللقاء
     ("قديش مرة خرقت الفصايل المحسوبة على واشنطن وقف الأعمال القتالية حسب الوكالة الروسية؟", "2031 مرة"),
     ("Who did Kerry sit down with during that July trip to Moscow, and what did they talk about?", "زار موسكو"),
@@ -1779,3 +1781,44 @@ def test_the_name_of_an_officer_is_a_person_given_a_rank(dalil: Dalil) -> None:
 def test_paraphrases_of_stop_28(dalil: Dalil, question: str, quoted: str) -> None:
     answer = dalil.ask(question)  # a two-part question is answered part by part: its quotes are all looked at
     assert not answer.abstained and any(quoted in c.quote for c in answer.citations), (answer.answer, answer.warnings)
+
+
+def test_ministers_who_met_before_a_call_ask_about_the_meeting(dalil: Dalil) -> None:
+    question = "من هم الوزراء الذين التقوا في موسكو قبل أن يتصل لافروف بكيري يوم الجمعة ٢٨ تشرين الأول؟"
+    assert (frame(question).event, frame(question).relation, frame(question).relation_event) == ("meeting", "before", "call")
+    answer = dalil.ask(question)  # «التقوا»: they met
+    assert not answer.abstained and "اللقاء الثلاثي" in answer.citations[0].quote, answer.answer
+
+
+@pytest.mark.parametrize("question", [
+    "Which countries had military experts at the Geneva meeting the week before the 28 Oct call?",
+    "كم دولة شارك خبراؤها العسكريون في اجتماع جنيف المخصص لفصل المعتدلين عن الإرهابيين في حلب، الأسبوع الذي سبق مكالمة ٢٨ تشرين الأول؟",
+])
+def test_the_week_before_a_call_is_about_then_not_the_nearest_meeting_of_any_age(dalil: Dalil, question: str) -> None:
+    assert (frame(question).relation, frame(question).relation_days) == ("before", 7)
+    answer = dalil.ask(question)  # not Kerry's July visit to Moscow, the nearest earlier meeting the index has
+    assert not answer.abstained and "خبراء عسكريون من روسيا وأميركا" in answer.citations[0].quote, answer.answer
+
+
+def test_a_day_in_the_words_of_the_call_pins_the_call_not_the_meeting_asked_about(dalil: Dalil) -> None:
+    question = "قبل أن يهاتف لافروف كيري يوم الجمعة، مع من اجتمع وأين؟"
+    f = frame(question)
+    assert (f.event, f.relation, f.relation_event, f.from_pinned) == ("meeting", "before", "call", True)
+    answer = dalil.ask(question)  # three Friday calls: no one of them to ground on, and 15 July was a Friday too
+    assert not answer.abstained and "اللقاء الثلاثي" in answer.citations[0].quote, answer.answer
+
+
+def test_an_office_is_named_by_its_holder_who_speaks_for_the_country(dalil: Dalil) -> None:
+    answer = dalil.ask("مين المتحدث الأمريكي اللي قال إن بلاده «على وشك» وقف الاتصالات الثنائية مع روسيا؟")
+    assert not answer.abstained and "مارك تونر" in answer.citations[0].quote, answer.warnings  # «المتحدث باسم الوزارة»
+    assert dalil.ask("ماذا قال المتحدث التركي عن اتصال لافروف وكيري؟").abstained
+
+
+@pytest.mark.parametrize(("question", "quoted"), [
+    ("كم يبلغ عدد المحاصَرين في شرق حلب الذين شملهم نداء المسؤول الأممي أوبراين؟", "250 ألف شخص"),  # people, counted
+    ("ما اسم العسكري الروسي الذي ربط مبادرة إرسال الخبراء إلى جنيف بالمكالمة بين لافروف وكيري؟", "بوزنيخير"),
+    ("What did Toner tell CNN about the diplomatic track?", "سي إن إن"),  # the track: «عملية دبلوماسية»
+])
+def test_who_and_how_many_of_people_described_not_named(dalil: Dalil, question: str, quoted: str) -> None:
+    answer = dalil.ask(question)
+    assert not answer.abstained and quoted in answer.citations[0].quote, (answer.answer, answer.warnings)

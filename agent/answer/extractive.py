@@ -166,7 +166,7 @@ _STATED_ATTRIBUTES = ("casualties", "count", "duration", "minutes", "time_of_day
 GROUP_NOUNS = frozenset("faction group militia organization organisation فصيل فصايل جماع تنظيم ميليشيا مليشيا".split())
 _NISBA_END = re.compile(r"ي(ين|ون|ه|ا|ان)?[\"'”»]*$")
 # "people" counted (folded, bare; English): any noun for persons answers it, matched whole (folded, without clitics)
-_PEOPLE = frozenset("ناس اشخاص شخص people persons individuals".split())
+_PEOPLE = frozenset("ناس اشخاص شخص people persons individuals محاصر عالق besieged trapped".split())  # "كم عدد المحاصَرين"
 _PEOPLE_AR = frozenset("ناس اشخاص شخص شخصا نسمه مدني مدنيين مدنيا مواطن مواطنين مواطنا سكان ساكن".split())
 COUNT_WINDOW = 3  # words between a number and the noun it counts ("ثلاث ممرات إضافية", "2031 مرة")
 
@@ -311,7 +311,7 @@ def names(noun: str, sentence: str, analyzer: Analyzer, question_terms: frozense
 
 
 # military ranks: the person named must be given one, as the articles always do ("جنرال فيكتور بوزنيخير")
-_RANKS = frozenset("officer general commander ضابط جنرال قايد".split())
+_RANKS = frozenset("officer general commander ضابط جنرال قايد عسكري".split())  # "ما اسم العسكري الروسي"
 _RANK_WORDS = frozenset("ضابط جنرال قايد ليفتنانت لفتنانت لواء عقيد عميد".split())  # folded, bare
 
 
@@ -331,6 +331,28 @@ def names_office(country: str, text: str) -> bool:
     president, envoy or counterpart with that adjective ("نظيرهما الإيراني", "وزير الخارجية التركي")."""
     return bool(re.search(rf"(وزير|رييس|سفير|مبعوث|متحدث|ناطق|نظير)\S*(\s+\S+){{0,3}}\s+{_nisba_of(country)}(?=\W|$)",
                           _one_spelling(arabic.fold(text))))
+
+
+_OFFICE = re.compile(r"(^|\s)(و|ف|ب|ل)?(ال)?(وزير|رييس|سفير|مبعوث|متحدث|ناطق|نظير)\S*")
+OFFICE_HOLDER_WINDOW = 6  # words from an office to its holder's name ("المتحدث باسم الوزارة، مارك تونر")
+
+
+def _names_office_holder(country: str, text: str, analyzer: Analyzer) -> bool:
+    """Whether ``text`` names someone who speaks for the country whose adjective stems to ``country`` just after
+    an office ("وقال المتحدث باسم الوزارة، مارك تونر": the American spokesman, though "الأمريكي" is not written)."""
+    words = _one_spelling(arabic.fold(re.sub(r"[،,:«»\"“”]", " ", text))).split()
+    offices = [i for i, w in enumerate(words) if _OFFICE.fullmatch(" " + w)]
+    if not offices:
+        return False
+    for person in analyzer.entities:
+        if person.kind != "person" or not person.side or country not in side_stems(person.side, analyzer):
+            continue
+        for form in (person.ar, *person.variants):
+            name = arabic.fold(form).split()
+            for i in range(len(words) - len(name) + 1):
+                if words[i:i + len(name)] == name and any(0 < i - o <= OFFICE_HOLDER_WINDOW for o in offices):
+                    return True
+    return False
 
 
 def _one_spelling(folded: str) -> str:
@@ -612,7 +634,8 @@ def extractive_answer(
         if not slots.two_events and not _speaks_to_the_rest(views, slots.people, weights, min_coverage, slots.call_people):
             names = " and ".join(p.name for p in slots.people)
             return _abstain(question, lang, passages, weights, [f"no passage that names {names} is about the rest of the question"])
-    if slots.office and not any(names_office(slots.office[1], p.node.get_content()) for p in passages):
+    if slots.office and not any(names_office(slots.office[1], p.node.get_content())
+                                or _names_office_holder(slots.office[1], p.node.get_content(), analyzer) for p in passages):
         return _abstain(question, lang, passages, weights, [f"no passage names the {slots.office[0]}"])
     if slots.speaker and not _quotes(slots.speaker, says, pool, weights, min_coverage, analyzer, topic_words(question)):
         return _abstain(question, lang, passages, weights, [f"no passage gives the words of {slots.speaker.name}"])

@@ -88,6 +88,8 @@ def candidate_events(frame: QuestionFrame, events: list[Event], people: Iterable
             out = sorted((e for e in out if e.date.start > frame.relation_to), key=lambda e: e.date.start)
         else:
             out = sorted((e for e in out if e.date.end < frame.relation_from), key=lambda e: e.date.end, reverse=True)
+        if frame.relation_days:  # "the meeting the week before the 28 Oct call": about then, not the nearest of any age
+            out = [e for e in out if _about_days_from(e, frame, frame.relation_days)]
         return _nearest(out) if frame.nearest else out
     if frame.relation and frame.relation_event and frame.relation_days:  # "two days before the suspension"
         anchors = [e for e in events if e.type in _KINDS.get(frame.relation_event, (frame.relation_event,))
@@ -111,12 +113,28 @@ def candidate_events(frame: QuestionFrame, events: list[Event], people: Iterable
     return out
 
 
+def _about_days_from(event: Event, frame: QuestionFrame, days: int) -> bool:
+    """Whether ``event`` is dated about ``days`` before (or after) the frame's anchor day: within half the
+    offset, a day at least ("the week before": three days either side of seven days before)."""
+    anchor = frame.relation_from if frame.relation == "before" else frame.relation_to
+    if anchor is None or event.date.granularity != "day" or event.date.date is None:
+        return False
+    target = anchor + dt.timedelta(days=-days if frame.relation == "before" else days)
+    return abs((event.date.date - target).days) <= max(1, days // 2)
+
+
+NEAREST_WITHIN_DAYS = 45  # the event just before or after another: "Kerry's July visit" is the one before the mid-August call
+
+
 def _from_pinned(frame: QuestionFrame, events: list[Event], people: Iterable[str]) -> list[Event]:
     """The nearest event of the asked kind before (or after) the one the frame's day pins."""
     unrelated = {"relation": None, "relation_event": None, "from_pinned": False, "nearest": False}
-    anchors = sorted(candidate_events(frame.model_copy(update=unrelated), events, people), key=lambda e: e.date.start)
-    if not anchors:
-        return []
+    # the anchor is of the kind the relation names: "the meeting before Friday's call" is anchored on a call
+    pinned = frame.model_copy(update={**unrelated, "event": frame.relation_event or frame.event})
+    anchors = sorted(candidate_events(pinned, events, people), key=lambda e: e.date.start)
+    anchors = [e for e in anchors if e.id == frame.relation_anchor] or anchors  # the one the question's words describe
+    if not anchors or (pinned.event != frame.event and len(anchors) > 1):
+        return []  # "the meeting before Friday's call", with three Friday calls: not one to ground on
     free = frame.model_copy(update={**unrelated, "date_from": None, "date_to": None, "weekday": None, "relation_days": None})
     pool = candidate_events(free, events, people)
     if frame.relation_days and anchors[0].date.granularity == "day" and anchors[0].date.date:  # "a day before the Saturday call"
@@ -127,9 +145,10 @@ def _from_pinned(frame: QuestionFrame, events: list[Event], people: Iterable[str
         return near[:1]
     if frame.relation == "after":
         later = sorted((e for e in pool if e.date.start > anchors[-1].date.end), key=lambda e: e.date.start)
-        return _nearest(later)
+        return [e for e in _nearest(later) if (e.date.start - anchors[-1].date.end).days <= NEAREST_WITHIN_DAYS]
     earlier = sorted((e for e in pool if e.date.end < anchors[0].date.start), key=lambda e: e.date.end, reverse=True)
-    return _nearest(earlier)
+    # the meeting "before Friday's call" that the index holds may be months older: not the one the question means
+    return [e for e in _nearest(earlier) if (anchors[0].date.start - e.date.end).days <= NEAREST_WITHIN_DAYS]
 
 
 def _nearest(events: list[Event]) -> list[Event]:

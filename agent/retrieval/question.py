@@ -88,9 +88,9 @@ _EVENTS: list[tuple[EventKind, str]] = [
     ("ceasefire", r"\bceasefire|\bcease-fire|\btruce|\bcessation of hostilities|(^|\s)(و|ب|ل)?(ال)?(هدنه|وقف اطلاق النار|وقف الاعمال)"),
     ("agreement", r"\bagreement|\bdeal\b|\baccord\b|(^|\s)(و|ب|ل)?(ال)?(اتفاق|اتفاقيه)"),
     ("meeting", r"\bmeet\w*|\bvisit\w*|\btrilateral\b|\btalks in\b|(^|\s)(و|ب|ل)?(ال)?(لقاء|اجتماع|زياره)"
-                r"|(^|\s)(و|ف)?(التقي|يلتقي|تلتقي|اجتمع|يجتمع|تجتمع)(ا|وا|ت|ن)?(?=\s|$)"),  # the verbs (ى is ي here)
+                r"|(^|\s)(و|ف)?(التقي|التقو|يلتقي|يلتقو|تلتقي|اجتمع|يجتمع|تجتمع)(ا|وا|ت|ن)?(?=\s|$)"),  # the verbs (ى is ي here)
     ("call", r"\bcall\w*|\bphone\w*|\btelephone\w*|\bspoke\b|\bspeak\b|\bspoken\b|\btalked\b|\bconversation"
-             r"|(^|\s)(و|ب|ل|ف)?(ال)?(اتصال|اتصالا|اتصل|يتصل|هاتف\w*|مكالم\w*|محادث\w*)"),
+             r"|(^|\s)(و|ب|ل|ف)?(ال)?(اتصال|اتصالا|اتصل|يتصل|(ي|ت)?هاتف\w*|مكالم\w*|محادث\w*)"),
     ("statement", r"\bstatement|\bdeclar\w*|(^|\s)(و|ب|ل)?(ال)?(بيان|تصريح)"),
 ]
 _EVENT_RE = [(kind, re.compile(pattern)) for kind, pattern in _EVENTS]
@@ -216,8 +216,9 @@ _WHICH_GROUP = re.compile(r"\b(which|what) ((rebel|armed|militant|opposition|ter
                           r"(?P<en>faction|group|militia|organi[sz]ation)s?\b"
                           r"|(^|\s)(اي|ايه|ما|ما هو|ما هي|شو) (ال)?(?P<ar>فصيل|فصايل|جماعه|تنظيم|ميليشيا|مليشيا)(\s|$)")
 # "which Russian official denied …", "which US spokesman said …": the person is asked for by name
-_WHICH_ROLE = re.compile(r"^(and )?(which|what) (?P<adj>(\S+ ){0,2})"
-                         r"(?P<en>official|spokesman|spokeswoman|spokesperson|officer|general|commander|diplomat|envoy)s?\b")
+# the roles "which …" asks a person by (the lexicon's ROLE_NOUNS less those a question names a body by: minister, head)
+_ASKED_ROLES = "official|spokesman|spokeswoman|spokesperson|officer|general|commander|diplomat|envoy"
+_WHICH_ROLE = re.compile(rf"^(and )?(which|what) (?P<adj>(\S+ ){{0,2}})(?P<en>{_ASKED_ROLES})s?\b")
 _NAME_OF = re.compile(r"\bnames? of (the )?(?P<en>(\w+ ){0,3}\w+)|^(please )?name (the )?(?P<en2>(\w+ ){0,4}\w+)"
                       # "من هو المسؤول الذي …" asks who the official is, as "ما اسم المسؤول" does: "مسؤول أميركي" is no answer
                       r"|(^|\s)((ما|وما|شو|ايش|شنو) (هو |هي )?(اسم|اسماء)|(من|مين) (هو|هي)(?= (ال)?(مسوول|مسيول|متحدث|ضابط|دبلوماسي|مبعوث)))"
@@ -487,7 +488,7 @@ _DESCRIBED_INITIATOR = re.compile(r"\b[\w.]+-initiated\b|\binitiat\w*")
 _NOT_WHO_START = re.compile(r"^(on |in |at |for |by |according to \w+ )?(exactly |precisely )?"
                             r"(what|when|how|why|where|which (day|date|time|month|week)"
                             # "which Russian spokesperson read out the statement on the Kerry-initiated call": a person
-                            r"|which (\S+ ){0,2}(official|spokesman|spokeswoman|spokesperson|officer|diplomat|envoy|agency|outlet|newspaper)s?)\b")
+                            rf"|which (\S+ ){{0,2}}({_ASKED_ROLES}|agency|outlet|newspaper)s?)\b")
 
 
 def _main_clause(norm: str) -> str:
@@ -608,7 +609,7 @@ def _event_kind(norm: str) -> EventKind | None:
 
 _COUNTS = {"a": 1, "the": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
            "يوم": 1, "يوما": 1, "يومين": 2, "ثلاثه": 3, "اربعه": 4, "خمسه": 5, "سته": 6, "سبعه": 7}
-_OFFSET = re.compile(r"\b(?P<n>\d+|a|one|two|three|four|five|six|seven|the(?= day\b)) (?P<unit>days?|weeks?) "
+_OFFSET = re.compile(r"\b(?P<n>\d+|a|one|two|three|four|five|six|seven|the(?= (?:day|week)\b)) (?P<unit>days?|weeks?) "
                      r"(?P<word>before|after|earlier than|later than"
                      r"|later|earlier)"
                      r"(?P<target>.*)$"
@@ -618,7 +619,9 @@ _OFFSET = re.compile(r"\b(?P<n>\d+|a|one|two|three|four|five|six|seven|the(?= da
                      r"|(^|\s)(?P<word3>قبل|بعد|سبق|سبقت|يسبق|تلا|تلت|اعقب|اعقبت) (?P<target3>(?:\S+ ){1,3}?)"
                      r"(?P<n3>بيوم|بيومين|باسبوع|باسبوعين)(\s|$)"
                      # "the call that preceded the Saturday conversation by one day"
-                     r"|\b(?P<word4>preceded|followed) (?P<target4>(?:\S+ ){1,4}?)by (?P<n4>a|one|two|three|\d+) (?P<unit4>days?|weeks?)\b")
+                     r"|\b(?P<word4>preceded|followed) (?P<target4>(?:\S+ ){1,4}?)by (?P<n4>a|one|two|three|\d+) (?P<unit4>days?|weeks?)\b"
+                     # "الأسبوع الذي سبق مكالمة 28 تشرين الأول": the week before it
+                     r"|(^|\s)(ال)?(?P<n5>اسبوع) (?:الذي |اللي )?(?P<word5>سبق|سبقت|تلا|تلت)(?P<target5> .*)$")
 _AFTER_COUNTS = {"بيوم": 1, "بيومين": 2, "باسبوع": 7, "باسبوعين": 14}
 
 
@@ -634,8 +637,8 @@ def _offset_relation(frame: QuestionFrame, norm: str) -> bool:
     m = _OFFSET.search(norm)
     if m is None:
         return False
-    word = m.group("word") or m.group("word2") or m.group("word3") or m.group("word4")
-    target = m.group("target") or m.group("target2") or m.group("target3") or m.group("target4") or ""
+    word = m.group("word") or m.group("word2") or m.group("word3") or m.group("word4") or m.group("word5")
+    target = m.group("target") or m.group("target2") or m.group("target3") or m.group("target4") or m.group("target5") or ""
     # "two days later a call", "وبعد يومين جرى اتصال" (no "من"): what follows the count is the event asked about
     counts_on = word in ("later", "earlier") or (m.group("word2") is not None and m.group("from") is None)
     kind = None if counts_on else _first_event(target)
@@ -649,7 +652,7 @@ def _offset_relation(frame: QuestionFrame, norm: str) -> bool:
         kind, frame.event, frame.anchor_first = before[0][1], asked, True
     if kind == "statement":
         return False
-    n = m.group("n") or m.group("n2") or m.group("n3") or m.group("n4")
+    n = m.group("n") or m.group("n2") or m.group("n3") or m.group("n4") or m.group("n5")
     unit = m.group("unit") or m.group("unit2") or m.group("unit4") or ""
     if n in _AFTER_COUNTS:
         days = _AFTER_COUNTS[n]
@@ -673,13 +676,26 @@ def _relative_to_pinned(frame: QuestionFrame, norm: str) -> None:
     """A call asked about relative to the call the question pins by day ("the mid-August report mentions an
     earlier call: when was it?", "shortly before the Saturday call"): the pinned call is the anchor, and the
     nearest call before it is asked about."""
-    if frame.event not in ("call", None) or not frame.pins_time or frame.relation_from:
+    if not frame.pins_time or frame.relation_from:
         return
+    if frame.event not in ("call", None) and not _day_pins_the_anchor(frame):
+        return  # "the meeting on 15 July": the day is the meeting's
     if frame.event == "call" and frame.relation is None and _EARLIER.search(norm):
         frame.relation, frame.relation_event = "before", "call"
     if frame.relation and frame.relation_event == "call":  # "قبل مكالمة السبت بيوم": the day pins the anchor call
         frame.event = frame.event or "call"
         frame.from_pinned, frame.nearest = True, True
+
+
+def _day_pins_the_anchor(frame: QuestionFrame) -> bool:
+    """Whether the day the question names is in the words naming the call it relates to ("قبل أن يهاتف لافروف كيري
+    يوم الجمعة، مع من اجتمع": Friday is the call's day, not the meeting's)."""
+    if frame.relation_event != "call" or not frame.relation_target:
+        return False
+    target = frame.relation_target.split()
+    days = {arabic.fold(WEEKDAYS_AR[frame.weekday]), WEEKDAYS_EN[frame.weekday]} if frame.weekday is not None else set()
+    phrase = " ".join(arabic.fold(frame.date_phrase or "").split())
+    return bool(days & {re.sub(r"^(و|ب|ل)?(يوم )?", "", w) for w in target}) or bool(phrase and phrase in frame.relation_target)
 
 
 def _relation(frame: QuestionFrame, norm: str) -> None:

@@ -31,7 +31,7 @@ TERMS_CACHED = 20_000  # texts whose terms an analyzer keeps (a few MB)
 # spokesman" is answered by one (agent.answer.extractive.names); one list for the question and the answer
 ROLE_NOUNS = frozenset("official spokesman spokeswoman spokesperson minister officer general commander leader envoy diplomat "
                        "president chief head ambassador "
-                       "متحدث ناطق مسؤول وزير قيادي زعيم قائد ضابط جنرال مبعوث رئيس سفير".split())
+                       "متحدث ناطق مسؤول وزير قيادي زعيم قائد ضابط جنرال عسكري مبعوث رئيس سفير".split())
 
 
 class Entity(BaseModel):
