@@ -1822,3 +1822,8 @@ def test_an_office_is_named_by_its_holder_who_speaks_for_the_country(dalil: Dali
 def test_who_and_how_many_of_people_described_not_named(dalil: Dalil, question: str, quoted: str) -> None:
     answer = dalil.ask(question)
     assert not answer.abstained and quoted in answer.citations[0].quote, (answer.answer, answer.warnings)
+
+
+def test_suggest_asks_what_is_implied_not_a_proposal() -> None:
+    assert frame("What does Moscow's readout of the 5 Oct call suggest about who wanted it?").attribute != "proposal"
+    assert frame("What did Ban Ki-moon propose to the Security Council?").attribute == "proposal"

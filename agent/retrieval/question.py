@@ -188,8 +188,9 @@ _DURATION_WORDS = re.compile(r"\bhow long\b|\bduration\b|\bminutes?\b|\bhours?\b
 _SHORT_UNITS = re.compile(r"\b(minutes?|hours?)\b|(^|\s)(دقيقه|دقائق|ساعه|ساعات)(\s|$)")
 _TIME_OF_DAY = re.compile(r"\b(what|which) time\b|\btime of (the )?day\b|\bat what hour\b|\b(morning|afternoon|evening|night) or\b"
                           r"|(^|\s)(في )?(اي|ايه) (ساعه|وقت من اليوم)|(^|\s)ما الساعه|(^|\s)(صباحا|ليلا|مساء) ام")
-# "what did X propose", "ما الذي اقترحه": a proposal must be reported, not only X speaking about the topic
-_PROPOSAL = re.compile(r"\b(propos(e|es|ed|al|als)|suggest(s|ed|ion|ions)?)\b|(^|\s)(و)?(اقترح|يقترح|تقترح|اقتراح|مقترح)\S*")
+# "what did X propose", "ما الذي اقترحه": a proposal must be reported, not only X speaking about the topic ("suggest"
+# is not one: "what does the readout suggest" asks what it implies)
+_PROPOSAL = re.compile(r"\b(propos(e|es|ed|al|als))\b|(^|\s)(و)?(اقترح|يقترح|تقترح|اقتراح|مقترح)\S*")
 # "how many days passed between X and Y" is counted from two dates, not read from one sentence
 _TIME_BETWEEN = re.compile(r"\bhow many (days|weeks|months|hours)\b|(^|\s)كم (يوما|يوم|اياما|اسبوعا|شهرا|ساعه)(\s|$)")
 # "how many countries sent experts" is answered by the sentence that names them, with no number in it
