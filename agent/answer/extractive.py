@@ -326,14 +326,17 @@ _COUNTRY_NOUNS = frozenset("دول دولتين بلد بلدان countries coun
 _NOT_A_NAME = frozenset("اول ثاني ثالث رابع خامس سادس سابع ثامن تاسع عاشر اخر اخري اضاف بالاضاف".split())
 
 
+_OFFICES = "وزير|رييس|سفير|مبعوث|متحدث|ناطق|نظير"  # folded: the offices a country's adjective or holder names
+
+
 def names_office(country: str, text: str) -> bool:
     """Whether ``text`` names an office of the country whose adjective stems to ``country`` ("ترك"): a minister,
     president, envoy or counterpart with that adjective ("نظيرهما الإيراني", "وزير الخارجية التركي")."""
-    return bool(re.search(rf"(وزير|رييس|سفير|مبعوث|متحدث|ناطق|نظير)\S*(\s+\S+){{0,3}}\s+{_nisba_of(country)}(?=\W|$)",
+    return bool(re.search(rf"({_OFFICES})\S*(\s+\S+){{0,3}}\s+{_nisba_of(country)}(?=\W|$)",
                           _one_spelling(arabic.fold(text))))
 
 
-_OFFICE = re.compile(r"(^|\s)(و|ف|ب|ل)?(ال)?(وزير|رييس|سفير|مبعوث|متحدث|ناطق|نظير)\S*")
+_OFFICE = re.compile(rf"(^|\s)(و|ف|ب|ل)?(ال)?({_OFFICES})\S*")
 OFFICE_HOLDER_WINDOW = 6  # words from an office to its holder's name ("المتحدث باسم الوزارة، مارك تونر")
 
 
